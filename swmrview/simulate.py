@@ -1,0 +1,437 @@
+"""A simulated beamline: a real SWMR writer process that writes a scan like GDA + areaDetector.
+
+The file follows Diamond's layout (``/entry/diamond_scan/keys``, ``scan_finished``, a NeXus
+default plot with motor axes) so the viewer, the tests and the demo all exercise the same
+conventions a real scan has. Frame content is deterministic (:func:`expected_frame`) and
+recognisable: a map of per-frame sums draws a picture of blobs and a ring.
+
+Run ``python -m swmrview.simulate OUT.h5 --shape 20x30 --frame 256x256 --rate 50``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import hdf5plugin
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SimConfig", "write_scan", "start_writer", "expected_frame", "sample_value",
+           "acquisition_order", "axis_names", "axis_positions", "main"]
+
+#: Paths the simulator writes (the GDA / NeXus conventions the viewer auto-detects).
+DATA_PATH = "/entry/instrument/detector/data"
+NXDATA_PATH = "/entry/data"
+KEYS_GROUP = "/entry/diamond_scan/keys"
+UNIQUE_KEYS = KEYS_GROUP + "/uniqueKeys"
+DETECTOR_KEY = KEYS_GROUP + "/detector"
+FINISHED_PATH = "/entry/diamond_scan/scan_finished"
+DETECTOR_FILE_DATA = "/entry/data/data"
+DETECTOR_FILE_KEY = "/entry/NDAttributes/NDArrayUniqueId"
+
+_AXIS_NAMES = ("stage_z", "stage_y", "stage_x")
+_AXIS_RANGES = {"stage_z": (0.0, 0.5), "stage_y": (-1.0, 1.0), "stage_x": (0.0, 3.0)}
+_IMAGE_PEAK = 4000.0
+_IMAGE_BACKGROUND = 10.0
+
+
+@dataclass
+class SimConfig:
+    """Settings of one simulated scan.
+
+    ``frame`` is ``()`` for scalars, ``(n,)`` for spectra, ``(h, w)`` for images; ``drop`` and
+    ``crash_at`` are flat grid indices (C order over ``shape``); ``rate`` is points per second.
+    """
+
+    shape: tuple[int, ...] = (20, 30)
+    frame: tuple[int, ...] = (64, 64)
+    rate: float = 50.0
+    snake: bool = False
+    compression: str | None = None
+    external: bool = False
+    drop: tuple[int, ...] = field(default_factory=tuple)
+    crash_at: int | None = None
+    swmr_delay: float = 0.0
+    start_delay: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(n) for n in self.shape)
+        self.frame = tuple(int(n) for n in self.frame)
+        self.drop = tuple(int(i) for i in self.drop)
+        if not 1 <= len(self.shape) <= 3 or min(self.shape) < 1:
+            raise ValueError(f"scan shape must have 1 to 3 positive dims, got {self.shape}")
+        if len(self.frame) > 2 or (self.frame and min(self.frame) < 1):
+            raise ValueError(f"frame must be (), (n,) or (h, w), got {self.frame}")
+        if self.compression not in (None, "bitshuffle", "blosc"):
+            raise ValueError(f"unknown compression {self.compression!r}")
+        if self.rate <= 0:
+            raise ValueError("rate must be positive")
+
+    @property
+    def n_points(self) -> int:
+        """Number of points in the scan."""
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Frame dtype: uint16 images, float32 spectra, float64 scalars."""
+        return np.dtype({0: np.float64, 1: np.float32, 2: np.uint16}[len(self.frame)])
+
+
+# ----------------------------------------------------------------------------- content
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Motor names of a scan of ``rank`` dims, slowest first."""
+    return _AXIS_NAMES[3 - rank:]
+
+
+def axis_positions(cfg: SimConfig) -> dict[str, np.ndarray]:
+    """Demand positions (mm) of each scan axis, as written to the NXdata group."""
+    return {name: np.linspace(*_AXIS_RANGES[name], n)
+            for name, n in zip(axis_names(len(cfg.shape)), cfg.shape)}
+
+
+@functools.lru_cache(maxsize=8)
+def _picture(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blob centres/widths/heights of the sample picture for ``seed``."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.15, 0.85, size=(3, 2))
+    params = np.column_stack([centres, rng.uniform(0.07, 0.14, 3), rng.uniform(0.5, 1.0, 3)])
+    return params, rng.uniform(0.25, 0.35, 1)
+
+
+def _fractions(index: int, shape: Sequence[int]) -> tuple[float, ...]:
+    """Position of flat ``index`` as fractions in [0, 1] along each scan dim."""
+    pos = np.unravel_index(index, tuple(shape))
+    return tuple(p / (n - 1) if n > 1 else 0.5 for p, n in zip(pos, shape))
+
+
+def sample_value(index: int, cfg: SimConfig) -> float:
+    """The sample's 'true' intensity at grid point ``index``: blobs plus a ring, in [0.1, ~2]."""
+    frac = _fractions(index, cfg.shape)
+    if len(frac) == 1:
+        y, x, z = 0.5, frac[0], 0.5
+    else:
+        y, x = frac[-2], frac[-1]
+        z = frac[0] if len(frac) == 3 else 0.5
+    blobs, radius = _picture(cfg.seed)
+    value = 0.1
+    for cy, cx, width, height in blobs:
+        value += height * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * width ** 2))
+    ring_r = radius[0] * (0.7 + 0.6 * z)
+    r = np.hypot(y - 0.5, x - 0.5)
+    value += 0.6 * np.exp(-((r - ring_r) ** 2) / (2 * 0.035 ** 2))
+    return float(value)
+
+
+@functools.lru_cache(maxsize=4)
+def _spot_template(h: int, w: int) -> np.ndarray:
+    """A (2h, 2w) float32 Gaussian spot centred at (h, w), peak 1; frames are windows of it."""
+    sigma = max(min(h, w) / 12.0, 1.5)
+    y = np.exp(-((np.arange(2 * h) - h) ** 2) / (2 * sigma ** 2)).astype(np.float32)
+    x = np.exp(-((np.arange(2 * w) - w) ** 2) / (2 * sigma ** 2)).astype(np.float32)
+    return np.outer(y, x)
+
+
+def _image(index: int, cfg: SimConfig, value: float) -> np.ndarray:
+    h, w = cfg.frame
+    frac = _fractions(index, cfg.shape)
+    fy = frac[-2] if len(frac) > 1 else 0.5
+    fx = frac[-1]
+    dy = int(round((fy - 0.5) * h / 2))
+    dx = int(round((fx - 0.5) * w / 2))
+    # Window of the template whose spot centre lands at (h/2 + dy, w/2 + dx).
+    y0, x0 = h - (h // 2 + dy), w - (w // 2 + dx)
+    window = _spot_template(h, w)[y0:y0 + h, x0:x0 + w]
+    frame = window * np.float32(_IMAGE_PEAK * value / 2.0)
+    frame += np.float32(_IMAGE_BACKGROUND)
+    return frame.astype(np.uint16)
+
+
+def _spectrum(index: int, cfg: SimConfig, value: float) -> np.ndarray:
+    (n,) = cfg.frame
+    frac = _fractions(index, cfg.shape)
+    centre = n * (0.3 + 0.4 * frac[-1])
+    sigma = max(n / 40.0, 1.0)
+    channels = np.arange(n, dtype=np.float32)
+    peak = np.exp(-((channels - np.float32(centre)) ** 2) / np.float32(2 * sigma ** 2))
+    return (np.float32(value) * peak + np.float32(0.05)).astype(np.float32)
+
+
+def expected_frame(index: int, cfg: SimConfig) -> np.ndarray:
+    """Exactly the frame written at flat grid ``index`` (C order over ``cfg.shape``)."""
+    if not 0 <= index < cfg.n_points:
+        raise IndexError(f"index {index} outside scan of {cfg.n_points} points")
+    value = sample_value(index, cfg)
+    if len(cfg.frame) == 2:
+        return _image(index, cfg, value)
+    if len(cfg.frame) == 1:
+        return _spectrum(index, cfg, value)
+    return np.asarray(value, dtype=np.float64)
+
+
+def acquisition_order(cfg: SimConfig) -> np.ndarray:
+    """Flat grid indices in the order they are acquired (snake reverses odd fast rows)."""
+    order = np.arange(cfg.n_points).reshape(-1, cfg.shape[-1])
+    if cfg.snake and len(cfg.shape) > 1:
+        order[1::2] = order[1::2, ::-1]
+    return order.ravel()
+
+
+# ----------------------------------------------------------------------------- writer
+
+def _filters(cfg: SimConfig) -> dict:
+    if cfg.compression == "bitshuffle":
+        return dict(hdf5plugin.Bitshuffle(cname="lz4"))
+    if cfg.compression == "blosc":
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    return {}
+
+
+def _growing(group: h5py.Group, name: str, full: tuple[int, ...], chunks: tuple[int, ...],
+             dtype, **kwargs) -> h5py.Dataset:
+    """A chunked dataset of maxshape ``full`` that starts with one slow row (dim 0 = 1)."""
+    return group.create_dataset(name, shape=(1,) + full[1:], maxshape=full, chunks=chunks,
+                                dtype=dtype, fillvalue=0, **kwargs)
+
+
+def _nx_group(parent: h5py.Group, name: str, nx_class: str) -> h5py.Group:
+    group = parent.require_group(name)
+    group.attrs["NX_class"] = nx_class
+    return group
+
+
+def _create_data(group: h5py.Group, name: str, cfg: SimConfig) -> h5py.Dataset:
+    full = cfg.shape + cfg.frame
+    if cfg.frame:
+        chunks = (1,) * len(cfg.shape) + cfg.frame
+    else:
+        chunks = (1,) * (len(cfg.shape) - 1) + (cfg.shape[-1],)
+    return _growing(group, name, full, chunks, cfg.dtype, **_filters(cfg))
+
+
+def _create_key(group: h5py.Group, name: str, cfg: SimConfig, trailing: int) -> h5py.Dataset:
+    full = cfg.shape + (1,) * trailing
+    chunks = (1,) * (len(cfg.shape) - 1) + (cfg.shape[-1],) + (1,) * trailing
+    return _growing(group, name, full, chunks, np.int32)
+
+
+class _ScanFiles:
+    """The open master (and detector) files and the datasets written at each point."""
+
+    def __init__(self, path: Path, cfg: SimConfig) -> None:
+        self.cfg = cfg
+        self.files: list[h5py.File] = []
+        det_file = None
+        if cfg.external:
+            det_path = path.with_name(path.stem + "_detector.h5")
+            det_file = h5py.File(det_path, "w", libver="latest")
+            self.files.append(det_file)
+            entry = det_file.require_group("entry")
+            self.data = _create_data(entry.require_group("data"), "data", cfg)
+            self.det_key = _create_key(entry.require_group("NDAttributes"), "NDArrayUniqueId",
+                                       cfg, trailing=2)
+        master = h5py.File(path, "w", libver="latest")
+        self.files.append(master)
+        self.finished = self._write_master(master, det_file, cfg)
+
+    def _write_master(self, f: h5py.File, det_file: h5py.File | None,
+                      cfg: SimConfig) -> h5py.Dataset:
+        f.attrs["default"] = "entry"
+        entry = _nx_group(f, "entry", "NXentry")
+        entry.attrs["default"] = "data"
+        instrument = _nx_group(entry, "instrument", "NXinstrument")
+        detector = _nx_group(instrument, "detector", "NXdetector")
+        nxdata = _nx_group(entry, "data", "NXdata")
+        scan = _nx_group(entry, "diamond_scan", "NXcollection")
+        keys = _nx_group(scan, "keys", "NXcollection")
+        if det_file is not None:
+            det_name = os.path.basename(det_file.filename)
+            detector["data"] = h5py.ExternalLink(det_name, DETECTOR_FILE_DATA)
+            nxdata["data"] = h5py.ExternalLink(det_name, DETECTOR_FILE_DATA)
+            keys["detector"] = h5py.ExternalLink(det_name, DETECTOR_FILE_KEY)
+        else:
+            self.data = _create_data(detector, "data", cfg)
+            nxdata["data"] = self.data
+            self.det_key = _create_key(keys, "detector", cfg, trailing=2)
+        self.unique_keys = _create_key(keys, "uniqueKeys", cfg, trailing=1)
+
+        names = axis_names(len(cfg.shape))
+        nxdata.attrs["signal"] = "data"
+        nxdata.attrs["axes"] = np.array(list(names) + ["."] * len(cfg.frame),
+                                        dtype=h5py.string_dtype())
+        for dim, (name, values) in enumerate(axis_positions(cfg).items()):
+            motor = _nx_group(instrument, name, "NXpositioner")
+            demand = motor.create_dataset("value_set", data=values, chunks=values.shape)
+            demand.attrs["units"] = "mm"
+            nxdata[name] = demand
+            nxdata.attrs[f"{name}_indices"] = np.int32(dim)
+
+        finished = scan.create_dataset("scan_finished", shape=(1,), maxshape=(None,),
+                                       chunks=(1,), dtype=np.int32, fillvalue=0)
+        scan.create_dataset("scan_rank", data=np.int32(len(cfg.shape)))
+        scan.create_dataset("scan_shape", data=np.array(cfg.shape, dtype=np.int32),
+                            chunks=(len(cfg.shape),))
+        return finished
+
+    def start_swmr(self) -> None:
+        for f in self.files:
+            f.swmr_mode = True
+
+    def _grow(self, dataset: h5py.Dataset, row: int) -> None:
+        if dataset.shape[0] <= row:
+            dataset.resize(row + 1, axis=0)
+
+    def write_point(self, index: int, count: int) -> None:
+        """Write grid point ``index`` (the ``count``-th acquired, from 1): data, then keys."""
+        pos = np.unravel_index(index, self.cfg.shape)
+        self._grow(self.data, pos[0])
+        self.data[pos] = expected_frame(index, self.cfg)
+        self.data.flush()
+        for key in (self.det_key, self.unique_keys):
+            self._grow(key, pos[0])
+            key[pos] = count
+            key.flush()
+
+    def grow_rows(self, index: int) -> None:
+        """Extend every growing dataset to include ``index``'s row (for a dropped point)."""
+        row = int(np.unravel_index(index, self.cfg.shape)[0])
+        for dataset in (self.data, self.det_key, self.unique_keys):
+            self._grow(dataset, row)
+            dataset.flush()
+
+    def finish(self) -> None:
+        self.finished[0] = 1
+        self.finished.flush()
+
+    def close(self) -> None:
+        for f in reversed(self.files):
+            f.close()
+
+
+def write_scan(path: str | os.PathLike, cfg: SimConfig) -> None:
+    """Write a whole scan to ``path`` as a SWMR writer; blocks until the scan ends."""
+    path = Path(path)
+    if cfg.start_delay > 0:
+        logger.info("waiting %.3g s before creating %s", cfg.start_delay, path)
+        time.sleep(cfg.start_delay)
+    files = _ScanFiles(path, cfg)
+    try:
+        if cfg.swmr_delay > 0:
+            logger.info("holding %s open without SWMR for %.3g s", path, cfg.swmr_delay)
+            for f in files.files:
+                f.flush()
+            time.sleep(cfg.swmr_delay)
+        files.start_swmr()
+        logger.info("writing %s: %d points at %.3g/s", path, cfg.n_points, cfg.rate)
+        dropped = set(cfg.drop)
+        start = time.monotonic()
+        for count, index in enumerate(acquisition_order(cfg), start=1):
+            delay = start + (count - 1) / cfg.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if index == cfg.crash_at:
+                logger.warning("simulated crash at point %d", index)
+                os._exit(1)
+            if index in dropped:
+                logger.debug("dropping point %d", index)
+                files.grow_rows(int(index))
+                continue
+            files.write_point(int(index), count)
+        files.finish()
+        logger.info("finished %s", path)
+    finally:
+        files.close()
+
+
+def _run_writer(path: str, cfg: SimConfig, log_level: int) -> None:
+    logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(message)s")
+    write_scan(path, cfg)
+
+
+def start_writer(path: str | os.PathLike, cfg: SimConfig) -> multiprocessing.Process:
+    """Start :func:`write_scan` in a separate (spawned) process and return it, started."""
+    ctx = multiprocessing.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    proc = ctx.Process(target=_run_writer, args=(str(path), cfg, level),
+                       name=f"swmrview-sim:{os.path.basename(path)}", daemon=True)
+    proc.start()
+    return proc
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _dims(text: str) -> tuple[int, ...]:
+    text = text.strip().lower()
+    if text in ("", "scalar", "0", "none"):
+        return ()
+    try:
+        return tuple(int(part) for part in text.replace(",", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected dims like 20x30, got {text!r}") from None
+
+
+def _indices(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected indices like 5,7, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="swmrview --simulate",
+                                description="Write a simulated beamline scan as a SWMR file.")
+    p.add_argument("output", help="master file to write (OUT.h5)")
+    p.add_argument("--shape", type=_dims, default=(20, 30), help="scan shape, e.g. 20x30")
+    p.add_argument("--frame", type=_dims, default=(64, 64),
+                   help="frame: HxW image, N spectrum, or 'scalar'")
+    p.add_argument("--rate", type=float, default=50.0, help="points per second")
+    p.add_argument("--snake", action="store_true", help="reverse the fast axis on odd rows")
+    p.add_argument("--compression", choices=("none", "bitshuffle", "blosc"), default="none")
+    p.add_argument("--external", action="store_true",
+                   help="detector writes its own file, linked from the master")
+    p.add_argument("--drop", type=_indices, default=(), help="flat indices to drop, e.g. 5,7")
+    p.add_argument("--crash-at", type=int, default=None, help="die abruptly at this index")
+    p.add_argument("--swmr-delay", type=float, default=0.0,
+                   help="seconds to hold the file open before enabling SWMR")
+    p.add_argument("--start-delay", type=float, default=0.0,
+                   help="seconds to wait before creating the file")
+    p.add_argument("--seed", type=int, default=0, help="picture seed")
+    p.add_argument("--debug", action="store_true", help="verbose logging")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point: write one simulated scan; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        cfg = SimConfig(shape=args.shape, frame=args.frame, rate=args.rate, snake=args.snake,
+                        compression=None if args.compression == "none" else args.compression,
+                        external=args.external, drop=args.drop, crash_at=args.crash_at,
+                        swmr_delay=args.swmr_delay, start_delay=args.start_delay,
+                        seed=args.seed)
+    except ValueError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        return 2
+    start = time.monotonic()
+    write_scan(args.output, cfg)
+    print(f"wrote {cfg.n_points} points of {cfg.frame or 'scalar'} frames to {args.output} "
+          f"in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
