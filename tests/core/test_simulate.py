@@ -1,0 +1,241 @@
+"""The simulated beamline writes a correct GDA-layout SWMR scan, in a real process."""
+
+from __future__ import annotations
+
+import time
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers the bitshuffle / blosc filters)
+import numpy as np
+import pytest
+
+from swmrview import simulate
+from swmrview.simulate import SimConfig, acquisition_order, expected_frame, write_scan
+
+FAST = 5000.0
+
+
+def finish(proc, timeout=30.0) -> int:
+    proc.join(timeout)
+    assert not proc.is_alive(), "writer did not finish"
+    return proc.exitcode
+
+
+def keys_of(f):
+    uk = f[simulate.UNIQUE_KEYS][...]
+    det = f[simulate.DETECTOR_KEY][...]
+    return uk.reshape(uk.shape[: -1]), det.reshape(det.shape[:-2])
+
+
+def test_image_scan_layout_and_every_frame(sim_writer):
+    cfg = SimConfig(shape=(4, 5), frame=(16, 12), rate=FAST)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        assert f.attrs["default"] == "entry"
+        assert f["entry"].attrs["NX_class"] == "NXentry"
+        assert f["entry"].attrs["default"] == "data"
+        nxdata = f["entry/data"]
+        assert nxdata.attrs["NX_class"] == "NXdata"
+        assert nxdata.attrs["signal"] == "data"
+        assert list(nxdata.attrs["axes"]) == ["stage_y", "stage_x", ".", "."]
+        assert nxdata.attrs["stage_y_indices"] == 0 and nxdata.attrs["stage_x_indices"] == 1
+        np.testing.assert_allclose(nxdata["stage_x"][...], np.linspace(0, 3, 5))
+        assert nxdata["stage_x"].attrs["units"] == "mm"
+
+        data = f[simulate.DATA_PATH]
+        assert data == nxdata["data"]          # a hard link to the detector data
+        assert data.dtype == np.uint16 and data.shape == (4, 5, 16, 12)
+        assert data.chunks == (1, 1, 16, 12) and data.maxshape == (4, 5, 16, 12)
+        for i in range(cfg.n_points):
+            np.testing.assert_array_equal(data[np.unravel_index(i, cfg.shape)],
+                                          expected_frame(i, cfg))
+
+        uk, det = keys_of(f)
+        assert f[simulate.UNIQUE_KEYS].dtype == np.int32
+        assert f[simulate.UNIQUE_KEYS].maxshape == (4, 5, 1)
+        assert f[simulate.DETECTOR_KEY].maxshape == (4, 5, 1, 1)
+        np.testing.assert_array_equal(uk, np.arange(1, 21).reshape(4, 5))
+        np.testing.assert_array_equal(det, uk)
+        finished = f[simulate.FINISHED_PATH]
+        assert finished.shape == (1,) and finished.maxshape == (None,) and finished[0] == 1
+        assert f["/entry/diamond_scan/scan_rank"][()] == 2
+        assert tuple(f["/entry/diamond_scan/scan_shape"][...]) == (4, 5)
+
+
+@pytest.mark.parametrize("shape,frame,dtype", [
+    ((7,), (), np.float64),
+    ((2, 3, 4), (20,), np.float32),
+])
+def test_spectrum_and_scalar_scans(sim_writer, shape, frame, dtype):
+    cfg = SimConfig(shape=shape, frame=frame, rate=FAST)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        data = f["/entry/data/data"]
+        assert data.dtype == dtype and data.shape == shape + frame
+        for i in range(cfg.n_points):
+            np.testing.assert_array_equal(data[np.unravel_index(i, shape)],
+                                          expected_frame(i, cfg))
+        axes = list(f["/entry/data"].attrs["axes"])
+        assert axes == list(simulate.axis_names(len(shape))) + ["."] * len(frame)
+
+
+def test_snake_keys_in_acquisition_order_data_at_grid(sim_writer):
+    cfg = SimConfig(shape=(3, 4), frame=(8,), rate=FAST, snake=True)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        uk, _ = keys_of(f)
+        np.testing.assert_array_equal(uk, [[1, 2, 3, 4], [8, 7, 6, 5], [9, 10, 11, 12]])
+        data = f["/entry/data/data"][...].reshape(12, 8)
+        for i in range(12):
+            np.testing.assert_array_equal(data[i], expected_frame(i, cfg))
+    assert list(acquisition_order(cfg)) == [0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11]
+
+
+def test_dropped_points_keep_key_zero_and_no_data(sim_writer):
+    cfg = SimConfig(shape=(3, 4), frame=(6, 6), rate=FAST, drop=(5, 11))
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        uk, det = keys_of(f)
+        assert set(np.flatnonzero(uk.ravel() == 0)) == {5, 11}
+        assert set(np.flatnonzero(det.ravel() == 0)) == {5, 11}
+        data = f["/entry/data/data"]
+        assert data.shape == (3, 4, 6, 6)      # grown to the last row although 11 was dropped
+        assert not data[1, 1].any() and not data[2, 3].any()
+        np.testing.assert_array_equal(data[1, 2], expected_frame(6, cfg))
+        assert f[simulate.FINISHED_PATH][0] == 1
+
+
+def test_crash_leaves_partial_scan_readable(sim_writer):
+    cfg = SimConfig(shape=(4, 5), frame=(8, 8), rate=FAST, crash_at=13)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 1
+    with h5py.File(path, "r", swmr=True) as f:
+        assert f[simulate.FINISHED_PATH][0] == 0
+        uk, _ = keys_of(f)
+        assert uk.shape == (3, 5)               # rows 0..2 exist, row 3 never started
+        assert np.count_nonzero(uk) == 13 and (uk.ravel()[:13] > 0).all()
+        data = f["/entry/data/data"]
+        for i in range(13):
+            np.testing.assert_array_equal(data[np.unravel_index(i, cfg.shape)],
+                                          expected_frame(i, cfg))
+
+
+def test_external_detector_file(sim_writer):
+    cfg = SimConfig(shape=(2, 3), frame=(10, 10), rate=FAST, external=True)
+    path, proc = sim_writer(cfg, name="ext.h5")
+    assert finish(proc) == 0
+    det_path = path.with_name("ext_detector.h5")
+    assert det_path.exists()
+    with h5py.File(path, "r", swmr=True) as f:
+        link = f["/entry/instrument/detector"].get("data", getlink=True)
+        assert isinstance(link, h5py.ExternalLink)
+        assert (link.filename, link.path) == ("ext_detector.h5", "/entry/data/data")
+        key_link = f["/entry/diamond_scan/keys"].get("detector", getlink=True)
+        assert isinstance(key_link, h5py.ExternalLink)
+        assert key_link.path == "/entry/NDAttributes/NDArrayUniqueId"
+        np.testing.assert_array_equal(f["/entry/data/data"][1, 2], expected_frame(5, cfg))
+        assert (f["/entry/diamond_scan/keys/detector"][...] > 0).all()
+    with h5py.File(det_path, "r", swmr=True) as det:
+        assert det["/entry/NDAttributes/NDArrayUniqueId"].shape == (2, 3, 1, 1)
+        np.testing.assert_array_equal(det["/entry/data/data"][0, 0], expected_frame(0, cfg))
+
+
+@pytest.mark.parametrize("compression,filter_id", [("bitshuffle", 32008), ("blosc", 32001)])
+def test_compressed_data_readable_with_hdf5plugin(sim_writer, compression, filter_id):
+    cfg = SimConfig(shape=(2, 3), frame=(32, 32), rate=FAST, compression=compression)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        data = f["/entry/data/data"]
+        assert str(filter_id) in data._filters
+        for i in range(6):
+            np.testing.assert_array_equal(data[np.unravel_index(i, cfg.shape)],
+                                          expected_frame(i, cfg))
+
+
+def test_swmr_delay_locks_readers_then_releases(sim_writer):
+    cfg = SimConfig(shape=(3,), frame=(4,), rate=FAST, swmr_delay=1.5)
+    path, proc = sim_writer(cfg)
+    deadline = time.monotonic() + 15
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert path.exists()
+    with pytest.raises(OSError):
+        h5py.File(path, "r", swmr=True)
+    assert proc.is_alive()                      # still inside the non-SWMR window
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        assert f[simulate.FINISHED_PATH][0] == 1
+
+
+def test_start_delay_creates_file_late(sim_writer):
+    cfg = SimConfig(shape=(2,), frame=(), rate=FAST, start_delay=1.0)
+    path, proc = sim_writer(cfg)
+    time.sleep(0.2)
+    assert not path.exists()
+    assert finish(proc) == 0
+    assert path.exists()
+
+
+def test_rate_is_a_schedule(tmp_path):
+    cfg = SimConfig(shape=(9,), frame=(), rate=40.0)
+    start = time.monotonic()
+    write_scan(tmp_path / "slow.h5", cfg)
+    assert time.monotonic() - start >= 8 / 40.0
+
+
+def test_map_of_sums_is_a_picture_not_noise():
+    cfg = SimConfig(shape=(20, 30), frame=(48, 48))
+    sums = np.array([expected_frame(i, cfg).sum(dtype=np.float64) for i in range(600)])
+    truth = np.array([simulate.sample_value(i, cfg) for i in range(600)])
+    assert np.corrcoef(sums, truth)[0, 1] > 0.999
+    assert sums.max() > 3 * sums.min()
+    # Neighbouring points are similar: a smooth picture, not noise.
+    rows = sums.reshape(20, 30)
+    shuffled = np.random.default_rng(0).permutation(sums).reshape(20, 30)
+    step = np.abs(np.diff(rows, axis=1)).mean()
+    assert step < 0.4 * np.abs(np.diff(shuffled, axis=1)).mean()
+    # The spot moves with the scan position.
+    first, last = expected_frame(0, cfg), expected_frame(599, cfg)
+    assert np.unravel_index(first.argmax(), first.shape) < np.unravel_index(last.argmax(),
+                                                                            last.shape)
+
+
+def test_expected_frame_deterministic_and_seeded():
+    cfg = SimConfig(shape=(5, 5), frame=(30,))
+    np.testing.assert_array_equal(expected_frame(7, cfg), expected_frame(7, cfg))
+    other = SimConfig(shape=(5, 5), frame=(30,), seed=3)
+    assert not np.array_equal(expected_frame(7, cfg), expected_frame(7, other))
+    assert expected_frame(0, SimConfig(shape=(3,), frame=())).shape == ()
+    with pytest.raises(IndexError):
+        expected_frame(25, cfg)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError):
+        SimConfig(compression="gzip9")
+    with pytest.raises(ValueError):
+        SimConfig(shape=(1, 2, 3, 4))
+    with pytest.raises(ValueError):
+        SimConfig(frame=(0, 4))
+
+
+def test_cli_writes_a_scan(tmp_path, capsys):
+    out = tmp_path / "cli.h5"
+    rc = simulate.main([str(out), "--shape", "2x3", "--frame", "scalar", "--rate", "5000",
+                        "--drop", "1,4", "--snake"])
+    assert rc == 0
+    assert "6 points" in capsys.readouterr().out
+    with h5py.File(out, "r", swmr=True) as f:
+        uk = f[simulate.UNIQUE_KEYS][...].ravel()
+        assert list(np.flatnonzero(uk == 0)) == [1, 4]
+        assert f["/entry/data/data"].shape == (2, 3)
+
+
+def test_cli_rejects_bad_dims(tmp_path):
+    with pytest.raises(SystemExit):
+        simulate.main([str(tmp_path / "x.h5"), "--shape", "2xA"])
