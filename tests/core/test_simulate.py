@@ -239,3 +239,36 @@ def test_cli_writes_a_scan(tmp_path, capsys):
 def test_cli_rejects_bad_dims(tmp_path):
     with pytest.raises(SystemExit):
         simulate.main([str(tmp_path / "x.h5"), "--shape", "2xA"])
+
+
+def test_live_reader_never_sees_a_key_before_its_frame(sim_writer):
+    cfg = SimConfig(shape=(6, 5), frame=(32, 32), rate=300.0, snake=True,
+                    compression="bitshuffle", drop=(7,))
+    path, proc = sim_writer(cfg)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            f = h5py.File(path, "r", swmr=True)
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    seen: set[int] = set()
+    with f:
+        keys, data = f[simulate.UNIQUE_KEYS], f["/entry/data/data"]
+        finished = f[simulate.FINISHED_PATH]
+        done = False
+        while not done:
+            assert time.monotonic() < deadline, f"only {len(seen)} points seen"
+            finished.refresh()
+            done = bool(finished[0])            # read the flag first, then keys once more
+            keys.refresh()
+            data.refresh()                      # after the keys: data at least as new
+            ready = set(np.flatnonzero(keys[...].ravel())) - seen
+            for i in sorted(ready):
+                np.testing.assert_array_equal(data[np.unravel_index(i, cfg.shape)],
+                                              expected_frame(int(i), cfg))
+            seen |= ready
+            time.sleep(0.005)
+    assert seen == set(range(30)) - {7}
+    assert finish(proc) == 0
