@@ -64,7 +64,9 @@ class KeyFollower:
     poll_interval
         Seconds between polls while iterating (independent of ``timeout``).
     out_of_order
-        Report any point whose keys are all set, not only the contiguous prefix.
+        Report any point whose keys are all set, not only the contiguous prefix. A poll then
+        reads the keys from the first missing point to their current end (use ``skip_after``
+        so a dropped point does not keep that span growing).
     skip_after
         Skip a point whose key is still zero this many seconds after a later point was ready.
     stop_event
@@ -239,7 +241,8 @@ class KeyFollower:
         rows_available = min(k.shape[0] for k in self.key_datasets)
         if row == 0 or rows_available == 0:
             return np.empty(0, np.int64)
-        window_rows = max(1, WINDOW_POINTS // row)
+        # out of order, any later point may be ready: read everything written from the first gap
+        window_rows = rows_available if self.out_of_order else max(1, WINDOW_POINTS // row)
         found = []
         pos = self._start
         while pos < rows_available * row:
@@ -274,7 +277,7 @@ class KeyFollower:
         if later.size:
             found.append(later)
             self._reported_ahead.update(later.tolist())
-        return bool(ready[i:].any())
+        return True
 
     def _unreported(self, indices: np.ndarray) -> np.ndarray:
         if not self._reported_ahead or indices.size == 0:
