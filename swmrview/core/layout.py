@@ -103,7 +103,7 @@ def _lookup(h5file: h5py.File, path: str, what: str):
     path = _abs(path)
     try:
         return h5file[path]
-    except (KeyError, OSError, ValueError):
+    except (KeyError, OSError, RuntimeError, ValueError):
         pass
     group: h5py.Group = h5file
     for i, name in enumerate(path.strip("/").split("/")):
@@ -113,7 +113,7 @@ def _lookup(h5file: h5py.File, path: str, what: str):
             raise LayoutError(f"no dataset at {path} in {h5file.filename}")
         try:
             obj = group[name]
-        except (KeyError, OSError) as exc:
+        except (KeyError, OSError, RuntimeError) as exc:
             if isinstance(link, h5py.ExternalLink):
                 raise LayoutError(
                     f"{what} {prefix} is an external link to {link.path} in "
@@ -149,13 +149,21 @@ def _walk(root: h5py.Group, skip: Sequence[str] = ()) -> Iterator[tuple[str, obj
                 continue
             try:
                 obj = group[name]
-            except (KeyError, OSError):
+            except (KeyError, OSError, RuntimeError):
                 logger.debug("skipping unreadable link %s", path)
                 continue
             yield path, obj
             if isinstance(obj, h5py.Group) and depth + 1 < _MAX_DEPTH and obj.id not in seen_groups:
                 seen_groups.add(obj.id)
                 queue.append((path, obj, depth + 1))
+
+
+def _kind(group: h5py.Group, name: str) -> type | None:
+    """h5py.Group / h5py.Dataset behind ``name``, or None if missing or a broken link."""
+    try:
+        return group.get(name, getclass=True)
+    except (KeyError, OSError, RuntimeError, ValueError):
+        return None
 
 
 def _is_int(ds) -> bool:
@@ -170,7 +178,7 @@ def _gda_keys(h5file: h5py.File) -> list[str]:
     for name in group:
         # External links are kept even when broken, so the error names the missing file.
         if group.get(name, getclass=True, getlink=True) is h5py.ExternalLink \
-                or group.get(name, getclass=True) is h5py.Dataset:
+                or _kind(group, name) is h5py.Dataset:
             paths.append(f"{GDA_KEYS}/{name}")
     return paths
 
@@ -180,7 +188,8 @@ def _generic_keys(h5file: h5py.File) -> list[str]:
     for path, obj in _walk(h5file):
         name = path.rsplit("/", 1)[-1]
         if isinstance(obj, h5py.Group) and name.lower() == "keys":
-            found = [f"{path}/{n}" for n in obj if _is_int(obj.get(n))]
+            found = [f"{path}/{n}" for n in obj
+                     if _kind(obj, n) is h5py.Dataset and _is_int(obj[n])]
             if found:
                 return found
         elif _is_int(obj) and ("key" in name.lower() or "uniqueid" in name.lower()):
@@ -246,7 +255,7 @@ def _scan_shape(h5file: h5py.File, key_ds: Sequence[h5py.Dataset], rank: int,
 def _child_group(group: h5py.Group, name: str) -> h5py.Group | None:
     try:
         obj = group[name]
-    except (KeyError, OSError):
+    except (KeyError, OSError, RuntimeError):
         return None
     return obj if isinstance(obj, h5py.Group) else None
 
@@ -264,7 +273,7 @@ def _default_nxdata(h5file: h5py.File) -> tuple[str, h5py.Group] | None:
             for i, candidate in enumerate(group):
                 if i >= _MAX_CHILDREN:
                     break
-                if group.get(candidate, getclass=True) is not h5py.Group:
+                if _kind(group, candidate) is not h5py.Group:
                     continue
                 nx = _nx_class(group[candidate])
                 if nx == "NXdata" or (nx in ("NXentry", "NXsubentry") and name is None):
@@ -294,7 +303,7 @@ def _axes(nxdata: h5py.Group | None, nxpath: str | None,
                     per_dim.setdefault(int(dims[0]), attr[: -len("_indices")])
     for d, axis in per_dim.items():
         names[d] = axis
-        if nxdata.get(axis, getclass=True) is h5py.Dataset:
+        if _kind(nxdata, axis) is h5py.Dataset:
             paths[d] = f"{nxpath}/{axis}"
     return tuple(paths), tuple(names)
 
@@ -332,7 +341,7 @@ def _find_data(h5file: h5py.File, scan_shape: Sequence[int | None], signal: str 
     if nxpath is not None:
         group = h5file[nxpath]
         for name in group:
-            if group.get(name, getclass=True) is h5py.Dataset:
+            if _kind(group, name) is h5py.Dataset:
                 consider(f"{nxpath}/{name}", group[name])
     for path, obj in _walk(h5file, skip=skip):
         consider(path, obj)
@@ -355,7 +364,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         keys = (keys,)
     if isinstance(data, str):
         data = (data,)
-    gda = h5file.get(GDA_KEYS, getclass=True) is h5py.Group
+    gda = _kind(h5file, GDA_KEYS) is h5py.Group
     key_paths = _find_keys(h5file, keys, gda)
     key_ds = [_dataset(h5file, p, "key") for p in key_paths]
     if not key_ds:
@@ -379,7 +388,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
     if nxdata is not None and _text(nxdata.attrs.get("signal")):
         candidate = f"{nxpath}/{_text(nxdata.attrs.get('signal'))}"
         if data:
-            signal = candidate if candidate in h5file else None
+            signal = candidate if _kind(h5file, candidate) is h5py.Dataset else None
         else:
             _dataset(h5file, candidate, "signal")
             signal = candidate

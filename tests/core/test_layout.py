@@ -212,3 +212,19 @@ def test_deep_generic_tree_is_not_walked(tmp_path):
                                         ((None, 5), 2), ((4, 1, 3), 3)])
 def test_scan_rank_strips_trailing_ones(shape, rank):
     assert scan_rank_of(shape) == rank
+
+
+def test_broken_links_in_generic_search_are_skipped(tmp_path):
+    path = generic_file(tmp_path / "broken.h5")
+    with h5py.File(path, "a") as f:
+        f["scan/keys/dangling"] = h5py.SoftLink("/nowhere")
+        f["scan/elsewhere"] = h5py.ExternalLink("absent.h5", "/data")
+        f.attrs["default"] = "scan"
+        f["scan"].attrs["NX_class"] = "NXdata"
+        f["scan"].attrs["signal"] = "elsewhere"
+    with h5py.File(path, "r") as f:
+        layout = find_layout(f, data=["/scan/frames"])
+        assert layout.keys == ("/scan/keys/first", "/scan/keys/second")
+        assert layout.signal is None                     # broken signal link not reported
+        with pytest.raises(LayoutError, match="absent.h5"):
+            find_layout(f)                               # without --data the signal is needed
