@@ -1,0 +1,151 @@
+"""The ``swmrview`` command: parse arguments and set up logging before Qt is imported.
+
+``swmrview --help`` and ``swmrview --simulate ...`` never import PySide6, so they start fast and
+work on machines without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from typing import Sequence
+
+from swmrview.gui.options import (
+    EXIT_BAD_INPUT,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TIMED_OUT,
+    ViewerOptions,
+)
+
+logger = logging.getLogger(__name__)
+
+EPILOG = f"""\
+exit codes (with --exit-on-finish):
+  {EXIT_OK}    the scan finished (or the file was complete) and every point was read
+  {EXIT_ERROR}    an unexpected error (message on stderr)
+  {EXIT_BAD_INPUT}    bad input: not an HDF5 file, no key datasets, a named path missing
+  {EXIT_TIMED_OUT}    timed out: no new point for --timeout seconds (writer crashed or stopped);
+       everything read so far is still exported / grabbed
+  {EXIT_INTERRUPTED}  interrupted with Ctrl-C
+
+examples:
+  swmrview --demo                      live view of the built-in simulated beamline
+  swmrview scan.h5                     follow a scan (the file may not exist yet)
+  swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
+  swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser (kept separate so tests and docs can inspect it)."""
+    p = argparse.ArgumentParser(
+        prog="swmrview",
+        description="Follow an HDF5 SWMR scan live: newest frame beside a live scan map.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", nargs="?", help="HDF5 file to follow (it may not exist yet)")
+    p.add_argument("--key", action="append", default=[], metavar="P",
+                   help="key dataset path (repeatable); default: auto-detected")
+    p.add_argument("--data", action="append", default=[], metavar="P",
+                   help="data dataset path to show (repeatable); default: NeXus signal")
+    p.add_argument("--finished", metavar="P", help="scan-finished flag dataset path")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="give up after S seconds without new points (default 10)")
+    p.add_argument("--reduce", choices=("sum", "mean", "max"), default="sum",
+                   help="per-frame value shown on the map (default sum)")
+    p.add_argument("--debug", action="store_true", help="verbose logging")
+    p.add_argument("--exit-on-finish", action="store_true",
+                   help="quit when the scan finishes, times out or fails (see exit codes)")
+    p.add_argument("--export-map", metavar="OUT.csv",
+                   help="write the map as CSV when the scan ends (needs --exit-on-finish "
+                        "or is written on exit)")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="save a grab of the window when the scan ends, or on exit")
+    p.add_argument("--demo", action="store_true",
+                   help="run the simulated beamline writer on a temporary file and view it")
+    p.add_argument("--simulate", action="store_true",
+                   help="run only the simulated writer; the remaining arguments go to it "
+                        "(swmrview --simulate --help)")
+    return p
+
+
+def setup_logging(debug: bool) -> None:
+    """Log to stderr; ``--debug`` shows swmrview's own debug messages."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        for noisy in ("h5py", "matplotlib", "PIL"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _demo_writer(directory: str):
+    """Start the simulated beamline writer on a file in ``directory``; return (path, process)."""
+    from swmrview.simulate import SimConfig, start_writer
+
+    path = os.path.join(directory, "demo_scan.h5")
+    cfg = SimConfig(shape=(40, 60), frame=(128, 128), rate=40.0)
+    proc = start_writer(path, cfg)
+    logger.info("demo: simulated writer (pid %s) writing %s", proc.pid, path)
+    return path, proc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``swmrview`` command and return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--simulate" in argv:
+        from swmrview.simulate import main as simulate_main
+
+        cut = argv.index("--simulate")
+        setup_logging("--debug" in argv[:cut])
+        return int(simulate_main(argv[cut + 1:]) or 0)
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.debug)
+    if args.demo and args.file:
+        build_parser().error("--demo views its own temporary file; do not also give FILE")
+
+    demo_dir = proc = None
+    path = args.file
+    if args.demo:
+        demo_dir = tempfile.TemporaryDirectory(prefix="swmrview-demo-")
+        path, proc = _demo_writer(demo_dir.name)
+
+    options = ViewerOptions(
+        path=os.path.abspath(path) if path else None,
+        keys=tuple(args.key),
+        data=tuple(args.data),
+        finished=args.finished,
+        timeout=args.timeout,
+        reduce=args.reduce,
+        exit_on_finish=args.exit_on_finish,
+        export_map=args.export_map,
+        screenshot=args.screenshot,
+    )
+    try:
+        from swmrview.gui.app import run  # Qt is imported only from here on
+
+        return run(options)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        if proc is not None:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=5)
+        if demo_dir is not None:
+            demo_dir.cleanup()
+
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_BAD_INPUT", "EXIT_TIMED_OUT"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Start the Qt application: icon, Ctrl-C handling, main window, exit code."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from swmrview.gui.main_window import MainWindow
+from swmrview.gui.options import EXIT_INTERRUPTED, ViewerOptions
+
+logger = logging.getLogger(__name__)
+
+
+def resource_path(name: str) -> Path | None:
+    """Path of a packaged resource (``swmrview.resources``), or of the repository's copy."""
+    try:
+        candidate = resources.files("swmrview.resources").joinpath(name)
+        if candidate.is_file():
+            return Path(str(candidate))
+    except (ModuleNotFoundError, TypeError, FileNotFoundError):
+        pass
+    local = Path(__file__).resolve().parents[2] / "resources" / name
+    return local if local.is_file() else None
+
+
+def app_icon() -> QIcon:
+    """The application icon (empty if the resource is missing)."""
+    path = resource_path("swmrview.svg")
+    return QIcon(str(path)) if path else QIcon()
+
+
+def run(options: ViewerOptions) -> int:
+    """Show the main window for ``options`` and run the event loop; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("swmrview")
+    app.setOrganizationName("swmrview")
+    app.setDesktopFileName("swmrview")
+    app.setWindowIcon(app_icon())
+    window = MainWindow(options)
+    interrupted = []
+
+    def on_sigint(*_args) -> None:
+        interrupted.append(True)
+        window.close()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)  # lets Python run its signal handlers
+    wake.start(200)
+    window.show()
+    try:
+        app.exec()
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
+    return EXIT_INTERRUPTED if interrupted else window.exit_code

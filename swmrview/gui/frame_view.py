@@ -1,0 +1,323 @@
+"""Display of one frame: an image with histogram, colormap, log scale and ROI, or a trace.
+
+Pure view: it is handed numpy frames by the main window and reports ROI changes; it never
+touches the file.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+logger = logging.getLogger(__name__)
+
+COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
+LUT_SIZE = 256  # 512 entries halve pyqtgraph's frame rate
+
+
+def lookup_table(name: str) -> np.ndarray:
+    """A 256-entry RGBA lookup table of the named colormap ("gray" built in)."""
+    if name == "gray":
+        ramp = np.arange(LUT_SIZE, dtype=np.uint8)
+        return np.column_stack([ramp, ramp, ramp, np.full_like(ramp, 255)])
+    return pg.colormap.get(name).getLookupTable(nPts=LUT_SIZE, alpha=True)
+
+
+def colormap(name: str) -> pg.ColorMap:
+    """The pyqtgraph ColorMap of a name from :data:`COLORMAPS`."""
+    if name == "gray":
+        return pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+    return pg.colormap.get(name)
+
+
+class _Histogram256(pg.HistogramLUTItem):
+    """HistogramLUTItem that hands the image a 256-entry LUT whatever the dtype."""
+
+    def getLookupTable(self, img=None, n=None, alpha=None):  # noqa: N802 - pyqtgraph API
+        return super().getLookupTable(img, n=LUT_SIZE, alpha=alpha)
+
+
+def display_levels(data: np.ndarray) -> tuple[float, float]:
+    """Levels spanning the finite values of ``data`` (a unit range if flat or empty)."""
+    if data.dtype.kind == "f":
+        finite = data[np.isfinite(data)] if not np.isfinite(data).all() else data
+    else:
+        finite = data
+    if finite.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+
+
+class ImagePanel(QWidget):
+    """Image, histogram/levels, crosshair readout and a rectangular ROI."""
+
+    roi_changed = Signal(object)  # (y0, y1, x0, x1) or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = self.view.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)
+        self.plot.setLabel("bottom", "x (pixel)")
+        self.plot.setLabel("left", "y (pixel)")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.hist_view = pg.GraphicsView()
+        self.hist = _Histogram256(image=self.image)
+        self.hist_view.setCentralItem(self.hist)
+        self.hist_view.setFixedWidth(130)
+        self.vline = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", style=Qt.DashLine))
+        self.hline = pg.InfiniteLine(angle=0, pen=pg.mkPen("w", style=Qt.DashLine))
+        for line in (self.vline, self.hline):
+            line.setVisible(False)
+            self.plot.addItem(line, ignoreBounds=True)
+        self.roi = pg.RectROI([0, 0], [10, 10], pen=pg.mkPen("c", width=2))
+        self.roi.setVisible(False)
+        self.plot.addItem(self.roi)
+        self.roi.sigRegionChangeFinished.connect(self._emit_roi)
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.view, 1)
+        row.addWidget(self.hist_view)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.readout)
+
+        self.auto_levels = True
+        self.log_scale = False
+        self.frame: np.ndarray | None = None     # raw frame on screen (for the readout)
+        self.set_colormap("viridis")
+
+    # ------------------------------------------------------------------ settings
+    def set_colormap(self, name: str) -> None:
+        """Use the named colormap for the image and its histogram gradient."""
+        self.hist.gradient.setColorMap(colormap(name))
+        self.image.setLookupTable(lookup_table(name))
+
+    def set_log(self, on: bool) -> None:
+        """Show log10 of the frame (non-positive values clipped to the smallest positive)."""
+        self.log_scale = bool(on)
+        if self.frame is not None:
+            self._draw(self.frame, force_levels=True)
+
+    def set_auto_levels(self, on: bool) -> None:
+        """When on, levels follow every new frame; when off they stay where they are."""
+        self.auto_levels = bool(on)
+
+    def set_roi_enabled(self, on: bool) -> None:
+        """Show the ROI rectangle (placed on the central quarter) or hide it and clear the ROI."""
+        if on and self.frame is not None and not self.roi.isVisible():
+            h, w = self.frame.shape[:2]
+            self.roi.setPos([w // 4, h // 4], finish=False)
+            self.roi.setSize([max(1, w // 2), max(1, h // 2)], finish=False)
+        self.roi.setVisible(bool(on))
+        self._emit_roi()
+
+    def levels(self) -> tuple[float, float]:
+        """Current display levels."""
+        lo, hi = self.image.getLevels()
+        return float(lo), float(hi)
+
+    # ------------------------------------------------------------------ drawing
+    def display(self, frame: np.ndarray) -> None:
+        """Display ``frame`` with the current levels policy."""
+        first = self.frame is None or self.frame.shape != frame.shape
+        self.frame = frame
+        self._draw(frame, force_levels=first)
+        if first:
+            self.plot.autoRange()
+
+    def _draw(self, frame: np.ndarray, force_levels: bool = False) -> None:
+        data = self._display_data(frame)
+        self.image.setImage(data, autoLevels=False)
+        if self.auto_levels or force_levels:
+            self.image.setLevels(display_levels(data))
+            self.hist.setHistogramRange(*display_levels(data))
+
+    def _display_data(self, frame: np.ndarray) -> np.ndarray:
+        if not self.log_scale:
+            if frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2 or frame.dtype == np.float32:
+                return np.ascontiguousarray(frame)
+            return np.ascontiguousarray(frame, dtype=np.float32)
+        data = np.asarray(frame, dtype=np.float32)
+        positive = data[data > 0]
+        floor = float(positive.min()) if positive.size else 1.0
+        return np.log10(np.maximum(data, floor))
+
+    def roi_bounds(self) -> tuple[int, int, int, int] | None:
+        """The ROI as (y0, y1, x0, x1) pixel slice bounds clipped to the frame, or None."""
+        if not self.roi.isVisible() or self.frame is None:
+            return None
+        h, w = self.frame.shape[:2]
+        pos, size = self.roi.pos(), self.roi.size()
+        x0 = int(np.clip(round(pos.x()), 0, w))
+        y0 = int(np.clip(round(pos.y()), 0, h))
+        x1 = int(np.clip(round(pos.x() + size.x()), x0, w))
+        y1 = int(np.clip(round(pos.y() + size.y()), y0, h))
+        return (y0, y1, x0, x1)
+
+    def _emit_roi(self, *_args) -> None:
+        self.roi_changed.emit(self.roi_bounds())
+
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        if self.frame is None or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return
+        p = self.image.mapFromScene(scene_pos)
+        col, row = int(np.floor(p.x())), int(np.floor(p.y()))
+        h, w = self.frame.shape[:2]
+        inside = 0 <= row < h and 0 <= col < w
+        self.vline.setVisible(inside)
+        self.hline.setVisible(inside)
+        if inside:
+            view = self.plot.vb.mapSceneToView(scene_pos)
+            self.vline.setPos(view.x())
+            self.hline.setPos(view.y())
+            self.readout.setText(f"x={col}  y={row}  value={self.frame[row, col]:.6g}")
+        else:
+            self.readout.setText(" ")
+
+
+class TracePanel(QWidget):
+    """A spectrum: the latest trace, an optional running mean, and an x-range ROI."""
+
+    roi_changed = Signal(object)  # (x0, x1) or None
+    MEAN_OF = 20
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "channel")
+        self.plot.setLabel("left", "counts")
+        self.plot.addLegend(offset=(-10, 10))
+        self.curve = self.plot.plot(pen=pg.mkPen("#4cc9f0", width=1.5), name="latest")
+        self.mean_curve = self.plot.plot(pen=pg.mkPen("#f9c74f", width=1.5), name="running mean")
+        self.mean_curve.setVisible(False)
+        self.region = pg.LinearRegionItem()
+        self.region.setVisible(False)
+        self.plot.addItem(self.region)
+        self.region.sigRegionChangeFinished.connect(self._emit_roi)
+        self.readout = QLabel(" ")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.readout)
+        self.frame: np.ndarray | None = None
+        self.log_scale = False
+        self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=self.MEAN_OF)
+
+    def set_running_mean(self, on: bool) -> None:
+        """Show the mean of the last few displayed traces."""
+        self.mean_curve.setVisible(bool(on))
+
+    def set_log(self, on: bool) -> None:
+        """Log scale on the counts axis."""
+        self.log_scale = bool(on)
+        self.plot.setLogMode(y=self.log_scale)
+
+    def display(self, frame: np.ndarray, index: int | None = None) -> None:
+        """Display the trace ``frame``."""
+        first = self.frame is None or self.frame.shape != frame.shape
+        self.frame = frame
+        if first:
+            self._recent.clear()
+        self.curve.setData(np.asarray(frame, dtype=np.float64))
+        self._recent.append(np.asarray(frame, dtype=np.float64))
+        if self.mean_curve.isVisible() or len(self._recent) == 1:
+            self.mean_curve.setData(np.mean(self._recent, axis=0))
+        if first:
+            n = frame.shape[0]
+            self.region.setRegion((n * 0.4, n * 0.6))
+        self.readout.setText(f"point {index}" if index is not None else " ")
+
+    def set_roi_enabled(self, on: bool) -> None:
+        """Show the x-range ROI or hide it and clear the ROI."""
+        self.region.setVisible(bool(on))
+        self._emit_roi()
+
+    def roi_bounds(self) -> tuple[int, int] | None:
+        """The ROI as (x0, x1) channel slice bounds, or None."""
+        if not self.region.isVisible() or self.frame is None:
+            return None
+        n = self.frame.shape[0]
+        lo, hi = self.region.getRegion()
+        x0 = int(np.clip(round(lo), 0, n))
+        return (x0, int(np.clip(round(hi), x0, n)))
+
+    def _emit_roi(self, *_args) -> None:
+        self.roi_changed.emit(self.roi_bounds())
+
+
+class FrameView(QStackedWidget):
+    """Shows the current frame as an image, a trace, or a scalar value by frame rank."""
+
+    roi_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image_panel = ImagePanel()
+        self.trace_panel = TracePanel()
+        self.scalar_label = QLabel("Scalar data: values are shown on the map")
+        self.scalar_label.setAlignment(Qt.AlignCenter)
+        self.scalar_label.setStyleSheet("font-size: 16pt;")
+        for page in (self.image_panel, self.trace_panel, self.scalar_label):
+            self.addWidget(page)
+        self.image_panel.roi_changed.connect(self.roi_changed)
+        self.trace_panel.roi_changed.connect(self.roi_changed)
+        self.frame_rank = 2
+        self.shown_index: int | None = None
+
+    def set_frame_rank(self, rank: int) -> None:
+        """Pick the image (2), trace (1) or scalar (0) page."""
+        self.frame_rank = rank
+        self.setCurrentWidget({2: self.image_panel, 1: self.trace_panel}.get(rank,
+                                                                             self.scalar_label))
+
+    def show_frame(self, frame: np.ndarray, index: int | None = None) -> None:
+        """Display one frame (the caller throttles how often)."""
+        self.shown_index = index
+        if frame.ndim >= 2:
+            self.image_panel.display(frame if frame.ndim == 2 else frame.reshape(frame.shape[-2:]))
+        elif frame.ndim == 1:
+            self.trace_panel.display(frame, index)
+        else:
+            self.scalar_label.setText(f"point {index}: {float(frame):.6g}")
+
+    def current_frame(self) -> np.ndarray | None:
+        """The raw frame on screen (image or trace), or None."""
+        panel = self.image_panel if self.frame_rank >= 2 else self.trace_panel
+        return panel.frame
+
+    def set_colormap(self, name: str) -> None:
+        """Colormap of the image."""
+        self.image_panel.set_colormap(name)
+
+    def set_log(self, on: bool) -> None:
+        """Log scale of image values or trace counts."""
+        self.image_panel.set_log(on)
+        self.trace_panel.set_log(on)
+
+    def set_auto_levels(self, on: bool) -> None:
+        """Levels follow new frames (on) or stay put (off)."""
+        self.image_panel.set_auto_levels(on)
+
+    def set_roi_enabled(self, on: bool) -> None:
+        """Show the ROI of the current page (rectangle or x range)."""
+        panel = self.image_panel if self.frame_rank >= 2 else self.trace_panel
+        if self.frame_rank >= 1:
+            panel.set_roi_enabled(on)
+
+    def set_running_mean(self, on: bool) -> None:
+        """Running mean of spectra."""
+        self.trace_panel.set_running_mean(on)

@@ -1,0 +1,36 @@
+"""Viewer options shared by the command line and the GUI (no Qt imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Exit codes of ``swmrview ... --exit-on-finish`` (documented in ``swmrview --help``).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+EXIT_TIMED_OUT = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class ViewerOptions:
+    """What to follow and how; built by :mod:`swmrview.cli` from the command line."""
+
+    path: str | None = None
+    keys: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()
+    finished: str | None = None
+    timeout: float = 10.0
+    reduce: str = "sum"
+    exit_on_finish: bool = False
+    export_map: str | None = None
+    screenshot: str | None = None
+    poll_interval: float = 0.02
+    stall_after: float = 2.0
+    skip_after: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headless(self) -> bool:
+        """True when the run ends by itself (automation, tests, screenshots)."""
+        return self.exit_on_finish

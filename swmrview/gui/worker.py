@@ -1,0 +1,623 @@
+"""The follower thread: a QObject living in a QThread that owns the h5py file.
+
+Every h5py call of the viewer happens here. On a timer in its own thread the worker polls the
+key follower, reads each new frame once, reduces it into the scan map and emits one queued
+signal per batch carrying immutable results (:class:`Batch`). The GUI only sends requests
+back: show a point, change the ROI, switch dataset, stop.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+
+from swmrview.gui.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, EXIT_TIMED_OUT, ViewerOptions
+
+logger = logging.getLogger(__name__)
+
+WAITING, LIVE, STALLED, FINISHED, TIMED_OUT, ERROR = (
+    "waiting", "live", "stalled", "finished", "timed out", "error")
+TERMINAL = (FINISHED, TIMED_OUT, ERROR)
+
+READ_BUDGET_S = 0.05    # time spent reading frames per tick, so requests stay responsive
+CHECK_FILE_S = 1.0      # how often to look for a replaced file
+MAX_TREE_NODES = 3000
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the follower is doing, as shown in the status bar."""
+
+    kind: str
+    message: str
+    exit_code: int = EXIT_OK
+
+    @property
+    def terminal(self) -> bool:
+        """True once following has ended (finished, timed out, or error)."""
+        return self.kind in TERMINAL
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """Static description of the followed scan, sent when a file is opened or data switched."""
+
+    generation: int
+    path: str
+    scan_shape: tuple[int | None, ...]
+    axis_names: tuple[str, ...]
+    axis_values: tuple[np.ndarray | None, ...]
+    data_path: str
+    data_paths: tuple[str, ...]
+    frame_shape: tuple[int, ...]
+    dtype: str
+    tree: Mapping[str, Any]
+    acquired: np.ndarray                     # flat indices acquired so far, in arrival order
+    gda: bool = False
+
+    @property
+    def frame_rank(self) -> int:
+        """0 for scalars, 1 for spectra, 2 for images."""
+        return len(self.frame_shape)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Results of one worker tick: newest frame, changed map cells, progress and status."""
+
+    generation: int
+    indices: np.ndarray                      # flat indices of changed map cells
+    values: Mapping[str, np.ndarray]         # reduction name -> value per changed cell
+    roi: tuple[int, ...] | None              # ROI the "roi" values were computed with
+    frame: np.ndarray | None                 # newest frame read in this batch (read-only copy)
+    frame_index: int | None
+    n_ready: int
+    total: int | None
+    rate: float
+    behind: int
+    status: Status
+    new_points: int = 0                      # how many of ``indices`` are newly acquired
+
+
+@dataclass(frozen=True)
+class PointFrame:
+    """The frame of one requested point (a map click or slider move)."""
+
+    generation: int
+    index: int
+    frame: np.ndarray
+
+
+@dataclass
+class _Scan:
+    """Everything the worker holds for one open file (h5py objects stay in the worker)."""
+
+    file: Any
+    layout: Any
+    follower: Any
+    reader: Any
+    map: Any
+    static: bool
+    data_path: str
+    acquired: list = field(default_factory=list)
+    acquired_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+def hdf5_tree(group: Any, usable: set[str], budget: list[int] | None = None,
+              depth: int = 0) -> dict:
+    """Walk an h5py group into plain nested dicts (name, path, kind, shape, dtype, children)."""
+    import h5py
+
+    budget = [MAX_TREE_NODES] if budget is None else budget
+    node = {"name": group.name.rsplit("/", 1)[-1] or "/", "path": group.name, "kind": "group",
+            "children": []}
+    if depth > 8:
+        return node
+    base = "" if group.name == "/" else group.name
+    for name in group:
+        if budget[0] <= 0:
+            node["children"].append({"name": "...", "path": "", "kind": "truncated"})
+            break
+        budget[0] -= 1
+        path = f"{base}/{name}"
+        link = group.get(name, getlink=True)
+        try:
+            obj = group.get(name)
+        except (KeyError, OSError, ValueError):
+            obj = None
+        if obj is None:
+            target = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else ""
+            node["children"].append({"name": name, "path": path, "kind": "missing",
+                                     "target": target})
+        elif isinstance(obj, h5py.Dataset):
+            node["children"].append({"name": name, "path": path, "kind": "dataset",
+                                     "shape": tuple(obj.shape), "dtype": str(obj.dtype),
+                                     "usable": path in usable})
+        elif isinstance(obj, h5py.Group) and not isinstance(link, h5py.SoftLink):
+            child = hdf5_tree(obj, usable, budget, depth + 1)
+            child["name"], child["path"] = name, path
+            node["children"].append(child)
+    return node
+
+
+class FollowWorker(QObject):
+    """Follows one file in its own thread; see the module docstring for the data flow."""
+
+    info_ready = Signal(object)        # ScanInfo
+    batch_ready = Signal(object)       # Batch
+    point_ready = Signal(object)       # PointFrame
+    stopped = Signal()
+
+    def __init__(self, options: ViewerOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.path = options.path
+        self._stop_event = threading.Event()
+        self._timer: QTimer | None = None
+        self._scan: _Scan | None = None
+        self._generation = 0
+        self._roi: tuple[int, ...] | None = None
+        self._pending: collections.deque[int] = collections.deque()
+        self._backfill: collections.deque[int] = collections.deque()
+        self._status = Status(WAITING, f"Waiting for {os.path.basename(self.path or '')}")
+        self._last_sent: Status | None = None
+        self._wait_start = time.monotonic()
+        self._last_new = time.monotonic()
+        self._rate_samples: collections.deque = collections.deque(maxlen=200)
+        self._file_id: tuple | None = None
+        self._last_file_check = 0.0
+        self._ended = False
+        self._rate = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    @Slot()
+    def start(self) -> None:
+        """Start polling (runs in the worker thread once it starts)."""
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, int(self.options.poll_interval * 1000)))
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self._tick()
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop the timer, close the file, and end the thread's event loop."""
+        self._stop_event.set()
+        if self._timer is not None:
+            self._timer.stop()
+        self._close()
+        thread = self.thread()
+        app = QCoreApplication.instance()
+        if app is not None and thread is not app.thread():
+            self.moveToThread(app.thread())  # so the GUI can drop us after the thread ends
+            thread.quit()
+        self.stopped.emit()
+
+    def _close(self) -> None:
+        if self._scan is not None:
+            try:
+                self._scan.follower.stop()
+                self._scan.file.close()
+            except Exception:  # noqa: BLE001 - closing must not raise on the way out
+                logger.debug("error closing file", exc_info=True)
+            self._scan = None
+
+    # ------------------------------------------------------------------ requests
+    @Slot(int)
+    def show_point(self, index: int) -> None:
+        """Read the frame of an acquired point and emit it as a :class:`PointFrame`."""
+        scan = self._scan
+        if scan is None or not 0 <= index < scan.acquired_mask.size or not scan.acquired_mask[index]:
+            logger.debug("point %s not acquired: not shown", index)
+            return
+        try:
+            frame = _read(scan.reader, int(index))
+        except Exception as exc:  # noqa: BLE001 - a failed read is a message, never a crash
+            logger.warning("could not read point %d: %s", index, exc)
+            return
+        self.point_ready.emit(PointFrame(self._generation, int(index), _frozen(frame)))
+
+    @Slot(object)
+    def set_roi(self, roi: tuple[int, ...] | None) -> None:
+        """Use ``roi`` for the "roi" reduction and recompute it for every acquired point."""
+        self._roi = None if roi is None else tuple(int(v) for v in roi)
+        if self._scan is not None:
+            self._scan.map.set_roi(self._roi)
+            self._backfill = collections.deque(self._scan.acquired)
+            self._wake()
+
+    @Slot(str)
+    def set_dataset(self, path: str) -> None:
+        """Show another data dataset: new reader and map, recomputed for acquired points."""
+        scan = self._scan
+        if scan is None or path == scan.data_path:
+            return
+        from swmrview.core.frames import FrameReader
+        from swmrview.core.scanmap import ScanMap
+
+        try:
+            dataset = scan.file[path]
+            reader = FrameReader(dataset, scan.layout.scan_rank)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("cannot show %s: %s", path, exc)
+            self._set_status(Status(self._status.kind, f"{self._status.message} "
+                                    f"(cannot show {path}: {exc})", self._status.exit_code))
+            self._emit(force=True)
+            return
+        self._roi = None
+        scan.reader, scan.data_path = reader, path
+        scan.map = ScanMap(scan.follower.scan_shape, None)
+        self._generation += 1
+        self._backfill = collections.deque(scan.acquired)
+        self._wake()
+        self.info_ready.emit(self._make_info(scan))
+        self._emit(force=True)
+
+    # ------------------------------------------------------------------ the tick
+    @Slot()
+    def _tick(self) -> None:
+        try:
+            if self._scan is None:
+                if not self._ended:
+                    self._try_open()
+                elif self._file_replaced():
+                    self._reopen()
+                return
+            if self._file_replaced():
+                self._reopen()
+                return
+            self._follow()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status message
+            logger.debug("worker error", exc_info=True)
+            self._fail(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc),
+                       _exit_code_for(exc))
+
+    def _fail(self, message: str, code: int = EXIT_ERROR) -> None:
+        logger.error("%s", message)
+        self._ended = True
+        self._set_status(Status(ERROR, f"Error: {message}", code))
+        self._emit(force=True)
+
+    def _set_status(self, status: Status) -> None:
+        self._status = status
+
+    def _try_open(self) -> None:
+        from swmrview.core.files import FileLockedError, open_swmr, writer_active
+        from swmrview.core.layout import LayoutError, find_layout
+
+        name = os.path.basename(self.path)
+        waited = time.monotonic() - self._wait_start
+        if self.options.headless and waited > self.options.timeout:
+            self._ended = True
+            self._set_status(Status(TIMED_OUT, f"Timed out waiting for {name} "
+                                    f"after {self.options.timeout:g} s", EXIT_TIMED_OUT))
+            self._emit(force=True)
+            return
+        try:
+            h5 = open_swmr(self.path, retry_for=0, stop_event=self._stop_event)
+        except FileNotFoundError:
+            self._set_status(Status(WAITING, f"Waiting for {name}"))
+            self._emit()
+            return
+        except FileLockedError:
+            self._set_status(Status(WAITING, f"File locked by writer, retrying: {name}"))
+            self._emit()
+            return
+        active = writer_active(self.path)
+        try:
+            layout = find_layout(h5, keys=self.options.keys, data=self.options.data,
+                                 finished=self.options.finished)
+            scan = self._make_scan(h5, layout, static=not active)
+        except (LayoutError, KeyError, OSError, ValueError) as exc:
+            h5.close()
+            if active and not self.options.keys and waited < self.options.timeout:
+                self._set_status(Status(WAITING, f"Waiting for {name}: {exc}"))
+                self._emit()
+                return
+            raise
+        self._scan = scan
+        self._file_id = _file_id(self.path)
+        self._last_new = time.monotonic()
+        self._set_status(Status(LIVE, "Live: 0 points"))
+        logger.info("following %s (data %s, scan shape %s)", self.path, scan.data_path,
+                    scan.follower.scan_shape)
+        self.info_ready.emit(self._make_info(scan))
+        self._emit(force=True)
+
+    def _make_scan(self, h5: Any, layout: Any, static: bool) -> _Scan:
+        from swmrview.core.frames import FrameReader
+        from swmrview.core.keys import KeyFollower
+        from swmrview.core.scanmap import ScanMap
+
+        keys = [h5[p] for p in layout.keys]
+        finished = h5[layout.finished] if layout.finished else None
+        skip_after = self.options.skip_after
+        if skip_after is None:
+            skip_after = max(0.5, min(2.0, self.options.timeout / 4))
+        follower = KeyFollower(keys, timeout=self.options.timeout, finished_dataset=finished,
+                               poll_interval=self.options.poll_interval, out_of_order=True,
+                               skip_after=skip_after, stop_event=self._stop_event)
+        follower.check_datasets()
+        data_path = (self.options.data[0] if self.options.data
+                     else layout.signal or (layout.data[0] if layout.data else None))
+        if not data_path:
+            from swmrview.core.layout import LayoutError
+
+            raise LayoutError("no data dataset whose leading dimensions match the scan shape")
+        reader = FrameReader(h5[data_path], follower.scan_rank)
+        scan_map = ScanMap(follower.scan_shape, self._roi)
+        return _Scan(h5, layout, follower, reader, scan_map, static, data_path)
+
+    def _make_info(self, scan: _Scan) -> ScanInfo:
+        layout = scan.layout
+        shape = tuple(scan.follower.scan_shape)
+        values = []
+        for dim, axis in enumerate(tuple(layout.axes)[: len(shape)]):
+            values.append(_axis_values(scan.file, axis, shape[dim]))
+        values += [None] * (len(shape) - len(values))
+        names = tuple(layout.axis_names)[: len(shape)]
+        names += tuple(f"dim{d}" for d in range(len(names), len(shape)))
+        data_paths = tuple(dict.fromkeys((scan.data_path,) + tuple(layout.data)))
+        try:
+            tree = hdf5_tree(scan.file["/"], set(data_paths))
+        except Exception:  # noqa: BLE001 - the tree is a convenience
+            logger.debug("tree walk failed", exc_info=True)
+            tree = {"name": "/", "path": "/", "kind": "group", "children": []}
+        return ScanInfo(self._generation, self.path, shape, names, tuple(values),
+                        scan.data_path, data_paths, tuple(scan.reader.frame_shape),
+                        str(scan.reader.dtype), MappingProxyType(tree),
+                        _frozen(np.asarray(scan.acquired, dtype=np.int64)), bool(layout.gda))
+
+    def _follow(self) -> None:
+        scan = self._scan
+        follower = scan.follower
+        following = not follower.done and not self._status.terminal
+        got_new = False
+        if following:
+            new = follower.poll()
+            if new.size:
+                got_new = True
+                self._pending.extend(int(i) for i in new)
+                self._last_new = time.monotonic()
+        deadline = time.monotonic() + READ_BUDGET_S
+        indices, values, frame, frame_index, n_new = self._read_pending(scan, deadline)
+        if not self._pending:
+            more, more_values = self._read_backfill(scan, deadline)
+            indices += more
+            for name, vals in more_values.items():
+                values.setdefault(name, []).extend(vals)
+        if following:
+            self._update_status(scan, ended=follower.done or (scan.static and not got_new))
+        self._emit(indices, values, frame, frame_index, n_new)
+        if self._status.terminal and not self._backfill and self._timer is not None:
+            self._timer.setInterval(int(CHECK_FILE_S * 1000))  # only watch for a new scan
+
+    def _wake(self) -> None:
+        """Poll fast again (after the scan ended, for a recomputation)."""
+        if self._timer is not None:
+            self._timer.setInterval(max(1, int(self.options.poll_interval * 1000)))
+
+    def _read_pending(self, scan: _Scan, deadline: float):
+        indices: list[int] = []
+        values: dict[str, list[float]] = {}
+        frame = frame_index = None
+        refresh = True  # under SWMR, chunks written since the last refresh read as fill
+        while self._pending and (time.monotonic() < deadline or not indices):
+            index = self._pending.popleft()
+            frame = _read(scan.reader, index, refresh)
+            refresh = False
+            frame_index = index
+            self._place(scan, index, frame, indices, values)
+            self._mark_acquired(scan, index)
+        return indices, values, frame, frame_index, len(indices)
+
+    def _read_backfill(self, scan: _Scan, deadline: float):
+        indices: list[int] = []
+        values: dict[str, list[float]] = {}
+        while self._backfill and time.monotonic() < deadline:
+            index = self._backfill.popleft()
+            self._place(scan, index, _read(scan.reader, index), indices, values)
+        return indices, values
+
+    def _place(self, scan: _Scan, index: int, frame: np.ndarray, indices: list,
+               values: dict) -> None:
+        from swmrview.core.scanmap import reduce_frame
+
+        reductions = reduce_frame(frame, self._roi)
+        scan.map.set(index, reductions)
+        indices.append(index)
+        for name, value in reductions.items():
+            values.setdefault(name, []).append(value)
+
+    def _mark_acquired(self, scan: _Scan, index: int) -> None:
+        mask = scan.acquired_mask
+        if index >= mask.size:
+            grown = np.zeros(max(index + 1, 2 * mask.size, 1024), bool)
+            grown[: mask.size] = mask
+            scan.acquired_mask = mask = grown
+        if not mask[index]:
+            mask[index] = True
+            scan.acquired.append(index)
+
+    # ------------------------------------------------------------------ status
+    def _update_status(self, scan: _Scan, ended: bool) -> None:
+        follower = scan.follower
+        now = time.monotonic()
+        n = len(scan.acquired)
+        self._rate_samples.append((now, n))
+        while len(self._rate_samples) > 2 and now - self._rate_samples[0][0] > 2.0:
+            self._rate_samples.popleft()
+        t0, n0 = self._rate_samples[0]
+        self._rate = rate = (n - n0) / (now - t0) if now > t0 else 0.0
+        total = follower.total_points
+        of = f"{n}/{total}" if total is not None else f"{n}"
+        if ended and not self._pending:
+            if follower.timed_out:
+                self._set_status(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s "
+                                        f"without new points: {of} points", EXIT_TIMED_OUT))
+            else:
+                self._set_status(Status(FINISHED, f"Finished: {of} points"))
+            self._ended = True
+            return
+        idle = now - self._last_new
+        if idle > self.options.stall_after and not self._pending:
+            self._set_status(Status(STALLED, f"Stalled for {int(idle)} s: {of} points"))
+        else:
+            behind = f", {len(self._pending)} behind" if self._pending else ""
+            self._set_status(Status(LIVE, f"Live: {of} points, {rate:.1f} pt/s{behind}"))
+
+    def _emit(self, indices: list | None = None, values: dict | None = None,
+              frame: np.ndarray | None = None, frame_index: int | None = None,
+              n_new: int = 0, force: bool = False) -> None:
+        changed = self._status != self._last_sent
+        if not (indices or frame is not None or changed or force):
+            return
+        scan = self._scan
+        n_ready = len(scan.acquired) if scan else 0
+        total = scan.follower.total_points if scan else None
+        batch = Batch(
+            generation=self._generation,
+            indices=_frozen(np.asarray(indices or [], dtype=np.int64)),
+            values=MappingProxyType({k: _frozen(np.asarray(v, dtype=np.float64))
+                                     for k, v in (values or {}).items()}),
+            roi=self._roi,
+            frame=None if frame is None else _frozen(frame),
+            frame_index=frame_index,
+            n_ready=n_ready,
+            total=total,
+            rate=self._rate,
+            behind=len(self._pending),
+            status=self._status,
+            new_points=n_new,
+        )
+        self._last_sent = self._status
+        self.batch_ready.emit(batch)
+
+    # ------------------------------------------------------------------ replaced files
+    def _file_replaced(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_file_check < CHECK_FILE_S or self._file_id is None:
+            return False
+        self._last_file_check = now
+        current = _file_id(self.path)
+        if current is None:
+            return False
+        old = self._file_id
+        replaced = current[:2] != old[:2] or current[2] < old[2]
+        self._file_id = current
+        return replaced
+
+    def _reopen(self) -> None:
+        logger.info("%s was replaced by a new file: reopening", self.path)
+        self._close()
+        self._pending.clear()
+        self._backfill.clear()
+        self._rate_samples.clear()
+        self._generation += 1
+        self._ended = False
+        self._file_id = None
+        self._wait_start = time.monotonic()
+        self._wake()
+        self._set_status(Status(WAITING, f"Waiting for {os.path.basename(self.path)} "
+                                "(file replaced)"))
+        self._emit(force=True)
+        self._try_open()
+
+
+def _read(reader: Any, index: int, refresh: bool = False) -> np.ndarray:
+    """One frame without its scan dimensions; ``refresh`` first makes new chunks visible."""
+    frame, _ = reader.read_frame(index, force_refresh=refresh)
+    return np.asarray(frame).reshape(frame.shape[reader.scan_rank:])
+
+
+def _file_id(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size)
+
+
+def _axis_values(h5: Any, path: str | None, length: int | None) -> np.ndarray | None:
+    """1-D motor positions of one scan axis, or None when absent or not yet usable."""
+    if not path or length is None:
+        return None
+    try:
+        ds = h5[path]
+        if ds.ndim != 1 or ds.shape[0] != length:
+            return None
+        values = np.asarray(ds[()], dtype=np.float64)
+    except Exception:  # noqa: BLE001 - axes are decoration; fall back to indices
+        return None
+    if not np.all(np.isfinite(values)):
+        return None
+    return _frozen(values)
+
+
+def _exit_code_for(exc: BaseException) -> int:
+    from swmrview.core.files import NotHDF5Error
+
+    try:
+        from swmrview.core.layout import LayoutError
+    except ImportError:  # pragma: no cover - layout lands separately
+        LayoutError = ValueError  # noqa: N806
+    if isinstance(exc, (NotHDF5Error, LayoutError, KeyError)):
+        return EXIT_BAD_INPUT
+    try:
+        from swmrview.core.keys import ScanRankError
+    except ImportError:  # pragma: no cover
+        return EXIT_ERROR
+    return EXIT_BAD_INPUT if isinstance(exc, ScanRankError) else EXIT_ERROR
+
+
+class FollowThread(QObject):
+    """Owns one :class:`FollowWorker` and its QThread; the GUI talks to the worker through it."""
+
+    request_point = Signal(int)
+    request_roi = Signal(object)
+    request_dataset = Signal(str)
+    request_stop = Signal()
+
+    def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("swmrview-follower")
+        self.worker = FollowWorker(options)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
+        self.request_point.connect(self.worker.show_point)
+        self.request_roi.connect(self.worker.set_roi)
+        self.request_dataset.connect(self.worker.set_dataset)
+        self.request_stop.connect(self.worker.stop)
+
+    def start(self) -> None:
+        """Start the thread (the worker begins polling at once)."""
+        self.thread.start()
+
+    def stop(self, wait_ms: int = 5000) -> bool:
+        """Ask the worker to close the file and end its thread; True if it ended in time."""
+        if not self.thread.isRunning():
+            return True
+        self.worker._stop_event.set()  # ends any retry wait at once
+        self.request_stop.emit()
+        ended = self.thread.wait(wait_ms)
+        if not ended:
+            logger.warning("follower thread did not stop within %d ms", wait_ms)
+            self.thread.quit()
+            ended = self.thread.wait(wait_ms)
+        return ended
