@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import posixpath
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterator, Sequence
