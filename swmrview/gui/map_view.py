@@ -146,7 +146,11 @@ class MapView(QWidget):
         if self.rank == 1:
             x = self.x_values if self.x_values is not None and len(self.x_values) == len(plane) \
                 else np.arange(len(plane), dtype=float)
-            self.curve.setData(x, plane)
+            finite = np.isfinite(plane)
+            if finite.any():
+                self.curve.setData(x, plane)
+            else:
+                self.curve.setData([], [])
             return
         data = np.ascontiguousarray(plane, dtype=np.float32)
         levels = display_levels(data)

@@ -351,7 +351,7 @@ class FollowWorker(QObject):
             skip_after = max(0.5, min(2.0, self.options.timeout / 4))
         follower = KeyFollower(keys, timeout=self.options.timeout, finished_dataset=finished,
                                poll_interval=self.options.poll_interval, out_of_order=True,
-                               skip_after=skip_after, stop_event=self._stop_event)
+                               skip_after=skip_after, stop_event=threading.Event())
         follower.check_datasets()
         data_path = (self.options.data[0] if self.options.data
                      else layout.signal or (layout.data[0] if layout.data else None))
