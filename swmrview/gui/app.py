@@ -8,7 +8,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -36,8 +36,22 @@ def app_icon() -> QIcon:
     return QIcon(str(path)) if path else QIcon()
 
 
+_QT_NOISE = ("propagateSizeHints",)
+
+
+def _qt_message(kind: QtMsgType, _context, message: str) -> None:
+    """Route Qt's own messages to logging (known offscreen-plugin noise at debug level)."""
+    if any(noise in message for noise in _QT_NOISE) or kind == QtMsgType.QtDebugMsg:
+        logger.debug("Qt: %s", message)
+    elif kind == QtMsgType.QtInfoMsg:
+        logger.info("Qt: %s", message)
+    else:
+        logger.warning("Qt: %s", message)
+
+
 def run(options: ViewerOptions) -> int:
     """Show the main window for ``options`` and run the event loop; returns the exit code."""
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("swmrview")
     app.setOrganizationName("swmrview")

@@ -436,7 +436,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ scan end, headless
     def _on_scan_end(self, status: Status) -> None:
         self.exit_code = status.exit_code
-        logger.info("%s", status.message)
+        if status.kind != "error":  # the worker already logged the error itself
+            logger.info("%s", status.message)
         if self.options.export_map:
             self.export_map(self.options.export_map)
         if self.options.screenshot:

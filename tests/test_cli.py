@@ -1,0 +1,116 @@
+"""The real ``swmrview`` command in subprocesses (offscreen), against real writer processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from swmrview.simulate import SimConfig, start_writer
+
+
+def run_cli(args, tmp_path, timeout=60, wait=True):
+    """Run ``python -m swmrview ARGS`` offscreen with settings kept in ``tmp_path``."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    cmd = [sys.executable, "-m", "swmrview", *map(str, args)]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_and_simulate_do_not_import_qt(tmp_path):
+    code = ("import sys\nfrom swmrview.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules), "
+            "sorted(m for m in sys.modules if 'PySide' in m)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "exit codes" in result.stdout and "--exit-on-finish" in result.stdout
+
+
+def test_simulate_passthrough_writes_a_scan(tmp_path):
+    out = tmp_path / "sim.h5"
+    result = run_cli(["--simulate", out, "--shape", "3x4", "--frame", "8", "--rate", "500"],
+                     tmp_path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as f:
+        assert f["/entry/data/data"].shape == (3, 4, 8)
+        assert f["/entry/diamond_scan/scan_finished"][0] == 1
+
+
+def test_gda_external_file_viewer_started_before_file(tmp_path):
+    """Viewer first, then a GDA writer with an external detector file: exit 0, right map."""
+    path = tmp_path / "scan.h5"
+    csv, png = tmp_path / "map.csv", tmp_path / "shot.png"
+    viewer = run_cli([path, "--exit-on-finish", "--export-map", csv, "--screenshot", png,
+                      "--timeout", "8"], tmp_path, wait=False)
+    time.sleep(1.0)
+    cfg = SimConfig(shape=(5, 7), frame=(16, 16), rate=80.0, external=True)
+    writer = start_writer(path, cfg)
+    try:
+        out, err = viewer.communicate(timeout=60)
+    finally:
+        writer.join(10)
+    assert viewer.returncode == 0, err
+    assert (tmp_path / "scan_detector.h5").exists()
+    with h5py.File(path, "r") as f:
+        expected = f["/entry/data/data"][()].astype(np.float64).sum(axis=(2, 3))
+    got = np.loadtxt(csv, delimiter=",", comments="#")
+    np.testing.assert_array_equal(got, expected)
+    assert png.stat().st_size > 5000
+    assert "Finished: 35/35 points" in err
+
+
+def test_not_hdf5_exits_2_with_message(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"this is text, not HDF5\n" * 10)
+    result = run_cli([bad, "--exit-on-finish"], tmp_path)
+    assert result.returncode == 2
+    assert "not an HDF5 file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("option", [["--key", "/no/such/key"], ["--data", "/no/such/data"]])
+def test_missing_named_path_exits_2(tmp_path, option):
+    path = tmp_path / "done.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("keys/key", data=np.ones((2, 3, 1), np.int32))
+        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
+    result = run_cli([path, "--exit-on-finish", *option], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "/no/such/" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_keys_exits_2(tmp_path):
+    path = tmp_path / "nokeys.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
+    result = run_cli([path, "--exit-on-finish"], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_crashed_writer_exits_3_and_exports_what_was_read(tmp_path):
+    path = tmp_path / "crash.h5"
+    writer = start_writer(path, SimConfig(shape=(4, 6), frame=(8, 8), rate=100.0, crash_at=10))
+    writer.join(20)
+    csv = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--timeout", "1", "--export-map", csv], tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "Timed out" in result.stderr
+    got = np.loadtxt(csv, delimiter=",", comments="#")
+    assert np.isfinite(got).sum() == 10
+
+
+def test_missing_file_headless_times_out(tmp_path):
+    result = run_cli([tmp_path / "never.h5", "--exit-on-finish", "--timeout", "1"], tmp_path)
+    assert result.returncode == 3
+    assert "Timed out waiting for never.h5" in result.stderr
