@@ -48,9 +48,10 @@ class DataSource:
         self.kf = KeyFollower(key_datasets, timeout, finished_dataset, **follower_options)
         self.kf.check_datasets()
         self._datasets = dict(datasets)
-        self.frame_readers = {name: FrameReader(ds, self.kf.scan_rank)
+        self.frame_readers = {name: FrameReader(ds, self.kf.scan_rank, auto_refresh=False)
                               for name, ds in self._datasets.items()}
         self.max_index = -1
+        self._generation = 0
 
     def __iter__(self) -> DataSource:
         return self
@@ -63,6 +64,10 @@ class DataSource:
         return [self._read(i) for i in self.kf.poll().tolist()]
 
     def _read(self, index: int) -> SliceDict:
+        if self._generation != self.kf.generation:  # new points: their chunks need a refresh
+            self._generation = self.kf.generation
+            for reader in self.frame_readers.values():
+                reader.refresh()
         out = SliceDict()
         for name, reader in self.frame_readers.items():
             out[name], out.slice_metadata = reader.read_frame(index)

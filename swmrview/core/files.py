@@ -17,6 +17,7 @@ __all__ = ["open_swmr", "writer_active", "NotHDF5Error", "FileLockedError"]
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _SWMR_WRITE = 0x04
 _WRITE = 0x01
+_MIN_SUPERBLOCK = 48  # bytes of the smallest (v2/v3) superblock
 
 
 class NotHDF5Error(OSError):
@@ -62,6 +63,8 @@ def _open_once(path: str | os.PathLike) -> h5py.File:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     if not is_hdf5(path):
+        if os.path.getsize(path) < _MIN_SUPERBLOCK:  # created, superblock not written yet
+            raise FileNotFoundError(f"{path} is still being created")
         raise NotHDF5Error(f"not an HDF5 file: {path}")
     try:
         return h5py.File(path, "r", swmr=True)

@@ -22,6 +22,12 @@ class KeyDataMismatchError(ValueError):
 class FrameReader:
     """Frames of ``dataset`` by flat scan index (swmr_tools API, without its 1 s sleeps).
 
+    Under SWMR a reader sees a newly written chunk only after refreshing the dataset, even
+    when the shape already covers it. `read_frame` refreshes once whenever ``index`` is higher
+    than any index read since the last refresh; a caller that follows points out of order
+    calls `refresh` once per batch of newly ready points instead, with ``auto_refresh=False``
+    (as `DataSource` does).
+
     Parameters
     ----------
     dataset
@@ -30,7 +36,8 @@ class FrameReader:
         Number of scan dimensions (``KeyFollower.scan_rank``).
     """
 
-    def __init__(self, dataset: Any, scan_rank: int, use_direct_chunk: bool = False):
+    def __init__(self, dataset: Any, scan_rank: int, use_direct_chunk: bool = False, *,
+                 auto_refresh: bool = True):
         if scan_rank > len(dataset.shape):
             raise KeyDataMismatchError(
                 f"{_name(dataset)} has rank {len(dataset.shape)}, less than the scan rank {scan_rank}"
@@ -41,6 +48,13 @@ class FrameReader:
         maxshape = getattr(dataset, "maxshape", None) or dataset.shape
         self._maxshape = tuple(maxshape)
         self._shape = tuple(dataset.shape)
+        self.auto_refresh = auto_refresh
+        self._fresh_upto = -1  # highest index read since the last refresh
+
+    def refresh(self) -> None:
+        """Refresh the dataset: every point whose keys were seen before this call is visible."""
+        refresh_dataset(self.dataset)
+        self._shape = tuple(self.dataset.shape)
 
     @property
     def frame_shape(self) -> tuple[int, ...]:
@@ -56,8 +70,7 @@ class FrameReader:
         """Scan position of flat ``index``, refreshing the dataset once if it lies beyond it."""
         pos = unravel(index, self._unravel_shape())
         if not self._inside(pos):
-            refresh_dataset(self.dataset)
-            self._shape = tuple(self.dataset.shape)
+            self.refresh()
             pos = unravel(index, self._unravel_shape())
             if not self._inside(pos):
                 raise KeyDataMismatchError(
@@ -68,9 +81,9 @@ class FrameReader:
 
     def read_frame(self, index: int, force_refresh: bool = False) -> tuple[np.ndarray, tuple]:
         """Frame at flat ``index`` with its length-1 scan dimensions, and its scan slices."""
-        if force_refresh:
-            refresh_dataset(self.dataset)
-            self._shape = tuple(self.dataset.shape)
+        if force_refresh or (self.auto_refresh and index > self._fresh_upto):
+            self.refresh()
+            self._fresh_upto = index
         selection = tuple(slice(p, p + 1) for p in self.position(index))
         return np.asarray(self.dataset[selection]), selection
 

@@ -110,6 +110,7 @@ class KeyFollower:
         self.key_reset = False
         self.skipped: list[int] = []
         self.n_ready = 0
+        self.generation = 0  # counts polls that found new points (readers refresh per generation)
         self._start = 0  # every index below this is reported or skipped
         self._reported_ahead: set[int] = set()  # out-of-order points reported at or after _start
         self._passed_over: dict[int, float] = {}  # missing index -> when a later one was ready
@@ -208,6 +209,7 @@ class KeyFollower:
         if new.size:
             self._last_new = now
             self.n_ready += new.size
+            self.generation += 1
         elif self.are_keys_complete():
             self._done = True
         elif self.timeout is not None and now - self._last_new > self.timeout:

@@ -27,6 +27,7 @@ class Plan:
     swmr: bool = True           # False: write the whole scan without SWMR, then close
     hold: float = 0.0           # seconds to stay open before the first point
     key_value: int = 7          # value written into keys (large values test int handling)
+    frames_per_chunk: int = 1   # >1: a chunk holds several frames (stale chunk caches show)
     extra: dict = field(default_factory=dict)
 
 
@@ -48,7 +49,7 @@ def write(path: str, plan: Plan) -> None:
                 for j in range(plan.n_keys)]
         data = f.create_dataset("entry/data", shape=start + plan.frame,
                                 maxshape=maxshape + plan.frame, dtype=np.float64,
-                                chunks=(1,) * len(shape) + plan.frame)
+                                chunks=(plan.frames_per_chunk,) + (1,) * (len(shape) - 1) + plan.frame)
         finished = None
         if plan.finished == "shape1":
             finished = f.create_dataset("finished", shape=(1,), maxshape=(None,), dtype=np.int32)
