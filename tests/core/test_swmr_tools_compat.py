@@ -1,0 +1,80 @@
+"""A script written for swmr_tools 0.9.0 gives the same results after changing its import."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+swmr_tools = pytest.importorskip("swmr_tools")
+import swmrview.core as swmrview_core  # noqa: E402
+from swmrview.simulate import SimConfig  # noqa: E402
+
+KEYS = "/entry/diamond_scan/keys"
+DATA = "/entry/instrument/detector/data"
+
+
+def user_script(lib, path, out_path):
+    """A typical processing script: integrate each frame, write results shaped like the scan."""
+    results = []
+    with h5py.File(path, "r", swmr=True) as f, h5py.File(out_path, "w") as out:
+        keys = [f[KEYS + "/" + name] for name in f[KEYS]]
+        kf = lib.KeyFollower(keys, timeout=1, finished_dataset=f["/entry/diamond_scan/scan_finished"])
+        kf.check_datasets()
+        source = lib.DataSource(keys, {"data": f[DATA]}, timeout=1,
+                                finished_dataset=f["/entry/diamond_scan/scan_finished"])
+        output = None
+        for frames in source:
+            profile = frames["data"].sum(axis=-1, dtype=np.float64).reshape(-1)
+            if output is None:
+                output = source.create_dataset(profile, out, "profile")
+            else:
+                source.append_data(profile, frames.slice_metadata, output)
+            results.append((frames.index, frames.slice_metadata, frames.maxshape))
+        positions = [lib.utils.get_position(i, f[DATA].shape, kf.scan_rank) for i, *_ in results]
+        return (results, output[...], output.maxshape, kf.scan_rank, tuple(kf.maxshape),
+                source.is_scan_finished(), source.has_timed_out(), positions)
+
+
+def test_the_same_script_gives_the_same_results_with_either_import(sim_writer, tmp_path):
+    cfg = SimConfig(shape=(4, 5), frame=(6, 8), rate=400)
+    path, proc = sim_writer(cfg)
+    proc.join(timeout=30)
+    theirs = user_script(swmr_tools, path, tmp_path / "theirs.h5")
+    ours = user_script(swmrview_core, path, tmp_path / "ours.h5")
+    assert ours[0] == theirs[0]  # indices, slice metadata, maxshape at every point
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    assert ours[2:] == theirs[2:]
+    assert len(ours[0]) == 20 and ours[5] is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.data())
+def test_position_helpers_match_swmr_tools(shape, data):
+    scan_rank = data.draw(st.integers(1, len(shape)))
+    index = data.draw(st.integers(0, int(np.prod(shape[:scan_rank])) - 1))
+    theirs, ours = swmr_tools.utils, swmrview_core.utils
+    assert ours.get_position(index, shape, scan_rank) == tuple(theirs.get_position(index, shape, scan_rank))
+    assert ours.get_position_snake(index, shape, scan_rank) == theirs.get_position_snake(index, shape, scan_rank)
+    assert ours.get_position_snake_row(index, shape, scan_rank) == theirs.get_position_snake_row(
+        index, shape, scan_rank)
+    assert ours.get_row_slice(index, shape, scan_rank) == theirs.get_row_slice(index, shape, scan_rank)
+
+
+def test_row_key_follower_and_check_file_readable_match(sim_writer):
+    cfg = SimConfig(shape=(3, 4), frame=(2,), rate=400)
+    path, proc = sim_writer(cfg)
+    proc.join(timeout=30)
+    with h5py.File(path, "r", swmr=True) as f:
+        keys = [f[KEYS + "/uniqueKeys"]]
+        rows = {}
+        for lib in (swmr_tools, swmrview_core):
+            follower = lib.RowKeyFollower(keys, timeout=0.5, finished_dataset=None)
+            follower.check_datasets()  # swmr_tools needs this call before iterating
+            rows[lib.__name__] = list(follower)
+        theirs, ours = rows["swmr_tools"], rows["swmrview.core"]
+    assert ours == theirs == [3, 7, 11]
+    assert swmrview_core.check_file_readable(str(path), [DATA]) is True
+    assert swmrview_core.check_file_readable(str(path), ["/nope"], timeout=0.2, retrys=2) is False
