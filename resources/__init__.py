@@ -1,0 +1,1 @@
+"""Icons and desktop entry, shipped as the package swmrview.resources."""
