@@ -63,8 +63,10 @@ def _open_once(path: str | os.PathLike) -> h5py.File:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     if not is_hdf5(path):
-        if os.path.getsize(path) < _MIN_SUPERBLOCK:  # created, superblock not written yet
-            raise FileNotFoundError(f"{path} is still being created")
+        with open(path, "rb") as f:
+            head = f.read(_MIN_SUPERBLOCK)
+        if len(head) < _MIN_SUPERBLOCK and _SIGNATURE.startswith(head[:8]):
+            raise FileNotFoundError(f"{path} is still being created")  # superblock not yet written
         raise NotHDF5Error(f"not an HDF5 file: {path}")
     try:
         return h5py.File(path, "r", swmr=True)

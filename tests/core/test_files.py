@@ -28,9 +28,13 @@ def test_an_empty_file_is_being_created_but_a_text_file_is_not_hdf5(tmp_path):
     (tmp_path / "empty.h5").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="being created"):
         open_swmr(tmp_path / "empty.h5")
-    (tmp_path / "notes.h5").write_text("these are my beamtime notes, not an HDF5 file\n" * 3)
-    with pytest.raises(NotHDF5Error, match="not an HDF5 file"):
-        open_swmr(tmp_path / "notes.h5", retry_for=5)
+    (tmp_path / "half.h5").write_bytes(b"\x89HDF")
+    with pytest.raises(FileNotFoundError, match="being created"):
+        open_swmr(tmp_path / "half.h5")
+    for text in ("tiny\n", "these are my beamtime notes, not an HDF5 file\n" * 3):
+        (tmp_path / "notes.h5").write_text(text)
+        with pytest.raises(NotHDF5Error, match="not an HDF5 file"):
+            open_swmr(tmp_path / "notes.h5", retry_for=5)
 
 
 def test_a_writer_holding_the_file_without_swmr_is_retried_until_swmr_is_on(sim_writer):
