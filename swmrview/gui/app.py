@@ -62,7 +62,7 @@ def run(options: ViewerOptions) -> int:
 
     def on_sigint(*_args) -> None:
         interrupted.append(True)
-        window.close()
+        QTimer.singleShot(0, window.close)  # close from the event loop, not mid-paint
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     wake = QTimer()

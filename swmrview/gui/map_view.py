@@ -44,7 +44,10 @@ class MapView(QWidget):
         self.marker = pg.ScatterPlotItem(size=14, symbol="s", pen=pg.mkPen("r", width=2),
                                          brush=None)
         self.colorbar = pg.ColorBarItem(interactive=False, width=14, colorMap="viridis")
+        self.outline = pg.PlotCurveItem(pen=pg.mkPen((150, 150, 150), width=1,
+                                                    style=Qt.DashLine))
         self.plot.addItem(self.image)
+        self.plot.addItem(self.outline)
         self.plot.addItem(self.curve)
         self.plot.addItem(self.marker)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
@@ -80,6 +83,7 @@ class MapView(QWidget):
         self.title.setText(data_name)
         names = list(axis_names)
         self.curve.setVisible(self.rank == 1)
+        self.outline.setVisible(self.rank >= 2)
         self.image.setVisible(self.rank >= 2)
         self.colorbar.setVisible(self.rank >= 2)
         self.plot.setAspectLocked(False)
@@ -157,7 +161,12 @@ class MapView(QWidget):
         self.image.setImage(data, autoLevels=False, levels=levels)
         (y0, dy), (x0, dx) = self.geometry
         ny, nx = data.shape
-        self.image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, nx * dx, ny * dy))
+        rect = QRectF(x0 - dx / 2, y0 - dy / 2, nx * dx, ny * dy)
+        self.image.setRect(rect)
+        # outline the whole scan so points not acquired yet read as "still to come"
+        xs = [rect.left(), rect.right(), rect.right(), rect.left(), rect.left()]
+        ys = [rect.top(), rect.top(), rect.bottom(), rect.bottom(), rect.top()]
+        self.outline.setData(xs, ys)
         self.colorbar.setLevels(levels)
 
     def mark(self, index: int | None) -> None:

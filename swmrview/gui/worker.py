@@ -401,7 +401,7 @@ class FollowWorker(QObject):
             indices += more
             for name, vals in more_values.items():
                 values.setdefault(name, []).extend(vals)
-        if following:
+        if not self._status.terminal:  # the scan ends only once every pending frame is read
             self._update_status(scan, ended=follower.done or (scan.static and not got_new))
         self._emit(indices, values, frame, frame_index, n_new)
         if self._status.terminal and not self._backfill and self._timer is not None:

@@ -297,3 +297,17 @@ def test_redraw_soak(make_window, qtbot, qapp):
         qapp.processEvents()
     assert window.frame_view.shown_index == 2999
     np.testing.assert_array_equal(window.frame_view.current_frame(), frames[2999 % 8])
+
+
+def test_backlog_read_over_many_ticks_still_finishes(make_window, qtbot, tmp_path, monkeypatch):
+    """A file with more frames than one tick reads: 'behind' while catching up, then finished."""
+    import swmrview.gui.worker as worker
+
+    monkeypatch.setattr(worker, "READ_BUDGET_S", 0.0)  # one frame per tick
+    path = tmp_path / "static.h5"
+    images, _ = _static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.status.kind == FINISHED
+    assert any("behind" in s.message for s in window.statuses)
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), images.sum(axis=(2, 3)))

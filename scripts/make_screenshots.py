@@ -1,0 +1,118 @@
+"""Make the README screenshots from the real viewer following real simulator scans.
+
+Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR]`` (default
+``screenshots/``). Each shot starts a simulated beamline writer process, opens the real
+:class:`~swmrview.gui.main_window.MainWindow` on its file and grabs the window at a chosen moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from swmrview.gui.app import app_icon  # noqa: E402
+from swmrview.gui.main_window import MainWindow  # noqa: E402
+from swmrview.gui.options import ViewerOptions  # noqa: E402
+from swmrview.simulate import SimConfig, start_writer  # noqa: E402
+
+logger = logging.getLogger("make_screenshots")
+SIZE = (1400, 800)
+
+
+def wait(app: QApplication, condition, timeout: float = 60.0) -> None:
+    """Run the event loop until ``condition()`` holds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("screenshot condition not reached")
+        app.processEvents()
+        time.sleep(0.005)
+    for _ in range(20):  # let the ~30 Hz redraw catch up
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def open_window(path: Path, **options) -> MainWindow:
+    window = MainWindow(ViewerOptions(path=str(path), timeout=10.0, **options))
+    window.resize(*SIZE)
+    window.show()
+    return window
+
+
+def image_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """An image scan half-way: the map filling in beside the newest frame."""
+    cfg = SimConfig(shape=(30, 40), frame=(128, 128), rate=150.0)
+    path = workdir / "image_scan.h5"
+    writer = start_writer(path, cfg)
+    window = open_window(path)
+    wait(app, lambda: len(window.acquired) >= cfg.n_points * 0.55)
+    window.take_screenshot(str(out / "image_scan_live.png"))
+    window.close()
+    writer.terminate()
+    writer.join(5)
+
+
+def spectrum_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A spectrum (XRF-like) scan: latest trace with running mean, and its map."""
+    cfg = SimConfig(shape=(25, 35), frame=(256,), rate=250.0, seed=3)
+    path = workdir / "spectrum_scan.h5"
+    writer = start_writer(path, cfg)
+    window = open_window(path)
+    wait(app, lambda: window.info is not None)
+    window.mean_box.setChecked(True)
+    window.colormap_combo.setCurrentText("magma")
+    wait(app, lambda: len(window.acquired) >= cfg.n_points * 0.7)
+    window.take_screenshot(str(out / "spectrum_scan_live.png"))
+    window.close()
+    writer.terminate()
+    writer.join(5)
+
+
+def finished_pinned(app: QApplication, workdir: Path, out: Path) -> None:
+    """A finished scan with the brightest point clicked (pinned) and a ROI map."""
+    cfg = SimConfig(shape=(24, 32), frame=(128, 128), rate=600.0, snake=True, seed=1)
+    path = workdir / "finished_scan.h5"
+    writer = start_writer(path, cfg)
+    writer.join(30)
+    window = open_window(path)
+    window.colormap_combo.setCurrentText("inferno")
+    wait(app, lambda: window.status.kind == "finished")
+    window.dock.show()
+    brightest = int(np.nanargmax(window.scan_map.plane("max")))
+    window.map_view.click_at_scene(window.map_view.scene_position(brightest))
+    wait(app, lambda: window.frame_view.shown_index == brightest)
+    window.take_screenshot(str(out / "finished_pinned.png"))
+    window.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the three screenshots into OUTDIR (default ``screenshots/``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    out = Path(argv[0] if argv else Path(__file__).resolve().parents[1] / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="swmrview-shots-") as tmp:
+        for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+            QSettings.setPath(fmt, QSettings.UserScope, tmp)  # leave the user's settings alone
+        app = QApplication.instance() or QApplication([])
+        app.setWindowIcon(app_icon())
+        workdir = Path(tmp)
+        for shot in (image_scan_live, spectrum_scan_live, finished_pinned):
+            logger.info("making %s", shot.__name__)
+            shot(app, workdir, out)
+    logger.info("screenshots written to %s", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
