@@ -44,6 +44,7 @@ class MapView(QWidget):
         self.marker = pg.ScatterPlotItem(size=14, symbol="s", pen=pg.mkPen("r", width=2),
                                          brush=None)
         self.colorbar = pg.ColorBarItem(interactive=False, width=14, colorMap="viridis")
+        self.colorbar.axis.setWidth(62)  # room for 7-digit sums
         self.outline = pg.PlotCurveItem(pen=pg.mkPen((150, 150, 150), width=1,
                                                     style=Qt.DashLine))
         self.plot.addItem(self.image)
