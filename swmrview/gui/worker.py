@@ -387,6 +387,10 @@ class FollowWorker(QObject):
         scan = self._scan
         follower = scan.follower
         following = not follower.done and not self._status.terminal
+        if follower.key_reset:  # keys went back to zero: a new scan is being written in place
+            logger.warning("keys of %s were reset: following the new scan", self.path)
+            self._reopen()
+            return
         got_new = False
         if following:
             new = follower.poll()

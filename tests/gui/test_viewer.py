@@ -311,3 +311,13 @@ def test_backlog_read_over_many_ticks_still_finishes(make_window, qtbot, tmp_pat
     assert window.status.kind == FINISHED
     assert any("behind" in s.message for s in window.statuses)
     np.testing.assert_array_equal(window.scan_map.plane("sum"), images.sum(axis=(2, 3)))
+
+
+def test_writer_holding_file_without_swmr_is_retried(sim_writer, make_window, qtbot):
+    cfg = SimConfig(shape=(3, 4), swmr_delay=1.5, **SMALL)
+    path, _proc = sim_writer(cfg)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    assert window.status.kind == FINISHED
+    assert any("locked" in s.message for s in window.statuses), [s.message for s in window.statuses]
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), file_reductions(path)["sum"])
