@@ -50,7 +50,7 @@ def test_gda_external_file_viewer_started_before_file(tmp_path):
     path = tmp_path / "scan.h5"
     csv, png = tmp_path / "map.csv", tmp_path / "shot.png"
     viewer = run_cli([path, "--exit-on-finish", "--export-map", csv, "--screenshot", png,
-                      "--timeout", "8"], tmp_path, wait=False)
+                      "--timeout", "20"], tmp_path, wait=False)
     time.sleep(1.0)
     cfg = SimConfig(shape=(5, 7), frame=(16, 16), rate=80.0, external=True)
     writer = start_writer(path, cfg)

@@ -321,3 +321,35 @@ def test_writer_holding_file_without_swmr_is_retried(sim_writer, make_window, qt
     assert window.status.kind == FINISHED
     assert any("locked" in s.message for s in window.statuses), [s.message for s in window.statuses]
     np.testing.assert_array_equal(window.scan_map.plane("sum"), file_reductions(path)["sum"])
+
+
+def test_crosshair_reads_pixel_value(make_window, qtbot):
+    window = make_window(None)
+    window.pages.setCurrentWidget(window.splitter)
+    view = window.frame_view
+    view.set_frame_rank(2)
+    frame = np.arange(48, dtype=np.uint16).reshape(6, 8)
+    view.show_frame(frame, 0)
+    qtbot.wait(50)
+    panel = view.image_panel
+    panel._mouse_moved(panel.image.mapToScene(5.5, 2.5))  # what sigMouseMoved delivers
+    assert panel.readout.text() == f"x=5  y=2  value={frame[2, 5]}"
+    assert panel.vline.isVisible() and panel.vline.value() == pytest.approx(5.5)
+
+
+def test_drop_file_opens_it(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = tmp_path / "dropped.h5"
+    images, _ = _static_file(path)
+    window = make_window(None)
+    assert window.pages.currentWidget() is window.welcome
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.options.path == str(path)
+    assert window.recent_files()[0] == str(path)
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), images.sum(axis=(2, 3)))
