@@ -34,7 +34,8 @@ from swmrview.core.scanmap import ScanMap
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.map_view import MapView
 from swmrview.gui.options import EXIT_OK, ViewerOptions
-from swmrview.gui.worker import Batch, FollowThread, PointFrame, ScanInfo, Status
+from swmrview.gui.messages import Batch, PointFrame, ScanInfo, Status
+from swmrview.gui.worker import FollowThread
 
 logger = logging.getLogger(__name__)
 

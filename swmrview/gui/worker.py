@@ -15,92 +15,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from swmrview.gui.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, EXIT_TIMED_OUT, ViewerOptions
+from swmrview.core.tree import hdf5_tree
+from swmrview.gui.messages import (
+    ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, Batch, PointFrame, ScanInfo, Status, _frozen,
+)
+from swmrview.gui.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
 
 logger = logging.getLogger(__name__)
 
-WAITING, LIVE, STALLED, FINISHED, TIMED_OUT, ERROR = (
-    "waiting", "live", "stalled", "finished", "timed out", "error")
-TERMINAL = (FINISHED, TIMED_OUT, ERROR)
 
 READ_BUDGET_S = 0.05    # time spent reading frames per tick, so requests stay responsive
 CHECK_FILE_S = 1.0      # how often to look for a replaced file
-MAX_TREE_NODES = 3000
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    array.setflags(write=False)
-    return array
-
-
-@dataclass(frozen=True)
-class Status:
-    """What the follower is doing, as shown in the status bar."""
-
-    kind: str
-    message: str
-    exit_code: int = EXIT_OK
-
-    @property
-    def terminal(self) -> bool:
-        """True once following has ended (finished, timed out, or error)."""
-        return self.kind in TERMINAL
-
-
-@dataclass(frozen=True)
-class ScanInfo:
-    """Static description of the followed scan, sent when a file is opened or data switched."""
-
-    generation: int
-    path: str
-    scan_shape: tuple[int | None, ...]
-    axis_names: tuple[str, ...]
-    axis_values: tuple[np.ndarray | None, ...]
-    data_path: str
-    data_paths: tuple[str, ...]
-    frame_shape: tuple[int, ...]
-    dtype: str
-    tree: Mapping[str, Any]
-    acquired: np.ndarray                     # flat indices acquired so far, in arrival order
-    gda: bool = False
-
-    @property
-    def frame_rank(self) -> int:
-        """0 for scalars, 1 for spectra, 2 for images."""
-        return len(self.frame_shape)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Results of one worker tick: newest frame, changed map cells, progress and status."""
-
-    generation: int
-    indices: np.ndarray                      # flat indices of changed map cells
-    values: Mapping[str, np.ndarray]         # reduction name -> value per changed cell
-    roi: tuple[int, ...] | None              # ROI the "roi" values were computed with
-    frame: np.ndarray | None                 # newest frame read in this batch (read-only copy)
-    frame_index: int | None
-    n_ready: int
-    total: int | None
-    rate: float
-    behind: int
-    status: Status
-    new_points: int = 0                      # how many of ``indices`` are newly acquired
-
-
-@dataclass(frozen=True)
-class PointFrame:
-    """The frame of one requested point (a map click or slider move)."""
-
-    generation: int
-    index: int
-    frame: np.ndarray
 
 
 @dataclass
@@ -116,43 +46,6 @@ class _Scan:
     data_path: str
     acquired: list = field(default_factory=list)
     acquired_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-
-
-def hdf5_tree(group: Any, usable: set[str], budget: list[int] | None = None,
-              depth: int = 0) -> dict:
-    """Walk an h5py group into plain nested dicts (name, path, kind, shape, dtype, children)."""
-    import h5py
-
-    budget = [MAX_TREE_NODES] if budget is None else budget
-    node = {"name": group.name.rsplit("/", 1)[-1] or "/", "path": group.name, "kind": "group",
-            "children": []}
-    if depth > 8:
-        return node
-    base = "" if group.name == "/" else group.name
-    for name in group:
-        if budget[0] <= 0:
-            node["children"].append({"name": "...", "path": "", "kind": "truncated"})
-            break
-        budget[0] -= 1
-        path = f"{base}/{name}"
-        link = group.get(name, getlink=True)
-        try:
-            obj = group.get(name)
-        except (KeyError, OSError, ValueError):
-            obj = None
-        if obj is None:
-            target = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else ""
-            node["children"].append({"name": name, "path": path, "kind": "missing",
-                                     "target": target})
-        elif isinstance(obj, h5py.Dataset):
-            node["children"].append({"name": name, "path": path, "kind": "dataset",
-                                     "shape": tuple(obj.shape), "dtype": str(obj.dtype),
-                                     "usable": path in usable})
-        elif isinstance(obj, h5py.Group) and not isinstance(link, h5py.SoftLink):
-            child = hdf5_tree(obj, usable, budget, depth + 1)
-            child["name"], child["path"] = name, path
-            node["children"].append(child)
-    return node
 
 
 class FollowWorker(QObject):
@@ -252,7 +145,7 @@ class FollowWorker(QObject):
 
         try:
             dataset = scan.file[path]
-            reader = FrameReader(dataset, scan.layout.scan_rank)
+            reader = FrameReader(dataset, scan.layout.scan_rank, auto_refresh=False)
         except Exception as exc:  # noqa: BLE001
             logger.warning("cannot show %s: %s", path, exc)
             self._set_status(Status(self._status.kind, f"{self._status.message} "
@@ -359,7 +252,7 @@ class FollowWorker(QObject):
             from swmrview.core.layout import LayoutError
 
             raise LayoutError("no data dataset whose leading dimensions match the scan shape")
-        reader = FrameReader(h5[data_path], follower.scan_rank)
+        reader = FrameReader(h5[data_path], follower.scan_rank, auto_refresh=False)
         scan_map = ScanMap(follower.scan_shape, self._roi)
         return _Scan(h5, layout, follower, reader, scan_map, static, data_path)
 

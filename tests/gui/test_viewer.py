@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from swmrview.gui.worker import FINISHED, LIVE, STALLED, TIMED_OUT, WAITING
+from swmrview.gui.messages import FINISHED, LIVE, STALLED, TIMED_OUT, WAITING
 from swmrview.simulate import SimConfig, expected_frame
 
 from .conftest import file_reductions, wait_terminal
