@@ -15,6 +15,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,6 +357,9 @@ def write_scan(path: str | os.PathLike, cfg: SimConfig) -> None:
 
 
 def _run_writer(path: str, cfg: SimConfig, log_level: int) -> None:
+    # Ctrl-C in the terminal reaches the whole process group: the parent (the demo viewer or a
+    # test) decides when the writer stops, so the child ignores it instead of printing a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(message)s")
     write_scan(path, cfg)
 
