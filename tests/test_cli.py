@@ -114,3 +114,20 @@ def test_missing_file_headless_times_out(tmp_path):
     result = run_cli([tmp_path / "never.h5", "--exit-on-finish", "--timeout", "1"], tmp_path)
     assert result.returncode == 3
     assert "Timed out waiting for never.h5" in result.stderr
+
+
+def test_unknown_compression_filter_is_named_once_and_the_file_untouched(tmp_path):
+    path = tmp_path / "odd.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("entry/keys/key", data=np.ones((3,), np.int32), maxshape=(None,))
+        d = f.create_dataset("entry/data", shape=(3, 8, 8), dtype=np.uint16, chunks=(1, 8, 8),
+                             compression=32123, allow_unknown_filter=True)
+        for i in range(3):
+            d.id.write_direct_chunk((i, 0, 0), np.zeros((8, 8), np.uint16).tobytes())
+        f.create_dataset("entry/finished", data=[1])
+    before = path.read_bytes()
+    result = run_cli([path, "--exit-on-finish"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("filter id 32123") == 1
+    assert "install hdf5plugin" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_bytes() == before  # read-only: nothing written to the followed file

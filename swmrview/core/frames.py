@@ -12,11 +12,35 @@ from .positions import unravel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FrameReader", "KeyDataMismatchError"]
+__all__ = ["FrameReader", "KeyDataMismatchError", "MissingFilterError"]
+
+_FILTER_NAMES = {32001: "Blosc", 32004: "LZ4", 32008: "bitshuffle", 32015: "Zstandard",
+                 307: "bzip2", 32017: "SZ", 32026: "Blosc2", 32013: "zfp", 32018: "FCIDECOMP"}
 
 
 class KeyDataMismatchError(ValueError):
     """A point the keys say is ready lies outside the data dataset."""
+
+
+class MissingFilterError(OSError):
+    """The data is compressed with an HDF5 filter that is not installed."""
+
+
+def missing_filters(dataset: Any) -> list[str]:
+    """Names (or ids) of the compression filters of ``dataset`` that HDF5 cannot load here."""
+    import h5py
+
+    try:
+        dcpl = dataset.id.get_create_plist()
+    except AttributeError:  # numpy arrays have no filters
+        return []
+    missing = []
+    for i in range(dcpl.get_nfilters()):
+        filter_id, _, _, name = dcpl.get_filter(i)
+        if not h5py.h5z.filter_avail(filter_id):
+            label = _FILTER_NAMES.get(filter_id) or name.decode(errors="replace") or "unknown"
+            missing.append(f"{label} (filter id {filter_id})")
+    return missing
 
 
 class FrameReader:
@@ -85,7 +109,15 @@ class FrameReader:
             self.refresh()
             self._fresh_upto = index
         selection = tuple(slice(p, p + 1) for p in self.position(index))
-        return np.asarray(self.dataset[selection]), selection
+        try:
+            return np.asarray(self.dataset[selection]), selection
+        except OSError as error:
+            missing = missing_filters(self.dataset)
+            if missing:
+                raise MissingFilterError(
+                    f"{_name(self.dataset)} is compressed with {', '.join(missing)}, which is not "
+                    "installed: install hdf5plugin or set HDF5_PLUGIN_PATH") from error
+            raise
 
     def read(self, index: int) -> np.ndarray:
         """The frame at flat ``index`` alone (scan dimensions dropped)."""

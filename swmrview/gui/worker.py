@@ -20,6 +20,11 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
+from swmrview.core.files import FileLockedError, NotHDF5Error, open_swmr, writer_active
+from swmrview.core.frames import FrameReader, KeyDataMismatchError
+from swmrview.core.keys import KeyFollower, ScanRankError
+from swmrview.core.layout import LayoutError, find_layout
+from swmrview.core.scanmap import ScanMap, reduce_frame
 from swmrview.core.tree import hdf5_tree
 from swmrview.gui.messages import (
     ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, Batch, PointFrame, ScanInfo, Status, _frozen,
@@ -140,8 +145,6 @@ class FollowWorker(QObject):
         scan = self._scan
         if scan is None or path == scan.data_path:
             return
-        from swmrview.core.frames import FrameReader
-        from swmrview.core.scanmap import ScanMap
 
         try:
             dataset = scan.file[path]
@@ -165,6 +168,10 @@ class FollowWorker(QObject):
     @Slot()
     def _tick(self) -> None:
         try:
+            if self._scan is not None and self._status.kind == ERROR:
+                if self._file_replaced():  # after an error only a new file starts again
+                    self._reopen()
+                return
             if self._scan is None:
                 if not self._ended:
                     self._try_open()
@@ -190,8 +197,6 @@ class FollowWorker(QObject):
         self._status = status
 
     def _try_open(self) -> None:
-        from swmrview.core.files import FileLockedError, open_swmr, writer_active
-        from swmrview.core.layout import LayoutError, find_layout
 
         name = os.path.basename(self.path)
         waited = time.monotonic() - self._wait_start
@@ -233,9 +238,6 @@ class FollowWorker(QObject):
         self._emit(force=True)
 
     def _make_scan(self, h5: Any, layout: Any, static: bool) -> _Scan:
-        from swmrview.core.frames import FrameReader
-        from swmrview.core.keys import KeyFollower
-        from swmrview.core.scanmap import ScanMap
 
         keys = [h5[p] for p in layout.keys]
         finished = h5[layout.finished] if layout.finished else None
@@ -249,7 +251,6 @@ class FollowWorker(QObject):
         data_path = (self.options.data[0] if self.options.data
                      else layout.signal or (layout.data[0] if layout.data else None))
         if not data_path:
-            from swmrview.core.layout import LayoutError
 
             raise LayoutError("no data dataset whose leading dimensions match the scan shape")
         reader = FrameReader(h5[data_path], follower.scan_rank, auto_refresh=False)
@@ -333,7 +334,6 @@ class FollowWorker(QObject):
 
     def _place(self, scan: _Scan, index: int, frame: np.ndarray, indices: list,
                values: dict) -> None:
-        from swmrview.core.scanmap import reduce_frame
 
         reductions = reduce_frame(frame, self._roi)
         scan.map.set(index, reductions)
@@ -467,19 +467,9 @@ def _axis_values(h5: Any, path: str | None, length: int | None) -> np.ndarray | 
 
 
 def _exit_code_for(exc: BaseException) -> int:
-    from swmrview.core.files import NotHDF5Error
-
-    try:
-        from swmrview.core.layout import LayoutError
-    except ImportError:  # pragma: no cover - layout lands separately
-        LayoutError = ValueError  # noqa: N806
-    if isinstance(exc, (NotHDF5Error, LayoutError, KeyError)):
-        return EXIT_BAD_INPUT
-    try:
-        from swmrview.core.keys import ScanRankError
-    except ImportError:  # pragma: no cover
-        return EXIT_ERROR
-    return EXIT_BAD_INPUT if isinstance(exc, ScanRankError) else EXIT_ERROR
+    """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
+    bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError)
+    return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR
 
 
 class FollowThread(QObject):

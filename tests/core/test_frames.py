@@ -117,3 +117,19 @@ def test_standalone_frame_reader_refreshes_for_each_new_highest_index(writer):
         follower = KeyFollower([f["keys/key0"]], timeout=20, finished_dataset=f["finished"])
         for index in follower:
             np.testing.assert_array_equal(reader.read(index), frame_of(index, plan))
+
+
+def test_an_unknown_compression_filter_is_named(tmp_path):
+    import h5py
+
+    from swmrview.core import MissingFilterError
+
+    path = tmp_path / "odd.h5"
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("data", shape=(2, 4, 4), dtype=np.uint16, chunks=(1, 4, 4),
+                             compression=32123, allow_unknown_filter=True)
+        for i in range(2):
+            d.id.write_direct_chunk((i, 0, 0), np.zeros((4, 4), np.uint16).tobytes())
+    with open_swmr(path) as f:
+        with pytest.raises(MissingFilterError, match="filter id 32123.*not installed"):
+            FrameReader(f["data"], 1).read(1)
