@@ -12,23 +12,17 @@ from . import writers
 
 
 @pytest.fixture
-def writer(tmp_path):
+def writer(tmp_path, processes):
     """Start ``writers.write(path, plan)`` in a separate process; returns (path, process)."""
-    procs = []
 
     def start(plan: writers.Plan, name: str = "scan.h5"):
         path = str(tmp_path / name)
         proc = multiprocessing.get_context("spawn").Process(target=writers.write, args=(path, plan))
         proc.start()
-        procs.append(proc)
+        processes.append(proc)
         return path, proc
 
-    yield start
-    for proc in procs:
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join()
+    return start
 
 
 def open_when_ready(path: str):
