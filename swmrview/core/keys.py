@@ -26,6 +26,11 @@ __all__ = ["KeyFollower", "RowKeyFollower", "ScanRankError"]
 
 #: Points read per window: bounds the cost of one poll whatever the scan length.
 WINDOW_POINTS = 4096
+#: New points one in-order poll reports at most: a backlog is taken over several polls, so
+#: memory for pending indices stays bounded however far behind the reader starts.
+MAX_NEW_PER_POLL = 4 * WINDOW_POINTS
+#: Seconds between reads of the finished flag while no new point arrives.
+FLAG_INTERVAL = 0.1
 
 
 class ScanRankError(RuntimeError):
@@ -118,6 +123,7 @@ class KeyFollower:
         self._done = False
         self._last_new = time.monotonic()
         self._last_reset_check = self._last_new
+        self._last_flag_check = -np.inf
 
     def check_datasets(self) -> None:
         """Find the scan rank and shape from the keys' maxshapes (trailing 1s ignored)."""
@@ -201,7 +207,9 @@ class KeyFollower:
             return np.empty(0, np.int64)
         now = time.monotonic()
         new = self._scan_keys(now)
-        if new.size == 0 and not self.finished_set and self.finished_dataset is not None:
+        if (new.size == 0 and not self.finished_set and self.finished_dataset is not None
+                and now - self._last_flag_check >= FLAG_INTERVAL):
+            self._last_flag_check = now
             if read_finished_flag(self.finished_dataset):
                 self.finished_set = True
                 new = self._scan_keys(now)  # the flag may be seen before the last keys
@@ -210,7 +218,9 @@ class KeyFollower:
             self._last_new = now
             self.n_ready += new.size
             self.generation += 1
-        elif self.are_keys_complete():
+        elif self.are_keys_complete():  # every point is in: read the flag once for the record
+            if self.finished_dataset is not None and not self.finished_set:
+                self.finished_set = read_finished_flag(self.finished_dataset)
             self._done = True
         elif self.timeout is not None and now - self._last_new > self.timeout:
             logger.info("no new point for %s s: timed out", self.timeout)
@@ -245,9 +255,10 @@ class KeyFollower:
             return np.empty(0, np.int64)
         # out of order, any later point may be ready: read everything written from the first gap
         window_rows = rows_available if self.out_of_order else max(1, WINDOW_POINTS // row)
-        found = []
+        budget = None if self.out_of_order else self._start + MAX_NEW_PER_POLL
+        found: list[np.ndarray] = []
         pos = self._start
-        while pos < rows_available * row:
+        while pos < rows_available * row and (budget is None or self._start < budget):
             r0 = pos // row
             r1 = min(r0 + window_rows, rows_available)
             ready = self._ready(r0, r1)[pos - r0 * row:]

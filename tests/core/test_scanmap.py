@@ -142,3 +142,13 @@ def test_exactly_the_filled_cells_are_finite(shape, data):
         np.testing.assert_array_equal(np.isfinite(smap.values[name]).ravel(), expected)
     assert smap.n_filled == len(indices)
     assert np.isnan(smap.values["roi"]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int8, np.float32])
+def test_fast_integer_sums_are_exact_at_the_extremes(dtype):
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else np.finfo(dtype)
+    for fill in (info.max, info.min):
+        frame = np.full((3, 65536), fill, dtype=dtype)
+        expected = float(frame.astype(np.float64).sum())
+        assert reduce_frame(frame)["sum"] == expected
+        assert reduce_frame(frame)["mean"] == float(fill)
