@@ -11,13 +11,14 @@ import logging
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 logger = logging.getLogger(__name__)
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
 LUT_SIZE = 256  # 512 entries halve pyqtgraph's frame rate
+HISTOGRAM_MS = 500  # histogram refresh period while frames stream in
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -73,6 +74,14 @@ class ImagePanel(QWidget):
         self.hist = _Histogram256(image=self.image)
         self.hist_view.setCentralItem(self.hist)
         self.hist_view.setFixedWidth(130)
+        # The histogram of a 2048x2048 frame costs as much as drawing it: refresh it at 2 Hz,
+        # not on every frame (the image itself is redrawn at the full rate).
+        self.image.sigImageChanged.disconnect(self.hist.imageChanged)
+        self._hist_stale = False
+        self._hist_timer = QTimer(self)
+        self._hist_timer.setInterval(HISTOGRAM_MS)
+        self._hist_timer.timeout.connect(self._refresh_histogram)
+        self._hist_timer.start()
         self.vline = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", style=Qt.DashLine))
         self.hline = pg.InfiniteLine(angle=0, pen=pg.mkPen("w", style=Qt.DashLine))
         for line in (self.vline, self.hline):
@@ -104,6 +113,7 @@ class ImagePanel(QWidget):
     def set_colormap(self, name: str) -> None:
         """Use the named colormap for the image and its histogram gradient."""
         self.hist.gradient.setColorMap(colormap(name))
+        self.hist.gradient.showTicks(False)  # 256 colour-stop ticks were repainted every frame
         self.image.setLookupTable(lookup_table(name))
 
     def set_log(self, on: bool) -> None:
@@ -142,9 +152,18 @@ class ImagePanel(QWidget):
     def _draw(self, frame: np.ndarray, force_levels: bool = False) -> None:
         data = self._display_data(frame)
         self.image.setImage(data, autoLevels=False)
+        self._hist_stale = True
         if self.auto_levels or force_levels:
-            self.image.setLevels(display_levels(data))
-            self.hist.setHistogramRange(*display_levels(data))
+            levels = display_levels(data)
+            self.image.setLevels(levels)
+            self.hist.setHistogramRange(*levels)
+        if force_levels:
+            self._refresh_histogram()
+
+    def _refresh_histogram(self) -> None:
+        if self._hist_stale and self.image.image is not None:
+            self._hist_stale = False
+            self.hist.imageChanged(autoLevel=False)
 
     def _display_data(self, frame: np.ndarray) -> np.ndarray:
         if not self.log_scale:
