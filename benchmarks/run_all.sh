@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every benchmark in turn and print their tables (about 3 minutes on 2 cores).
-# Usage: benchmarks/run_all.sh [PYTHON]   (default /work/venv/bin/python, else python3)
+# Usage: benchmarks/run_all.sh [PYTHON]   (default .venv/bin/python, else python3)
+# Needs the bench extra for the swmr_tools baseline: pip install -e ".[test,bench]"
 set -eo pipefail
 cd "$(dirname "$0")/.."
-PY="${1:-/work/venv/bin/python}"
+PY="${1:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 for name in poll_cost frame_read viewer_latency redraw_rate memory; do
