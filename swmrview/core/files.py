@@ -69,7 +69,9 @@ def _open_once(path: str | os.PathLike) -> h5py.File:
             raise FileNotFoundError(f"{path} is still being created")  # superblock not yet written
         raise NotHDF5Error(f"not an HDF5 file: {path}")
     try:
-        return h5py.File(path, "r", swmr=True)
+        # No file lock: a reader's lock would stop the next scan re-creating this file. A writer
+        # that has it open without SWMR is still refused by the superblock's status flags.
+        return h5py.File(path, "r", swmr=True, locking=False)
     except OSError as swmr_error:
         text = str(swmr_error).lower()
         if "lock" in text or "already open" in text:
@@ -77,7 +79,7 @@ def _open_once(path: str | os.PathLike) -> h5py.File:
                 f"{path} is open by a writer without SWMR (waiting for SWMR mode): {swmr_error}"
             ) from swmr_error
         try:  # files written without libver='latest' can refuse SWMR readers
-            return h5py.File(path, "r")
+            return h5py.File(path, "r", locking=False)
         except OSError:
             raise swmr_error from None
 

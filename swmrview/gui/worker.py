@@ -78,6 +78,7 @@ class FollowWorker(QObject):
         self._last_new = time.monotonic()
         self._rate_samples: collections.deque = collections.deque(maxlen=200)
         self._file_id: tuple | None = None
+        self._writer_was_active = True
         self._last_file_check = 0.0
         self._ended = False
         self._rate = 0.0
@@ -230,6 +231,8 @@ class FollowWorker(QObject):
             raise
         self._scan = scan
         self._file_id = _file_id(self.path)
+        self._writer_was_active = active
+        self._closed_mtime: int | None = None  # mtime once the scan ended and the writer closed
         self._last_new = time.monotonic()
         self._set_status(Status(LIVE, "Live: 0 points"))
         logger.info("following %s (data %s, scan shape %s)", self.path, scan.data_path,
@@ -414,10 +417,20 @@ class FollowWorker(QObject):
         current = _file_id(self.path)
         if current is None:
             return False
-        old = self._file_id
-        replaced = current[:2] != old[:2] or current[2] < old[2]
-        self._file_id = current
-        return replaced
+        old, self._file_id = self._file_id, current
+        active = writer_active(self.path)
+        was_active, self._writer_was_active = self._writer_was_active, active
+        if current[:2] != old[:2] or current[2] < old[2]:
+            return True  # a new inode, or truncated by a new writer
+        if not self._status.terminal:
+            return False
+        # after the scan ended: a writer opening the file again, or any write since it closed
+        if active:
+            return not was_active
+        if self._closed_mtime is None:
+            self._closed_mtime = current[3]
+            return False
+        return current[3] != self._closed_mtime
 
     def _reopen(self) -> None:
         logger.info("%s was replaced by a new file: reopening", self.path)
@@ -442,12 +455,13 @@ def _read(reader: Any, index: int, refresh: bool = False) -> np.ndarray:
     return np.asarray(frame).reshape(frame.shape[reader.scan_rank:])
 
 
-def _file_id(path: str) -> tuple[int, int, int] | None:
+def _file_id(path: str) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime) of ``path``, or None if it is missing."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _axis_values(h5: Any, path: str | None, length: int | None) -> np.ndarray | None:

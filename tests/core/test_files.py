@@ -70,3 +70,24 @@ def test_a_crashed_writer_leaves_a_readable_file_still_marked_active(sim_writer)
     with open_swmr(path) as f:
         keys = f["/entry/diamond_scan/keys/uniqueKeys"][...].ravel()
         assert (keys[:8] != 0).all() and (keys[8:] == 0).all()
+
+
+def _recreate(path):
+    with h5py.File(path, "w") as f:
+        f["new_scan"] = np.arange(4)
+
+
+def test_an_open_reader_never_stops_a_writer_re_creating_the_file(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "scan.h5"
+    for libver in ("latest", "earliest"):  # SWMR-capable and plain files
+        with h5py.File(path, "w", libver=libver) as f:
+            f["old_scan"] = np.arange(3)
+        with open_swmr(path):
+            writer = multiprocessing.get_context("spawn").Process(target=_recreate, args=(path,))
+            writer.start()
+            writer.join(timeout=30)
+            assert writer.exitcode == 0  # HDF5's default reader lock made this fail
+        with open_swmr(path) as f:
+            assert "new_scan" in f and "old_scan" not in f

@@ -82,7 +82,7 @@ def file_reductions(path, data_path="/entry/data/data", scan_rank=2,
 
     Points whose key is still zero are NaN (never acquired).
     """
-    with h5py.File(path, "r") as f:
+    with h5py.File(path, "r", locking=False) as f:  # the viewer in this process holds it unlocked
         data = f[data_path][()].astype(np.float64)
         keys = f[key_path][()]
         scan_shape = f[key_path].maxshape[:scan_rank]

@@ -146,7 +146,7 @@ def test_roi_changes_map_values(sim_writer, make_window, qtbot):
 
     import h5py
 
-    with h5py.File(path, "r") as f:
+    with h5py.File(path, "r", locking=False) as f:
         expected = f["/entry/data/data"][:, :, 3:7, 2:7].sum(axis=(2, 3), dtype=np.float64)
     qtbot.waitUntil(lambda: np.array_equal(window.scan_map.plane("roi"), expected), timeout=10000)
     qtbot.wait(100)
@@ -353,3 +353,23 @@ def test_drop_file_opens_it(make_window, qtbot, tmp_path):
     assert window.options.path == str(path)
     assert window.recent_files()[0] == str(path)
     np.testing.assert_array_equal(window.scan_map.plane("sum"), images.sum(axis=(2, 3)))
+
+
+def test_a_new_scan_written_over_the_same_name_is_not_blocked_and_is_followed(
+        sim_writer, make_window, qtbot):
+    # The viewer keeps the finished file open (for clicks); it must hold no lock that stops
+    # the next scan's writer re-creating the file, and must follow that new scan.
+    first = SimConfig(shape=(3, 4), frame=(8, 8), rate=200.0)
+    path, proc = sim_writer(first)
+    window = make_window(path)
+    qtbot.waitUntil(lambda: window.status.kind == FINISHED, timeout=20000)
+    proc.join(timeout=10)
+    qtbot.wait(2500)  # as at a beamline, the next scan starts after the viewer saw this one close
+    generation = window._generation
+    second = SimConfig(shape=(5, 6), frame=(8, 8), rate=20.0, seed=1)
+    _, proc2 = sim_writer(second)  # same file name, written in place with mode "w"
+    proc2.join(timeout=30)
+    assert proc2.exitcode == 0  # the writer was not disturbed
+    qtbot.waitUntil(lambda: window._generation > generation and window.status.kind == FINISHED
+                    and window.scan_map.n_filled == 30, timeout=20000)
+    np.testing.assert_allclose(window.scan_map.plane("sum"), file_reductions(path)["sum"])
