@@ -50,7 +50,9 @@ class DataSource:
         self._datasets = dict(datasets)
         self.frame_readers = {name: FrameReader(ds, self.kf.scan_rank, auto_refresh=False)
                               for name, ds in self._datasets.items()}
-        self.max_index = -1
+        for reader in self.frame_readers.values():
+            reader.check_scan_shape(self.kf.scan_shape)
+        self.max_index = -1  # swmr_tools attribute: the highest index read so far
         self._generation = 0
 
     def __iter__(self) -> DataSource:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -47,10 +47,10 @@ class FrameReader:
     """Frames of ``dataset`` by flat scan index (swmr_tools API, without its 1 s sleeps).
 
     Under SWMR a reader sees a newly written chunk only after refreshing the dataset, even
-    when the shape already covers it. `read_frame` refreshes once whenever ``index`` is higher
-    than any index read since the last refresh; a caller that follows points out of order
-    calls `refresh` once per batch of newly ready points instead, with ``auto_refresh=False``
-    (as `DataSource` does).
+    when the shape already covers it. By default `read_frame` refreshes before reading each new
+    index (points may arrive in any order); a caller that reads batches of newly ready points
+    passes ``auto_refresh=False`` and calls `refresh` once per batch instead (as `DataSource`
+    and the viewer do).
 
     Parameters
     ----------
@@ -68,12 +68,13 @@ class FrameReader:
             )
         self.dataset = dataset
         self.scan_rank = scan_rank
-        self.use_direct_chunk = False  # h5py's own path is within a few % of read_direct
+        # accepted for swmr_tools compatibility; h5py's own path is within a few % of read_direct
+        self.use_direct_chunk = False
         maxshape = getattr(dataset, "maxshape", None) or dataset.shape
         self._maxshape = tuple(maxshape)
         self._shape = tuple(dataset.shape)
         self.auto_refresh = auto_refresh
-        self._fresh_upto = -1  # highest index read since the last refresh
+        self._last_index: int | None = None
 
     def refresh(self) -> None:
         """Refresh the dataset: every point whose keys were seen before this call is visible."""
@@ -105,9 +106,9 @@ class FrameReader:
 
     def read_frame(self, index: int, force_refresh: bool = False) -> tuple[np.ndarray, tuple]:
         """Frame at flat ``index`` with its length-1 scan dimensions, and its scan slices."""
-        if force_refresh or (self.auto_refresh and index > self._fresh_upto):
+        if force_refresh or (self.auto_refresh and index != self._last_index):
             self.refresh()
-            self._fresh_upto = index
+        self._last_index = index
         selection = tuple(slice(p, p + 1) for p in self.position(index))
         try:
             return np.asarray(self.dataset[selection]), selection
@@ -123,6 +124,20 @@ class FrameReader:
         """The frame at flat ``index`` alone (scan dimensions dropped)."""
         frame, _ = self.read_frame(index)
         return frame.reshape(frame.shape[self.scan_rank:])
+
+    def check_scan_shape(self, scan_shape: Sequence[int | None]) -> None:
+        """Raise `KeyDataMismatchError` unless the data's fast scan axes match ``scan_shape``.
+
+        Frames are placed by the keys' scan shape: data of another fast size would put every
+        frame after the first row at the wrong scan position.
+        """
+        data_fast = self._unravel_shape()[1:]
+        fast = tuple(scan_shape[1:])
+        if len(self._unravel_shape()) != len(scan_shape) or (
+                None not in fast and None not in data_fast and data_fast != fast):
+            raise KeyDataMismatchError(
+                f"{_name(self.dataset)} has scan dimensions {self._unravel_shape()}, "
+                f"but the keys describe a scan of shape {tuple(scan_shape)}")
 
     def _unravel_shape(self) -> tuple[int | None, ...]:
         dims = [m if m is not None else s for m, s in zip(self._maxshape, self._shape)]

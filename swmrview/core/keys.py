@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .positions import scan_rank_of
+from .positions import n_points, scan_rank_of
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ class KeyFollower:
         Skip a point whose key is still zero this many seconds after a later point was ready.
     stop_event
         A `threading.Event` that ends a blocking iteration at once when set (see `stop`).
+    scan_rank
+        The scan rank when it is known better than the keys' shape tells (a GDA ``scan_rank``
+        with a fast axis of length 1); by default the keys' rank without trailing 1s.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class KeyFollower:
         out_of_order: bool = False,
         skip_after: float | None = None,
         stop_event: threading.Event | None = None,
+        scan_rank: int | None = None,
     ):
         if len(key_datasets) == 0:
             raise ValueError("KeyFollower needs at least one key dataset")
@@ -98,10 +102,12 @@ class KeyFollower:
         self.out_of_order = out_of_order
         self.skip_after = skip_after
         self.stop_event = stop_event if stop_event is not None else threading.Event()
+        self._given_rank = scan_rank
         self.scan_rank = -1
         self.maxshape: tuple[int | None, ...] | None = None
         self.scan_shape: tuple[int | None, ...] | None = None
         self._checked = False
+        self.generation = 0  # counts polls that found new points (readers refresh per generation)
         self.reset()
 
     # -- swmr_tools API -------------------------------------------------------------------
@@ -115,7 +121,6 @@ class KeyFollower:
         self.key_reset = False
         self.skipped: list[int] = []
         self.n_ready = 0
-        self.generation = 0  # counts polls that found new points (readers refresh per generation)
         self._start = 0  # every index below this is reported or skipped
         self._reported_ahead: set[int] = set()  # out-of-order points reported at or after _start
         self._passed_over: dict[int, float] = {}  # missing index -> when a later one was ready
@@ -129,17 +134,21 @@ class KeyFollower:
         """Find the scan rank and shape from the keys' maxshapes (trailing 1s ignored)."""
         if self._checked:
             return
-        ranks = {getattr(k, "name", f"key {i}"): max(1, scan_rank_of(_maxshape(k)))
-                 for i, k in enumerate(self.key_datasets)}
-        if len(set(ranks.values())) > 1:
-            detail = ", ".join(f"{name} (rank {r})" for name, r in ranks.items())
-            raise ScanRankError(f"key datasets have different scan ranks: {detail}")
-        rank = next(iter(ranks.values()))
+        names = [getattr(k, "name", None) or f"key {i}" for i, k in enumerate(self.key_datasets)]
+        if self._given_rank is not None:
+            rank = self._given_rank
+        else:
+            ranks = {name: scan_rank_of(_maxshape(k)) for name, k in zip(names, self.key_datasets)}
+            if len(set(ranks.values())) > 1:
+                detail = ", ".join(f"{name} (rank {r})" for name, r in ranks.items())
+                raise ScanRankError(f"key datasets have different scan ranks: {detail}")
+            rank = next(iter(ranks.values()))
+        shapes = {name: tuple(_maxshape(k)[:rank]) for name, k in zip(names, self.key_datasets)}
+        if len({shape[1:] for shape in shapes.values()}) > 1:  # fast axes must agree exactly
+            detail = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+            raise ScanRankError(f"key datasets have different scan shapes: {detail}")
         self.scan_rank = rank
-        self.maxshape = tuple(_maxshape(self.key_datasets[0])[:rank])
-        for k in self.key_datasets[1:]:
-            if tuple(_maxshape(k)[:rank]) != self.maxshape:
-                logger.warning("key maxshapes differ: %s vs %s", _maxshape(k)[:rank], self.maxshape)
+        self.maxshape = shapes[names[0]]
         self._update_scan_shape()
         self._checked = True
 
@@ -147,6 +156,8 @@ class KeyFollower:
         return self
 
     def __next__(self) -> int:
+        if self.stop_event.is_set():
+            raise StopIteration
         while not self._queue:
             if self._done or self.stop_event.is_set():
                 raise StopIteration
@@ -186,7 +197,7 @@ class KeyFollower:
     def total_points(self) -> int | None:
         """Number of points in the scan, or None while the slow axis is unlimited."""
         self.check_datasets()
-        return None if None in self.scan_shape else prod(self.scan_shape)
+        return n_points(self.scan_shape)
 
     def stop(self) -> None:
         """End a blocking iteration at once (safe to call from another thread)."""
@@ -254,7 +265,8 @@ class KeyFollower:
         if row == 0 or rows_available == 0:
             return np.empty(0, np.int64)
         # out of order, any later point may be ready: read everything written from the first gap
-        window_rows = rows_available if self.out_of_order else max(1, WINDOW_POINTS // row)
+        # (two rows at least, so a gap at the end of a row still sees the next row for skip_after)
+        window_rows = rows_available if self.out_of_order else max(2, WINDOW_POINTS // row)
         budget = None if self.out_of_order else self._start + MAX_NEW_PER_POLL
         found: list[np.ndarray] = []
         pos = self._start

@@ -9,7 +9,7 @@ import numpy as np
 
 __all__ = [
     "unravel",
-    "ravel",
+    "n_points",
     "scan_rank_of",
     "get_position",
     "get_position_snake",
@@ -19,9 +19,9 @@ __all__ = [
 
 
 def scan_rank_of(maxshape: Sequence[int | None]) -> int:
-    """Rank of a key's maxshape with trailing length-1 dimensions ignored (as swmr_tools does)."""
+    """Rank of a key's maxshape with trailing length-1 dimensions ignored (at least 1)."""
     rank = len(maxshape)
-    while rank > 0 and maxshape[rank - 1] == 1:
+    while rank > 1 and maxshape[rank - 1] == 1:
         rank -= 1
     return rank
 
@@ -35,14 +35,6 @@ def unravel(index: int, scan_shape: Sequence[int | None]) -> tuple[int, ...]:
         pos.append(p)
     pos.append(index)
     return tuple(reversed(pos))
-
-
-def ravel(position: Sequence[int], scan_shape: Sequence[int | None]) -> int:
-    """Flat C-order index of ``position``; ``scan_shape[0]`` may be None."""
-    index = 0
-    for p, n in zip(position, (1,) + tuple(scan_shape[1:])):
-        index = index * int(n) + int(p)
-    return index
 
 
 def get_position(index: int, shape: Sequence[int], scan_rank: int) -> tuple[int, ...]:
