@@ -46,7 +46,8 @@ def test_2d_scan_with_trailing_one_keys_and_a_lagging_second_key(writer):
     with open_when_ready(path) as f:
         k0, k1 = f["keys/key0"], f["keys/key1"]
         kf = KeyFollower([k0, k1], timeout=20, finished_dataset=f["finished"])
-        assert kf.check_datasets() is None and kf.scan_rank == 2 and kf.maxshape == (None, 5)
+        kf.check_datasets()
+        assert kf.scan_rank == 2 and kf.maxshape == (None, 5)
         for index in kf:
             # a point is ready only when both keys are set: never ahead of the lagging key
             k1.refresh()
@@ -62,7 +63,7 @@ def test_poll_interval_is_independent_of_a_long_timeout(writer):
     t0 = time.monotonic()
     indices, _ = follow(path, timeout=1000)
     assert indices == list(range(30))
-    assert time.monotonic() - t0 < 30
+    assert time.monotonic() - t0 < 10  # swmr_tools would sleep 50 s at its first wait
 
 
 def test_poll_reads_keys_only_from_the_first_incomplete_point():
