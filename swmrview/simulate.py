@@ -25,6 +25,8 @@ import h5py
 import hdf5plugin
 import numpy as np
 
+from swmrview.core.positions import get_position_snake
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["SimConfig", "write_scan", "start_writer", "expected_frame", "sample_value",
@@ -183,11 +185,12 @@ def expected_frame(index: int, cfg: SimConfig) -> np.ndarray:
 
 
 def acquisition_order(cfg: SimConfig) -> np.ndarray:
-    """Flat grid indices in the order they are acquired (snake reverses odd fast rows)."""
-    order = np.arange(cfg.n_points).reshape(-1, cfg.shape[-1])
-    if cfg.snake and len(cfg.shape) > 1:
-        order[1::2] = order[1::2, ::-1]
-    return order.ravel()
+    """Flat grid indices in the order they are acquired (snake as `get_position_snake`)."""
+    if not cfg.snake or len(cfg.shape) == 1:
+        return np.arange(cfg.n_points)
+    rank = len(cfg.shape)
+    return np.array([np.ravel_multi_index(get_position_snake(i, cfg.shape, rank), cfg.shape)
+                     for i in range(cfg.n_points)], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- writer

@@ -49,10 +49,10 @@ def read_finished_flag(dataset: Any) -> bool:
     refresh_dataset(dataset)
     if dataset.size == 0:
         return False
-    value = np.asarray(dataset[()]).ravel()
-    if value.size != 1:
-        logger.warning("finished dataset %s is not a single value", getattr(dataset, "name", ""))
-    return bool(value[0] != 0)
+    if dataset.size > 1:  # an array named *finished* is not a flag: never end a scan on it
+        raise ValueError(f"finished dataset {getattr(dataset, 'name', '')} holds "
+                         f"{dataset.size} values, not one")
+    return bool(np.asarray(dataset[()]).ravel()[0] != 0)
 
 
 class KeyFollower:

@@ -16,6 +16,8 @@ from typing import Iterator, Sequence
 import h5py
 import numpy as np
 
+from .positions import scan_rank_of
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["LayoutError", "ScanLayout", "find_layout", "scan_rank_of"]
@@ -51,14 +53,6 @@ class ScanLayout:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def scan_rank_of(shape: Sequence[int | None]) -> int:
-    """Scan rank of a key dataset: its rank without trailing length-1 dims (at least 1)."""
-    rank = len(shape)
-    while rank > 1 and shape[rank - 1] == 1:
-        rank -= 1
-    return rank
-
 
 def _abs(path: str) -> str:
     return "/" + path.strip("/")
@@ -249,6 +243,12 @@ def _scan_shape(h5file: h5py.File, key_ds: Sequence[h5py.Dataset], rank: int,
     return tuple(shape)
 
 
+def _is_flag(path: str, obj) -> bool:
+    """A dataset that can be a finished flag: one integer (or none yet), named *finished*."""
+    return (isinstance(obj, h5py.Dataset) and "finished" in path.rsplit("/", 1)[-1].lower()
+            and obj.dtype.kind in "biu" and obj.size <= 1)
+
+
 # ----------------------------------------------------------------------------- NeXus
 
 def _child_group(group: h5py.Group, name: str) -> h5py.Group | None:
@@ -377,8 +377,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         if gda and GDA_FINISHED in h5file:
             finished_path = GDA_FINISHED
         elif not gda:
-            finished_path = next((p for p, o in _walk(h5file) if isinstance(o, h5py.Dataset)
-                                  and "finished" in p.rsplit("/", 1)[-1].lower()), None)
+            finished_path = next((p for p, o in _walk(h5file) if _is_flag(p, o)), None)
     finished_ds = _dataset(h5file, finished_path, "finished flag") if finished_path else None
 
     located = _default_nxdata(h5file)

@@ -228,3 +228,26 @@ def test_broken_links_in_generic_search_are_skipped(tmp_path):
         assert layout.signal is None                     # broken signal link not reported
         with pytest.raises(LayoutError, match="absent.h5"):
             find_layout(f)                               # without --data the signal is needed
+
+
+def test_an_array_named_like_finished_is_not_taken_as_the_flag(tmp_path):
+    path = tmp_path / "generic.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("keys/key", data=np.zeros((5,), np.int32), maxshape=(None,))
+        f.create_dataset("entry/frames_finished", data=[3, 0, 0, 0, 0])  # an array, not a flag
+        f.create_dataset("entry/label_finished", data="no")  # a string, not a flag
+        f.create_dataset("entry/data", data=np.zeros((5, 4)), maxshape=(None, 4))
+    with h5py.File(path, "r") as f:
+        assert find_layout(f).finished is None
+    with h5py.File(path, "a") as f:
+        f.create_dataset("entry/scan_finished", data=np.int32(0))
+    with h5py.File(path, "r") as f:
+        assert find_layout(f).finished == "/entry/scan_finished"
+
+
+def test_a_finished_dataset_of_several_values_is_an_error_not_the_end():
+    from swmrview.core import KeyFollower
+
+    kf = KeyFollower([np.zeros((5,), np.int32)], finished_dataset=np.array([3, 0, 0]))
+    with pytest.raises(ValueError, match="holds 3 values, not one"):
+        kf.poll()

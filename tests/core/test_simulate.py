@@ -272,3 +272,15 @@ def test_live_reader_never_sees_a_key_before_its_frame(sim_writer):
             time.sleep(0.005)
     assert seen == set(range(30)) - {7}
     assert finish(proc) == 0
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2), (3, 2, 3)])
+def test_snake_acquisition_order_is_swmr_tools_get_position_snake(shape):
+    from swmrview.core.positions import get_position_snake
+    from swmrview.simulate import acquisition_order
+
+    order = acquisition_order(SimConfig(shape=shape, frame=(2,), snake=True))
+    expected = [np.ravel_multi_index(get_position_snake(i, shape, len(shape)), shape)
+                for i in range(int(np.prod(shape)))]
+    assert order.tolist() == expected
+    assert sorted(order.tolist()) == list(range(int(np.prod(shape))))  # every point once
