@@ -240,10 +240,11 @@ class MainWindow(QMainWindow):
         self.info = self.scan_map = None
         self.acquired, self.pinned, self._latest, self._pending_frame = [], None, None, None
         self._finished_handled = False
-        self._generation = 0
+        self.exit_code = EXIT_OK
         self.pages.setCurrentWidget(self.splitter)
         self._remember(path)
         self.follow = FollowThread(options, self)
+        self._generation = self.follow.worker.generation  # older workers' messages are dropped
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.batch_ready.connect(self._on_batch)
         self.follow.worker.point_ready.connect(self._on_point)
@@ -260,6 +261,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ worker results
     def _on_info(self, info: ScanInfo) -> None:
+        if info.generation < self._generation:
+            return  # queued by a previous worker or before a reopen / dataset switch
+        if info.acquired.size == 0:  # a new scan (maybe under the same name): a new ending
+            self._finished_handled = False
+            self.exit_code = EXIT_OK
         self.info = info
         self._generation = info.generation
         self.scan_map = ScanMap(info.scan_shape)
@@ -275,6 +281,12 @@ class MainWindow(QMainWindow):
             self.follow.request_point.emit(self.pinned)
 
     def _on_batch(self, batch: Batch) -> None:
+        if batch.generation < self._generation:
+            return  # stale: status and cells of a previous file or dataset
+        if batch.generation > self._generation:  # the worker reopened a replaced file
+            self._generation = batch.generation
+            self._finished_handled = False
+            self.exit_code = EXIT_OK
         if batch.generation == self._generation and self.scan_map is not None:
             self._apply_cells(batch)
             if batch.frame is not None:

@@ -9,6 +9,7 @@ back: show a point, change the ROI, switch dataset, stop.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import os
 import threading
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 READ_BUDGET_S = 0.05    # time spent reading frames per tick, so requests stay responsive
 CHECK_FILE_S = 1.0      # how often to look for a replaced file
+
+# Generations are unique in the process, so the GUI can drop anything a previous worker (or this
+# worker before a reopen / dataset switch) queued and is still delivered.
+_GENERATIONS = itertools.count(1)
 
 
 @dataclass
@@ -68,7 +73,7 @@ class FollowWorker(QObject):
         self._stop_event = threading.Event()
         self._timer: QTimer | None = None
         self._scan: _Scan | None = None
-        self._generation = 0
+        self._generation = next(_GENERATIONS)
         self._roi: tuple[int, ...] | None = None
         self._pending: collections.deque[int] = collections.deque()
         self._backfill: collections.deque[int] = collections.deque()
@@ -82,6 +87,11 @@ class FollowWorker(QObject):
         self._last_file_check = 0.0
         self._ended = False
         self._rate = 0.0
+
+    @property
+    def generation(self) -> int:
+        """Generation of the messages this worker sends now (read before the thread starts)."""
+        return self._generation
 
     # ------------------------------------------------------------------ lifecycle
     @Slot()
@@ -159,7 +169,7 @@ class FollowWorker(QObject):
         self._roi = None
         scan.reader, scan.data_path = reader, path
         scan.map = ScanMap(scan.follower.scan_shape, None)
-        self._generation += 1
+        self._generation = next(_GENERATIONS)
         self._backfill = collections.deque(scan.acquired)
         self._wake()
         self.info_ready.emit(self._make_info(scan))
@@ -438,7 +448,7 @@ class FollowWorker(QObject):
         self._pending.clear()
         self._backfill.clear()
         self._rate_samples.clear()
-        self._generation += 1
+        self._generation = next(_GENERATIONS)
         self._ended = False
         self._file_id = None
         self._wait_start = time.monotonic()
