@@ -129,11 +129,14 @@ class ImagePanel(QWidget):
     def set_roi_enabled(self, on: bool) -> None:
         """Show the ROI rectangle (placed on the central quarter) or hide it and clear the ROI."""
         if on and self.frame is not None and not self.roi.isVisible():
-            h, w = self.frame.shape[:2]
-            self.roi.setPos([w // 4, h // 4], finish=False)
-            self.roi.setSize([max(1, w // 2), max(1, h // 2)], finish=False)
+            self._place_roi()
         self.roi.setVisible(bool(on))
         self._emit_roi()
+
+    def _place_roi(self) -> None:
+        h, w = self.frame.shape[:2]
+        self.roi.setPos([w // 4, h // 4], finish=False)
+        self.roi.setSize([max(1, w // 2), max(1, h // 2)], finish=False)
 
     def levels(self) -> tuple[float, float]:
         """Current display levels."""
@@ -148,6 +151,9 @@ class ImagePanel(QWidget):
         self._draw(frame, force_levels=first)
         if first:
             self.plot.autoRange()
+            if self.roi.isVisible():  # shown before any frame of this shape: place it now
+                self._place_roi()
+                self._emit_roi()
 
     def _draw(self, frame: np.ndarray, force_levels: bool = False) -> None:
         data = self._display_data(frame)
@@ -258,6 +264,8 @@ class TracePanel(QWidget):
         if first:
             n = frame.shape[0]
             self.region.setRegion((n * 0.4, n * 0.6))
+            if self.region.isVisible():  # shown before any frame of this length: emit it now
+                self._emit_roi()
         self.readout.setText(f"point {index}" if index is not None else " ")
 
     def set_roi_enabled(self, on: bool) -> None:

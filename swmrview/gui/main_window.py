@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
             options = replace(options, path=path)
         self.options = options
         self.info = self.scan_map = None
+        self.roi_box.setChecked(False)  # a ROI drawn on this file's frames may not fit the next
+        self.set_roi(None)
         self.acquired, self.pinned, self._latest, self._pending_frame = [], None, None, None
         self._finished_handled = False
         self.exit_code = EXIT_OK
@@ -248,8 +250,6 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.batch_ready.connect(self._on_batch)
         self.follow.worker.point_ready.connect(self._on_point)
-        if self.roi is not None:
-            self.follow.request_roi.emit(self.roi)
         self.follow.start()
         self._set_status(Status("waiting", f"Waiting for {os.path.basename(path)}"))
 
@@ -275,8 +275,14 @@ class MainWindow(QMainWindow):
                                f"{info.data_path}  {'x'.join(map(str, info.frame_shape))} "
                                f"{info.dtype}")
         self._fill_tree(info)
-        self.roi_box.setEnabled(info.frame_rank >= 1)
         self.mean_box.setEnabled(info.frame_rank == 1)
+        self.roi_box.setEnabled(info.frame_rank >= 1)
+        self.roi = None  # the new map has no ROI values; the worker may have dropped its ROI
+        if self.roi_box.isChecked() and info.frame_rank >= 1:
+            self.frame_view.set_roi_enabled(True)  # emits the ROI on the new frames -> set_roi
+        else:
+            self.roi_box.setChecked(False)
+            self.set_roi(None)
         if self.pinned is not None and self.follow is not None:
             self.follow.request_point.emit(self.pinned)
 
@@ -404,7 +410,10 @@ class MainWindow(QMainWindow):
 
     def set_roi(self, roi: tuple[int, ...] | None) -> None:
         """Sum ``roi`` of each frame into the map's "roi" reduction (recomputed in the worker)."""
-        self.roi = None if roi is None else tuple(int(v) for v in roi)
+        roi = None if roi is None else tuple(int(v) for v in roi)
+        if roi == self.roi:
+            return
+        self.roi = roi
         if self.scan_map is not None:
             self.scan_map.set_roi(self.roi)
             self._map_dirty = True

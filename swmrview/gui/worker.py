@@ -144,7 +144,12 @@ class FollowWorker(QObject):
     @Slot(object)
     def set_roi(self, roi: tuple[int, ...] | None) -> None:
         """Use ``roi`` for the "roi" reduction and recompute it for every acquired point."""
-        self._roi = None if roi is None else tuple(int(v) for v in roi)
+        roi = None if roi is None else tuple(int(v) for v in roi)
+        if self._scan is not None:
+            roi = _fit_roi(roi, len(self._scan.reader.frame_shape))
+        if roi == self._roi:
+            return
+        self._roi = roi
         if self._scan is not None:
             self._scan.map.set_roi(self._roi)
             self._backfill = collections.deque(self._scan.acquired)
@@ -173,7 +178,15 @@ class FollowWorker(QObject):
         self._backfill = collections.deque(scan.acquired)
         self._wake()
         self.info_ready.emit(self._make_info(scan))
-        self._emit(force=True)
+        frame = index = None
+        if scan.acquired:  # show the newest point of the new dataset (the view changes page)
+            index = scan.acquired[-1]
+            try:
+                frame = _read(reader, index, refresh=True)
+            except Exception as exc:  # noqa: BLE001 - the map backfill reports real failures
+                logger.debug("cannot read point %d of %s: %s", index, path, exc)
+                frame = index = None
+        self._emit(frame=frame, frame_index=index, force=True)
 
     # ------------------------------------------------------------------ the tick
     @Slot()
@@ -267,6 +280,7 @@ class FollowWorker(QObject):
 
             raise LayoutError("no data dataset whose leading dimensions match the scan shape")
         reader = FrameReader(h5[data_path], follower.scan_rank, auto_refresh=False)
+        self._roi = _fit_roi(self._roi, len(reader.frame_shape))  # a reopened file may differ
         scan_map = ScanMap(follower.scan_shape, self._roi)
         return _Scan(h5, layout, follower, reader, scan_map, static, data_path)
 
@@ -463,6 +477,19 @@ def _read(reader: Any, index: int, refresh: bool = False) -> np.ndarray:
     """One frame without its scan dimensions; ``refresh`` first makes new chunks visible."""
     frame, _ = reader.read_frame(index, force_refresh=refresh)
     return np.asarray(frame).reshape(frame.shape[reader.scan_rank:])
+
+
+def _fit_roi(roi: tuple[int, ...] | None, frame_rank: int) -> tuple[int, ...] | None:
+    """``roi`` if it fits frames of ``frame_rank`` (4 bounds for images, 2 for spectra), else None.
+
+    A ROI drawn on other frames would make every reduction raise and end the scan in error.
+    """
+    if roi is None:
+        return None
+    if len(roi) != (4 if frame_rank >= 2 else 2 if frame_rank == 1 else -1):
+        logger.warning("ROI %s does not fit frames of rank %d: ignored", roi, frame_rank)
+        return None
+    return roi
 
 
 def _file_id(path: str) -> tuple[int, int, int, int] | None:

@@ -41,3 +41,40 @@ def test_open_path_drops_previous_files_messages_and_handles_next_end(
     assert out.exists()  # B's end exported the map
     np.testing.assert_array_equal(np.loadtxt(out, delimiter=",", comments="#"),
                                   np.full((3, 4), 3.0 * 42))
+
+
+def test_roi_not_carried_to_next_file(make_window, qtbot, tmp_path):
+    """Item 2: an image ROI left on when opening a spectrum file must not end it in error."""
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    _write_static(a, images=np.ones((3, 4, 6, 7), np.uint16))
+    spectra = np.arange(3 * 4 * 11, dtype=np.float32).reshape(3, 4, 11)
+    _write_static(b, spectra=spectra)
+    window = make_window(a)
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index is not None, timeout=5000)
+    window.roi_box.setChecked(True)
+    assert window.roi is not None and len(window.roi) == 4
+    window.open_path(str(b))
+    assert not window.roi_box.isChecked() and window.roi is None
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.status.kind == FINISHED, window.status.message
+    np.testing.assert_allclose(window.scan_map.plane("sum"), spectra.sum(axis=2))
+
+
+def test_roi_kept_across_dataset_switch(make_window, qtbot, tmp_path):
+    """Item 2: after switching dataset with the ROI on, the ROI map is computed on the new data."""
+    path = tmp_path / "static.h5"
+    images, spectra = _static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index is not None, timeout=5000)
+    window.roi_box.setChecked(True)
+    qtbot.waitUntil(lambda: np.isfinite(window.scan_map.plane("roi")).all(), timeout=5000)
+    window.set_dataset("/data/spectra")
+    qtbot.waitUntil(lambda: window.info.data_path == "/data/spectra", timeout=5000)
+    qtbot.waitUntil(lambda: window.roi is not None and len(window.roi) == 2, timeout=5000)
+    x0, x1 = window.roi
+    assert x1 > x0 and window.roi_box.isChecked()
+    expected = spectra[..., x0:x1].astype(np.float64).sum(axis=2)
+    qtbot.waitUntil(lambda: np.allclose(window.scan_map.plane("roi"), expected), timeout=5000)
+    assert window.status.kind == FINISHED
