@@ -59,7 +59,8 @@ class MainWindow(QMainWindow):
         self.scan_map: ScanMap | None = None
         self.status = Status("idle", "Open a file to follow")
         self.exit_code = EXIT_OK
-        self.acquired: list[int] = []
+        self.acquired: list[int] = []       # flat indices in arrival order (slider positions)
+        self._slider_pos: dict[int, int] = {}  # flat index -> position in self.acquired
         self.pinned: int | None = None
         self.roi: tuple[int, ...] | None = None
         self._latest: tuple[int, np.ndarray] | None = None
@@ -241,6 +242,7 @@ class MainWindow(QMainWindow):
         self.roi_box.setChecked(False)  # a ROI drawn on this file's frames may not fit the next
         self.set_roi(None)
         self.acquired, self.pinned, self._latest, self._pending_frame = [], None, None, None
+        self._slider_pos = {}
         self._finished_handled = False
         self.exit_code = EXIT_OK
         self.pages.setCurrentWidget(self.splitter)
@@ -270,6 +272,7 @@ class MainWindow(QMainWindow):
         self._generation = info.generation
         self.scan_map = ScanMap(info.scan_shape)
         self.acquired = [int(i) for i in info.acquired]
+        self._slider_pos = {index: pos for pos, index in enumerate(self.acquired)}
         self.frame_view.set_frame_rank(info.frame_rank)
         self.map_view.set_scan(self.scan_map, info.axis_names, info.axis_values,
                                f"{info.data_path}  {'x'.join(map(str, info.frame_shape))} "
@@ -284,7 +287,10 @@ class MainWindow(QMainWindow):
             self.roi_box.setChecked(False)
             self.set_roi(None)
         if self.pinned is not None and self.follow is not None:
-            self.follow.request_point.emit(self.pinned)
+            if self.pinned in self._slider_pos:
+                self.follow.request_point.emit(self.pinned)
+            else:  # a new scan under the same name: that point is not acquired (yet)
+                self.follow_latest()
 
     def _on_batch(self, batch: Batch) -> None:
         if batch.generation < self._generation:
@@ -313,7 +319,9 @@ class MainWindow(QMainWindow):
         for k, index in enumerate(batch.indices.tolist()):
             self.scan_map.set(index, {n: float(c[k]) for n, c in zip(names, columns)})
         if batch.new_points:
-            self.acquired.extend(batch.indices[: batch.new_points].tolist())
+            for index in batch.indices[: batch.new_points].tolist():
+                self._slider_pos[index] = len(self.acquired)
+                self.acquired.append(index)
         self._map_dirty = self._map_dirty or batch.indices.size > 0
 
     def _on_point(self, point: PointFrame) -> None:
@@ -362,8 +370,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ user actions
     def pin_point(self, index: int) -> None:
-        """Show the frame of point ``index`` and keep it until "Follow latest" is chosen."""
-        if self.follow is None:
+        """Show the frame of point ``index`` and keep it until "Follow latest" is chosen.
+
+        Points not acquired yet are ignored: there is no frame to show.
+        """
+        if self.follow is None or int(index) not in self._slider_pos:
             return
         self.pinned = int(index)
         self.follow_action.blockSignals(True)
@@ -371,14 +382,16 @@ class MainWindow(QMainWindow):
         self.follow_action.blockSignals(False)
         self._pending_frame = None
         self.follow.request_point.emit(self.pinned)
-        if self.pinned in self.acquired:
-            self.slider.blockSignals(True)
-            self.slider.setValue(self.acquired.index(self.pinned))
-            self.slider.blockSignals(False)
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._slider_pos[self.pinned])
+        self.slider.blockSignals(False)
 
     def follow_latest(self) -> None:
         """Unpin and show the newest frame again."""
-        self.follow_action.setChecked(True)
+        if self.follow_action.isChecked():
+            self._follow_toggled(True)
+        else:
+            self.follow_action.setChecked(True)
 
     def _follow_toggled(self, on: bool) -> None:
         if on:

@@ -78,3 +78,51 @@ def test_roi_kept_across_dataset_switch(make_window, qtbot, tmp_path):
     expected = spectra[..., x0:x1].astype(np.float64).sum(axis=2)
     qtbot.waitUntil(lambda: np.allclose(window.scan_map.plane("roi"), expected), timeout=5000)
     assert window.status.kind == FINISHED
+
+
+def _file_with_gap(path, missing=7):
+    """A complete 3x4 image file whose point ``missing`` was never acquired (key zero)."""
+    keys = np.arange(1, 13, dtype=np.int32)
+    keys[missing] = 0
+    images = np.arange(12 * 6 * 7, dtype=np.uint16).reshape(3, 4, 6, 7)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("keys/key", data=keys.reshape(3, 4, 1))
+        f.create_dataset("data/images", data=images, chunks=(1, 1, 6, 7))
+    return images
+
+
+def test_clicking_a_point_not_acquired_keeps_following(make_window, qtbot, tmp_path):
+    """Item 4: an empty map cell has no frame: clicking it must not pin and freeze the view."""
+    path = tmp_path / "gap.h5"
+    _file_with_gap(path, missing=7)
+    window = make_window(path, timeout=1.0, skip_after=0.2)
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.scan_map.n_filled == 11 and not window.scan_map.filled.flat[7]
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
+    view = window.map_view
+    assert view.click_at_scene(view.scene_position(7)) == 7
+    assert window.pinned is None and window.follow_action.isChecked()
+    window.pin_point(99)  # outside the scan
+    assert window.pinned is None and window.follow_action.isChecked()
+    view.click_at_scene(view.scene_position(8))  # an acquired point still pins
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 8, timeout=5000)
+    assert window.pinned == 8 and window.slider.value() == window.acquired.index(8)
+
+
+def test_pinned_point_dropped_when_file_replaced(make_window, qtbot, tmp_path):
+    """Item 4: after a new scan replaces the file, an old pinned index is not re-requested."""
+    path = tmp_path / "scan.h5"
+    _static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    window.pin_point(10)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 10, timeout=5000)
+    generation = window._generation
+    new = tmp_path / "new.h5"
+    _write_static(new, images=np.full((3, 4, 6, 7), 5, np.uint16))
+    os.replace(new, path)
+    qtbot.waitUntil(lambda: window._generation > generation and window.status.terminal,
+                    timeout=10000)
+    assert window.pinned is None and window.follow_action.isChecked()
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
+    np.testing.assert_array_equal(window.frame_view.current_frame(), np.full((6, 7), 5))
