@@ -85,6 +85,7 @@ class FollowWorker(QObject):
         self._file_id: tuple | None = None
         self._writer_was_active = True
         self._last_file_check = 0.0
+        self._closed_mtime: int | None = None  # mtime once the scan ended and the writer closed
         self._ended = False
         self._rate = 0.0
 
@@ -240,22 +241,28 @@ class FollowWorker(QObject):
             self._set_status(Status(WAITING, f"File locked by writer, retrying: {name}"))
             self._emit()
             return
-        active = writer_active(self.path)
+        except Exception:
+            self._file_id = _file_id(self.path)  # so a real scan replacing it is noticed
+            raise
+        active = False
         try:
+            active = writer_active(self.path)
             layout = find_layout(h5, keys=self.options.keys, data=self.options.data,
                                  finished=self.options.finished)
             scan = self._make_scan(h5, layout, static=not active)
-        except (LayoutError, KeyError, OSError, ValueError) as exc:
+        except Exception as exc:
             h5.close()
             if active and not self.options.keys and waited < self.options.timeout:
                 self._set_status(Status(WAITING, f"Waiting for {name}: {exc}"))
                 self._emit()
                 return
+            self._file_id = _file_id(self.path)
+            self._writer_was_active = active
             raise
         self._scan = scan
         self._file_id = _file_id(self.path)
         self._writer_was_active = active
-        self._closed_mtime: int | None = None  # mtime once the scan ended and the writer closed
+        self._closed_mtime = None
         self._last_new = time.monotonic()
         self._set_status(Status(LIVE, "Live: 0 points"))
         logger.info("following %s (data %s, scan shape %s)", self.path, scan.data_path,
@@ -465,6 +472,7 @@ class FollowWorker(QObject):
         self._generation = next(_GENERATIONS)
         self._ended = False
         self._file_id = None
+        self._closed_mtime = None
         self._wait_start = time.monotonic()
         self._wake()
         self._set_status(Status(WAITING, f"Waiting for {os.path.basename(self.path)} "

@@ -126,3 +126,43 @@ def test_pinned_point_dropped_when_file_replaced(make_window, qtbot, tmp_path):
     assert window.pinned is None and window.follow_action.isChecked()
     qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
     np.testing.assert_array_equal(window.frame_view.current_frame(), np.full((6, 7), 5))
+
+
+def test_scan_replacing_a_bad_file_is_followed(make_window, qtbot, tmp_path):
+    """Item 12: after "not an HDF5 file" the worker watches the file and follows a real scan."""
+    path = tmp_path / "scan.h5"
+    path.write_text("not hdf5 at all\n")
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=5000)
+    assert window.status.kind == ERROR and window.exit_code == 2
+    new = tmp_path / "new.h5"
+    images, _ = _static_file(new)
+    os.replace(new, path)
+    qtbot.waitUntil(lambda: window.status.kind == FINISHED, timeout=10000)
+    assert window.exit_code == 0
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), images.sum(axis=(2, 3)))
+
+
+def test_failure_after_open_closes_the_file(make_window, qtbot, tmp_path, monkeypatch):
+    """Item 12: an unexpected error while reading the layout must not leak the HDF5 handle."""
+    import swmrview.gui.worker as worker
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("layout walk failed")
+
+    opened = []
+
+    def recording_open(*args, **kwargs):
+        opened.append(real_open(*args, **kwargs))
+        return opened[-1]
+
+    real_open = worker.open_swmr
+    monkeypatch.setattr(worker, "open_swmr", recording_open)
+    monkeypatch.setattr(worker, "find_layout", broken)
+    path = tmp_path / "static.h5"
+    _static_file(path)
+    window = make_window(path)
+    wait_terminal(qtbot, window, timeout=5000)
+    assert window.status.kind == ERROR and "layout walk failed" in window.status.message
+    assert window.exit_code == 1
+    assert opened and not any(bool(f) for f in opened)  # closed, not left to the collector
