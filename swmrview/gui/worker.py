@@ -164,9 +164,9 @@ class FollowWorker(QObject):
             return
 
         try:
-            dataset = scan.file[path]
-            reader = FrameReader(dataset, scan.layout.scan_rank, auto_refresh=False)
-        except Exception as exc:  # noqa: BLE001
+            reader = FrameReader(scan.file[path], scan.follower.scan_rank, auto_refresh=False)
+            reader.check_scan_shape(scan.follower.scan_shape)
+        except Exception as exc:  # noqa: BLE001 - the previous dataset stays shown
             logger.warning("cannot show %s: %s", path, exc)
             self._set_status(Status(self._status.kind, f"{self._status.message} "
                                     f"(cannot show {path}: {exc})", self._status.exit_code))
@@ -279,7 +279,8 @@ class FollowWorker(QObject):
             skip_after = max(0.5, min(2.0, self.options.timeout / 4))
         follower = KeyFollower(keys, timeout=self.options.timeout, finished_dataset=finished,
                                poll_interval=self.options.poll_interval, out_of_order=True,
-                               skip_after=skip_after, stop_event=threading.Event())
+                               skip_after=skip_after, stop_event=threading.Event(),
+                               scan_rank=layout.scan_rank)  # agree with the layout (GDA rank)
         follower.check_datasets()
         data_path = (self.options.data[0] if self.options.data
                      else layout.signal or (layout.data[0] if layout.data else None))
@@ -287,6 +288,7 @@ class FollowWorker(QObject):
 
             raise LayoutError("no data dataset whose leading dimensions match the scan shape")
         reader = FrameReader(h5[data_path], follower.scan_rank, auto_refresh=False)
+        reader.check_scan_shape(follower.scan_shape)
         self._roi = _fit_roi(self._roi, len(reader.frame_shape))  # a reopened file may differ
         scan_map = ScanMap(follower.scan_shape, self._roi)
         return _Scan(h5, layout, follower, reader, scan_map, static, data_path)

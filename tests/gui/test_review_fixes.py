@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -166,3 +167,45 @@ def test_failure_after_open_closes_the_file(make_window, qtbot, tmp_path, monkey
     assert window.status.kind == ERROR and "layout walk failed" in window.status.message
     assert window.exit_code == 1
     assert opened and not any(bool(f) for f in opened)  # closed, not left to the collector
+
+
+def test_gda_scan_rank_with_fast_axis_of_length_one(make_window, qtbot, tmp_path):
+    """Worker follower uses the layout's scan rank: keys (10,1,1,1) with scan_rank 2."""
+    path = tmp_path / "gda.h5"
+    frames = np.arange(10 * 6 * 7, dtype=np.uint16).reshape(10, 1, 6, 7)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("entry/diamond_scan/keys/uniqueKeys",
+                         data=np.arange(1, 11, dtype=np.int32).reshape(10, 1, 1, 1))
+        f["entry/diamond_scan/scan_rank"] = np.int32(2)
+        f["entry/diamond_scan/scan_finished"] = np.int32(1)
+        f.create_dataset("entry/data/data", data=frames, chunks=(1, 1, 6, 7))
+    window = make_window(path)
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.status.kind == FINISHED, window.status.message
+    assert window.info.scan_shape == (10, 1) and window.info.frame_shape == (6, 7)
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), frames.sum(axis=(2, 3)))
+
+
+def _mismatched_file(path):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("keys/key", data=np.arange(1, 13, dtype=np.int32).reshape(3, 4, 1))
+        f.create_dataset("data/images", data=np.ones((3, 4, 6, 7), np.uint16))
+        f.create_dataset("data/wide", data=np.ones((3, 5, 6, 7), np.uint16))
+
+
+def test_data_of_another_scan_shape_is_refused(make_window, qtbot, tmp_path):
+    """Data whose fast axes disagree with the keys: bad input (2) when opened, a status
+    message and the previous dataset kept when switched to."""
+    path = tmp_path / "mismatch.h5"
+    _mismatched_file(path)
+    window = make_window(path, data=("/data/wide",))
+    wait_terminal(qtbot, window, timeout=5000)
+    assert window.status.kind == ERROR and window.exit_code == 2
+    window.options = replace(window.options, data=("/data/images",))
+    window.open_path(str(path))
+    wait_terminal(qtbot, window, timeout=5000)
+    assert window.status.kind == FINISHED
+    window.set_dataset("/data/wide")
+    qtbot.waitUntil(lambda: "cannot show /data/wide" in window.status.message, timeout=5000)
+    assert window.info.data_path == "/data/images" and window.status.kind == FINISHED
+    np.testing.assert_array_equal(window.scan_map.plane("sum"), np.full((3, 4), 42.0))
