@@ -363,9 +363,11 @@ class FollowWorker(QObject):
     def _read_backfill(self, scan: _Scan, deadline: float):
         indices: list[int] = []
         values: dict[str, list[float]] = {}
+        refresh = True  # like _read_pending: a new reader's chunks may read as fill otherwise
         while self._backfill and time.monotonic() < deadline:
             index = self._backfill.popleft()
-            self._place(scan, index, _read(scan.reader, index), indices, values)
+            self._place(scan, index, _read(scan.reader, index, refresh), indices, values)
+            refresh = False
         return indices, values
 
     def _place(self, scan: _Scan, index: int, frame: np.ndarray, indices: list,
