@@ -306,16 +306,17 @@ class FrameView(QStackedWidget):
         self.shown_index: int | None = None
 
     def set_frame_rank(self, rank: int) -> None:
-        """Pick the image (2), trace (1) or scalar (0) page."""
+        """Pick the image (rank >= 2), trace (1) or scalar (0) page."""
         self.frame_rank = rank
-        self.setCurrentWidget({2: self.image_panel, 1: self.trace_panel}.get(rank,
-                                                                             self.scalar_label))
+        page = self.image_panel if rank >= 2 else self.trace_panel if rank == 1 \
+            else self.scalar_label
+        self.setCurrentWidget(page)
 
     def show_frame(self, frame: np.ndarray, index: int | None = None) -> None:
         """Display one frame (the caller throttles how often)."""
         self.shown_index = index
-        if frame.ndim >= 2:
-            self.image_panel.display(frame if frame.ndim == 2 else frame.reshape(frame.shape[-2:]))
+        if frame.ndim >= 2:  # frames of rank >= 3 (e.g. a stack per point): the first plane
+            self.image_panel.display(frame[(0,) * (frame.ndim - 2)])
         elif frame.ndim == 1:
             self.trace_panel.display(frame, index)
         else:

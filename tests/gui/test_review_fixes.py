@@ -209,3 +209,39 @@ def test_data_of_another_scan_shape_is_refused(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "cannot show /data/wide" in window.status.message, timeout=5000)
     assert window.info.data_path == "/data/images" and window.status.kind == FINISHED
     np.testing.assert_array_equal(window.scan_map.plane("sum"), np.full((3, 4), 42.0))
+
+
+def test_backfill_refreshes_before_reading(make_window, qtbot, tmp_path, monkeypatch):
+    """Item 6: recomputing the map (ROI change) refreshes the dataset before reading, as the
+    live path does, so chunks written since the last refresh do not read as fill values."""
+    from swmrview.core.frames import FrameReader
+
+    path = tmp_path / "static.h5"
+    images, _ = _static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index is not None, timeout=5000)
+    refreshes = []
+    original = FrameReader.refresh
+    monkeypatch.setattr(FrameReader, "refresh",
+                        lambda self: (refreshes.append(1), original(self))[1])
+    window.roi_box.setChecked(True)
+    y0, y1, x0, x1 = window.roi
+    expected = images[..., y0:y1, x0:x1].sum(axis=(2, 3), dtype=np.float64)
+    qtbot.waitUntil(lambda: np.array_equal(window.scan_map.plane("roi"), expected), timeout=5000)
+    assert refreshes
+
+
+def test_frames_of_rank_three_show_their_first_plane(make_window, qtbot, tmp_path):
+    """Item 3: (2, 6, 7) frames go to the image page, first plane shown, map sums all of it."""
+    path = tmp_path / "stack.h5"
+    stacks = np.arange(3 * 4 * 2 * 6 * 7, dtype=np.uint16).reshape(3, 4, 2, 6, 7)
+    _write_static(path, images=stacks)
+    window = make_window(path)
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.status.kind == FINISHED and window.info.frame_rank == 3
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
+    assert window.frame_view.currentWidget() is window.frame_view.image_panel
+    np.testing.assert_array_equal(window.frame_view.current_frame(), stacks[2, 3, 0])
+    np.testing.assert_array_equal(window.scan_map.plane("sum"),
+                                  stacks.sum(axis=(2, 3, 4), dtype=np.float64))
