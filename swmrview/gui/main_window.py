@@ -396,6 +396,7 @@ class MainWindow(QMainWindow):
     def _follow_toggled(self, on: bool) -> None:
         if on:
             self.pinned = None
+            self.map_view.set_follow_slow(True)
             if self._latest is not None:
                 self._pending_frame = self._latest
 

@@ -112,12 +112,21 @@ class MapView(QWidget):
             label = QLabel(f"{names[dim]}:")
             box = QSpinBox()
             box.setRange(0, max(0, (self.scan_shape[dim] or 1) - 1))
-            box.valueChanged.connect(lambda _v: self.refresh())
+            box.valueChanged.connect(self._slow_changed)
             self.slow_row.addWidget(label)
             self.slow_row.addWidget(box)
             self.slow_boxes.append(box)
         if self.slow_boxes:
             self.slow_row.addStretch(1)
+
+    def _slow_changed(self, _value: int) -> None:
+        """The user chose a slower-axis index: keep it until following is asked for again."""
+        self.follow_slow = False
+        self.refresh()
+
+    def set_follow_slow(self, on: bool) -> None:
+        """Move the slower-axis boxes to each newly marked point (on) or leave them (off)."""
+        self.follow_slow = bool(on)
 
     def set_reduction(self, name: str) -> None:
         """Map the named reduction (sum, mean, max, roi)."""
@@ -147,6 +156,8 @@ class MapView(QWidget):
             return
         if tuple(self.scan_map.shape) != self.scan_shape:  # slow axis growing
             self.scan_shape = tuple(self.scan_map.shape)
+            for box, n in zip(self.slow_boxes, self.scan_shape):
+                box.setMaximum(max(0, n - 1))
         plane = self.plane()
         if self.rank == 1:
             x = self.x_values if self.x_values is not None and len(self.x_values) == len(plane) \

@@ -245,3 +245,39 @@ def test_frames_of_rank_three_show_their_first_plane(make_window, qtbot, tmp_pat
     np.testing.assert_array_equal(window.frame_view.current_frame(), stacks[2, 3, 0])
     np.testing.assert_array_equal(window.scan_map.plane("sum"),
                                   stacks.sum(axis=(2, 3, 4), dtype=np.float64))
+
+
+def test_slow_axis_choice_survives_new_frames(sim_writer, make_window, qtbot):
+    """Item 7: a slower-axis index chosen during a live 3-D scan stays until Follow latest."""
+    from swmrview.simulate import SimConfig
+
+    cfg = SimConfig(shape=(3, 3, 4), frame=(), rate=25.0)
+    path, _proc = sim_writer(cfg)
+    window = make_window(path)
+    qtbot.waitUntil(lambda: len(window.acquired) >= 14, timeout=15000)
+    box = window.map_view.slow_boxes[0]
+    box.setValue(0)
+    qtbot.waitUntil(lambda: len(window.acquired) >= 28, timeout=15000)
+    qtbot.wait(100)  # several redraws with newer frames
+    assert box.value() == 0
+    np.testing.assert_array_equal(window.map_view.plane(), window.scan_map.plane("sum", (0,)))
+    wait_terminal(qtbot, window)
+    window.follow_action.setChecked(False)
+    window.follow_action.setChecked(True)  # follow latest again: back to the newest slice
+    qtbot.waitUntil(lambda: box.value() == 2, timeout=5000)
+
+
+def test_slow_axis_range_grows_with_unknown_length(make_window):
+    """Item 7: with an unknown slowest length the box range follows the rows acquired."""
+    from swmrview.core.scanmap import ScanMap
+
+    window = make_window(None)
+    scan_map = ScanMap((None, 2, 3))
+    window.map_view.set_scan(scan_map, ("z", "y", "x"), (None, None, None))
+    box = window.map_view.slow_boxes[0]
+    assert box.maximum() == 0
+    scan_map.set(2 * 6 + 1, {"sum": 1.0})
+    window.map_view.refresh()
+    assert box.maximum() == 2
+    box.setValue(2)
+    assert window.map_view.plane()[0, 1] == 1.0
