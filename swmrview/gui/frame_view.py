@@ -241,26 +241,33 @@ class TracePanel(QWidget):
         self.frame: np.ndarray | None = None
         self.log_scale = False
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=self.MEAN_OF)
+        self._last_live: int | None = None
 
     def set_running_mean(self, on: bool) -> None:
-        """Show the mean of the last few displayed traces."""
+        """Show the mean of the last few live traces."""
         self.mean_curve.setVisible(bool(on))
+        if on and self._recent:
+            self.mean_curve.setData(np.mean(self._recent, axis=0))
 
     def set_log(self, on: bool) -> None:
         """Log scale on the counts axis."""
         self.log_scale = bool(on)
         self.plot.setLogMode(y=self.log_scale)
 
-    def display(self, frame: np.ndarray, index: int | None = None) -> None:
-        """Display the trace ``frame``."""
+    def display(self, frame: np.ndarray, index: int | None = None, live: bool = True) -> None:
+        """Display the trace ``frame``; only ``live`` (not pinned) frames enter the mean."""
         first = self.frame is None or self.frame.shape != frame.shape
         self.frame = frame
         if first:
             self._recent.clear()
-        self.curve.setData(np.asarray(frame, dtype=np.float64))
-        self._recent.append(np.asarray(frame, dtype=np.float64))
-        if self.mean_curve.isVisible() or len(self._recent) == 1:
-            self.mean_curve.setData(np.mean(self._recent, axis=0))
+            self._last_live = None
+        trace = np.asarray(frame, dtype=np.float64)
+        self.curve.setData(trace)
+        if live and index != self._last_live:  # the newest frame re-shown on unpinning: once
+            self._last_live = index
+            self._recent.append(trace)
+            if self.mean_curve.isVisible():
+                self.mean_curve.setData(np.mean(self._recent, axis=0))
         if first:
             n = frame.shape[0]
             self.region.setRegion((n * 0.4, n * 0.6))
@@ -312,13 +319,13 @@ class FrameView(QStackedWidget):
             else self.scalar_label
         self.setCurrentWidget(page)
 
-    def show_frame(self, frame: np.ndarray, index: int | None = None) -> None:
-        """Display one frame (the caller throttles how often)."""
+    def show_frame(self, frame: np.ndarray, index: int | None = None, live: bool = True) -> None:
+        """Display one frame (the caller throttles how often); ``live`` False when pinned."""
         self.shown_index = index
         if frame.ndim >= 2:  # frames of rank >= 3 (e.g. a stack per point): the first plane
             self.image_panel.display(frame[(0,) * (frame.ndim - 2)])
         elif frame.ndim == 1:
-            self.trace_panel.display(frame, index)
+            self.trace_panel.display(frame, index, live)
         else:
             self.scalar_label.setText(f"point {index}: {float(frame):.6g}")
 

@@ -63,8 +63,8 @@ class MainWindow(QMainWindow):
         self._slider_pos: dict[int, int] = {}  # flat index -> position in self.acquired
         self.pinned: int | None = None
         self.roi: tuple[int, ...] | None = None
-        self._latest: tuple[int, np.ndarray] | None = None
-        self._pending_frame: tuple[int, np.ndarray] | None = None
+        self._latest: tuple[int, np.ndarray, bool] | None = None         # (index, frame, live)
+        self._pending_frame: tuple[int, np.ndarray, bool] | None = None  # live: not pinned
         self._map_dirty = False
         self._progress = (0, None, 0.0)
         self._generation = 0
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
-        self.frame_view.roi_changed.connect(self._roi_changed)
+        self.frame_view.roi_changed.connect(self.set_roi)
         self.map_view.point_clicked.connect(self.pin_point)
 
     def _build_toolbar(self) -> None:
@@ -286,6 +286,7 @@ class MainWindow(QMainWindow):
         else:
             self.roi_box.setChecked(False)
             self.set_roi(None)
+            self._leave_roi_reduction()
         if self.pinned is not None and self.follow is not None:
             if self.pinned in self._slider_pos:
                 self.follow.request_point.emit(self.pinned)
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
         if batch.generation == self._generation and self.scan_map is not None:
             self._apply_cells(batch)
             if batch.frame is not None:
-                self._latest = (batch.frame_index, batch.frame)
+                self._latest = (batch.frame_index, batch.frame, True)
                 if self.pinned is None and self.follow_action.isChecked():
                     self._pending_frame = self._latest
         self._progress = (batch.n_ready, batch.total, batch.rate)
@@ -326,15 +327,15 @@ class MainWindow(QMainWindow):
 
     def _on_point(self, point: PointFrame) -> None:
         if point.generation == self._generation and point.index == self.pinned:
-            self._pending_frame = (point.index, point.frame)
+            self._pending_frame = (point.index, point.frame, False)
 
     # ------------------------------------------------------------------ redraw
     def redraw(self) -> None:
         """Draw the newest pending frame and the map if they changed (runs at ~30 Hz)."""
         if self._pending_frame is not None:
-            index, frame = self._pending_frame
+            index, frame, live = self._pending_frame
             self._pending_frame = None
-            self.frame_view.show_frame(frame, index)
+            self.frame_view.show_frame(frame, index, live)
             self.map_view.mark(index)
             self.point_label.setText(f" point {index} " + ("(pinned)" if self.pinned is not None
                                                            else ""))
@@ -405,9 +406,18 @@ class MainWindow(QMainWindow):
             self.pin_point(self.acquired[value])
 
     def _reduction_changed(self, name: str) -> None:
+        if name == "roi" and not self.roi_box.isEnabled():  # scalars: no ROI to draw
+            self._leave_roi_reduction()
+            return
         self.map_view.set_reduction(name)
-        if name == "roi" and not self.roi_box.isChecked() and self.roi_box.isEnabled():
+        if name == "roi" and not self.roi_box.isChecked():
             self.roi_box.setChecked(True)
+
+    def _leave_roi_reduction(self) -> None:
+        """Without a ROI the "roi" map is all NaN: go back to the chosen (or sum) reduction."""
+        if self.reduction_combo.currentText() == "roi":
+            default = self.options.reduce if self.options.reduce != "roi" else "sum"
+            self.reduction_combo.setCurrentText(default)
 
     def _colormap_changed(self, name: str) -> None:
         self.frame_view.set_colormap(name)
@@ -418,9 +428,8 @@ class MainWindow(QMainWindow):
         self.frame_view.set_roi_enabled(on)
         if on and self.reduction_combo.currentText() != "roi":
             self.reduction_combo.setCurrentText("roi")
-
-    def _roi_changed(self, roi) -> None:
-        self.set_roi(roi)
+        elif not on:
+            self._leave_roi_reduction()
 
     def set_roi(self, roi: tuple[int, ...] | None) -> None:
         """Sum ``roi`` of each frame into the map's "roi" reduction (recomputed in the worker)."""

@@ -281,3 +281,58 @@ def test_slow_axis_range_grows_with_unknown_length(make_window):
     assert box.maximum() == 2
     box.setValue(2)
     assert window.map_view.plane()[0, 1] == 1.0
+
+
+def test_running_mean_of_live_spectra(make_window, qtbot, tmp_path):
+    """Item 8: ticking Mean shows the mean of the recent live traces; pinned ones stay out."""
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_rank(1)
+    a, b = np.arange(10.0), np.arange(10.0) * 3
+    view.show_frame(a, 0)
+    view.show_frame(b, 1)
+    window.mean_box.setChecked(True)
+    np.testing.assert_allclose(view.trace_panel.mean_curve.getData()[1], (a + b) / 2)
+
+    path = tmp_path / "static.h5"
+    _images, spectra = _static_file(path)
+    window = make_window(path, data=("/data/spectra",))
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
+    window.mean_box.setChecked(True)
+    mean = window.frame_view.trace_panel.mean_curve
+    np.testing.assert_allclose(mean.getData()[1], spectra[2, 3])
+    window.pin_point(5)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 5, timeout=5000)
+    np.testing.assert_allclose(mean.getData()[1], spectra[2, 3])  # the pinned trace is not in it
+    window.follow_latest()
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
+    np.testing.assert_allclose(mean.getData()[1], spectra[2, 3])  # nor the newest counted twice
+
+
+def test_unticking_roi_leaves_the_roi_map(make_window, qtbot, tmp_path):
+    """Item 11: without a ROI the map goes back to the chosen reduction, never all-NaN "roi"."""
+    path = tmp_path / "static.h5"
+    images, _ = _static_file(path)
+    window = make_window(path, data=("/data/images",), reduce="max")
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.frame_view.shown_index is not None, timeout=5000)
+    window.roi_box.setChecked(True)
+    assert window.map_view.reduction == "roi"
+    window.roi_box.setChecked(False)
+    assert window.reduction_combo.currentText() == "max" and window.map_view.reduction == "max"
+    assert window.roi is None
+    np.testing.assert_array_equal(window.map_view.plane(), images.max(axis=(2, 3)))
+
+    scalars = tmp_path / "scalars.h5"
+    with h5py.File(scalars, "w") as f:
+        f.create_dataset("keys/key", data=np.arange(1, 13, dtype=np.int32).reshape(3, 4, 1))
+        f.create_dataset("data/counts", data=np.arange(12.0).reshape(3, 4))
+    window.options = replace(window.options, data=())
+    window.open_path(str(scalars))
+    wait_terminal(qtbot, window, timeout=10000)
+    assert window.status.kind == FINISHED and window.info.frame_rank == 0
+    assert not window.roi_box.isEnabled()
+    window.reduction_combo.setCurrentText("roi")  # nothing to draw a ROI on
+    assert window.map_view.reduction == "max"
+    assert np.isfinite(window.map_view.plane()).all()

@@ -291,7 +291,7 @@ def test_redraw_soak(make_window, qtbot, qapp):
     window.frame_view.set_frame_rank(2)
     frames = [np.full((32, 32), i, np.uint16) + np.arange(32, dtype=np.uint16) for i in range(8)]
     for i in range(3000):
-        window._pending_frame = (i, frames[i % 8])
+        window._pending_frame = (i, frames[i % 8], True)
         window._map_dirty = True
         window.redraw()
         qapp.processEvents()
