@@ -169,6 +169,29 @@ class ScanMap:
             self._n_filled += 1
         return pos
 
+    def set_many(self, indices: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        """Place many points at once: ``values[name][k]`` is the reduction of ``indices[k]``.
+
+        Vectorized form of :meth:`set` (grows once, one assignment per reduction).
+        """
+        indices = np.asarray(indices, dtype=np.int64).ravel()
+        if indices.size == 0:
+            return
+        if indices.min() < 0:
+            raise IndexError(f"negative scan index {int(indices.min())}")
+        rows = int(indices.max()) // self._row_size + 1
+        if self._growing:
+            self._ensure_rows(rows)
+        elif rows > self._rows:
+            raise IndexError(f"index {int(indices.max())} outside scan shape {self.scan_shape}")
+        pos = np.unravel_index(indices, self.shape)
+        for name, column in values.items():
+            if name in self._arrays:
+                self._arrays[name][pos] = column
+        new = indices[~self._filled[pos]]
+        self._filled[pos] = True
+        self._n_filled += int(np.unique(new).size)
+
     def add(self, index: int, frame: np.ndarray) -> dict[str, float]:
         """Reduce ``frame`` and place it at point ``index``; returns the reductions."""
         reductions = reduce_frame(frame, self.roi)

@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
             self.exit_code = EXIT_OK
         self.info = info
         self._generation = info.generation
+        self._latest = self._pending_frame = None  # frames of the previous scan or dataset
         self.scan_map = ScanMap(info.scan_shape)
         self.acquired = [int(i) for i in info.acquired]
         self._slider_pos = {index: pos for pos, index in enumerate(self.acquired)}
@@ -315,10 +316,8 @@ class MainWindow(QMainWindow):
 
     def _apply_cells(self, batch: Batch) -> None:
         use_roi = batch.roi == self.roi
-        names = [n for n in batch.values if use_roi or n != "roi"]
-        columns = [batch.values[n] for n in names]
-        for k, index in enumerate(batch.indices.tolist()):
-            self.scan_map.set(index, {n: float(c[k]) for n, c in zip(names, columns)})
+        self.scan_map.set_many(batch.indices, {n: v for n, v in batch.values.items()
+                                               if use_roi or n != "roi"})
         if batch.new_points:
             for index in batch.indices[: batch.new_points].tolist():
                 self._slider_pos[index] = len(self.acquired)

@@ -25,7 +25,7 @@ from swmrview.core.files import FileLockedError, NotHDF5Error, open_swmr, writer
 from swmrview.core.frames import FrameReader, KeyDataMismatchError
 from swmrview.core.keys import KeyFollower, ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
-from swmrview.core.scanmap import ScanMap, reduce_frame
+from swmrview.core.scanmap import reduce_frame
 from swmrview.core.tree import hdf5_tree
 from swmrview.gui.messages import (
     ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, Batch, PointFrame, ScanInfo, Status, _frozen,
@@ -51,11 +51,16 @@ class _Scan:
     layout: Any
     follower: Any
     reader: Any
-    map: Any
     static: bool
     data_path: str
     acquired: list = field(default_factory=list)
     acquired_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def n_points(self) -> float:
+        """Points in the scan shape (infinite while the slowest length is unknown)."""
+        shape = self.follower.scan_shape
+        return np.inf if None in shape else int(np.prod(shape, dtype=np.int64))
 
 
 class FollowWorker(QObject):
@@ -152,7 +157,6 @@ class FollowWorker(QObject):
             return
         self._roi = roi
         if self._scan is not None:
-            self._scan.map.set_roi(self._roi)
             self._backfill = collections.deque(self._scan.acquired)
             self._wake()
 
@@ -174,7 +178,6 @@ class FollowWorker(QObject):
             return
         self._roi = None
         scan.reader, scan.data_path = reader, path
-        scan.map = ScanMap(scan.follower.scan_shape, None)
         self._generation = next(_GENERATIONS)
         self._backfill = collections.deque(scan.acquired)
         self._wake()
@@ -290,8 +293,7 @@ class FollowWorker(QObject):
         reader = FrameReader(h5[data_path], follower.scan_rank, auto_refresh=False)
         reader.check_scan_shape(follower.scan_shape)
         self._roi = _fit_roi(self._roi, len(reader.frame_shape))  # a reopened file may differ
-        scan_map = ScanMap(follower.scan_shape, self._roi)
-        return _Scan(h5, layout, follower, reader, scan_map, static, data_path)
+        return _Scan(h5, layout, follower, reader, static, data_path)
 
     def _make_info(self, scan: _Scan) -> ScanInfo:
         layout = scan.layout
@@ -372,9 +374,10 @@ class FollowWorker(QObject):
 
     def _place(self, scan: _Scan, index: int, frame: np.ndarray, indices: list,
                values: dict) -> None:
-
+        """Reduce one frame for the GUI's map (the GUI keeps the only map)."""
+        if index >= scan.n_points:
+            raise IndexError(f"index {index} outside scan shape {scan.follower.scan_shape}")
         reductions = reduce_frame(frame, self._roi)
-        scan.map.set(index, reductions)
         indices.append(index)
         for name, value in reductions.items():
             values.setdefault(name, []).append(value)

@@ -336,3 +336,20 @@ def test_unticking_roi_leaves_the_roi_map(make_window, qtbot, tmp_path):
     window.reduction_combo.setCurrentText("roi")  # nothing to draw a ROI on
     assert window.map_view.reduction == "max"
     assert np.isfinite(window.map_view.plane()).all()
+
+
+def test_scan_map_set_many_matches_set():
+    """Item 5: the GUI's vectorized placement equals point-by-point placement, growing too."""
+    from swmrview.core.scanmap import ScanMap
+
+    rng = np.random.default_rng(0)
+    indices = np.array([5, 0, 17, 5, 3], np.int64)
+    values = {"sum": rng.random(5), "max": rng.random(5), "other": rng.random(5)}
+    one, many = ScanMap((None, 2, 3)), ScanMap((None, 2, 3))
+    for k, index in enumerate(indices):
+        one.set(int(index), {n: float(v[k]) for n, v in values.items()})
+    many.set_many(indices, values)
+    assert many.shape == one.shape == (3, 2, 3) and many.n_filled == one.n_filled == 4
+    for name in ("sum", "max", "mean"):
+        np.testing.assert_array_equal(many.values[name], one.values[name])
+    np.testing.assert_array_equal(many.filled, one.filled)
