@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.info: ScanInfo | None = None
         self.scan_map: ScanMap | None = None
         self.status = Status("idle", "Open a file to follow")
+        self._status_pending: Status | None = None  # shown at the next redraw
         self.exit_code = EXIT_OK
         self.acquired: list[int] = []       # flat indices in arrival order (slider positions)
         self._slider_pos: dict[int, int] = {}  # flat index -> position in self.acquired
@@ -253,6 +254,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.batch_ready.connect(self._on_batch)
         self.follow.worker.point_ready.connect(self._on_point)
         self.follow.start()
+        self._status_pending = None
         self._set_status(Status("waiting", f"Waiting for {os.path.basename(path)}"))
 
     def stop_follower(self) -> None:
@@ -308,8 +310,12 @@ class MainWindow(QMainWindow):
                 if self.pinned is None and self.follow_action.isChecked():
                     self._pending_frame = self._latest
         self._progress = (batch.n_ready, batch.total, batch.rate)
-        if batch.status != self.status:
-            self._set_status(batch.status)
+        if batch.status.terminal:  # at once: the scan's end is acted on below
+            self._status_pending = None
+            if batch.status != self.status:
+                self._set_status(batch.status)
+        else:  # the text changes every tick ("pt/s"): shown at the redraw rate
+            self._status_pending = batch.status if batch.status != self.status else None
         if batch.status.terminal and not self._finished_handled:
             self._finished_handled = True
             self._on_scan_end(batch.status)
@@ -342,6 +348,9 @@ class MainWindow(QMainWindow):
         if self._map_dirty:
             self._map_dirty = False
             self.map_view.refresh()
+        if self._status_pending is not None:
+            status, self._status_pending = self._status_pending, None
+            self._set_status(status)
         self._update_slider()
         self._update_progress()
 

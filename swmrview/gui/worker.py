@@ -93,6 +93,7 @@ class FollowWorker(QObject):
         self._closed_mtime: int | None = None  # mtime once the scan ended and the writer closed
         self._ended = False
         self._rate = 0.0
+        self._point_request: int | None = None
 
     @property
     def generation(self) -> int:
@@ -135,8 +136,22 @@ class FollowWorker(QObject):
     # ------------------------------------------------------------------ requests
     @Slot(int)
     def show_point(self, index: int) -> None:
-        """Read the frame of an acquired point and emit it as a :class:`PointFrame`."""
+        """Emit the frame of an acquired point as a :class:`PointFrame`, soon.
+
+        Only the newest request is served: a slider drag queues one request per value, and
+        reading each would leave the view hundreds of stale frames behind.
+        """
+        first = self._point_request is None
+        self._point_request = int(index)
+        if first:
+            QTimer.singleShot(0, self._serve_point)
+
+    @Slot()
+    def _serve_point(self) -> None:
+        index, self._point_request = self._point_request, None
         scan = self._scan
+        if index is None:
+            return
         if scan is None or not 0 <= index < scan.acquired_mask.size or not scan.acquired_mask[index]:
             logger.debug("point %s not acquired: not shown", index)
             return

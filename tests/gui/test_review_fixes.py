@@ -353,3 +353,60 @@ def test_scan_map_set_many_matches_set():
     for name in ("sum", "max", "mean"):
         np.testing.assert_array_equal(many.values[name], one.values[name])
     np.testing.assert_array_equal(many.filled, one.filled)
+
+
+def test_status_text_follows_the_redraw_rate(make_window, qtbot, tmp_path):
+    """Item 15: live status text is applied at the redraw, the scan's end at once."""
+    from types import MappingProxyType
+
+    from swmrview.gui.messages import LIVE, Batch, Status
+
+    window = make_window(None)
+    window.redraw_timer.stop()  # redraw by hand
+
+    def batch(status):
+        return Batch(window._generation, np.zeros(0, np.int64), MappingProxyType({}), None,
+                     None, None, 1, 10, 0.0, 0, status)
+
+    before = window.status_label.text()
+    for k in range(50):
+        window._on_batch(batch(Status(LIVE, f"Live: {k}/10 points")))
+    assert window.status_label.text() == before and len(window.statuses) == 1
+    window.redraw()
+    assert window.status_label.text() == "Live: 49/10 points" and len(window.statuses) == 2
+    window._on_batch(batch(Status(LIVE, "Live: 50/10 points")))
+    window._on_batch(batch(Status(FINISHED, "Finished: 10/10 points")))
+    assert window.status.kind == FINISHED and window.status_label.text().startswith("Finished")
+    window.redraw()
+    assert window.status.kind == FINISHED  # the older live text does not come back
+
+
+def test_slider_drag_reads_only_the_newest_point(make_window, qtbot, tmp_path, monkeypatch):
+    """Item 15: a burst of point requests is served by reading the newest one, not each."""
+    import time
+
+    import swmrview.gui.worker as worker
+
+    path = tmp_path / "static.h5"
+    images, _ = _static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    real_read = worker._read
+    reads = []
+
+    def slow_read(reader, index, refresh=False):
+        reads.append(index)
+        time.sleep(0.03)
+        return real_read(reader, index, refresh)
+
+    monkeypatch.setattr(worker, "_read", slow_read)
+    for value in list(range(12)) * 5 + [4]:  # a drag back and forth, released on 4
+        window.slider.setValue(value)
+    target = window.acquired[4]
+    qtbot.waitUntil(lambda: window.frame_view.shown_index == target and window.pinned == target,
+                    timeout=5000)
+    qtbot.wait(100)
+    assert window.frame_view.shown_index == target
+    np.testing.assert_array_equal(window.frame_view.current_frame(),
+                                  images.reshape(12, 6, 7)[target])
+    assert len(reads) < 10, len(reads)
