@@ -22,11 +22,8 @@ HISTOGRAM_MS = 500  # histogram refresh period while frames stream in
 
 
 def lookup_table(name: str) -> np.ndarray:
-    """A 256-entry RGBA lookup table of the named colormap ("gray" built in)."""
-    if name == "gray":
-        ramp = np.arange(LUT_SIZE, dtype=np.uint8)
-        return np.column_stack([ramp, ramp, ramp, np.full_like(ramp, 255)])
-    return pg.colormap.get(name).getLookupTable(nPts=LUT_SIZE, alpha=True)
+    """A 256-entry RGBA lookup table of the named colormap."""
+    return colormap(name).getLookupTable(nPts=LUT_SIZE, alpha=True)
 
 
 def colormap(name: str) -> pg.ColorMap:
@@ -45,10 +42,11 @@ class _Histogram256(pg.HistogramLUTItem):
 
 def display_levels(data: np.ndarray) -> tuple[float, float]:
     """Levels spanning the finite values of ``data`` (a unit range if flat or empty)."""
+    finite = data
     if data.dtype.kind == "f":
-        finite = data[np.isfinite(data)] if not np.isfinite(data).all() else data
-    else:
-        finite = data
+        mask = np.isfinite(data)
+        if not mask.all():
+            finite = data[mask]
     if finite.size == 0:
         return (0.0, 1.0)
     lo, hi = float(finite.min()), float(finite.max())

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from swmrview.gui.frame_view import colormap, display_levels, lookup_table
+from swmrview.gui.frame_view import colormap, display_levels
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,7 @@ class MapView(QWidget):
     def set_colormap(self, name: str) -> None:
         """Colormap of the 2-D map and its colour bar (256-entry LUT)."""
         self._lut_name = name
-        self.colorbar.setColorMap(colormap(name))
-        self.image.setLookupTable(lookup_table(name))
+        self.colorbar.setColorMap(colormap(name))  # also sets the image's lookup table
 
     # ------------------------------------------------------------------ drawing
     def slow_index(self) -> tuple[int, ...]:
@@ -170,7 +169,7 @@ class MapView(QWidget):
             return
         data = np.ascontiguousarray(plane, dtype=np.float32)
         levels = display_levels(data)
-        self.image.setImage(data, autoLevels=False, levels=levels)
+        self.image.setImage(data, autoLevels=False)
         (y0, dy), (x0, dx) = self.geometry
         ny, nx = data.shape
         rect = QRectF(x0 - dx / 2, y0 - dy / 2, nx * dx, ny * dy)
@@ -179,7 +178,7 @@ class MapView(QWidget):
         xs = [rect.left(), rect.right(), rect.right(), rect.left(), rect.left()]
         ys = [rect.top(), rect.top(), rect.bottom(), rect.bottom(), rect.top()]
         self.outline.setData(xs, ys)
-        self.colorbar.setLevels(levels)
+        self.colorbar.setLevels(levels)  # sets the image levels too
 
     def mark(self, index: int | None) -> None:
         """Outline the point whose frame is shown; live, move the slower axes to follow it."""
@@ -211,8 +210,8 @@ class MapView(QWidget):
         if self.rank == 1:
             x = self.x_values[pos[0]] if self.x_values is not None and \
                 pos[0] < len(self.x_values) else float(pos[0])
-            value = self.scan_map.plane(self.reduction)[pos[0]] if pos[0] < len(
-                self.scan_map.plane(self.reduction)) else np.nan
+            plane = self.scan_map.plane(self.reduction)
+            value = plane[pos[0]] if pos[0] < len(plane) else np.nan
             return float(x), float(value) if np.isfinite(value) else 0.0
         (y0, dy), (x0, dx) = self.geometry
         return x0 + pos[-1] * dx, y0 + pos[-2] * dy
