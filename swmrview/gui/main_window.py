@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
         """Stop the follower thread and wait for it (closes the followed file)."""
         if self.follow is not None:
             self.follow.stop()
+            self.follow.deleteLater()  # parented to the window: would live as long as it
             self.follow = None
 
     # ------------------------------------------------------------------ worker results

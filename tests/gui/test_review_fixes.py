@@ -122,7 +122,7 @@ def test_pinned_point_dropped_when_file_replaced(make_window, qtbot, tmp_path):
     new = tmp_path / "new.h5"
     _write_static(new, images=np.full((3, 4, 6, 7), 5, np.uint16))
     os.replace(new, path)
-    qtbot.waitUntil(lambda: window._generation > generation and window.status.terminal,
+    qtbot.waitUntil(lambda: window.info.generation > generation and window.status.terminal,
                     timeout=10000)
     assert window.pinned is None and window.follow_action.isChecked()
     qtbot.waitUntil(lambda: window.frame_view.shown_index == 11, timeout=5000)
