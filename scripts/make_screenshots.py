@@ -49,50 +49,57 @@ def open_window(path: Path, **options) -> MainWindow:
     return window
 
 
+def live_shot(app: QApplication, workdir: Path, out: Path, name: str, cfg: SimConfig,
+              fraction: float, setup=None) -> None:
+    """Grab ``name``.png once ``fraction`` of a live scan is in; ``setup(window)`` first."""
+    writer = start_writer(workdir / f"{name}.h5", cfg)
+    window = open_window(workdir / f"{name}.h5")
+    try:
+        if setup is not None:
+            wait(app, lambda: window.info is not None)
+            setup(window)
+        wait(app, lambda: len(window.acquired) >= cfg.n_points * fraction)
+        window.take_screenshot(str(out / f"{name}.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
 def image_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
     """An image scan half-way: the map filling in beside the newest frame."""
     cfg = SimConfig(shape=(30, 40), frame=(128, 128), rate=150.0)
-    path = workdir / "image_scan.h5"
-    writer = start_writer(path, cfg)
-    window = open_window(path)
-    wait(app, lambda: len(window.acquired) >= cfg.n_points * 0.55)
-    window.take_screenshot(str(out / "image_scan_live.png"))
-    window.close()
-    writer.terminate()
-    writer.join(5)
+    live_shot(app, workdir, out, "image_scan_live", cfg, 0.55)
 
 
 def spectrum_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
     """A spectrum (XRF-like) scan: latest trace with running mean, and its map."""
     cfg = SimConfig(shape=(25, 35), frame=(256,), rate=250.0, seed=3)
-    path = workdir / "spectrum_scan.h5"
-    writer = start_writer(path, cfg)
-    window = open_window(path)
-    wait(app, lambda: window.info is not None)
-    window.mean_box.setChecked(True)
-    window.colormap_combo.setCurrentText("magma")
-    wait(app, lambda: len(window.acquired) >= cfg.n_points * 0.7)
-    window.take_screenshot(str(out / "spectrum_scan_live.png"))
-    window.close()
-    writer.terminate()
-    writer.join(5)
+
+    def setup(window: MainWindow) -> None:
+        window.mean_box.setChecked(True)
+        window.colormap_combo.setCurrentText("magma")
+
+    live_shot(app, workdir, out, "spectrum_scan_live", cfg, 0.7, setup)
 
 
 def finished_pinned(app: QApplication, workdir: Path, out: Path) -> None:
-    """A finished scan with the brightest point clicked (pinned) and a ROI map."""
+    """A finished scan with the brightest point clicked (pinned), the dataset tree shown."""
     cfg = SimConfig(shape=(24, 32), frame=(128, 128), rate=600.0, snake=True, seed=1)
     path = workdir / "finished_scan.h5"
     writer = start_writer(path, cfg)
     writer.join(30)
     window = open_window(path)
-    window.colormap_combo.setCurrentText("inferno")
-    wait(app, lambda: window.status.kind == "finished")
-    window.dock.show()
-    brightest = int(np.nanargmax(window.scan_map.plane("max")))
-    window.map_view.click_at_scene(window.map_view.scene_position(brightest))
-    wait(app, lambda: window.frame_view.shown_index == brightest)
-    window.take_screenshot(str(out / "finished_pinned.png"))
-    window.close()
+    try:
+        window.colormap_combo.setCurrentText("inferno")
+        wait(app, lambda: window.status.kind == "finished")
+        window.dock.show()
+        brightest = int(np.nanargmax(window.scan_map.plane("max")))
+        window.map_view.click_at_scene(window.map_view.scene_position(brightest))
+        wait(app, lambda: window.frame_view.shown_index == brightest)
+        window.take_screenshot(str(out / "finished_pinned.png"))
+    finally:
+        window.close()
 
 
 def main(argv: list[str] | None = None) -> int:
