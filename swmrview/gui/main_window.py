@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -34,7 +35,7 @@ from swmrview.core.scanmap import ScanMap
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.map_view import MapView
 from swmrview.gui.options import EXIT_OK, ViewerOptions
-from swmrview.gui.messages import Batch, PointFrame, ScanInfo, Status
+from swmrview.gui.messages import ERROR, IDLE, WAITING, Batch, PointFrame, ScanInfo, Status
 from swmrview.gui.worker import FollowThread
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self.follow: FollowThread | None = None
         self.info: ScanInfo | None = None
         self.scan_map: ScanMap | None = None
-        self.status = Status("idle", "Open a file to follow")
+        self.status = Status(IDLE, "Open a file to follow")
         self._status_pending: Status | None = None  # shown at the next redraw
         self.exit_code = EXIT_OK
         self.acquired: list[int] = []       # flat indices in arrival order (slider positions)
@@ -235,8 +236,6 @@ class MainWindow(QMainWindow):
         path = os.path.abspath(path)
         options = self.options
         if options.path != path:
-            from dataclasses import replace
-
             options = replace(options, path=path)
         self.options = options
         self.info = self.scan_map = None
@@ -255,7 +254,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.point_ready.connect(self._on_point)
         self.follow.start()
         self._status_pending = None
-        self._set_status(Status("waiting", f"Waiting for {os.path.basename(path)}"))
+        self._set_status(Status(WAITING, f"Waiting for {os.path.basename(path)}"))
 
     def stop_follower(self) -> None:
         """Stop the follower thread and wait for it (closes the followed file)."""
@@ -490,7 +489,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ scan end, headless
     def _on_scan_end(self, status: Status) -> None:
         self.exit_code = status.exit_code
-        if status.kind != "error":  # the worker already logged the error itself
+        if status.kind != ERROR:  # the worker already logged the error itself
             logger.info("%s", status.message)
         if self.options.export_map:
             self.export_map(self.options.export_map)

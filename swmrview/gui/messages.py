@@ -12,6 +12,7 @@ from swmrview.gui.options import EXIT_OK
 WAITING, LIVE, STALLED, FINISHED, TIMED_OUT, ERROR = (
     "waiting", "live", "stalled", "finished", "timed out", "error")
 TERMINAL = (FINISHED, TIMED_OUT, ERROR)
+IDLE = "idle"  # the window before any file is opened
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -110,6 +110,10 @@ class FollowWorker(QObject):
         self._timer.start()
         self._tick()
 
+    def cancel(self) -> None:
+        """Thread-safe: make any wait in the worker return at once (before :meth:`stop`)."""
+        self._stop_event.set()
+
     @Slot()
     def stop(self) -> None:
         """Stop the timer, close the file, and end the thread's event loop."""
@@ -581,7 +585,7 @@ class FollowThread(QObject):
         """Ask the worker to close the file and end its thread; True if it ended in time."""
         if not self.thread.isRunning():
             return True
-        self.worker._stop_event.set()  # ends any retry wait at once
+        self.worker.cancel()  # ends any retry wait at once
         self.request_stop.emit()
         ended = self.thread.wait(wait_ms)
         if not ended:
