@@ -261,7 +261,7 @@ def test_not_hdf5_is_an_error_status(make_window, qtbot, tmp_path):
 
 
 def test_close_stops_thread_during_live_scan(sim_writer, make_window, qtbot):
-    cfg = SimConfig(shape=(20, 20), rate=100.0, frame=(16, 16))
+    cfg = SimConfig(shape=(20, 20), rate=40.0, frame=(16, 16))  # 10 s: still live at close
     path, proc = sim_writer(cfg)
     window = make_window(path)
     qtbot.waitUntil(lambda: window.status.kind == LIVE, timeout=15000)
