@@ -107,3 +107,62 @@ def open_swmr(
         waited = stop_event.wait(interval) if stop_event else time.sleep(interval)
         if waited:
             raise FileNotFoundError(f"stopped while waiting for {path}")
+
+
+def _file_id(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime) of ``path``, or None if it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class NewScanWatch:
+    """Notice a new scan written under the same file name (checked at most every ``interval`` s).
+
+    A new scan is a new inode, a file that shrank (a new writer truncated it) or, once the scan
+    followed has ended, a writer opening the file again or any write after its writer closed.
+    """
+
+    def __init__(self, path: str | os.PathLike, interval: float = 1.0):
+        self.path = path
+        self.interval = interval
+        self._id: tuple | None = None
+        self._was_active = True
+        self._closed_mtime: int | None = None
+        self._last_check = -float("inf")
+
+    def arm(self, writer_was_active: bool = True) -> None:
+        """Watch the file as it is now (after opening it, or failing to)."""
+        self._id = _file_id(self.path)
+        self._was_active = writer_was_active
+        self._closed_mtime = None
+
+    def disarm(self) -> None:
+        """Stop watching until `arm` is called again."""
+        self._id = None
+        self._closed_mtime = None
+
+    def new_scan(self, scan_ended: bool) -> bool:
+        """True if the file now holds a new scan; ``scan_ended``: the followed scan is over."""
+        now = time.monotonic()
+        if self._id is None or now - self._last_check < self.interval:
+            return False
+        self._last_check = now
+        current = _file_id(self.path)
+        if current is None:
+            return False
+        old, self._id = self._id, current
+        active = writer_active(self.path)
+        was_active, self._was_active = self._was_active, active
+        if current[:2] != old[:2] or current[2] < old[2]:
+            return True
+        if not scan_ended:
+            return False
+        if active:
+            return not was_active
+        if self._closed_mtime is None:  # the writer has closed: anything after this is new
+            self._closed_mtime = current[3]
+            return False
+        return current[3] != self._closed_mtime

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from swmrview.core.files import FileLockedError, NotHDF5Error, open_swmr, writer_active
+from swmrview.core.files import (
+    FileLockedError, NewScanWatch, NotHDF5Error, open_swmr, writer_active,
+)
 from swmrview.core.frames import FrameReader, KeyDataMismatchError
 from swmrview.core.keys import KeyFollower, ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
@@ -87,10 +89,7 @@ class FollowWorker(QObject):
         self._wait_start = time.monotonic()
         self._last_new = time.monotonic()
         self._rate_samples: collections.deque = collections.deque(maxlen=200)
-        self._file_id: tuple | None = None
-        self._writer_was_active = True
-        self._last_file_check = 0.0
-        self._closed_mtime: int | None = None  # mtime once the scan ended and the writer closed
+        self._watch = NewScanWatch(self.path, CHECK_FILE_S)
         self._ended = False
         self._rate = 0.0
         self._point_request: int | None = None
@@ -264,7 +263,7 @@ class FollowWorker(QObject):
             self._emit()
             return
         except Exception:
-            self._file_id = _file_id(self.path)  # so a real scan replacing it is noticed
+            self._watch.arm()  # so a real scan replacing it is noticed
             raise
         active = False
         try:
@@ -278,13 +277,10 @@ class FollowWorker(QObject):
                 self._set_status(Status(WAITING, f"Waiting for {name}: {exc}"))
                 self._emit()
                 return
-            self._file_id = _file_id(self.path)
-            self._writer_was_active = active
+            self._watch.arm(active)
             raise
         self._scan = scan
-        self._file_id = _file_id(self.path)
-        self._writer_was_active = active
-        self._closed_mtime = None
+        self._watch.arm(active)
         self._last_new = time.monotonic()
         self._set_status(Status(LIVE, "Live: 0 points"))
         logger.info("following %s (data %s, scan shape %s)", self.path, scan.data_path,
@@ -467,27 +463,7 @@ class FollowWorker(QObject):
 
     # ------------------------------------------------------------------ replaced files
     def _file_replaced(self) -> bool:
-        now = time.monotonic()
-        if now - self._last_file_check < CHECK_FILE_S or self._file_id is None:
-            return False
-        self._last_file_check = now
-        current = _file_id(self.path)
-        if current is None:
-            return False
-        old, self._file_id = self._file_id, current
-        active = writer_active(self.path)
-        was_active, self._writer_was_active = self._writer_was_active, active
-        if current[:2] != old[:2] or current[2] < old[2]:
-            return True  # a new inode, or truncated by a new writer
-        if not self._status.terminal:
-            return False
-        # after the scan ended: a writer opening the file again, or any write since it closed
-        if active:
-            return not was_active
-        if self._closed_mtime is None:
-            self._closed_mtime = current[3]
-            return False
-        return current[3] != self._closed_mtime
+        return self._watch.new_scan(scan_ended=self._status.terminal)
 
     def _reopen(self) -> None:
         logger.info("%s was replaced by a new file: reopening", self.path)
@@ -497,8 +473,7 @@ class FollowWorker(QObject):
         self._rate_samples.clear()
         self._generation = next(_GENERATIONS)
         self._ended = False
-        self._file_id = None
-        self._closed_mtime = None
+        self._watch.disarm()
         self._wait_start = time.monotonic()
         self._wake()
         self._set_status(Status(WAITING, f"Waiting for {os.path.basename(self.path)} "
@@ -524,15 +499,6 @@ def _fit_roi(roi: tuple[int, ...] | None, frame_rank: int) -> tuple[int, ...] | 
         logger.warning("ROI %s does not fit frames of rank %d: ignored", roi, frame_rank)
         return None
     return roi
-
-
-def _file_id(path: str) -> tuple[int, int, int, int] | None:
-    """(device, inode, size, mtime) of ``path``, or None if it is missing."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _axis_values(h5: Any, path: str | None, length: int | None) -> np.ndarray | None:

@@ -91,3 +91,40 @@ def test_an_open_reader_never_stops_a_writer_re_creating_the_file(tmp_path):
             assert writer.exitcode == 0  # HDF5's default reader lock made this fail
         with open_swmr(path) as f:
             assert "new_scan" in f and "old_scan" not in f
+
+
+def _write(path, n):
+    with h5py.File(path, "w", libver="latest") as f:
+        f["x"] = np.arange(n)
+
+
+def test_new_scan_watch_sees_a_file_replaced_truncated_or_rewritten_after_the_scan(tmp_path):
+    import os
+    import time
+
+    from swmrview.core.files import NewScanWatch
+
+    path = tmp_path / "scan.h5"
+    _write(path, 1000)
+    watch = NewScanWatch(path, interval=0)
+    watch.arm(writer_was_active=False)
+    assert not watch.new_scan(scan_ended=True)  # first look after the writer closed: baseline
+    assert not watch.new_scan(scan_ended=True)  # nothing changed
+    time.sleep(0.01)
+    _write(path, 2000)  # rewritten in place, larger: only the write after close tells
+    assert watch.new_scan(scan_ended=True)
+
+    watch.arm(writer_was_active=False)
+    _write(path, 10)  # a new writer truncated it: seen even while a scan is live
+    assert watch.new_scan(scan_ended=False)
+
+    watch.arm(writer_was_active=True)
+    assert not watch.new_scan(scan_ended=False)
+    other = tmp_path / "other.h5"
+    _write(other, 10)
+    os.replace(other, path)  # a new inode
+    assert watch.new_scan(scan_ended=False)
+
+    watch.disarm()
+    _write(path, 5)
+    assert not watch.new_scan(scan_ended=True)  # disarmed: not watching
