@@ -19,15 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 def resource_path(name: str) -> Path | None:
-    """Path of a packaged resource (``swmrview.resources``), or of the repository's copy."""
-    try:
-        candidate = resources.files("swmrview.resources").joinpath(name)
-        if candidate.is_file():
-            return Path(str(candidate))
-    except (ModuleNotFoundError, TypeError, FileNotFoundError):
-        pass
-    local = Path(__file__).resolve().parents[2] / "resources" / name
-    return local if local.is_file() else None
+    """Path of a packaged resource (``swmrview.resources``), or None if it is missing."""
+    candidate = resources.files("swmrview.resources").joinpath(name)
+    return Path(str(candidate)) if candidate.is_file() else None
 
 
 def app_icon() -> QIcon:

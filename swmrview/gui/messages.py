@@ -45,12 +45,10 @@ class ScanInfo:
     axis_names: tuple[str, ...]
     axis_values: tuple[np.ndarray | None, ...]
     data_path: str
-    data_paths: tuple[str, ...]
     frame_shape: tuple[int, ...]
     dtype: str
     tree: Mapping[str, Any]
     acquired: np.ndarray                     # flat indices acquired so far, in arrival order
-    gda: bool = False
 
     @property
     def frame_rank(self) -> int:
@@ -71,7 +69,6 @@ class Batch:
     n_ready: int
     total: int | None
     rate: float
-    behind: int
     status: Status
     new_points: int = 0                      # how many of ``indices`` are newly acquired
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: Exit codes of ``swmrview ... --exit-on-finish`` (documented in ``swmrview --help``).
 EXIT_OK = 0
@@ -28,7 +28,6 @@ class ViewerOptions:
     poll_interval: float = 0.02
     stall_after: float = 2.0
     skip_after: float | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def headless(self) -> bool:

@@ -71,7 +71,6 @@ class FollowWorker(QObject):
     info_ready = Signal(object)        # ScanInfo
     batch_ready = Signal(object)       # Batch
     point_ready = Signal(object)       # PointFrame
-    stopped = Signal()
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
@@ -125,7 +124,6 @@ class FollowWorker(QObject):
         if app is not None and thread is not app.thread():
             self.moveToThread(app.thread())  # so the GUI can drop us after the thread ends
             thread.quit()
-        self.stopped.emit()
 
     def _close(self) -> None:
         if self._scan is not None:
@@ -326,9 +324,9 @@ class FollowWorker(QObject):
             logger.debug("tree walk failed", exc_info=True)
             tree = {"name": "/", "path": "/", "kind": "group", "children": []}
         return ScanInfo(self._generation, self.path, shape, names, tuple(values),
-                        scan.data_path, data_paths, tuple(scan.reader.frame_shape),
+                        scan.data_path, tuple(scan.reader.frame_shape),
                         str(scan.reader.dtype), MappingProxyType(tree),
-                        _frozen(np.asarray(scan.acquired, dtype=np.int64)), bool(layout.gda))
+                        _frozen(np.asarray(scan.acquired, dtype=np.int64)))
 
     def _follow(self) -> None:
         scan = self._scan
@@ -454,7 +452,6 @@ class FollowWorker(QObject):
             n_ready=n_ready,
             total=total,
             rate=self._rate,
-            behind=len(self._pending),
             status=self._status,
             new_points=n_new,
         )

@@ -366,7 +366,7 @@ def test_status_text_follows_the_redraw_rate(make_window, qtbot, tmp_path):
 
     def batch(status):
         return Batch(window._generation, np.zeros(0, np.int64), MappingProxyType({}), None,
-                     None, None, 1, 10, 0.0, 0, status)
+                     None, None, 1, 10, 0.0, status)
 
     before = window.status_label.text()
     for k in range(50):
