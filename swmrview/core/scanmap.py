@@ -13,6 +13,8 @@ from typing import IO, Mapping, Sequence
 
 import numpy as np
 
+from .positions import unravel
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["REDUCTIONS", "reduce_frame", "ScanMap", "read_csv"]
@@ -141,12 +143,12 @@ class ScanMap:
         index = int(index)
         if index < 0:
             raise IndexError(f"negative scan index {index}")
-        row, rest = divmod(index, self._row_size)
+        pos = unravel(index, self.shape)
         if self._growing:
-            self._ensure_rows(row + 1)
-        elif row >= self._rows:
+            self._ensure_rows(pos[0] + 1)
+        elif pos[0] >= self._rows:
             raise IndexError(f"index {index} outside scan shape {self.scan_shape}")
-        return (row,) + tuple(int(p) for p in np.unravel_index(rest, self.scan_shape[1:]))
+        return pos
 
     def _ensure_rows(self, rows: int) -> None:
         capacity = self._filled.shape[0]

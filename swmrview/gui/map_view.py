@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from swmrview.core.positions import unravel
 from swmrview.gui.frame_view import colormap, display_levels
 
 logger = logging.getLogger(__name__)
@@ -198,11 +199,8 @@ class MapView(QWidget):
         x, y = self.point_position(index)
         self.marker.setData([x], [y])
 
-    def _position(self, index: int) -> tuple[int, ...] | None:
-        fast = self.scan_shape[1:]
-        rows = max(1, int(np.prod(fast, dtype=np.int64)))
-        row, rest = divmod(int(index), rows)
-        return (row,) + tuple(int(p) for p in np.unravel_index(rest, fast)) if fast else (row,)
+    def _position(self, index: int) -> tuple[int, ...]:
+        return unravel(index, self.scan_shape)
 
     def point_position(self, index: int) -> tuple[float, float]:
         """View coordinates (motor units) of point ``index`` on the displayed plane."""
