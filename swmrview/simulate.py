@@ -2,7 +2,12 @@
 
 The file follows Diamond's layout (``/entry/diamond_scan/keys``, ``scan_finished``, a NeXus
 default plot with motor axes) so the viewer, the tests and the demo all exercise the same
-conventions a real scan has. Frame content is deterministic (:func:`expected_frame`) and
+conventions a real scan has. By default it also grows its datasets the way GDA does
+(SPEC section 1): every per-point dataset, keys included, has an unlimited maxshape in every scan
+dimension and grows from (1, ..., 1) as points arrive; keys are chunked several points per chunk;
+``/entry/diamond_scan/scan_shape`` and ``scan_rank`` are written at scan start and are the only
+place the final shape is known. ``fixed_maxshape=True`` (``--fixed-maxshape``) keeps the older
+behaviour: maxshape is the final scan shape and only the slowest dimension grows. Frame content is deterministic (:func:`expected_frame`) and
 recognisable: a map of per-frame sums draws a picture of blobs and a ring.
 
 Run ``python -m swmrview.simulate OUT.h5 --shape 20x30 --frame 256x256 --rate 50``.
@@ -46,6 +51,10 @@ _AXIS_NAMES = ("stage_z", "stage_y", "stage_x")
 _AXIS_RANGES = {"stage_z": (0.0, 0.5), "stage_y": (-1.0, 1.0), "stage_x": (0.0, 3.0)}
 _IMAGE_PEAK = 4000.0
 _IMAGE_BACKGROUND = 10.0
+#: Points per key chunk along the fastest scan dim (GDA writes keys in chunks of 8 points).
+KEY_CHUNK = 8
+#: Points per chunk along the fastest scan dim for scalar data (frames are one per chunk).
+SCALAR_CHUNK = 64
 
 
 @dataclass
@@ -54,6 +63,8 @@ class SimConfig:
 
     ``frame`` is ``()`` for scalars, ``(n,)`` for spectra, ``(h, w)`` for images; ``drop`` and
     ``crash_at`` are flat grid indices (C order over ``shape``); ``rate`` is points per second.
+    ``fixed_maxshape`` False (default) writes like GDA: unlimited maxshape in every scan dim,
+    datasets growing from (1, ..., 1); True: maxshape = final shape, only dim 0 grows.
     """
 
     shape: tuple[int, ...] = (20, 30)
@@ -67,6 +78,7 @@ class SimConfig:
     swmr_delay: float = 0.0
     start_delay: float = 0.0
     seed: int = 0
+    fixed_maxshape: bool = False
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
@@ -203,10 +215,19 @@ def _filters(cfg: SimConfig) -> dict:
     return {}
 
 
-def _growing(group: h5py.Group, name: str, full: tuple[int, ...], chunks: tuple[int, ...],
-             dtype, **kwargs) -> h5py.Dataset:
-    """A chunked dataset of maxshape ``full`` that starts with one slow row (dim 0 = 1)."""
-    return group.create_dataset(name, shape=(1,) + full[1:], maxshape=full, chunks=chunks,
+def _growing(group: h5py.Group, name: str, cfg: SimConfig, tail: tuple[int, ...],
+             chunks: tuple[int, ...], dtype, **kwargs) -> h5py.Dataset:
+    """A chunked per-point dataset of shape scan + ``tail``, created empty of points.
+
+    GDA (default): shape (1, ..., 1) + tail, maxshape None in every scan dim. Fixed maxshape:
+    one slow row, maxshape = the final shape.
+    """
+    rank = len(cfg.shape)
+    if cfg.fixed_maxshape:
+        shape, maxshape = (1,) + cfg.shape[1:] + tail, cfg.shape + tail
+    else:
+        shape, maxshape = (1,) * rank + tail, (None,) * rank + tail
+    return group.create_dataset(name, shape=shape, maxshape=maxshape, chunks=chunks,
                                 dtype=dtype, fillvalue=0, **kwargs)
 
 
@@ -216,19 +237,23 @@ def _nx_group(parent: h5py.Group, name: str, nx_class: str) -> h5py.Group:
     return group
 
 
+def _fast_chunk(cfg: SimConfig, points: int) -> int:
+    """Chunk length along the fastest scan dim: a whole row if fixed, else ``points``."""
+    return cfg.shape[-1] if cfg.fixed_maxshape else points
+
+
 def _create_data(group: h5py.Group, name: str, cfg: SimConfig) -> h5py.Dataset:
-    full = cfg.shape + cfg.frame
     if cfg.frame:
         chunks = (1,) * len(cfg.shape) + cfg.frame
     else:
-        chunks = (1,) * (len(cfg.shape) - 1) + (cfg.shape[-1],)
-    return _growing(group, name, full, chunks, cfg.dtype, **_filters(cfg))
+        chunks = (1,) * (len(cfg.shape) - 1) + (_fast_chunk(cfg, SCALAR_CHUNK),)
+    return _growing(group, name, cfg, cfg.frame, chunks, cfg.dtype, **_filters(cfg))
 
 
 def _create_key(group: h5py.Group, name: str, cfg: SimConfig, trailing: int) -> h5py.Dataset:
-    full = cfg.shape + (1,) * trailing
-    chunks = (1,) * (len(cfg.shape) - 1) + (cfg.shape[-1],) + (1,) * trailing
-    return _growing(group, name, full, chunks, np.int32)
+    tail = (1,) * trailing
+    chunks = (1,) * (len(cfg.shape) - 1) + (_fast_chunk(cfg, KEY_CHUNK),) + tail
+    return _growing(group, name, cfg, tail, chunks, np.int32)
 
 
 class _ScanFiles:
@@ -293,26 +318,31 @@ class _ScanFiles:
         for f in self.files:
             f.swmr_mode = True
 
-    def _grow(self, dataset: h5py.Dataset, row: int) -> None:
-        if dataset.shape[0] <= row:
-            dataset.resize(row + 1, axis=0)
+    @staticmethod
+    def _grow(dataset: h5py.Dataset, pos: tuple[int, ...]) -> None:
+        """Extend the scan dims of ``dataset`` so that it holds scan position ``pos``."""
+        rank = len(pos)
+        shape = dataset.shape
+        needed = tuple(max(n, int(p) + 1) for n, p in zip(shape[:rank], pos))
+        if needed != shape[:rank]:
+            dataset.resize(needed + shape[rank:])
 
     def write_point(self, index: int, count: int) -> None:
         """Write grid point ``index`` (the ``count``-th acquired, from 1): data, then keys."""
         pos = np.unravel_index(index, self.cfg.shape)
-        self._grow(self.data, pos[0])
+        self._grow(self.data, pos)
         self.data[pos] = expected_frame(index, self.cfg)
         self.data.flush()
         for key in (self.det_key, self.unique_keys):
-            self._grow(key, pos[0])
+            self._grow(key, pos)
             key[pos] = count
             key.flush()
 
     def grow_rows(self, index: int) -> None:
-        """Extend every growing dataset to include ``index``'s row (for a dropped point)."""
-        row = int(np.unravel_index(index, self.cfg.shape)[0])
+        """Extend every growing dataset to include grid point ``index`` (a dropped point)."""
+        pos = np.unravel_index(index, self.cfg.shape)
         for dataset in (self.data, self.det_key, self.unique_keys):
-            self._grow(dataset, row)
+            self._grow(dataset, pos)
             dataset.flush()
 
     def finish(self) -> None:
@@ -415,6 +445,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start-delay", type=float, default=0.0,
                    help="seconds to wait before creating the file")
     p.add_argument("--seed", type=int, default=0, help="picture seed")
+    p.add_argument("--fixed-maxshape", action="store_true",
+                   help="maxshape = final scan shape, only the slowest dim grows (default: like "
+                        "GDA, unlimited maxshape in every scan dim, growing from (1, ..., 1))")
     p.add_argument("--debug", action="store_true", help="verbose logging")
     return p
 
@@ -429,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         compression=None if args.compression == "none" else args.compression,
                         external=args.external, drop=args.drop, crash_at=args.crash_at,
                         swmr_delay=args.swmr_delay, start_delay=args.start_delay,
-                        seed=args.seed)
+                        seed=args.seed, fixed_maxshape=args.fixed_maxshape)
     except ValueError as exc:
         logging.getLogger(__name__).error("%s", exc)
         return 2

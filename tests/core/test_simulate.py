@@ -46,15 +46,17 @@ def test_image_scan_layout_and_every_frame(sim_writer):
         data = f[simulate.DATA_PATH]
         assert data == nxdata["data"]          # a hard link to the detector data
         assert data.dtype == np.uint16 and data.shape == (4, 5, 16, 12)
-        assert data.chunks == (1, 1, 16, 12) and data.maxshape == (4, 5, 16, 12)
+        assert data.chunks == (1, 1, 16, 12)
+        assert data.maxshape == (None, None, 16, 12)  # GDA: unlimited in every scan dim
         for i in range(cfg.n_points):
             np.testing.assert_array_equal(data[np.unravel_index(i, cfg.shape)],
                                           expected_frame(i, cfg))
 
         uk, det = keys_of(f)
         assert f[simulate.UNIQUE_KEYS].dtype == np.int32
-        assert f[simulate.UNIQUE_KEYS].maxshape == (4, 5, 1)
-        assert f[simulate.DETECTOR_KEY].maxshape == (4, 5, 1, 1)
+        assert f[simulate.UNIQUE_KEYS].maxshape == (None, None, 1)
+        assert f[simulate.DETECTOR_KEY].maxshape == (None, None, 1, 1)
+        assert f[simulate.UNIQUE_KEYS].chunks == (1, simulate.KEY_CHUNK, 1)  # several points
         np.testing.assert_array_equal(uk, np.arange(1, 21).reshape(4, 5))
         np.testing.assert_array_equal(det, uk)
         finished = f[simulate.FINISHED_PATH]
@@ -141,6 +143,8 @@ def test_external_detector_file(sim_writer):
         assert (f["/entry/diamond_scan/keys/detector"][...] > 0).all()
     with h5py.File(det_path, "r", swmr=True) as det:
         assert det["/entry/NDAttributes/NDArrayUniqueId"].shape == (2, 3, 1, 1)
+        assert det["/entry/NDAttributes/NDArrayUniqueId"].maxshape == (None, None, 1, 1)
+        assert det["/entry/data/data"].maxshape == (None, None, 10, 10)
         np.testing.assert_array_equal(det["/entry/data/data"][0, 0], expected_frame(0, cfg))
 
 
@@ -284,3 +288,106 @@ def test_snake_acquisition_order_is_swmr_tools_get_position_snake(shape):
                 for i in range(int(np.prod(shape)))]
     assert order.tolist() == expected
     assert sorted(order.tolist()) == list(range(int(np.prod(shape))))  # every point once
+
+
+def _open_live(path, deadline):
+    while True:
+        try:
+            return h5py.File(path, "r", swmr=True)
+        except OSError:
+            assert time.monotonic() < deadline, "file never opened"
+            time.sleep(0.01)
+
+
+@pytest.mark.parametrize("shape,snake", [((4, 5), False), ((3, 4), True), ((2, 3, 4), False)])
+def test_default_grows_every_scan_dim_from_ones_like_gda(sim_writer, shape, snake):
+    """Live: every per-point dataset starts at (1, ..., 1) with maxshape None in each scan dim and
+    grows in every dim; only scan_shape (written at scan start) gives the final shape."""
+    cfg = SimConfig(shape=shape, frame=(6,), rate=60.0, snake=snake, external=True)
+    path, proc = sim_writer(cfg, name="grow.h5")
+    rank = len(shape)
+    deadline = time.monotonic() + 30
+    with _open_live(path, deadline) as f:
+        assert tuple(f["/entry/diamond_scan/scan_shape"][...]) == shape
+        assert f["/entry/diamond_scan/scan_rank"][()] == rank
+        datasets = [f[simulate.UNIQUE_KEYS], f[simulate.DETECTOR_KEY], f["/entry/data/data"]]
+        for ds in datasets:
+            assert ds.maxshape[:rank] == (None,) * rank
+            assert ds.chunks is not None
+        shapes_seen = [set() for _ in datasets]
+        finished = f[simulate.FINISHED_PATH]
+        while True:
+            assert time.monotonic() < deadline, "scan never finished"
+            finished.refresh()
+            done = bool(finished[0])
+            for ds, seen in zip(datasets, shapes_seen):
+                ds.refresh()
+                seen.add(ds.shape[:rank])
+            keys = f[simulate.UNIQUE_KEYS]
+            # a key set implies its data was written: the data covers every keyed position
+            k = keys[...].reshape(keys.shape[:rank])
+            for pos in zip(*np.nonzero(k)):
+                assert all(p < n for p, n in zip(pos, datasets[2].shape))
+            if done:
+                break
+            time.sleep(0.003)
+    assert finish(proc) == 0
+    for seen in shapes_seen:
+        # grew in the fastest dim while the slow dims were still 1: not pre-sized
+        assert any(s[-1] < shape[-1] for s in seen), seen
+        assert max(seen) == shape
+        assert all(all(a <= b for a, b in zip(s, shape)) for s in seen)
+    with h5py.File(path, "r", swmr=True) as f:
+        uk, det = keys_of(f)
+        assert uk.shape == shape and (uk > 0).all()
+
+
+def test_first_point_shape_is_all_ones(tmp_path):
+    """Synchronously: right after SWMR starts, every per-point dataset is (1, ..., 1) + tail."""
+    cfg = SimConfig(shape=(3, 4), frame=(5, 5), rate=FAST)
+    files = simulate._ScanFiles(tmp_path / "ones.h5", cfg)
+    try:
+        files.start_swmr()
+        assert files.data.shape == (1, 1, 5, 5)
+        assert files.unique_keys.shape == (1, 1, 1) and files.det_key.shape == (1, 1, 1, 1)
+        files.write_point(2, 1)
+        assert files.data.shape == (1, 3, 5, 5) and files.unique_keys.shape == (1, 3, 1)
+        files.write_point(5, 2)
+        assert files.data.shape == (2, 3, 5, 5) and files.det_key.shape == (2, 3, 1, 1)
+    finally:
+        files.close()
+
+
+def test_fixed_maxshape_option_keeps_final_shape_maxshape(sim_writer):
+    cfg = SimConfig(shape=(3, 4), frame=(), rate=FAST, fixed_maxshape=True)
+    path, proc = sim_writer(cfg)
+    assert finish(proc) == 0
+    with h5py.File(path, "r", swmr=True) as f:
+        data = f["/entry/data/data"]
+        assert data.maxshape == (3, 4) and data.chunks == (1, 4)
+        assert f[simulate.UNIQUE_KEYS].maxshape == (3, 4, 1)
+        assert f[simulate.DETECTOR_KEY].maxshape == (3, 4, 1, 1)
+        assert f[simulate.UNIQUE_KEYS].chunks == (1, 4, 1)
+        for i in range(12):
+            assert data[np.unravel_index(i, cfg.shape)] == expected_frame(i, cfg)
+
+
+def test_fixed_maxshape_starts_with_one_full_row(tmp_path):
+    cfg = SimConfig(shape=(3, 4), frame=(2,), fixed_maxshape=True)
+    files = simulate._ScanFiles(tmp_path / "fixed.h5", cfg)
+    try:
+        assert files.data.shape == (1, 4, 2) and files.unique_keys.shape == (1, 4, 1)
+    finally:
+        files.close()
+
+
+def test_cli_fixed_maxshape_flag(tmp_path):
+    out = tmp_path / "fixed_cli.h5"
+    assert simulate.main([str(out), "--shape", "2x3", "--frame", "4", "--rate", "5000",
+                          "--fixed-maxshape"]) == 0
+    with h5py.File(out, "r") as f:
+        assert f["/entry/data/data"].maxshape == (2, 3, 4)
+    out2 = tmp_path / "gda_cli.h5"
+    assert simulate.main([str(out2), "--shape", "2x3", "--frame", "4", "--rate", "5000"]) == 0
+    with h5py.File(out2, "r") as f:
+        assert f["/entry/data/data"].maxshape == (None, None, 4)
