@@ -1,0 +1,212 @@
+"""reduce_frame / reduce_frames / FrameReducer against plain numpy over the valid pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from swmrview.core.reduce import REDUCTIONS, FrameReducer, reduce_frame, reduce_frames
+
+
+def reference(frame, roi=None, mask=None, overflow=None):
+    """The reductions computed the obvious way: float64 over a boolean array of valid pixels."""
+    frame = np.asarray(frame)
+    values = frame.astype(np.float64)
+    valid = ~np.isnan(values)
+    if mask is not None:
+        valid &= ~np.broadcast_to(np.asarray(mask) != 0, frame.shape)
+    if overflow is not None:
+        valid &= ~(frame >= overflow)
+    kept = values[valid]
+    out = {
+        "sum": float(kept.sum()),
+        "mean": float(kept.mean()) if kept.size else np.nan,
+        "max": float(kept.max()) if kept.size else np.nan,
+        "roi": np.nan,
+    }
+    if roi is not None:
+        region = (Ellipsis,) + tuple(slice(roi[i], roi[i + 1]) for i in range(0, len(roi), 2))
+        out["roi"] = float(np.where(valid, values, 0)[region].sum())
+    return out
+
+
+def assert_same(got, expected, exact=True):
+    assert set(got) == set(REDUCTIONS)
+    for name in REDUCTIONS:
+        g, e = got[name], expected[name]
+        if np.isnan(e):
+            assert np.isnan(g), (name, g, e)
+        elif exact:
+            assert g == e, (name, g, e)
+        else:
+            assert g == pytest.approx(e, rel=1e-9, abs=1e-9), (name, g, e)
+
+
+def detector_frame(dtype, shape=(64, 80), seed=0):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
+    frame = rng.poisson(30, shape)
+    if info is not None:
+        frame = np.clip(frame, info.min, info.max).astype(dtype)
+    else:
+        frame = frame.astype(dtype)
+    return frame
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.uint32, np.int32,
+                                   np.int64, np.float32, np.float64])
+def test_plain_frames_match_numpy(dtype):
+    frame = detector_frame(dtype)
+    assert_same(reduce_frame(frame, roi=(3, 20, 5, 41)), reference(frame, (3, 20, 5, 41)),
+                exact=np.dtype(dtype).kind in "ui")
+
+
+def test_mask_excludes_pixels_in_every_reduction():
+    frame = detector_frame(np.uint16)
+    frame[10, 10] = 60000                       # the max, but masked
+    mask = np.zeros(frame.shape, bool)
+    mask[10, 10] = mask[0, :] = mask[:, 7] = True
+    roi = (0, 12, 0, 12)
+    got = reduce_frame(frame, roi=roi, mask=mask)
+    assert_same(got, reference(frame, roi, mask))
+    assert got["max"] < 60000
+    # an NXdetector pixel_mask (non-zero = bad) works the same
+    assert_same(reduce_frame(frame, roi=roi, mask=mask.astype(np.uint32) * 4),
+                reference(frame, roi, mask))
+
+
+def test_mask_broadcasts_over_leading_frame_dims():
+    frame = np.stack([detector_frame(np.uint16, seed=s) for s in range(3)])
+    mask = np.zeros(frame.shape[1:], bool)
+    mask[5:9, 2] = True
+    assert_same(reduce_frame(frame, mask=mask), reference(frame, mask=mask))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32])
+def test_overflow_excludes_gap_pixels_like_an_eiger(dtype):
+    top = np.iinfo(dtype).max
+    reducer = FrameReducer((64, 80), roi=(0, 40, 30, 50), overflow=top)
+    for seed in range(4):
+        frame = detector_frame(dtype, seed=seed)
+        frame[:, 33:35] = top                    # gap columns, in every frame
+        frame[seed, seed] = top                  # a different saturated pixel each frame
+        expected = reference(frame, (0, 40, 30, 50), overflow=top)
+        before = frame.copy()
+        assert_same(reducer.reduce(frame), expected)
+        np.testing.assert_array_equal(frame, before)   # never modified by default
+        # the pipeline's path: the reducer may zero excluded pixels in place
+        assert_same(dict(zip(REDUCTIONS, reducer(frame.copy(), writable=True))), expected)
+    # a frame without the gap pixels: the remembered ones are counted again
+    frame = detector_frame(dtype, seed=9)
+    assert_same(reducer.reduce(frame), reference(frame, (0, 40, 30, 50), overflow=top))
+
+
+def test_overflow_below_dtype_max_and_with_mask():
+    frame = detector_frame(np.uint16)
+    frame[1, 1] = 1000
+    frame[2, 2] = 999
+    mask = np.zeros(frame.shape, bool)
+    mask[2, 2] = True
+    assert_same(reduce_frame(frame, mask=mask, overflow=1000),
+                reference(frame, mask=mask, overflow=1000))
+    with pytest.raises(ValueError):
+        reduce_frame(frame, overflow=0)
+
+
+def test_nan_pixels_are_left_out():
+    frame = detector_frame(np.float32)
+    frame[4, :] = np.nan
+    frame[0, 0] = np.inf
+    got = reduce_frame(frame, roi=(0, 10, 0, 10))
+    assert got["max"] == np.inf
+    frame[0, 0] = 5
+    got = reduce_frame(frame, roi=(0, 10, 0, 10), overflow=40)
+    assert_same(got, reference(frame, (0, 10, 0, 10), overflow=40), exact=False)
+    assert np.isfinite(got["sum"])
+
+
+def test_negative_values_with_excluded_pixels_keep_the_true_max():
+    frame = -detector_frame(np.int32) - 1            # every valid pixel negative
+    mask = np.zeros(frame.shape, bool)
+    mask[3] = True
+    assert_same(reduce_frame(frame, mask=mask), reference(frame, mask=mask))
+    frame = frame.astype(np.float64)
+    frame[5, 5] = np.nan
+    assert_same(reduce_frame(frame, mask=mask), reference(frame, mask=mask), exact=False)
+
+
+def test_all_pixels_excluded():
+    frame = np.full((4, 4), np.nan)
+    got = reduce_frame(frame, roi=(0, 2, 0, 2))
+    assert got["sum"] == 0.0 and got["roi"] == 0.0
+    assert np.isnan(got["mean"]) and np.isnan(got["max"])
+    got = reduce_frame(np.ones((4, 4), np.uint8), mask=np.ones((4, 4), bool))
+    assert got["sum"] == 0.0 and np.isnan(got["mean"]) and np.isnan(got["max"])
+
+
+def test_spectra_scalars_and_empty_frames():
+    spectrum = np.arange(10, dtype=np.float32)
+    assert reduce_frame(spectrum, roi=(2, 5))["roi"] == 2 + 3 + 4
+    assert reduce_frame(spectrum, roi=(2, 5), overflow=3)["roi"] == 2
+    assert np.isnan(reduce_frame(spectrum)["roi"])
+    scalar = reduce_frame(np.float64(2.5), roi=(0, 1))
+    assert scalar["sum"] == scalar["mean"] == scalar["max"] == scalar["roi"] == 2.5
+    assert np.isnan(reduce_frame(np.float64(2.5))["roi"])
+    assert np.isnan(reduce_frame(np.uint16(7), overflow=7)["max"])
+    with pytest.raises(ValueError):
+        reduce_frame(spectrum, roi=(0, 1, 0, 1))
+    assert all(np.isnan(v) for v in reduce_frame(np.zeros((0, 4))).values())
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int8])
+def test_fast_integer_sums_are_exact_at_the_extremes(dtype):
+    info = np.iinfo(dtype)
+    for fill in (info.max, info.min):
+        frame = np.full((3, 65536), fill, dtype=dtype)
+        assert reduce_frame(frame)["sum"] == float(frame.astype(np.float64).sum())
+        assert reduce_frame(frame)["mean"] == float(fill)
+
+
+def test_reduce_frames_stacks_and_sequences():
+    frames = np.stack([detector_frame(np.uint16, seed=s) for s in range(5)])
+    frames[2, 3, 3] = 65535
+    mask = np.zeros(frames.shape[1:], bool)
+    mask[0] = True
+    got = reduce_frames(frames, roi=(0, 5, 0, 5), mask=mask, overflow=65535)
+    assert set(got) == set(REDUCTIONS)
+    for i, frame in enumerate(frames):
+        expected = reference(frame, (0, 5, 0, 5), mask, 65535)
+        assert_same({k: v[i] for k, v in got.items()}, expected)
+    assert all(v.dtype == np.float64 and v.shape == (5,) for v in got.values())
+    listed = reduce_frames(list(frames), roi=(0, 5, 0, 5), mask=mask, overflow=65535)
+    for name in REDUCTIONS:
+        np.testing.assert_array_equal(listed[name], got[name])
+    assert all(v.shape == (0,) for v in reduce_frames([]).values())
+
+
+def test_reducer_rejects_a_frame_of_another_shape():
+    with pytest.raises(ValueError):
+        FrameReducer((4, 4))(np.zeros((4, 5)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    frame=hnp.arrays(st.sampled_from([np.uint8, np.uint16, np.int16, np.uint32, np.int32]),
+                     hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9)),
+    data=st.data(),
+)
+def test_matches_numpy_for_any_integer_frame(frame, data):
+    mask = data.draw(hnp.arrays(bool, frame.shape)) if data.draw(st.booleans()) else None
+    overflow = data.draw(st.one_of(st.none(), st.integers(1, 300)))
+    roi = None
+    if frame.ndim >= 2 and data.draw(st.booleans()):
+        roi = (data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9)),
+               data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9)))
+    reducer = FrameReducer(frame.shape, roi, mask, overflow)
+    expected = reference(frame, roi, mask, overflow)
+    assert_same(reducer.reduce(frame), expected)
+    assert_same(reducer.reduce(frame), expected)                 # with remembered overflows
+    assert_same(dict(zip(REDUCTIONS, reducer(frame.copy(), writable=True))), expected)
