@@ -1,7 +1,10 @@
 """The live scan map as plain numpy: one value per scan point for each frame reduction.
 
-Frames are reduced once as they arrive (:func:`reduce_frame`) and the numbers placed by flat
-index into NaN arrays of the scan shape, so memory is bounded by the map whatever the frames.
+Values are placed by scan *position* (one tuple of indices per point), so the map can grow in
+any dimension while a scan is written: GDA grows every per-point dataset from (1, ..., 1), and
+the final shape may be declared up front or known only as points arrive. Whether a point was
+acquired is kept apart from its values, so a NaN reduction never reads as "not acquired".
+Lookups (:meth:`ScanMap.flat_index`, :meth:`ScanMap.position`) never change the map.
 """
 
 from __future__ import annotations
@@ -13,59 +16,11 @@ from typing import IO, Mapping, Sequence
 
 import numpy as np
 
-from .positions import unravel
+from .reduce import REDUCTIONS, reduce_frame
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["REDUCTIONS", "reduce_frame", "ScanMap", "read_csv"]
-
-REDUCTIONS = ("sum", "mean", "max", "roi")
-
-Roi = tuple[int, int, int, int] | tuple[int, int]
-
-
-def _roi_sum(frame: np.ndarray, roi: Sequence[int] | None) -> float:
-    if roi is None:
-        return float("nan")
-    if frame.ndim == 0:
-        return float(frame)
-    if len(roi) == 2:
-        x0, x1 = roi
-        region = frame[..., x0:x1]
-    elif len(roi) == 4 and frame.ndim >= 2:
-        y0, y1, x0, x1 = roi
-        region = frame[..., y0:y1, x0:x1]
-    else:
-        raise ValueError(f"roi {tuple(roi)} does not fit a frame of rank {frame.ndim}")
-    return float(region.sum(dtype=np.float64))
-
-
-def reduce_frame(frame: np.ndarray, roi: Roi | None = None) -> dict[str, float]:
-    """Reduce one frame to the map values: sum, mean, max and the sum inside ``roi``.
-
-    ``roi`` is ``(y0, y1, x0, x1)`` for images or ``(x0, x1)`` for spectra (Python slice
-    bounds); without it the ``roi`` value is NaN. Sums are exact: 8/16-bit integer frames are
-    summed row by row in 32-bit integers (twice as fast as converting every pixel to float64).
-    """
-    frame = np.asarray(frame)
-    if frame.size == 0:
-        return {name: float("nan") for name in REDUCTIONS}
-    total = _total(frame)
-    return {
-        "sum": total,
-        "mean": total / frame.size,
-        "max": float(frame.max()),
-        "roi": _roi_sum(frame, roi),
-    }
-
-
-def _total(frame: np.ndarray) -> float:
-    """Exact sum; rows of <= 65536 pixels of 8/16-bit integers cannot overflow 32 bits."""
-    if frame.ndim and frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2 \
-            and frame.shape[-1] <= 65536:
-        wide = np.uint32 if frame.dtype.kind == "u" else np.int32
-        return float(frame.sum(axis=-1, dtype=wide).sum(dtype=np.int64))
-    return float(frame.sum(dtype=np.float64))
 
 
 class ScanMap:
@@ -74,141 +29,145 @@ class ScanMap:
     Parameters
     ----------
     scan_shape
-        The scan shape; ``scan_shape[0]`` may be ``None`` (unknown length), then the arrays
-        grow along dim 0 as points arrive.
-    roi
-        Region summed for the ``roi`` reduction (see :func:`reduce_frame`).
+        The scan shape as far as it is known: ``None`` (or 0) where a length is unknown; the
+        arrays grow to fit every point placed. ``()`` is a single point (no map).
+    reductions
+        Names of the values kept per point.
     """
 
-    def __init__(self, scan_shape: Sequence[int | None], roi: Roi | None = None) -> None:
-        shape = tuple(scan_shape)
-        if not shape:
-            raise ValueError("a scan map needs a scan rank of at least 1")
-        if any(n is None or n < 0 for n in shape[1:]):
-            raise ValueError(f"only the slowest scan dim may be unknown, got {shape}")
-        self.scan_shape: tuple[int | None, ...] = shape
-        self.roi = None if roi is None else tuple(int(v) for v in roi)
-        self._growing = shape[0] is None
-        self._row_size = int(np.prod(shape[1:], dtype=np.int64))
-        rows = 0 if self._growing else int(shape[0])
-        capacity = 16 if self._growing else rows
-        self._rows = rows
-        self._arrays = {name: np.full((capacity,) + shape[1:], np.nan) for name in REDUCTIONS}
-        self._filled = np.zeros((capacity,) + shape[1:], dtype=bool)
+    def __init__(self, scan_shape: Sequence[int | None],
+                 reductions: Sequence[str] = REDUCTIONS) -> None:
+        self.declared: tuple[int | None, ...] = tuple(scan_shape)
+        self.rank = len(self.declared)
+        self._extent = tuple(int(n or 0) for n in self.declared)
+        if self.rank == 0:
+            self._extent = ()
+        capacity = tuple(max(n, 1) for n in self._extent)
+        self._values = {name: np.full(capacity, np.nan) for name in reductions}
+        self._filled = np.zeros(capacity, dtype=bool)
         self._n_filled = 0
 
     # ------------------------------------------------------------------ state
     @property
     def shape(self) -> tuple[int, ...]:
-        """Current shape of the map arrays (dim 0 grows when the scan length is unknown)."""
-        return (self._rows,) + tuple(self.scan_shape[1:])
+        """Current extent: the declared lengths, grown to fit every point placed."""
+        return self._extent
 
     @property
-    def rank(self) -> int:
-        """Scan rank."""
-        return len(self.scan_shape)
+    def reductions(self) -> tuple[str, ...]:
+        """Names of the values kept per point."""
+        return tuple(self._values)
 
     @property
     def values(self) -> dict[str, np.ndarray]:
-        """Map arrays by reduction name (views; NaN where not acquired)."""
-        return {name: arr[:self._rows] for name, arr in self._arrays.items()}
+        """Map arrays by reduction name (views of the current extent; NaN where not acquired)."""
+        return {name: arr[self._window()] for name, arr in self._values.items()}
 
     @property
     def filled(self) -> np.ndarray:
-        """Boolean array, True where a point has been placed."""
-        return self._filled[:self._rows]
+        """Boolean array of the current extent, True where a point was acquired."""
+        return self._filled[self._window()]
 
     @property
     def n_filled(self) -> int:
         """Number of distinct points placed so far."""
         return self._n_filled
 
-    def clear(self) -> None:
-        """Forget every value (e.g. when the file is replaced by a new scan)."""
-        for arr in self._arrays.values():
+    def _window(self) -> tuple[slice, ...]:
+        return tuple(slice(0, n) for n in self._extent)
+
+    # ------------------------------------------------------------------ lookups (no side effects)
+    def flat_index(self, position: Sequence[int]) -> int:
+        """Flat C-order index of ``position`` over the current extent."""
+        return int(np.ravel_multi_index(tuple(int(p) for p in position), self._extent)) \
+            if self.rank else 0
+
+    def position(self, index: int) -> tuple[int, ...]:
+        """Position of flat ``index`` over the current extent."""
+        if self.rank == 0:
+            return ()
+        return tuple(int(p) for p in np.unravel_index(int(index), self._extent))
+
+    def contains(self, position: Sequence[int]) -> bool:
+        """True if ``position`` lies inside the current extent."""
+        return len(position) == self.rank and all(0 <= p < n for p, n in zip(position,
+                                                                             self._extent))
+
+    def is_filled(self, position: Sequence[int]) -> bool:
+        """True if the point at ``position`` was acquired."""
+        return self.contains(position) and bool(self._filled[tuple(position)])
+
+    # ------------------------------------------------------------------ growth and filling
+    def grow_to(self, shape: Sequence[int | None]) -> bool:
+        """Extend the map to at least ``shape`` (unknown lengths ignored); True if it grew."""
+        if len(shape) != self.rank:
+            raise ValueError(f"shape {tuple(shape)} does not have the scan rank {self.rank}")
+        wanted = tuple(max(n, int(s or 0)) for n, s in zip(self._extent, shape))
+        if wanted == self._extent:
+            return False
+        capacity = self._filled.shape
+        if any(w > c for w, c in zip(wanted, capacity)):
+            new_cap = tuple(c if w <= c else max(w, 2 * c) for w, c in zip(wanted, capacity))
+            old = tuple(slice(0, c) for c in capacity)
+            for name, arr in self._values.items():
+                grown = np.full(new_cap, np.nan)
+                grown[old] = arr
+                self._values[name] = grown
+            filled = np.zeros(new_cap, dtype=bool)
+            filled[old] = self._filled
+            self._filled = filled
+        self._extent = wanted
+        return True
+
+    def set_many(self, positions: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        """Place many points: ``values[name][k]`` is the reduction at ``positions[k]``.
+
+        ``positions`` is an integer array of shape (n, rank); the map grows to fit them.
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        positions = positions.reshape(len(positions), self.rank) if positions.ndim else \
+            positions.reshape(0, self.rank)
+        if positions.shape[0] == 0:
+            return
+        if (positions < 0).any():
+            raise IndexError(f"negative scan position in {positions.min(axis=0)}")
+        if self.rank:
+            self.grow_to(tuple(positions.max(axis=0) + 1))
+        where = tuple(positions.T)
+        for name, column in values.items():
+            if name in self._values:
+                # rank 0 (a single point): the last value placed wins
+                self._values[name][where] = column if self.rank else np.asarray(column)[-1]
+        fresh = ~self._filled[where]
+        if fresh.any():
+            unique = np.unique(positions[fresh], axis=0) if self.rank else positions[:1]
+            self._n_filled += int(unique.shape[0])
+        self._filled[where] = True
+
+    def set(self, position: Sequence[int], reductions: Mapping[str, float]) -> None:
+        """Place the reductions of the point at ``position``."""
+        self.set_many(np.asarray([position], dtype=np.int64).reshape(1, self.rank),
+                      {k: np.asarray([v]) for k, v in reductions.items()})
+
+    def clear(self, reduction: str | None = None) -> None:
+        """Forget the values of one reduction (its frames must be reduced again) or of all."""
+        if reduction is not None:
+            self._values[reduction].fill(np.nan)
+            return
+        for arr in self._values.values():
             arr.fill(np.nan)
         self._filled.fill(False)
         self._n_filled = 0
-        if self._growing:
-            self._rows = 0
-
-    def set_roi(self, roi: Roi | None) -> None:
-        """Change the ROI and clear the ``roi`` values (frames must be reduced again)."""
-        self.roi = None if roi is None else tuple(int(v) for v in roi)
-        self._arrays["roi"].fill(np.nan)
-
-    # ------------------------------------------------------------------ filling
-    def position(self, index: int) -> tuple[int, ...]:
-        """Grid position of flat ``index`` (C order), growing the map if dim 0 is open."""
-        index = int(index)
-        if index < 0:
-            raise IndexError(f"negative scan index {index}")
-        pos = unravel(index, self.shape)
-        if self._growing:
-            self._ensure_rows(pos[0] + 1)
-        elif pos[0] >= self._rows:
-            raise IndexError(f"index {index} outside scan shape {self.scan_shape}")
-        return pos
-
-    def _ensure_rows(self, rows: int) -> None:
-        capacity = self._filled.shape[0]
-        if rows > capacity:
-            new_capacity = max(rows, 2 * capacity)
-            pad = ((0, new_capacity - capacity),) + ((0, 0),) * (self.rank - 1)
-            self._arrays = {name: np.pad(arr, pad, constant_values=np.nan)
-                            for name, arr in self._arrays.items()}
-            self._filled = np.pad(self._filled, pad, constant_values=False)
-        self._rows = max(self._rows, rows)
-
-    def set(self, index: int, reductions: Mapping[str, float]) -> tuple[int, ...]:
-        """Place already computed reductions of point ``index``; returns its grid position."""
-        pos = self.position(index)
-        for name, value in reductions.items():
-            if name in self._arrays:
-                self._arrays[name][pos] = value
-        if not self._filled[pos]:
-            self._filled[pos] = True
-            self._n_filled += 1
-        return pos
-
-    def set_many(self, indices: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
-        """Place many points at once: ``values[name][k]`` is the reduction of ``indices[k]``.
-
-        Vectorized form of :meth:`set` (grows once, one assignment per reduction).
-        """
-        indices = np.asarray(indices, dtype=np.int64).ravel()
-        if indices.size == 0:
-            return
-        if indices.min() < 0:
-            raise IndexError(f"negative scan index {int(indices.min())}")
-        rows = int(indices.max()) // self._row_size + 1
-        if self._growing:
-            self._ensure_rows(rows)
-        elif rows > self._rows:
-            raise IndexError(f"index {int(indices.max())} outside scan shape {self.scan_shape}")
-        pos = np.unravel_index(indices, self.shape)
-        for name, column in values.items():
-            if name in self._arrays:
-                self._arrays[name][pos] = column
-        new = indices[~self._filled[pos]]
-        self._filled[pos] = True
-        self._n_filled += int(np.unique(new).size)
-
-    def add(self, index: int, frame: np.ndarray) -> dict[str, float]:
-        """Reduce ``frame`` and place it at point ``index``; returns the reductions."""
-        reductions = reduce_frame(frame, self.roi)
-        self.set(index, reductions)
-        return reductions
 
     # ------------------------------------------------------------------ views
     def plane(self, reduction: str = "sum", slow_index: Sequence[int] = ()) -> np.ndarray:
         """Copy of the two fastest axes (1-D for 1-D scans) at ``slow_index`` of the slower ones.
 
-        Missing slow indices default to 0.
+        Missing slow indices default to 0; an index outside the map gives an all-NaN plane.
         """
-        if reduction not in self._arrays:
-            raise KeyError(f"unknown reduction {reduction!r}; choose from {REDUCTIONS}")
-        arr = self._arrays[reduction][:self._rows]
+        if reduction not in self._values:
+            raise KeyError(f"unknown reduction {reduction!r}; choose from {self.reductions}")
+        arr = self._values[reduction][self._window()]
         if self.rank <= 2:
             return arr.copy()
         slow = tuple(int(i) for i in slow_index)[: self.rank - 2]
@@ -223,7 +182,7 @@ class ScanMap:
         plane = np.atleast_2d(self.plane(reduction, slow_index))
         lines = []
         if comments:
-            shape = "x".join("?" if n is None else str(n) for n in self.scan_shape)
+            shape = "x".join("?" if not n else str(n) for n in self.declared)
             lines.append(f"# swmrview scan map, reduction={reduction}, scan_shape={shape}")
             if self.rank > 2:
                 lines.append(f"# slow_index={tuple(int(i) for i in slow_index)}")

@@ -1,4 +1,4 @@
-"""Viewer options shared by the command line and the GUI (no Qt imports here)."""
+"""Viewer options shared by the command line, the session and the window."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class ViewerOptions:
     poll_interval: float = 0.02
     stall_after: float = 2.0
     skip_after: float | None = None
+    threads: int | None = None
 
     @property
     def headless(self) -> bool:

@@ -1,0 +1,91 @@
+"""The immutable messages a session hands out (numpy arrays are read-only; no h5py objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .status import Status
+
+
+def frozen(array: Any) -> np.ndarray:
+    """A read-only contiguous copy-or-view of ``array``."""
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One scan dimension: its name, unit and motor position per index (None: use indices)."""
+
+    name: str
+    unit: str | None = None
+    values: np.ndarray | None = None
+
+    @property
+    def label(self) -> str:
+        """``"name (unit)"`` for axis labels."""
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """What a scan is: sent when a file opens, a new scan replaces it, or the dataset changes."""
+
+    generation: int
+    path: str
+    mode: str                                 # "keys", "growth" (no keys, live) or "complete"
+    scan_shape: tuple[int | None, ...]        # final shape as far as known (None: unknown)
+    axes: tuple[Axis, ...]
+    data_path: str
+    data_paths: tuple[str, ...]               # datasets that can be shown instead
+    frame_shape: tuple[int, ...]
+    dtype: str
+    tree: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+    masked: bool = False                      # a pixel mask or overflow value applies
+
+    @property
+    def frame_rank(self) -> int:
+        """0 for scalars, 1 for spectra, 2 for images."""
+        return len(self.frame_shape)
+
+    @property
+    def scan_rank(self) -> int:
+        """Number of scan dimensions (0: a single frame, no map)."""
+        return len(self.scan_shape)
+
+
+@dataclass(frozen=True)
+class Update:
+    """One step of following: changed map cells, newest frame, progress and status."""
+
+    generation: int
+    status: Status
+    positions: np.ndarray = field(default_factory=lambda: frozen(np.zeros((0, 0), np.int64)))
+    values: Mapping[str, np.ndarray] = field(default_factory=dict)
+    new_points: int = 0                       # the first ``new_points`` positions are new
+    roi: tuple[int, ...] | None = None        # ROI the "roi" values were computed with
+    frame: np.ndarray | None = None           # newest frame (display copy, maybe binned)
+    frame_position: tuple[int, ...] | None = None
+    frame_levels: tuple[float, float] | None = None
+    frame_binning: int = 1
+    scan_shape: tuple[int | None, ...] | None = None   # current shape when it changed
+    axes: tuple[Axis, ...] | None = None               # new motor positions when they changed
+    n_ready: int = 0
+    total: int | None = None
+    rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class PointFrame:
+    """The frame of one requested point (a map click or slider move)."""
+
+    generation: int
+    position: tuple[int, ...]
+    frame: np.ndarray
+    levels: tuple[float, float] | None = None
+    binning: int = 1
