@@ -1,0 +1,269 @@
+"""ReducePipeline gives exactly reduce_frame of the frames h5py reads, for every filter it decodes
+itself, for the ones it leaves to HDF5, and on a file a real SWMR writer process is writing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+
+from swmrview.core import pipeline as pipeline_module
+from swmrview.core.pipeline import ReducePipeline, chunk_decoder
+from swmrview.core.reduce import REDUCTIONS, reduce_frame
+
+FRAME = (96, 120)            # 23 KB of uint16: read through h5py on the calling thread
+FRAME_BIG = (256, 300)       # 77 KB as uint8: direct chunk reads, reduced in the pool
+SCAN = (3, 4)
+
+COMPRESSIONS = {
+    "uncompressed": {},
+    "gzip+shuffle": dict(compression="gzip", shuffle=True),
+    "gzip": dict(compression="gzip", compression_opts=1),
+    "bitshuffle-lz4": dict(hdf5plugin.Bitshuffle(cname="lz4")),
+    "bitshuffle": dict(hdf5plugin.Bitshuffle(cname="none")),
+    "bitshuffle-zstd": dict(hdf5plugin.Bitshuffle(cname="zstd")),
+    "blosc-lz4": dict(hdf5plugin.Blosc(cname="lz4", shuffle=hdf5plugin.Blosc.SHUFFLE)),
+    "blosc-zstd-bitshuffle": dict(hdf5plugin.Blosc(cname="zstd",
+                                                   shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
+    "lz4": dict(hdf5plugin.LZ4()),
+    "lz4-small-blocks": dict(hdf5plugin.LZ4(nbytes=4000)),
+    "zstd": dict(hdf5plugin.Zstd()),
+}
+# decoded by HDF5 (through h5py) instead: not one frame per chunk, or a filter left to HDF5
+FALLBACKS = {
+    "fletcher32": (dict(compression="gzip", fletcher32=True), None),
+    "two-frames-per-chunk": (dict(hdf5plugin.Bitshuffle(cname="lz4")), (1, 2) + FRAME_BIG),
+    "scaleoffset": (dict(scaleoffset=0), None),
+}
+
+
+def detector_frames(shape, dtype=np.uint16, seed=0):
+    """Poisson frames with a bright spot, a gap column at the dtype maximum and a hot pixel."""
+    rng = np.random.default_rng(seed)
+    frames = rng.poisson(25, shape).astype(dtype)
+    frames[..., 20:30, 40:60] += np.asarray(900, dtype)
+    if np.dtype(dtype).kind in "ui":
+        frames[..., :, 7] = np.iinfo(dtype).max
+    return frames
+
+
+def write(path, name, frames, scan_rank, chunks=None, **kwargs):
+    with h5py.File(path, "a") as f:
+        frame_shape = frames.shape[scan_rank:]
+        chunks = chunks or (1,) * scan_rank + frame_shape
+        f.create_dataset(name, data=frames, chunks=chunks, **kwargs)
+
+
+def assert_values(values, i, expected):
+    """values[name][i] == expected[name] for every reduction, NaN equal to NaN."""
+    for name in REDUCTIONS:
+        got, want = values[name][i], expected[name]
+        assert (got == want) or (np.isnan(got) and np.isnan(want)), (i, name, got, want)
+
+
+def check_against_h5py(dataset, scan_rank, positions, threads, direct=True, **options):
+    """read_reduce values == reduce_frame on h5py's frames, last frame and read() equal too."""
+    with ReducePipeline(dataset, scan_rank, threads=threads, direct=direct, **options) as pipe:
+        values, last = pipe.read_reduce(positions)
+        assert set(values) == set(REDUCTIONS)
+        for i, pos in enumerate(positions):
+            frame = dataset[tuple(pos)]
+            assert_values(values, i, reduce_frame(frame, **options))
+        np.testing.assert_array_equal(last, dataset[tuple(positions[-1])])
+        np.testing.assert_array_equal(pipe.read(positions[0]), dataset[tuple(positions[0])])
+        return pipe.direct
+
+
+POSITIONS = [(2, 3), (0, 0), (0, 1), (0, 2), (1, 3), (1, 0), (2, 3)]   # any order, repeats
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("label", sorted(COMPRESSIONS))
+def test_decoded_in_threads_equals_h5py(tmp_path, label, threads):
+    path = tmp_path / "f.h5"
+    frames = detector_frames(SCAN + FRAME_BIG)
+    write(path, "data", frames, 2, **COMPRESSIONS[label])
+    mask = np.zeros(FRAME_BIG, bool)
+    mask[50:52, :] = True
+    with h5py.File(path, "r") as f:
+        data = f["data"]
+        assert chunk_decoder(data) is not None
+        assert check_against_h5py(data, 2, POSITIONS, threads)            # direct chunk reads
+        assert check_against_h5py(data, 2, POSITIONS, threads, roi=(10, 40, 30, 70),
+                                  mask=mask, overflow=65535)
+        assert not check_against_h5py(data, 2, POSITIONS, threads, direct=False)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("label", sorted(FALLBACKS))
+def test_filters_left_to_hdf5_read_through_h5py(tmp_path, label, threads):
+    path = tmp_path / "f.h5"
+    options, chunks = FALLBACKS[label]
+    write(path, "data", detector_frames(SCAN + FRAME_BIG), 2, chunks=chunks, **options)
+    with h5py.File(path, "r") as f:
+        assert not check_against_h5py(f["data"], 2, POSITIONS, threads, roi=(0, 9, 0, 9),
+                                      overflow=65535)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int32, np.float32,
+                                   np.float64, ">u2"])
+def test_dtypes_and_nan_pixels(tmp_path, dtype):
+    frames = detector_frames((5,) + FRAME_BIG, dtype=np.uint16).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        frames[1, 3:9, 4] = np.nan
+    path = tmp_path / "f.h5"
+    write(path, "data", frames, 1, **COMPRESSIONS["bitshuffle-lz4"])
+    positions = [(i,) for i in (4, 0, 1, 2, 3)]
+    with h5py.File(path, "r") as f:
+        assert check_against_h5py(f["data"], 1, positions, 2, roi=(0, 50, 0, 50))
+
+
+def test_small_frames_spectra_scalars_and_numpy(tmp_path):
+    path = tmp_path / "f.h5"
+    spectra = detector_frames((4, 5, 300), dtype=np.uint16)
+    write(path, "spectra", spectra, 2, chunks=(2, 5, 300), compression="gzip")
+    write(path, "small", detector_frames((4, 5) + FRAME), 2, **COMPRESSIONS["blosc-lz4"])
+    write(path, "scalars", np.arange(20.0).reshape(4, 5), 2, chunks=(1, 5))
+    write(path, "single", detector_frames(FRAME_BIG), 0)
+    positions = [(i, j) for i in range(4) for j in range(5)][::-1][:13]
+    with h5py.File(path, "r") as f:
+        for threads in (1, 2):
+            check_against_h5py(f["spectra"], 2, positions, threads, roi=(10, 200))
+            check_against_h5py(f["small"], 2, positions, threads, roi=(0, 9, 0, 9))
+            check_against_h5py(f["scalars"], 2, positions, threads, roi=(0, 1))
+            check_against_h5py(f["single"], 0, [()], threads)
+        check_against_h5py(np.asarray(f["small"]), 2, positions, 2, overflow=65535)
+
+
+def test_python_package_decoders_when_hdf5plugin_libraries_are_missing(tmp_path, monkeypatch):
+    """Without hdf5plugin's compiled libraries: the bitshuffle / lz4 / blosc packages."""
+    path = tmp_path / "f.h5"
+    frames = detector_frames((4,) + FRAME_BIG)
+    labels = []
+    for label, module in [("bitshuffle-lz4", "bitshuffle"), ("lz4", "lz4.block"),
+                          ("blosc-lz4", "blosc")]:
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        labels.append(label)
+        write(path, label, frames, 1, **COMPRESSIONS[label])
+    if not labels:
+        pytest.skip("no decoder package installed")
+    monkeypatch.setattr(pipeline_module, "_plugin_lib", lambda name: None)
+    with h5py.File(path, "r") as f:
+        for label in labels:
+            assert check_against_h5py(f[label], 1, [(3,), (1,), (2,)], 2, overflow=65535), label
+
+
+def test_unwritten_chunks_read_as_fill_values(tmp_path):
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as f:
+        data = f.create_dataset("data", shape=(4,) + FRAME_BIG, chunks=(1,) + FRAME_BIG,
+                                dtype=np.uint16, fillvalue=3, **COMPRESSIONS["bitshuffle-lz4"])
+        data[1] = detector_frames(FRAME_BIG)
+    with h5py.File(path, "r") as f:
+        check_against_h5py(f["data"], 1, [(0,), (1,), (3,)], 2)
+        with ReducePipeline(f["data"], 1) as pipe:
+            assert pipe.read_reduce([(2,)])[0]["max"][0] == 3
+            with pytest.raises(IndexError):
+                pipe.read_reduce([(4,)])
+
+
+def test_set_roi_and_mask_and_empty_batches(tmp_path):
+    path = tmp_path / "f.h5"
+    write(path, "data", detector_frames((6,) + FRAME_BIG), 1, **COMPRESSIONS["bitshuffle-lz4"])
+    with h5py.File(path, "r") as f:
+        data = f["data"]
+        with ReducePipeline(data, 1, threads=2) as pipe:
+            assert pipe.frame_shape == FRAME_BIG and pipe.dtype == np.uint16
+            values, last = pipe.read_reduce([])
+            assert last is None and all(v.shape == (0,) for v in values.values())
+            assert np.isnan(pipe.read_reduce([(0,)])[0]["roi"][0])
+            pipe.set_roi((0, 5, 0, 5))
+            mask = np.zeros(FRAME_BIG, bool)
+            mask[0, 0] = True
+            pipe.set_mask(mask, 65535)
+            values, _ = pipe.read_reduce([(5,), (0,)])
+            for i, index in enumerate((5, 0)):
+                expected = reduce_frame(data[index], roi=(0, 5, 0, 5), mask=mask, overflow=65535)
+                assert_values(values, i, expected)
+
+
+# ---------------------------------------------------------------------- live SWMR writer
+
+LIVE_POINTS = 40
+
+
+def live_frame(index: int) -> np.ndarray:
+    return detector_frames(FRAME_BIG, seed=index)
+
+
+def live_writer(path: str, compression: str, rate: float) -> None:
+    """A real SWMR writer: datasets grow point by point, data flushed before its key."""
+    with h5py.File(path, "w", libver="latest") as f:
+        data = f.create_dataset("data", shape=(0,) + FRAME_BIG, maxshape=(None,) + FRAME_BIG,
+                                chunks=(1,) + FRAME_BIG, dtype=np.uint16,
+                                **COMPRESSIONS[compression])
+        keys = f.create_dataset("keys", shape=(0,), maxshape=(None,), chunks=(8,),
+                                dtype=np.int32)
+        f.swmr_mode = True
+        for i in range(LIVE_POINTS):
+            data.resize(i + 1, axis=0)
+            data[i] = live_frame(i)
+            data.flush()
+            keys.resize(i + 1, axis=0)
+            keys[i] = 1
+            keys.flush()
+            time.sleep(1 / rate)
+
+
+@pytest.mark.parametrize("compression", ["uncompressed", "bitshuffle-lz4"])
+def test_follows_a_live_swmr_writer(tmp_path, compression):
+    path = str(tmp_path / "live.h5")
+    proc = multiprocessing.get_context("spawn").Process(
+        target=live_writer, args=(path, compression, 80.0))
+    proc.start()
+    try:
+        deadline = time.monotonic() + 60
+        f = None
+        while f is None:
+            try:
+                f = h5py.File(path, "r", libver="latest", swmr=True)
+            except (OSError, FileNotFoundError):
+                assert time.monotonic() < deadline, "writer never created the file"
+                time.sleep(0.05)
+        with f, ReducePipeline(f["data"], 1, threads=2, overflow=65535) as pipe:
+            keys = f["keys"]
+            done = 0
+            batches = 0
+            while done < LIVE_POINTS:
+                assert time.monotonic() < deadline, f"only {done} points after 60 s"
+                keys.refresh()
+                ready = int(np.count_nonzero(keys[:]))
+                if ready == done:
+                    time.sleep(0.01)
+                    continue
+                if ready > pipe._shape[0]:
+                    with pytest.raises(IndexError):   # not visible until refreshed
+                        pipe.read_reduce([(ready - 1,)])
+                pipe.refresh()
+                positions = [(i,) for i in range(done, ready)]
+                values, last = pipe.read_reduce(positions)
+                for k, (i,) in enumerate(positions):
+                    expected = reduce_frame(live_frame(i), overflow=65535)
+                    assert_values(values, k, expected)
+                np.testing.assert_array_equal(last, live_frame(ready - 1))
+                done = ready
+                batches += 1
+            assert pipe.direct
+            assert batches > 1   # the reader really followed the file while it grew
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.terminate()
+    assert proc.exitcode == 0
