@@ -34,7 +34,9 @@ def test_gda_file_from_a_real_writer_process(sim_writer):
         signal="/entry/data/data",
         axes=("/entry/data/stage_y", "/entry/data/stage_x"),
         axis_names=("stage_y", "stage_x"),
-        scan_rank=2, scan_shape=(3, 4), gda=True)
+        scan_rank=2, scan_shape=(3, 4), gda=True,
+        axis_units=("mm", "mm"), overflow=layout.overflow, frame_shape=(8, 8))
+    assert layout.notes == () and layout.dangling_keys == () and layout.pixel_mask is None
 
 
 def test_layout_while_the_scan_is_growing(sim_writer):
@@ -80,13 +82,18 @@ def test_external_links_followed(tmp_path):
         assert f[layout.data[0]].shape == (2, 3, 4, 4)
 
 
-def test_missing_external_key_file_named(tmp_path):
+def test_missing_external_key_file_is_dangling_and_named(tmp_path):
+    # Degrade, don't refuse: the scan file's own key is kept, the missing file is named.
     path = simulated(tmp_path, name="m.h5", shape=(2, 3), frame=(4,), external=True)
     os.rename(tmp_path / "m_detector.h5", tmp_path / "elsewhere.h5")
     with h5py.File(path, "r", swmr=True) as f:
-        with pytest.raises(LayoutError, match="m_detector.h5") as info:
-            find_layout(f)
-        assert "/entry/diamond_scan/keys/detector" in str(info.value)
+        layout = find_layout(f)
+    assert layout.keys == ("/entry/diamond_scan/keys/uniqueKeys",)
+    assert layout.dangling_keys == ("/entry/diamond_scan/keys/detector",)
+    assert layout.missing_files == (str(tmp_path / "m_detector.h5"),)
+    assert any("m_detector.h5" in n and "keys/detector" in n for n in layout.notes)
+    assert layout.signal is None and layout.data == ()     # the data were in that file too
+    assert layout.scan_shape == (2, 3)
 
 
 def test_explicit_paths_override(tmp_path):
@@ -141,8 +148,10 @@ def test_generic_keys_group(tmp_path):
     assert layout.finished == "/scan/scan_finished"
     assert layout.data == ("/scan/frames",)
     assert layout.scan_rank == 2 and layout.scan_shape == (None, 5)
-    assert layout.gda is False and layout.signal is None
+    assert layout.gda is False
+    assert layout.signal == "/scan/frames"          # no NeXus plot: the largest fitting dataset
     assert layout.axes == (None, None) and layout.axis_names == ("dim0", "dim1")
+    assert layout.frame_shape == (8, 8) and layout.overflow == 65535   # uint16 frames
 
 
 def test_generic_key_named_uniqueid_and_rank0_finished(tmp_path):
@@ -154,15 +163,26 @@ def test_generic_key_named_uniqueid_and_rank0_finished(tmp_path):
     assert layout.data == ("/scan/frames",)
 
 
-def test_no_keys_suggests_option(tmp_path):
+def test_no_keys_shows_the_largest_dataset(tmp_path):
     path = tmp_path / "none.h5"
     with h5py.File(path, "w") as f:
         f["data"] = np.zeros((3, 4))
         f["key_but_float"] = np.zeros(3)
     with h5py.File(path, "r") as f:
+        layout = find_layout(f)
+    assert layout.keys == () and layout.signal == "/data"
+    assert layout.scan_rank == 0 and layout.frame_shape == (3, 4)    # a single image
+
+
+def test_nothing_to_show_names_why_and_suggests_options(tmp_path):
+    path = tmp_path / "none.h5"
+    with h5py.File(path, "w") as f:
+        f["label"] = np.array([b"a", b"b"])
+        f["one"] = np.float64(3)
+    with h5py.File(path, "r") as f:
         with pytest.raises(LayoutError, match="--key") as info:
             find_layout(f)
-    assert "no key datasets" in str(info.value)
+    assert "no key datasets" in str(info.value) and "none.h5" in str(info.value)
 
 
 def test_keys_of_different_rank_named(tmp_path):
@@ -205,7 +225,8 @@ def test_deep_generic_tree_is_not_walked(tmp_path):
     with h5py.File(path, "r") as f:
         with pytest.raises(LayoutError, match="no key datasets"):
             find_layout(f)
-        assert find_layout(f, keys=["/a/b/c/d/e/f/g/keys/k"]).scan_shape == (3,)
+        layout = find_layout(f, keys=["/a/b/c/d/e/f/g/keys/k"])
+        assert layout.scan_shape == (3,) and layout.data == ()
 
 
 @pytest.mark.parametrize("shape,rank", [((10, 20, 1), 2), ((10, 1, 1), 1), ((1,), 1),
@@ -226,8 +247,10 @@ def test_broken_links_in_generic_search_are_skipped(tmp_path):
         layout = find_layout(f, data=["/scan/frames"])
         assert layout.keys == ("/scan/keys/first", "/scan/keys/second")
         assert layout.signal is None                     # broken signal link not reported
-        with pytest.raises(LayoutError, match="absent.h5"):
-            find_layout(f)                               # without --data the signal is needed
+        layout = find_layout(f)                          # without --data: a fallback, named
+        assert layout.signal == layout.data[0] == "/scan/frames"
+        assert layout.missing_files == (str(tmp_path / "absent.h5"),)
+        assert any("/scan/elsewhere" in n and "absent.h5" in n for n in layout.notes)
 
 
 def test_an_array_named_like_finished_is_not_taken_as_the_flag(tmp_path):
@@ -243,11 +266,3 @@ def test_an_array_named_like_finished_is_not_taken_as_the_flag(tmp_path):
         f.create_dataset("entry/scan_finished", data=np.int32(0))
     with h5py.File(path, "r") as f:
         assert find_layout(f).finished == "/entry/scan_finished"
-
-
-def test_a_finished_dataset_of_several_values_is_an_error_not_the_end():
-    from swmrview.core import KeyFollower
-
-    kf = KeyFollower([np.zeros((5,), np.int32)], finished_dataset=np.array([3, 0, 0]))
-    with pytest.raises(ValueError, match="holds 3 values, not one"):
-        kf.poll()
