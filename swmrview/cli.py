@@ -38,6 +38,8 @@ examples:
   swmrview scan.h5                     follow a scan (the file may not exist yet)
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
+  swmrview map DIR --reduce sum,max --out maps.nxs   maps of finished scans on Dask
+                                       (swmrview map --help)
 """
 
 
@@ -101,6 +103,10 @@ def _demo_writer(directory: str):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``swmrview`` command and return its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["map"]:  # batch maps on Dask: no Qt, no viewer
+        from swmrview.batch import main as map_main
+
+        return int(map_main(argv[1:]) or 0)
     if "--simulate" in argv:
         from swmrview.simulate import main as simulate_main
 

@@ -1,0 +1,214 @@
+"""Batch maps on a local Dask cluster of 2 worker processes, checked against plain numpy."""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from swmrview import batch
+from swmrview.core.layout import find_layout
+from swmrview.core.pipeline import ReducePipeline
+from swmrview.simulate import SimConfig, write_scan
+
+distributed = pytest.importorskip("dask.distributed")
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0")
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    """Finished scans: images with a dropped point (bitshuffle), spectra, and a plain NeXus
+    file without keys whose detector has a pixel mask and a saturation value."""
+    root = tmp_path_factory.mktemp("scans")
+    write_scan(root / "images.nxs", SimConfig(shape=(5, 6), frame=(64, 80), rate=1e5,
+                                              drop=(7,), compression="bitshuffle"))
+    write_scan(root / "spectra.nxs", SimConfig(shape=(9,), frame=(200,), rate=1e5))
+    rng = np.random.default_rng(3)
+    frames = rng.poisson(40, (4, 3, 48, 50)).astype(np.uint32)
+    frames[..., 10] = 2**32 - 1                      # a gap column
+    mask = np.zeros((48, 50), np.uint32)
+    mask[5:7, :] = 1
+    with h5py.File(root / "plain.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs.update(NX_class="NXentry", default="data")
+        det = entry.create_group("instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        det.create_dataset("data", data=frames, chunks=(1, 1, 48, 50))
+        det["data"].attrs["saturation_value"] = 2**32 - 1
+        det["pixel_mask"] = mask
+        data = entry.create_group("data")
+        data.attrs.update(NX_class="NXdata", signal="data", axes=["y", "x", ".", "."],
+                          y_indices=0, x_indices=1)
+        data["data"] = det["data"]
+        data["y"] = np.linspace(0, 1, 4)
+        data["x"] = np.linspace(5, 7, 3)
+    (root / "notes.txt").write_text("not a scan")
+    return root
+
+
+def reference(path, channels=("sum", "mean", "max"), roi=None):
+    """The map with plain numpy: per point, float64 over pixels the layout keeps."""
+    with h5py.File(path, "r") as f:
+        layout = find_layout(f)
+        ds = f[layout.signal or layout.data[0]]
+        rank = layout.scan_rank
+        shape = tuple(int(s) for s in layout.scan_shape)
+        keys = [np.asarray(f[k]).reshape(np.asarray(f[k]).shape[:rank] + (-1,))
+                for k in layout.keys]
+        mask = None if layout.pixel_mask is None else np.asarray(f[layout.pixel_mask]) != 0
+        out = {c: np.full(shape, np.nan) for c in list(channels) + ["roi"]}
+        for pos in np.ndindex(*shape):
+            if any(p >= n for p, n in zip(pos, ds.shape)):
+                continue
+            if any(any(p >= n for p, n in zip(pos, k.shape)) or not (k[pos] != 0).all()
+                   for k in keys):
+                continue
+            frame = np.asarray(ds[pos])
+            values = frame.astype(np.float64)
+            valid = ~np.isnan(values)
+            if mask is not None:
+                valid &= ~mask
+            if layout.overflow is not None:
+                valid &= frame < layout.overflow
+            kept = values[valid]
+            out["sum"][pos] = kept.sum()
+            out["mean"][pos] = kept.mean()
+            out["max"][pos] = kept.max()
+            if roi is not None:
+                region = (Ellipsis,) + tuple(slice(roi[i], roi[i + 1])
+                                             for i in range(0, len(roi), 2))
+                out["roi"][pos] = np.where(valid, values, 0)[region].sum()
+        return out, layout
+
+
+def assert_maps_equal(got, want, channels, exact=False):
+    for c in channels:
+        assert got[c].shape == want[c].shape, c
+        np.testing.assert_array_equal(np.isnan(got[c]), np.isnan(want[c]), err_msg=c)
+        if exact:
+            np.testing.assert_array_equal(got[c], want[c], err_msg=c)
+        else:
+            np.testing.assert_allclose(got[c], want[c], rtol=1e-12, err_msg=c)
+
+
+def pipeline_map(path, roi=None):
+    """The same points through ReducePipeline, as the viewer reads them."""
+    plan = batch.plan_file(str(path))
+    with h5py.File(path, "r") as f:
+        mask = None if plan.pixel_mask is None else np.asarray(f[plan.pixel_mask]) != 0
+        positions = [p for p in np.ndindex(*plan.scan_shape)]
+        ok = batch._acquired(f, plan, np.asarray(positions).reshape(len(positions), -1))
+        with ReducePipeline(f[plan.data], plan.scan_rank, roi=roi, mask=mask,
+                            overflow=plan.overflow) as pipe:
+            values, _ = pipe.read_reduce([p for p, k in zip(positions, ok) if k])
+    out = {}
+    for c, v in values.items():
+        full = np.full(plan.n_points, np.nan)
+        full[np.flatnonzero(ok)] = v
+        out[c] = full.reshape(plan.scan_shape)
+    return out
+
+
+def test_maps_on_two_workers_match_numpy_and_the_pipeline(scans, client):
+    files = batch.find_files([str(scans)])
+    assert [os.path.basename(p) for p in files] == ["images.nxs", "plain.nxs", "spectra.nxs"]
+    plans = [batch.plan_file(p) for p in files]
+    # the plain file's mask and gap value are found, so the maps below really exclude pixels
+    assert plans[1].pixel_mask == "/entry/instrument/detector/pixel_mask"
+    assert plans[1].overflow == 2**32 - 1
+    roi = (0, 30, 5, 40)
+    maps = batch.compute_maps(plans[:2], roi=roi, client=client, frames_per_task=4)
+    for path, got in zip(files[:2], maps):
+        want, _ = reference(path, roi=roi)
+        assert_maps_equal(got, want, ("sum", "mean", "max", "roi"))
+        assert_maps_equal(got, pipeline_map(path, roi), ("sum", "mean", "max", "roi"),
+                          exact=True)
+    images = maps[0]
+    assert np.isnan(images["sum"].ravel()[7]) and np.isfinite(images["sum"]).sum() == 29
+    # spectra: a 4-value ROI does not fit, so their roi map is NaN and the rest is fine
+    spectra = batch.compute_maps(plans[2:], roi=roi, client=client)[0]
+    want, _ = reference(files[2])
+    assert_maps_equal(spectra, want, ("sum", "mean", "max"))
+    assert np.isnan(spectra["roi"]).all()
+
+
+def test_split_tasks_cover_every_point_once(scans):
+    plan = batch.plan_file(str(scans / "images.nxs"))
+    tasks = batch.plan_tasks([plan], frames_per_task=7)
+    assert len(tasks) == 5
+    covered = np.concatenate([np.arange(t.start, t.stop) for t in tasks])
+    np.testing.assert_array_equal(covered, np.arange(plan.n_points))
+    assert len(batch.plan_tasks([plan])) == 1
+
+
+def test_nexus_output_has_entries_signal_and_axes(scans, client, tmp_path):
+    files = batch.find_files([str(scans)])
+    plans = [batch.plan_file(p) for p in files]
+    maps = batch.compute_maps(plans, client=client)
+    out = tmp_path / "maps.nxs"
+    names = batch.write_nexus(str(out), plans, maps, ["max", "sum"])
+    assert names == ["images", "plain", "spectra"]
+    with h5py.File(out, "r") as nx:
+        assert nx.attrs["default"] == "images"
+        for name, plan, values in zip(names, plans, maps):
+            entry = nx[name]
+            assert entry.attrs["NX_class"] == "NXentry" and entry.attrs["default"] == "map"
+            assert entry["source_file"][()].decode() == plan.path
+            data = entry["map"]
+            assert data.attrs["NX_class"] == "NXdata" and data.attrs["signal"] == "max"
+            np.testing.assert_array_equal(data["max"][()], values["max"])
+            np.testing.assert_array_equal(data["sum"][()], values["sum"])
+            assert "mean" not in data
+            axes = list(data.attrs["axes"])
+            assert len(axes) == plan.scan_rank
+            with h5py.File(plan.path, "r") as src:
+                for dim, (axis, (_, path, _)) in enumerate(zip(axes, plan.axes)):
+                    assert data.attrs[f"{axis}_indices"] == dim
+                    np.testing.assert_array_equal(data[axis][()], src[path][()])
+        assert list(nx["plain/map"].attrs["axes"]) == ["y", "x"]
+        assert nx["images/map/stage_x"].attrs["units"] == "mm"
+
+
+def test_command_line_map_in_process_and_on_a_scheduler(scans, client, tmp_path, capsys):
+    from swmrview.cli import main
+
+    out = tmp_path / "maps.nxs"
+    # notes.txt is not listed (not an HDF5 name); a broken .h5 is skipped with exit code 1
+    broken = tmp_path / "in" / "broken.h5"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not hdf5")
+    code = main(["map", str(scans), str(broken), "--reduce", "mean,max", "--roi", "0,9,0,9",
+                 "--workers", "0", "--out", str(out), "--quiet"])
+    assert code == 1
+    assert "broken.h5" in capsys.readouterr().err
+    with h5py.File(out, "r") as nx:
+        assert set(nx) == {"images", "plain", "spectra"}
+        assert nx["plain/map"].attrs["signal"] == "mean"
+        assert set(nx["plain/map"]) >= {"mean", "max", "roi"}
+        want, _ = reference(scans / "plain.nxs", roi=(0, 9, 0, 9))
+        np.testing.assert_allclose(nx["plain/map/roi"][()], want["roi"], rtol=1e-12)
+        first = {k: nx["images/map"][k][()] for k in ("mean", "max")}
+    out2 = tmp_path / "maps2.nxs"
+    code = main(["map", str(scans / "images.nxs"), "--reduce", "mean,max", "--out", str(out2),
+                 "--scheduler", client.scheduler.address, "--quiet"])
+    assert code == 0
+    with h5py.File(out2, "r") as nx:
+        for k, v in first.items():
+            np.testing.assert_array_equal(nx["images/map"][k][()], v)
+
+
+def test_no_files_is_bad_input(tmp_path):
+    assert batch.main([str(tmp_path), "--out", str(tmp_path / "o.nxs"), "--workers", "0"]) == 2
