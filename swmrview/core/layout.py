@@ -151,6 +151,15 @@ def _is_live(h5file: h5py.File) -> bool:
         return False
 
 
+def _flag_value(ds) -> int | None:
+    if not isinstance(ds, h5py.Dataset) or ds.size != 1 or ds.dtype.kind not in "biu":
+        return None
+    try:
+        return int(np.asarray(ds[()]).ravel()[0])
+    except (OSError, RuntimeError, ValueError, IndexError):
+        return None
+
+
 def _usable(h5file: h5py.File, path: str, notes: Notes, what: str) -> h5py.Dataset | None:
     """The numeric dataset at ``path``, or None with a note saying why it cannot be shown."""
     obj, problem = resolve(h5file, path)
@@ -455,7 +464,8 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         shape = _key_shape(key_ds, rank, scan.shape if is_gda else None)
     elif is_gda and scan.shape is not None:
         rank, shape = len(scan.shape), scan.shape
-    exact = not live
+    # A finished file must fit the scan exactly; a live (or unfinished GDA) one may be short.
+    exact = not live and not (is_gda and _flag_value(finished_ds) == 0)
 
     explicit_data = [_abs(p) for p in data]
     explicit_ds = [_explicit(h5file, p, "data") for p in explicit_data]
@@ -479,11 +489,13 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
             notes.add(f"the plot {plot.path} names no signal")
         failed = None if signal_ds is not None else (f"{plot.path}/{plot.signal}"
                                                      if plot.signal else None)
-        for d, names in enumerate(axis_candidates(plot.group, None, 8)):
-            for name in names:                      # axes are never the signal
-                obj = child(plot.group, name)
-                if obj is not None:
-                    scope.excluded_ids.add(obj.id)
+        axis_names_listed = {n for names in axis_candidates(plot.group, None, 8) for n in names}
+        axis_names_listed |= {a[: -len("_indices")] for a in plot.group.attrs
+                              if a.endswith("_indices")}
+        for name in axis_names_listed:              # axes are never the signal
+            obj = child(plot.group, name)
+            if obj is not None:
+                scope.excluded_ids.add(obj.id)
     else:
         failed = None
 
