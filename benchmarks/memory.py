@@ -54,6 +54,7 @@ def child(library: str, path: str, n: int) -> None:
     import swmr_tools
 
     from swmrview.core import DataSource
+    from swmrview.core.reduce import reduce_frame
     from swmrview.core.scanmap import ScanMap
 
     from swmrview.core import KeyFollower
@@ -76,7 +77,7 @@ def child(library: str, path: str, n: int) -> None:
                 data["d"][i:i + 1]
         else:
             for point in source:
-                scan_map.add(point.index, point["d"])
+                scan_map.set((point.index,), reduce_frame(point["d"]))
             assert scan_map.n_filled == n, scan_map.n_filled
         elapsed = time.perf_counter() - t0
         map_bytes = sum(a.nbytes for a in scan_map.values.values()) + scan_map.filled.nbytes

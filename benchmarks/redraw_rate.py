@@ -76,7 +76,7 @@ def main() -> None:
 
     from swmrview.gui.frame_view import FrameView, lookup_table
     from swmrview.gui.main_window import MainWindow
-    from swmrview.gui.options import ViewerOptions
+    from swmrview.model.options import ViewerOptions
 
     machine_note()
     app = QApplication.instance() or QApplication([])

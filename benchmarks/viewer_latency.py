@@ -89,7 +89,7 @@ def viewer_latency(path: Path) -> tuple[list[float], int, list[float]]:
     from PySide6.QtWidgets import QApplication
 
     from swmrview.gui.main_window import MainWindow
-    from swmrview.gui.options import ViewerOptions
+    from swmrview.model.options import ViewerOptions
 
     app = QApplication.instance() or QApplication([])
     for fmt in (QSettings.NativeFormat, QSettings.IniFormat):  # keep recent files out of ~

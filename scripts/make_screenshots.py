@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from swmrview.gui.app import app_icon  # noqa: E402
 from swmrview.gui.main_window import MainWindow  # noqa: E402
-from swmrview.gui.options import ViewerOptions  # noqa: E402
+from swmrview.model.options import ViewerOptions  # noqa: E402
 from swmrview.simulate import SimConfig, start_writer  # noqa: E402
 
 logger = logging.getLogger("make_screenshots")

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from typing import Sequence
 
-from swmrview.gui.options import (
+from swmrview.model.options import (
     EXIT_BAD_INPUT,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -38,6 +38,7 @@ examples:
   swmrview scan.h5                     follow a scan (the file may not exist yet)
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
+  swmrview --replay finished.nxs live.nxs --rate 20   rewrite a finished scan as a live SWMR scan
   swmrview map DIR --reduce sum,max --out maps.nxs   maps of finished scans on Dask
                                        (swmrview map --help)
 """
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="store_true",
                    help="run only the simulated writer; the remaining arguments go to it "
                         "(swmrview --simulate --help)")
+    p.add_argument("--replay", action="store_true",
+                   help="replay a finished scan file as a live SWMR scan: --replay FINISHED OUT "
+                        "[--rate R] (swmrview --replay --help)")
     return p
 
 
@@ -113,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cut = argv.index("--simulate")
         setup_logging("--debug" in argv[:cut])
         return int(simulate_main(argv[cut + 1:]) or 0)
+    if "--replay" in argv:
+        from swmrview.replay import main as replay_main
+
+        cut = argv.index("--replay")
+        setup_logging("--debug" in argv[:cut])
+        return int(replay_main(argv[cut + 1:]) or 0)
 
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)

@@ -1,4 +1,1 @@
-"""The desktop viewer: the only package of swmrview that imports PySide6 and pyqtgraph.
-
-``swmrview.gui.options`` stays Qt-free so the command line can build options before Qt loads.
-"""
+"""swmrview.gui: the only package that imports PySide6 and pyqtgraph; thin views of swmrview.model."""

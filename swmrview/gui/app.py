@@ -12,8 +12,9 @@ from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from swmrview.gui.errors import install_exception_hook
 from swmrview.gui.main_window import MainWindow
-from swmrview.gui.options import EXIT_INTERRUPTED, ViewerOptions
+from swmrview.model.options import EXIT_INTERRUPTED, ViewerOptions
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def _qt_message(kind: QtMsgType, _context, message: str) -> None:
 def run(options: ViewerOptions) -> int:
     """Show the main window for ``options`` and run the event loop; returns the exit code."""
     qInstallMessageHandler(_qt_message)
+    install_exception_hook()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("swmrview")
     app.setOrganizationName("swmrview")

@@ -1,7 +1,7 @@
-"""Display of one frame: an image with histogram, colormap, log scale and ROI, or a trace.
+"""Display of one frame: an image with histogram, colormap, log scale and ROI, a trace, or a value.
 
-Pure view: it is handed numpy frames by the main window and reports ROI changes; it never
-touches the file.
+Pure view: it is handed numpy frames, with their levels computed in the follower thread, by
+the main window and reports ROI changes; it never touches the file.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ class ImagePanel(QWidget):
 
         self.auto_levels = True
         self.log_scale = False
-        self.frame: np.ndarray | None = None     # raw frame on screen (for the readout)
+        self.frame: np.ndarray | None = None     # frame on screen (for the readout)
+        self.binning = 1                         # frame pixels per screen pixel (huge frames)
+        self.frame_levels: tuple[float, float] | None = None
         self.set_colormap("viridis")
 
     # ------------------------------------------------------------------ settings
@@ -131,8 +133,12 @@ class ImagePanel(QWidget):
         self.roi.setVisible(bool(on))
         self._emit_roi()
 
-    def _place_roi(self) -> None:
+    def _full_shape(self) -> tuple[int, int]:
         h, w = self.frame.shape[:2]
+        return h * self.binning, w * self.binning
+
+    def _place_roi(self) -> None:
+        h, w = self._full_shape()
         self.roi.setPos([w // 4, h // 4], finish=False)
         self.roi.setSize([max(1, w // 2), max(1, h // 2)], finish=False)
 
@@ -142,11 +148,18 @@ class ImagePanel(QWidget):
         return float(lo), float(hi)
 
     # ------------------------------------------------------------------ drawing
-    def display(self, frame: np.ndarray) -> None:
-        """Display ``frame`` with the current levels policy."""
-        first = self.frame is None or self.frame.shape != frame.shape
-        self.frame = frame
+    def display(self, frame: np.ndarray, levels: tuple[float, float] | None = None,
+                binning: int = 1) -> None:
+        """Display ``frame`` (binned by ``binning``) with the current levels policy.
+
+        ``levels`` are the frame's valid range, computed off the GUI thread.
+        """
+        first = self.frame is None or self.frame.shape != frame.shape or binning != self.binning
+        self.frame, self.binning, self.frame_levels = frame, binning, levels
         self._draw(frame, force_levels=first)
+        if binning != 1 or first:
+            h, w = frame.shape[:2]
+            self.image.setRect(0, 0, w * binning, h * binning)
         if first:
             self.plot.autoRange()
             if self.roi.isVisible():  # shown before any frame of this shape: place it now
@@ -158,7 +171,8 @@ class ImagePanel(QWidget):
         self.image.setImage(data, autoLevels=False)
         self._hist_stale = True
         if self.auto_levels or force_levels:
-            levels = display_levels(data)
+            levels = self.frame_levels if self.frame_levels is not None and not self.log_scale \
+                else display_levels(data)
             self.image.setLevels(levels)
             self.hist.setHistogramRange(*levels)
         if force_levels:
@@ -183,7 +197,7 @@ class ImagePanel(QWidget):
         """The ROI as (y0, y1, x0, x1) pixel slice bounds clipped to the frame, or None."""
         if not self.roi.isVisible() or self.frame is None:
             return None
-        h, w = self.frame.shape[:2]
+        h, w = self._full_shape()
         pos, size = self.roi.pos(), self.roi.size()
         x0 = int(np.clip(round(pos.x()), 0, w))
         y0 = int(np.clip(round(pos.y()), 0, h))
@@ -197,9 +211,9 @@ class ImagePanel(QWidget):
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         if self.frame is None or not self.plot.sceneBoundingRect().contains(scene_pos):
             return
-        p = self.image.mapFromScene(scene_pos)
+        p = self.plot.vb.mapSceneToView(scene_pos)
         col, row = int(np.floor(p.x())), int(np.floor(p.y()))
-        h, w = self.frame.shape[:2]
+        h, w = self._full_shape()
         inside = 0 <= row < h and 0 <= col < w
         self.vline.setVisible(inside)
         self.hline.setVisible(inside)
@@ -207,7 +221,9 @@ class ImagePanel(QWidget):
             view = self.plot.vb.mapSceneToView(scene_pos)
             self.vline.setPos(view.x())
             self.hline.setPos(view.y())
-            self.readout.setText(f"x={col}  y={row}  value={self.frame[row, col]:.6g}")
+            value = self.frame[row // self.binning, col // self.binning]
+            binned = f"  (binned {self.binning}x{self.binning})" if self.binning > 1 else ""
+            self.readout.setText(f"x={col}  y={row}  value={value:.6g}{binned}")
         else:
             self.readout.setText(" ")
 
@@ -239,7 +255,7 @@ class TracePanel(QWidget):
         self.frame: np.ndarray | None = None
         self.log_scale = False
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=self.MEAN_OF)
-        self._last_live: int | None = None
+        self._last_live: str | None = None
 
     def set_running_mean(self, on: bool) -> None:
         """Show the mean of the last few live traces."""
@@ -252,7 +268,7 @@ class TracePanel(QWidget):
         self.log_scale = bool(on)
         self.plot.setLogMode(y=self.log_scale)
 
-    def display(self, frame: np.ndarray, index: int | None = None, live: bool = True) -> None:
+    def display(self, frame: np.ndarray, label: str = "", live: bool = True) -> None:
         """Display the trace ``frame``; only ``live`` (not pinned) frames enter the mean."""
         first = self.frame is None or self.frame.shape != frame.shape
         self.frame = frame
@@ -261,8 +277,8 @@ class TracePanel(QWidget):
             self._last_live = None
         trace = np.asarray(frame, dtype=np.float64)
         self.curve.setData(trace)
-        if live and index != self._last_live:  # the newest frame re-shown on unpinning: once
-            self._last_live = index
+        if live and label != self._last_live:  # the newest frame re-shown on unpinning: once
+            self._last_live = label
             self._recent.append(trace)
             if self.mean_curve.isVisible():
                 self.mean_curve.setData(np.mean(self._recent, axis=0))
@@ -271,7 +287,7 @@ class TracePanel(QWidget):
             self.region.setRegion((n * 0.4, n * 0.6))
             if self.region.isVisible():  # shown before any frame of this length: emit it now
                 self._emit_roi()
-        self.readout.setText(f"point {index}" if index is not None else " ")
+        self.readout.setText(label or " ")
 
     def set_roi_enabled(self, on: bool) -> None:
         """Show the x-range ROI or hide it and clear the ROI."""
@@ -300,15 +316,16 @@ class FrameView(QStackedWidget):
         super().__init__(parent)
         self.image_panel = ImagePanel()
         self.trace_panel = TracePanel()
-        self.scalar_label = QLabel("Scalar data: values are shown on the map")
+        self.scalar_label = QLabel("-")
         self.scalar_label.setAlignment(Qt.AlignCenter)
-        self.scalar_label.setStyleSheet("font-size: 16pt;")
+        self.scalar_label.setStyleSheet("font-size: 22pt;")
+        self.scalar_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for page in (self.image_panel, self.trace_panel, self.scalar_label):
             self.addWidget(page)
         self.image_panel.roi_changed.connect(self.roi_changed)
         self.trace_panel.roi_changed.connect(self.roi_changed)
         self.frame_rank = 2
-        self.shown_index: int | None = None
+        self.shown_label = ""
 
     def set_frame_rank(self, rank: int) -> None:
         """Pick the image (rank >= 2), trace (1) or scalar (0) page."""
@@ -317,15 +334,19 @@ class FrameView(QStackedWidget):
             else self.scalar_label
         self.setCurrentWidget(page)
 
-    def show_frame(self, frame: np.ndarray, index: int | None = None, live: bool = True) -> None:
+    def show_frame(self, frame: np.ndarray, label: str = "", live: bool = True,
+                   levels: tuple[float, float] | None = None, binning: int = 1) -> None:
         """Display one frame (the caller throttles how often); ``live`` False when pinned."""
-        self.shown_index = index
+        self.shown_label = label
         if frame.ndim >= 2:  # frames of rank >= 3 (e.g. a stack per point): the first plane
-            self.image_panel.display(frame[(0,) * (frame.ndim - 2)])
+            plane = frame[(0,) * (frame.ndim - 2)]
+            self.image_panel.display(plane, levels if frame.ndim == 2 else None, binning)
         elif frame.ndim == 1:
-            self.trace_panel.display(frame, index, live)
+            self.trace_panel.display(frame, label, live)
         else:
-            self.scalar_label.setText(f"point {index}: {float(frame):.6g}")
+            value = frame.item()
+            text = f"{value:.6g}" if isinstance(value, (int, float, np.number)) else str(value)
+            self.scalar_label.setText(f"{text}\n\n{label}")
 
     def current_frame(self) -> np.ndarray | None:
         """The raw frame on screen (image or trace), or None."""

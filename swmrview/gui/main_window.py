@@ -1,7 +1,8 @@
-"""The main window: composes frame and map views, toolbar, dataset tree and status.
+"""The main window: composes the views, toolbar, dataset dock and status bar; applies updates.
 
-It owns a :class:`~swmrview.gui.worker.FollowThread`, mirrors the worker's map from the cells
-of each batch, and redraws at most ~30 times a second, keeping only the newest pending frame.
+The follower thread's messages go into the :class:`~swmrview.model.view_state.ViewState`
+(the one owner of the map and the points); the views are redrawn from it at most ~30 times a
+second, keeping only the newest pending frame.
 """
 
 from __future__ import annotations
@@ -10,38 +11,27 @@ import logging
 import os
 from dataclasses import replace
 
-import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QProgressBar,
-    QSlider,
-    QSplitter,
-    QStackedWidget,
-    QToolBar,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
+                               QSplitter, QStackedWidget)
 
-from swmrview.core.scanmap import ScanMap
+from swmrview.gui import errors
+from swmrview.gui.dataset_dock import DatasetDock
 from swmrview.gui.frame_view import COLORMAPS, FrameView
+from swmrview.gui.headless import HeadlessActions
 from swmrview.gui.map_view import MapView
-from swmrview.gui.options import EXIT_OK, ViewerOptions
-from swmrview.gui.messages import ERROR, IDLE, WAITING, Batch, PointFrame, ScanInfo, Status
+from swmrview.gui.settings import Settings
+from swmrview.gui.toolbar import ViewToolBar
 from swmrview.gui.worker import FollowThread
+from swmrview.model.messages import PointFrame, ScanInfo, Update
+from swmrview.model.options import EXIT_OK, ViewerOptions
+from swmrview.model.status import ERROR, IDLE, WAITING, Status
+from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
 REDRAW_MS = 33
-MAX_RECENT = 10
 FILE_FILTER = "HDF5 files (*.h5 *.hdf5 *.hdf *.nxs *.nx5);;All files (*)"
 
 
@@ -49,40 +39,32 @@ class MainWindow(QMainWindow):
     """swmrview's window; ``options`` says what to follow and the headless behaviour."""
 
     status_changed = Signal(object)  # Status, for tests and scripts
-    frame_shown = Signal(int)        # flat index of the frame just drawn
+    frame_shown = Signal(object)     # position of the frame just drawn
 
     def __init__(self, options: ViewerOptions | None = None) -> None:
         super().__init__()
         self.options = options or ViewerOptions()
-        self.settings = QSettings("swmrview", "swmrview")
+        self.settings = Settings()
+        self.headless = HeadlessActions(self, self.options)
         self.follow: FollowThread | None = None
         self.info: ScanInfo | None = None
-        self.scan_map: ScanMap | None = None
+        self.state: ViewState | None = None
         self.status = Status(IDLE, "Open a file to follow")
-        self._status_pending: Status | None = None  # shown at the next redraw
+        self.shown_position: tuple[int, ...] | None = None   # of the frame on screen
         self.exit_code = EXIT_OK
-        self.acquired: list[int] = []       # flat indices in arrival order (slider positions)
-        self._slider_pos: dict[int, int] = {}  # flat index -> position in self.acquired
-        self.pinned: int | None = None
-        self.roi: tuple[int, ...] | None = None
-        self._latest: tuple[int, np.ndarray, bool] | None = None         # (index, frame, live)
-        self._pending_frame: tuple[int, np.ndarray, bool] | None = None  # live: not pinned
-        self._map_dirty = False
-        self._progress = (0, None, 0.0)
+        self._status_pending: Status | None = None  # shown at the next redraw
+        self._frame_pending: tuple | None = None     # (position, frame, live, levels, binning)
+        self._latest_frame: tuple | None = None
+        self._map_dirty = self._ended = False
+        self._progress = (0, None)
         self._generation = 0
-        self._finished_handled = False
-        self._screenshot_taken = False
-        self._exported = False
+        self._error_details = ""
 
         self.setWindowTitle("swmrview")
         self.setAcceptDrops(True)
-        self._build_views()
-        self._build_toolbar()
-        self._build_dock()
-        self._build_status()
-        self._build_menu()
+        self._build()
         self._restore_settings()
-
+        errors.add_handler(self.show_error)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -91,10 +73,9 @@ class MainWindow(QMainWindow):
             self.open_path(self.options.path)
 
     # ------------------------------------------------------------------ construction
-    def _build_views(self) -> None:
+    def _build(self) -> None:
         self.frame_view = FrameView()
         self.map_view = MapView()
-        self.map_view.set_reduction(self.options.reduce)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(self.frame_view)
         self.splitter.addWidget(self.map_view)
@@ -107,76 +88,38 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
-        self.frame_view.roi_changed.connect(self.set_roi)
-        self.map_view.point_clicked.connect(self.pin_point)
-
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("View")
-        bar.setObjectName("view-toolbar")
+        self.toolbar = bar = ViewToolBar(self.options.reduce)
         self.addToolBar(bar)
-        self.follow_action = QAction("Follow latest", self, checkable=True, checked=True)
-        self.follow_action.setToolTip("Show each new frame as it arrives; uncheck to pause")
-        self.follow_action.toggled.connect(self._follow_toggled)
-        bar.addAction(self.follow_action)
-        self.slider = QSlider(Qt.Horizontal)
-        self.slider.setMinimumWidth(160)
-        self.slider.setToolTip("Acquired points, in arrival order")
-        self.slider.setRange(0, 0)
-        self.slider.valueChanged.connect(self._slider_moved)
-        bar.addWidget(self.slider)
-        self.point_label = QLabel(" point - ")
-        bar.addWidget(self.point_label)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Map: "))
-        self.reduction_combo = QComboBox()
-        self.reduction_combo.addItems(["sum", "mean", "max", "roi"])
-        self.reduction_combo.setCurrentText(self.options.reduce)
-        self.reduction_combo.currentTextChanged.connect(self._reduction_changed)
-        bar.addWidget(self.reduction_combo)
-        bar.addWidget(QLabel(" Colormap: "))
-        self.colormap_combo = QComboBox()
-        self.colormap_combo.addItems(COLORMAPS)
-        self.colormap_combo.currentTextChanged.connect(self._colormap_changed)
-        bar.addWidget(self.colormap_combo)
-        self.log_box = QCheckBox("Log")
-        self.log_box.toggled.connect(self.frame_view.set_log)
-        bar.addWidget(self.log_box)
-        self.auto_levels_box = QCheckBox("Auto levels")
-        self.auto_levels_box.setChecked(True)
-        self.auto_levels_box.toggled.connect(self.frame_view.set_auto_levels)
-        bar.addWidget(self.auto_levels_box)
-        self.roi_box = QCheckBox("ROI")
-        self.roi_box.setToolTip("Draw a region on the frame; the map shows its sum")
-        self.roi_box.toggled.connect(self._roi_toggled)
-        bar.addWidget(self.roi_box)
-        self.mean_box = QCheckBox("Mean")
-        self.mean_box.setToolTip("Running mean of spectra")
-        self.mean_box.toggled.connect(self.frame_view.set_running_mean)
-        bar.addWidget(self.mean_box)
-
-    def _build_dock(self) -> None:
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Name", "Shape", "Type"])
-        self.tree.itemActivated.connect(self._tree_activated)
-        self.tree.itemDoubleClicked.connect(self._tree_activated)
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(QLabel("Double-click a dataset (bold = matches the scan) to show it"))
-        layout.addWidget(self.tree)
-        self.dock = QDockWidget("Datasets", self)
-        self.dock.setObjectName("datasets-dock")
-        self.dock.setWidget(box)
+        self.dock = DatasetDock(self)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
         self.dock.hide()
-
-    def _build_status(self) -> None:
         self.status_label = QLabel(self.status.message)
+        self.details_button = QPushButton("Details...")
+        self.details_button.setFlat(True)
+        self.details_button.hide()
+        self.details_button.clicked.connect(
+            lambda: errors.show_details(self, self.status.message, self._error_details))
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setFormat("%v / %m")
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addWidget(self.details_button)
         self.statusBar().addPermanentWidget(self.progress)
+        self._build_menu()
+
+        self.frame_view.roi_changed.connect(self.set_roi)
+        self.map_view.point_clicked.connect(self.pin_point)
+        self.map_view.slow_changed.connect(self._slow_changed)
+        self.dock.dataset_chosen.connect(self.set_dataset)
+        bar.follow_toggled.connect(self._follow_toggled)
+        bar.slider.valueChanged.connect(self._slider_moved)
+        bar.reduction_combo.currentTextChanged.connect(self._reduction_changed)
+        bar.colormap_combo.currentTextChanged.connect(self._colormap_changed)
+        bar.log_box.toggled.connect(self.frame_view.set_log)
+        bar.auto_levels_box.toggled.connect(self.frame_view.set_auto_levels)
+        bar.roi_box.toggled.connect(self._roi_toggled)
+        bar.mean_box.toggled.connect(self.frame_view.set_running_mean)
+        bar.mask_box.toggled.connect(self._mask_toggled)
 
     def _build_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -188,40 +131,26 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
-        view = self.menuBar().addMenu("&View")
-        view.addAction(self.dock.toggleViewAction())
+        self.menuBar().addMenu("&View").addAction(self.dock.toggleViewAction())
         self._update_recent_menu()
 
-    # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
+        geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 700)
-        name = self.settings.value("colormap", "viridis")
+        name = self.settings.colormap()
         if name in COLORMAPS:
-            self.colormap_combo.setCurrentText(name)
-        self._colormap_changed(self.colormap_combo.currentText())
-
-    def recent_files(self) -> list[str]:
-        """Recently opened files, newest first."""
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def _remember(self, path: str) -> None:
-        recent = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
-        self._update_recent_menu()
+            self.toolbar.colormap_combo.setCurrentText(name)
+        self._colormap_changed(self.toolbar.colormap_combo.currentText())
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for path in self.recent_files():
+        for path in self.settings.recent_files():
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _=False, p=path: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files()))
 
     # ------------------------------------------------------------------ files
     def open_dialog(self) -> None:
@@ -234,23 +163,19 @@ class MainWindow(QMainWindow):
         """Follow ``path`` (which may not exist yet), stopping any current follower first."""
         self.stop_follower()
         path = os.path.abspath(path)
-        options = self.options
-        if options.path != path:
-            options = replace(options, path=path)
-        self.options = options
-        self.info = self.scan_map = None
-        self.roi_box.setChecked(False)  # a ROI drawn on this file's frames may not fit the next
-        self.set_roi(None)
-        self.acquired, self.pinned, self._latest, self._pending_frame = [], None, None, None
-        self._slider_pos = {}
-        self._finished_handled = False
-        self.exit_code = EXIT_OK
+        self.options = replace(self.options, path=path)
+        self.headless.options = self.options
+        self.info = self.state = self.shown_position = None
+        self._frame_pending = self._latest_frame = None
+        self.toolbar.roi_box.setChecked(False)  # a ROI on this file's frames may not fit the next
+        self.exit_code, self._ended = EXIT_OK, False
         self.pages.setCurrentWidget(self.splitter)
-        self._remember(path)
-        self.follow = FollowThread(options, self)
+        self.settings.remember(path)
+        self._update_recent_menu()
+        self.follow = FollowThread(self.options, self)
         self._generation = self.follow.worker.generation  # older workers' messages are dropped
         self.follow.worker.info_ready.connect(self._on_info)
-        self.follow.worker.batch_ready.connect(self._on_batch)
+        self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
         self.follow.start()
         self._status_pending = None
@@ -263,268 +188,210 @@ class MainWindow(QMainWindow):
             self.follow.deleteLater()  # parented to the window: would live as long as it
             self.follow = None
 
-    # ------------------------------------------------------------------ worker results
+    # ------------------------------------------------------------------ messages
     def _on_info(self, info: ScanInfo) -> None:
         if info.generation < self._generation:
             return  # queued by a previous worker or before a reopen / dataset switch
-        if info.acquired.size == 0:  # a new scan (maybe under the same name): a new ending
-            self._finished_handled = False
-            self.exit_code = EXIT_OK
-        self.info = info
-        self._generation = info.generation
-        self._latest = self._pending_frame = None  # frames of the previous scan or dataset
-        self.scan_map = ScanMap(info.scan_shape)
-        self.acquired = [int(i) for i in info.acquired]
-        self._slider_pos = {index: pos for pos, index in enumerate(self.acquired)}
-        self.frame_view.set_frame_rank(info.frame_rank)
-        self.map_view.set_scan(self.scan_map, info.axis_names, info.axis_values,
-                               f"{info.data_path}  {'x'.join(map(str, info.frame_shape))} "
-                               f"{info.dtype}")
-        self._fill_tree(info)
-        self.mean_box.setEnabled(info.frame_rank == 1)
-        self.roi_box.setEnabled(info.frame_rank >= 1)
-        self.roi = None  # the new map has no ROI values; the worker may have dropped its ROI
-        if self.roi_box.isChecked() and info.frame_rank >= 1:
-            self.frame_view.set_roi_enabled(True)  # emits the ROI on the new frames -> set_roi
+        switch = self.state is not None and self.info is not None \
+            and info.path == self.info.path and info.mode == self.info.mode \
+            and info.scan_rank == self.info.scan_rank and info.data_path != self.info.data_path
+        self._generation, self.info = info.generation, info
+        if switch:  # a dataset switch: the points stay acquired, their values are recomputed
+            self.state.new_dataset(info)
         else:
-            self.roi_box.setChecked(False)
-            self.set_roi(None)
+            self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
+        self._frame_pending = self._latest_frame = None
+        self.frame_view.set_frame_rank(info.frame_rank)
+        shape = "x".join(map(str, info.frame_shape)) or "scalar"
+        notes = ("\n" + "; ".join(info.notes)) if info.notes else ""
+        self.map_view.set_state(self.state, f"{info.data_path}  {shape} {info.dtype}{notes}")
+        self.dock.show_tree(info.path, info.tree, info.data_path)
+        bar = self.toolbar
+        bar.mean_box.setEnabled(info.frame_rank == 1)
+        bar.roi_box.setEnabled(info.frame_rank >= 1)
+        bar.mask_box.setEnabled(info.masked)
+        sizes = {0: [220, 880]}.get(info.frame_rank, [380, 720] if info.scan_rank == 1
+                                     else [600, 500])
+        self.splitter.setSizes(sizes)  # scalars and 1-D scans give the map the room
+        if bar.roi_box.isChecked() and info.frame_rank >= 1:
+            self.frame_view.set_roi_enabled(True)  # emits the ROI on the new frames
+        else:
+            bar.roi_box.setChecked(False)
             self._leave_roi_reduction()
-        if self.pinned is not None and self.follow is not None:
-            if self.pinned in self._slider_pos:
-                self.follow.request_point.emit(self.pinned)
-            else:  # a new scan under the same name: that point is not acquired (yet)
-                self.follow_latest()
+        self._map_dirty = True
 
-    def _on_batch(self, batch: Batch) -> None:
-        if batch.generation < self._generation:
-            return  # stale: status and cells of a previous file or dataset
-        if batch.generation > self._generation:  # the worker reopened a replaced file
-            self._generation = batch.generation
-            self._finished_handled = False
-            self.exit_code = EXIT_OK
-        if batch.generation == self._generation and self.scan_map is not None:
-            self._apply_cells(batch)
-            if batch.frame is not None:
-                self._latest = (batch.frame_index, batch.frame, True)
-                if self.pinned is None and self.follow_action.isChecked():
-                    self._pending_frame = self._latest
-        self._progress = (batch.n_ready, batch.total, batch.rate)
-        if batch.status.terminal:  # at once: the scan's end is acted on below
+    def _on_update(self, update: Update) -> None:
+        if update.generation < self._generation:
+            return  # stale: a previous file or dataset
+        if update.generation > self._generation:  # a new scan is being opened
+            self._generation = update.generation
+            self.exit_code, self._ended = EXIT_OK, False
+            self.state = None
+        if self.state is not None:
+            changes = self.state.apply(update)
+            self._map_dirty = self._map_dirty or changes.map or changes.shape or changes.axes
+            if changes.axes:
+                self.map_view.update_axes()
+            if update.frame is not None:
+                self._latest_frame = (update.frame_position, update.frame, True,
+                                      update.frame_levels, update.frame_binning)
+                if self.state.pinned is None and self.toolbar.follow_action.isChecked():
+                    self._frame_pending = self._latest_frame
+        self._progress = (update.n_ready, update.total)
+        if update.status.terminal:  # at once: the scan's end is acted on below
             self._status_pending = None
-            if batch.status != self.status:
-                self._set_status(batch.status)
-        else:  # the text changes every tick ("pt/s"): shown at the redraw rate
-            self._status_pending = batch.status if batch.status != self.status else None
-        if batch.status.terminal and not self._finished_handled:
-            self._finished_handled = True
-            self._on_scan_end(batch.status)
-
-    def _apply_cells(self, batch: Batch) -> None:
-        use_roi = batch.roi == self.roi
-        self.scan_map.set_many(batch.indices, {n: v for n, v in batch.values.items()
-                                               if use_roi or n != "roi"})
-        if batch.new_points:
-            for index in batch.indices[: batch.new_points].tolist():
-                self._slider_pos[index] = len(self.acquired)
-                self.acquired.append(index)
-        self._map_dirty = self._map_dirty or batch.indices.size > 0
+            if update.status != self.status:
+                self._set_status(update.status)
+            if not self._ended:
+                self._ended = True
+                self.exit_code = update.status.exit_code
+                self.headless.scan_ended(update.status)
+        else:  # the text changes every step ("pt/s"): shown at the redraw rate
+            self._ended = False  # following resumed (after a timeout) or a new scan
+            self._status_pending = update.status if update.status != self.status else None
 
     def _on_point(self, point: PointFrame) -> None:
-        if point.generation == self._generation and point.index == self.pinned:
-            self._pending_frame = (point.index, point.frame, False)
+        if self.state is not None and point.generation == self._generation \
+                and point.position == self.state.pinned:
+            self._frame_pending = (point.position, point.frame, False, point.levels,
+                                   point.binning)
 
     # ------------------------------------------------------------------ redraw
     def redraw(self) -> None:
         """Draw the newest pending frame and the map if they changed (runs at ~30 Hz)."""
-        if self._pending_frame is not None:
-            index, frame, live = self._pending_frame
-            self._pending_frame = None
-            self.frame_view.show_frame(frame, index, live)
-            self.map_view.mark(index)
-            self.point_label.setText(f" point {index} " + ("(pinned)" if self.pinned is not None
-                                                           else ""))
-            self.frame_shown.emit(index)
-        if self._map_dirty:
+        state = self.state
+        if self._map_dirty and state is not None:  # first: a new slice is shown with its frame
             self._map_dirty = False
             self.map_view.refresh()
+        if self._frame_pending is not None and state is not None:
+            position, frame, live, levels, binning = self._frame_pending
+            self._frame_pending = None
+            label = self._point_text(position)
+            self.frame_view.show_frame(frame, label, live, levels, binning)
+            self.toolbar.point_label.setText(f" {label} ")
+            self.shown_position = position
+            self.frame_shown.emit(position)
+        if state is not None:
+            self.map_view.mark(state.shown)
+            following = state.pinned is None and self.toolbar.follow_action.isChecked()
+            self.toolbar.set_slider(state.n_acquired, state.n_acquired - 1 if following else None)
         if self._status_pending is not None:
             status, self._status_pending = self._status_pending, None
             self._set_status(status)
-        self._update_slider()
-        self._update_progress()
-
-    def _update_slider(self) -> None:
-        n = len(self.acquired)
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, n - 1))
-        if self.pinned is None and self.follow_action.isChecked():
-            self.slider.setValue(max(0, n - 1))
-        self.slider.blockSignals(False)
-
-    def _update_progress(self) -> None:
-        n, total, _rate = self._progress
-        if total is None:
-            self.progress.setRange(0, max(n, 1))
-        else:
-            self.progress.setRange(0, max(total, 1))
+        n, total = self._progress
+        self.progress.setRange(0, max(total or n, 1))
         self.progress.setValue(min(n, self.progress.maximum()))
+
+    def _point_text(self, position) -> str:
+        state = self.state
+        if position is None or state is None or state.rank == 0:
+            return "frame"
+        pinned = " (pinned)" if state.pinned is not None else ""
+        return f"point {state.flat_index(position)} {tuple(position)}{pinned}"
 
     def _set_status(self, status: Status) -> None:
         self.status = status
         self.status_label.setText(status.message)
+        self._error_details = status.detail if status.kind == ERROR else self._error_details
+        self.details_button.setVisible(status.kind == ERROR and bool(self._error_details))
         name = os.path.basename(self.options.path or "") or "swmrview"
         self.setWindowTitle(f"{name} - {status.message} - swmrview")
         self.status_changed.emit(status)
 
+    def show_error(self, summary: str, details: str) -> None:
+        """An unexpected exception in a slot: say so in the status bar, details on a click."""
+        self._error_details = details
+        self.status_label.setText(f"Unexpected error: {summary}")
+        self.details_button.show()
+
     # ------------------------------------------------------------------ user actions
-    def pin_point(self, index: int) -> None:
-        """Show the frame of point ``index`` and keep it until "Follow latest" is chosen.
+    def pin_point(self, position) -> None:
+        """Show the frame at ``position`` and keep it until "Follow latest" is chosen.
 
         Points not acquired yet are ignored: there is no frame to show.
         """
-        if self.follow is None or int(index) not in self._slider_pos:
+        if self.follow is None or self.state is None or not self.state.pin(position):
             return
-        self.pinned = int(index)
-        self.follow_action.blockSignals(True)
-        self.follow_action.setChecked(False)
-        self.follow_action.blockSignals(False)
-        self._pending_frame = None
-        self.follow.request_point.emit(self.pinned)
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._slider_pos[self.pinned])
-        self.slider.blockSignals(False)
+        self.toolbar.set_following(False)
+        self._frame_pending = None
+        self.follow.request_point.emit(self.state.pinned)
+        self.toolbar.set_slider(self.state.n_acquired, self.state.order_of(self.state.pinned))
+        self._map_dirty = True
 
     def follow_latest(self) -> None:
         """Unpin and show the newest frame again."""
-        if self.follow_action.isChecked():
+        if self.toolbar.follow_action.isChecked():
             self._follow_toggled(True)
         else:
-            self.follow_action.setChecked(True)
+            self.toolbar.follow_action.setChecked(True)
 
     def _follow_toggled(self, on: bool) -> None:
-        if on:
-            self.pinned = None
-            self.map_view.set_follow_slow(True)
-            if self._latest is not None:
-                self._pending_frame = self._latest
+        if on and self.state is not None:
+            self.state.follow_latest()
+            self._frame_pending = self._latest_frame
+            self._map_dirty = True
 
     def _slider_moved(self, value: int) -> None:
-        if 0 <= value < len(self.acquired):
-            self.pin_point(self.acquired[value])
+        if self.state is not None:
+            position = self.state.order_position(value)
+            if position is not None:
+                self.pin_point(position)
+
+    def _slow_changed(self, index: tuple) -> None:
+        if self.state is not None:
+            self.state.set_slow_index(index)
+            self._map_dirty = True
 
     def _reduction_changed(self, name: str) -> None:
-        if name == "roi" and not self.roi_box.isEnabled():  # scalars: no ROI to draw
+        if name == "roi" and not self.toolbar.roi_box.isEnabled():  # scalars: no ROI to draw
             self._leave_roi_reduction()
             return
-        self.map_view.set_reduction(name)
-        if name == "roi" and not self.roi_box.isChecked():
-            self.roi_box.setChecked(True)
+        if self.state is not None:
+            self.state.set_reduction(name)
+            self._map_dirty = True
+        if name == "roi" and not self.toolbar.roi_box.isChecked():
+            self.toolbar.roi_box.setChecked(True)
 
     def _leave_roi_reduction(self) -> None:
         """Without a ROI the "roi" map is all NaN: go back to the chosen (or sum) reduction."""
-        if self.reduction_combo.currentText() == "roi":
+        if self.toolbar.reduction_combo.currentText() == "roi":
             default = self.options.reduce if self.options.reduce != "roi" else "sum"
-            self.reduction_combo.setCurrentText(default)
+            self.toolbar.reduction_combo.setCurrentText(default)
 
     def _colormap_changed(self, name: str) -> None:
         self.frame_view.set_colormap(name)
         self.map_view.set_colormap(name)
-        self.settings.setValue("colormap", name)
+        self.settings.set_colormap(name)
 
     def _roi_toggled(self, on: bool) -> None:
         self.frame_view.set_roi_enabled(on)
-        if on and self.reduction_combo.currentText() != "roi":
-            self.reduction_combo.setCurrentText("roi")
+        if on and self.toolbar.reduction_combo.currentText() != "roi":
+            self.toolbar.reduction_combo.setCurrentText("roi")
         elif not on:
             self._leave_roi_reduction()
 
-    def set_roi(self, roi: tuple[int, ...] | None) -> None:
-        """Sum ``roi`` of each frame into the map's "roi" reduction (recomputed in the worker)."""
-        roi = None if roi is None else tuple(int(v) for v in roi)
-        if roi == self.roi:
-            return
-        self.roi = roi
-        if self.scan_map is not None:
-            self.scan_map.set_roi(self.roi)
+    def set_roi(self, roi) -> None:
+        """Sum ``roi`` of each frame into the map's "roi" value (recomputed in the worker)."""
+        if self.state is not None and self.state.set_roi(roi) and self.follow is not None:
             self._map_dirty = True
-        if self.follow is not None:
-            self.follow.request_roi.emit(self.roi)
+            self.follow.request_roi.emit(self.state.roi, self.state.acquired_positions())
+
+    def _mask_toggled(self, on: bool) -> None:
+        if self.state is not None and self.follow is not None:
+            self.follow.request_mask.emit(bool(on), self.state.acquired_positions())
 
     def set_dataset(self, path: str) -> None:
         """Show another dataset of the file (the worker re-reads acquired points for the map)."""
-        if self.follow is not None:
-            self.follow.request_dataset.emit(path)
-
-    def _fill_tree(self, info: ScanInfo) -> None:
-        self.tree.clear()
-        bold = QFont()
-        bold.setBold(True)
-
-        def add(parent, node) -> None:
-            shape = "x".join(map(str, node.get("shape", ()))) if node["kind"] == "dataset" else ""
-            kind = node.get("dtype", "") if node["kind"] == "dataset" else node["kind"]
-            item = QTreeWidgetItem([node["name"], shape, kind])
-            item.setData(0, Qt.UserRole, node["path"] if node["kind"] == "dataset" else "")
-            if node.get("usable"):
-                item.setFont(0, bold)
-            if node["path"] == info.data_path:
-                item.setText(0, node["name"] + "  (shown)")
-            parent.addChild(item)
-            for child in node.get("children", ()):
-                add(item, child)
-
-        root = QTreeWidgetItem([os.path.basename(info.path), "", "file"])
-        self.tree.addTopLevelItem(root)
-        for child in info.tree.get("children", ()):
-            add(root, child)
-        self.tree.expandToDepth(2)
-        self.tree.resizeColumnToContents(0)
-
-    def _tree_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
-        path = item.data(0, Qt.UserRole)
-        if path:
-            self.set_dataset(path)
-
-    # ------------------------------------------------------------------ scan end, headless
-    def _on_scan_end(self, status: Status) -> None:
-        self.exit_code = status.exit_code
-        if status.kind != ERROR:  # the worker already logged the error itself
-            logger.info("%s", status.message)
-        if self.options.export_map:
-            self.export_map(self.options.export_map)
-        if self.options.screenshot:
-            self.take_screenshot(self.options.screenshot)
-        if self.options.exit_on_finish:
-            QTimer.singleShot(0, self.close)
-
-    def export_map(self, path: str) -> bool:
-        """Write the displayed map plane as CSV (SPEC section 3); False with a log if none."""
-        if self.scan_map is None:
-            logger.error("no scan map to export to %s", path)
-            return False
-        self.scan_map.to_csv(path, reduction=self.map_view.reduction,
-                             slow_index=self.map_view.slow_index())
-        logger.info("map written to %s", path)
-        self._exported = True
-        return True
-
-    def take_screenshot(self, path: str) -> None:
-        """Redraw now and save a grab of the window to ``path``."""
-        self.redraw()
-        self.grab().save(path)
-        self._screenshot_taken = True
-        logger.info("screenshot saved to %s", path)
+        if self.follow is not None and self.state is not None:
+            self.follow.request_dataset.emit(path, self.state.acquired_positions())
 
     # ------------------------------------------------------------------ Qt events
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        """Save settings, take a pending screenshot, and stop the follower thread."""
-        if self.options.screenshot and not self._screenshot_taken:
-            self.take_screenshot(self.options.screenshot)
-        if self.options.export_map and not self._exported and self.scan_map is not None:
-            self.export_map(self.options.export_map)
-        self.settings.setValue("geometry", self.saveGeometry())
+        """Save settings, do pending headless actions, and stop the follower thread."""
+        self.headless.closing()
+        self.settings.set_geometry(self.saveGeometry())
         self.redraw_timer.stop()
+        errors.remove_handler(self.show_error)
         self.stop_follower()
         super().closeEvent(event)
 

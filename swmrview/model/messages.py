@@ -12,8 +12,10 @@ from .status import Status
 
 def frozen(array: Any) -> np.ndarray:
     """A read-only contiguous copy-or-view of ``array``."""
-    array = np.ascontiguousarray(array)
-    array.setflags(write=False)
+    array = np.require(array, requirements="C")  # keeps rank 0 (ascontiguousarray does not)
+    if array.flags.writeable:
+        array = array.view()
+        array.setflags(write=False)
     return array
 
 

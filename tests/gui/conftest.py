@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QThread  # noqa: E402
 
-from swmrview.gui.options import ViewerOptions  # noqa: E402
+from swmrview.model.options import ViewerOptions  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +85,14 @@ def file_reductions(path, data_path="/entry/data/data", scan_rank=2,
     with h5py.File(path, "r", locking=False) as f:  # the viewer in this process holds it unlocked
         data = f[data_path][()].astype(np.float64)
         keys = f[key_path][()]
-        scan_shape = f[key_path].maxshape[:scan_rank]
+        if "/entry/diamond_scan/scan_shape" in f:  # GDA: every dataset grows, the shape is declared
+            scan_shape = tuple(int(n) for n in f["/entry/diamond_scan/scan_shape"][()])
+        else:
+            scan_shape = f[key_path].maxshape[:scan_rank]
     axes = tuple(range(scan_rank, data.ndim))
+    data_full = np.zeros(tuple(scan_shape) + data.shape[scan_rank:])
+    data_full[tuple(slice(0, n) for n in data.shape)] = data
+    data = data_full
     keys = keys.reshape(keys.shape[:scan_rank])
     padded = np.zeros(scan_shape, keys.dtype)
     padded[tuple(slice(0, n) for n in keys.shape)] = keys

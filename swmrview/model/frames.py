@@ -1,0 +1,56 @@
+"""Frames made ready for display in the follower thread, so the GUI thread only draws them.
+
+Levels are computed here (finite values, masked and overflowing pixels left out), and frames
+larger than a screen can show are binned by striding, so a first 8192x8192 frame does not
+stall the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Frames with more pixels than this along an axis are shown binned (every k-th pixel).
+MAX_DISPLAY = 4096
+#: Pixels looked at for the levels (a strided sample of larger frames).
+LEVEL_SAMPLE = 1 << 20
+
+
+def display_frame(frame: np.ndarray, mask: np.ndarray | None = None,
+                  overflow: float | None = None) -> tuple[np.ndarray, tuple[float, float] | None,
+                                                          int]:
+    """(frame to draw, (low, high) levels, binning factor) for one frame.
+
+    Levels span the finite values that are neither masked nor at or above ``overflow``; None
+    when there is no such value. Scalars and spectra are returned as they are.
+    """
+    frame = np.asarray(frame)
+    binning = 1
+    if frame.ndim >= 2 and max(frame.shape[-2:]) > MAX_DISPLAY:
+        binning = int(np.ceil(max(frame.shape[-2:]) / MAX_DISPLAY))
+        frame = np.ascontiguousarray(frame[..., ::binning, ::binning])
+        mask = None if mask is None else mask[..., ::binning, ::binning]
+    return frame, levels_of(frame, mask, overflow), binning
+
+
+def levels_of(frame: np.ndarray, mask: np.ndarray | None = None,
+              overflow: float | None = None) -> tuple[float, float] | None:
+    """(min, max) of the valid values of ``frame`` (see :func:`display_frame`), unit range if flat."""
+    values = np.asarray(frame)
+    step = int(np.ceil(np.sqrt(values.size / LEVEL_SAMPLE))) if values.size > LEVEL_SAMPLE else 1
+    if step > 1 and values.ndim >= 2:
+        values = values[..., ::step, ::step]
+        mask = None if mask is None else mask[..., ::step, ::step]
+    keep = None
+    if mask is not None and mask.shape == values.shape:
+        keep = ~mask
+    if overflow is not None and values.dtype.kind in "iuf":
+        below = values < overflow
+        keep = below if keep is None else keep & below
+    if values.dtype.kind in "fc":
+        finite = np.isfinite(values)
+        keep = finite if keep is None else keep & finite
+    valid = values if keep is None else values[keep]
+    if valid.size == 0:
+        return None
+    lo, hi = float(valid.min()), float(valid.max())
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)

@@ -1,0 +1,238 @@
+"""One opened scan: the follower, the read-and-reduce pipeline and the motor axes of a file.
+
+Which follower depends on what the file holds: key datasets (followed as swmr_tools does),
+no keys but a writer still at work (followed by dataset growth), or a complete file (every
+point ready at once). Everything here runs in the follower thread; nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from swmrview.core.keys import KeyFollower, read_finished_flag
+from swmrview.core.layout import LayoutError, ScanLayout
+from swmrview.core.pipeline import ReducePipeline
+
+from .followers import CompleteFollower
+from .messages import Axis, frozen
+from .options import ViewerOptions
+
+logger = logging.getLogger(__name__)
+
+KEYS, GROWTH, COMPLETE = "keys", "growth", "complete"
+MODE_TEXT = {KEYS: "following keys", GROWTH: "no keys: following dataset growth",
+             COMPLETE: "complete file"}
+
+
+class WaitForFiles(LayoutError):
+    """Key links point to detector files that are not there yet (a live scan): wait."""
+
+
+@dataclass
+class OpenScan:
+    """Everything held for one open file (h5py objects never leave the follower thread)."""
+
+    file: Any
+    layout: ScanLayout
+    mode: str
+    follower: Any
+    pipeline: ReducePipeline
+    data_path: str
+    notes: tuple[str, ...] = ()
+    axes: tuple[Axis, ...] = ()
+    mask: np.ndarray | None = None       # excluded pixels now in use (True = left out)
+    overflow: float | None = None        # values at or above it left out
+    _axis_sizes: tuple = field(default=(), repr=False)
+
+    @property
+    def scan_rank(self) -> int:
+        """Number of scan dimensions."""
+        return self.layout.scan_rank if self.mode != COMPLETE else len(self.follower.scan_shape)
+
+    @property
+    def batch(self) -> int:
+        """Points read and reduced per pipeline call: about 8 MB of frames, 4 to 4096 points."""
+        frame_bytes = int(np.prod(self.pipeline.frame_shape, dtype=np.int64)) \
+            * self.pipeline.dtype.itemsize
+        return int(np.clip((8 << 20) // max(1, frame_bytes), 4, 4096))
+
+    def index_shape(self) -> tuple[int | None, ...]:
+        """The shape the follower's flat indices are counted over, now."""
+        return tuple(getattr(self.follower, "index_shape", None) or self.follower.scan_shape)
+
+    def positions(self, indices: np.ndarray) -> np.ndarray:
+        """Scan positions, shape (n, rank), of the follower's flat ``indices``."""
+        shape = self.index_shape()
+        if not shape:
+            return np.zeros((indices.size, 0), np.int64)
+        dims = [n if n else 1 for n in shape]
+        dims[0] = np.iinfo(np.int64).max // max(1, int(np.prod(dims[1:], dtype=np.int64)))
+        return np.stack(np.unravel_index(indices, dims), axis=1).astype(np.int64)
+
+    def close(self) -> None:
+        """Stop following and close the file (never raises)."""
+        try:
+            self.follower.stop()
+            self.pipeline.close()
+            self.file.close()
+        except Exception:  # noqa: BLE001 - closing must not raise on the way out
+            logger.debug("error closing scan", exc_info=True)
+
+
+def _flag_set(h5: Any, layout: ScanLayout) -> bool:
+    if not layout.finished:
+        return False
+    try:
+        return read_finished_flag(h5[layout.finished])
+    except Exception:  # noqa: BLE001 - an unreadable flag is "not set"
+        return False
+
+
+def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
+              data_path: str | None = None) -> OpenScan:
+    """Build the follower, pipeline and axes for ``layout`` in the open file ``h5``.
+
+    Raises
+    ------
+    WaitForFiles
+        Key links dangle while the writer is still at work.
+    LayoutError
+        Nothing in the file can be shown.
+    """
+    notes = list(layout.notes)
+    data_path = data_path or (options.data[0] if options.data else None) \
+        or layout.signal or (layout.data[0] if layout.data else None)
+    if not data_path:
+        raise LayoutError(f"nothing to show in {h5.filename}: no numeric dataset that matches "
+                          "the scan" + (f" ({'; '.join(notes)})" if notes else ""))
+    data = h5[data_path]
+    flag = _flag_set(h5, layout)
+    if layout.dangling_keys and active and not flag:
+        raise WaitForFiles("waiting for detector file(s): " + ", ".join(
+            layout.missing_files or layout.dangling_keys))
+    if layout.keys and not (layout.dangling_keys and (flag or not active)):
+        mode, follower = KEYS, _key_follower(h5, layout, options)
+    elif active and not flag:
+        from swmrview.core.growth import GrowthFollower
+
+        mode = GROWTH
+        follower = GrowthFollower([data], timeout=options.timeout,
+                                  finished_dataset=h5[layout.finished] if layout.finished else None,
+                                  scan_rank=layout.scan_rank, poll_interval=options.poll_interval,
+                                  stop_event=threading.Event())
+    else:
+        mode = COMPLETE
+        if layout.dangling_keys:
+            notes.append("key files missing: shown as a complete scan without keys")
+        follower = CompleteFollower(data.shape[: layout.scan_rank])
+    pipeline = make_pipeline(h5, data_path, layout.scan_rank, options)
+    scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
+    apply_mask(scan, True)
+    refresh_axes(scan)
+    return scan
+
+
+def make_pipeline(h5: Any, data_path: str, scan_rank: int,
+                  options: ViewerOptions) -> ReducePipeline:
+    """The read-and-reduce pipeline of one data dataset (checked against the scan rank)."""
+    data = h5[data_path]
+    if not hasattr(data, "dtype") or data.dtype.kind not in "biuf":
+        raise LayoutError(f"{data_path} is not a numeric dataset")
+    if data.ndim < scan_rank:
+        raise LayoutError(f"{data_path} has rank {data.ndim}, less than the scan rank "
+                          f"{scan_rank}")
+    return ReducePipeline(data, scan_rank, threads=options.threads)
+
+
+def _key_follower(h5: Any, layout: ScanLayout, options: ViewerOptions) -> KeyFollower:
+    keys = [h5[p] for p in layout.keys]
+    finished = h5[layout.finished] if layout.finished else None
+    declared = tuple(layout.scan_shape) if None not in layout.scan_shape else None
+    skip_after = options.skip_after
+    if skip_after is None:
+        skip_after = max(0.5, min(2.0, options.timeout / 4))
+    follower = KeyFollower(keys, timeout=options.timeout, finished_dataset=finished,
+                           scan_shape=declared, poll_interval=options.poll_interval,
+                           out_of_order=True, skip_after=skip_after,
+                           stop_event=threading.Event(), scan_rank=layout.scan_rank)
+    follower.check_datasets()
+    return follower
+
+
+def apply_mask(scan: OpenScan, on: bool) -> bool:
+    """Leave the detector's bad and overflowing pixels out of reductions (``on``) or not.
+
+    Returns True if the data has a mask or an overflow value at all.
+    """
+    layout, mask = scan.layout, None
+    frame_shape = tuple(scan.pipeline.frame_shape)
+    if layout.pixel_mask:
+        try:
+            values = np.asarray(scan.file[layout.pixel_mask][()])
+            if values.shape == frame_shape:
+                mask = values != 0
+        except Exception as exc:  # noqa: BLE001 - a broken mask is a note, not a failure
+            logger.warning("pixel mask %s not used: %s", layout.pixel_mask, exc)
+    has_mask = mask is not None or layout.overflow is not None
+    scan.mask, scan.overflow = (mask, layout.overflow) if on else (None, None)
+    scan.pipeline.set_mask(scan.mask, scan.overflow)
+    return has_mask
+
+
+def refresh_axes(scan: OpenScan) -> bool:
+    """Re-read the motor positions if their datasets grew; True if the axes changed."""
+    layout = scan.layout
+    rank = scan.scan_rank
+    names = list(layout.axis_names)[:rank] + [f"dim{d}" for d in range(len(layout.axis_names),
+                                                                       rank)]
+    units = list(getattr(layout, "axis_units", ()) or ())[:rank]
+    units += [None] * (rank - len(units))
+    paths = list(layout.axes)[:rank] + [None] * (rank - len(layout.axes))
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(tuple(scan.file[path].shape) if path else None)
+        except Exception:  # noqa: BLE001 - a missing axis falls back to indices
+            sizes.append(None)
+    if tuple(sizes) == scan._axis_sizes and scan.axes:
+        return False
+    scan._axis_sizes = tuple(sizes)
+    scan.axes = tuple(Axis(names[d], units[d], _axis_values(scan.file, paths[d], d, rank))
+                      for d in range(rank))
+    return True
+
+
+def _axis_values(h5: Any, path: str | None, dim: int, rank: int) -> np.ndarray | None:
+    """Positions along scan dim ``dim``: a 1-D axis, or a scan-shaped positioner's line at 0."""
+    if not path:
+        return None
+    try:
+        ds = h5[path]
+        if ds.ndim == 1:
+            values = ds[()]
+        elif ds.ndim >= rank and ds.dtype.kind in "iuf":
+            # a positioner of the whole scan shape: the line along ``dim`` through the origin
+            # (grid points keep their motor positions whatever the acquisition order)
+            index = tuple(slice(None) if d == dim else 0 for d in range(rank))
+            values = ds[index]
+            values = np.asarray(values).reshape(np.asarray(values).shape[:1])
+        else:
+            return None
+        values = np.asarray(values, dtype=np.float64).ravel()
+    except Exception:  # noqa: BLE001 - axes are decoration: fall back to indices
+        logger.debug("axis %s unreadable", path, exc_info=True)
+        return None
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    return frozen(values)
+
+
+def scan_name(path: str) -> str:
+    """The file name shown in messages."""
+    return os.path.basename(path)

@@ -1,0 +1,379 @@
+"""Follow one file: open (waiting and retrying), poll within a time budget, read and reduce.
+
+A :class:`Session` is driven by repeated calls to :meth:`Session.step` (the GUI's worker calls
+it on a timer in its own thread; tests call it in a loop) and hands out immutable
+:class:`~swmrview.model.messages.ScanInfo` and :class:`~swmrview.model.messages.Update`
+messages. It holds no map: the view state owns that, and sends the positions to recompute
+with each request that needs them (ROI, mask, dataset).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import threading
+import time
+from types import MappingProxyType
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from swmrview.core.files import FileLockedError, NewScanWatch, NotHDF5Error, open_swmr, writer_active
+from swmrview.core.frames import KeyDataMismatchError
+from swmrview.core.keys import ScanRankError
+from swmrview.core.layout import LayoutError, find_layout
+from swmrview.core.tree import hdf5_tree
+
+from .frames import display_frame
+from .messages import PointFrame, ScanInfo, Update, frozen
+from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
+from .scan import (COMPLETE, MODE_TEXT, OpenScan, WaitForFiles, apply_mask, make_pipeline,
+                   open_scan, refresh_axes)
+from .status import ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, RateMeter, Status, \
+    progress_text
+
+logger = logging.getLogger(__name__)
+
+READ_BUDGET_S = 0.05     # time spent reading frames per step, so requests stay responsive
+CHECK_FILE_S = 1.0       # how often to look for a replaced file
+AXES_EVERY_S = 1.0       # how often growing motor positions are re-read
+RETRY_OPEN_S = 0.25      # how often a missing or locked file is tried again
+
+# Unique in the process, so the GUI can drop what a previous session (or this one before a
+# reopen or a dataset switch) queued and is still delivered.
+_GENERATIONS = itertools.count(1)
+
+Message = ScanInfo | Update
+
+
+class Session:
+    """Follows ``options.path``; see the module docstring."""
+
+    def __init__(self, options: ViewerOptions, clock: Callable[[], float] = time.monotonic):
+        self.options = options
+        self.path = options.path or ""
+        self.clock = clock
+        self.generation = next(_GENERATIONS)
+        self.scan: OpenScan | None = None
+        self.status = Status(WAITING, f"Waiting for {self.name}")
+        self.stop_event = threading.Event()
+        self._watch = NewScanWatch(self.path, CHECK_FILE_S)
+        self._rate = RateMeter()
+        self._pending: collections.deque[np.ndarray] = collections.deque()   # (n, rank) chunks
+        self._backfill: collections.deque[np.ndarray] = collections.deque()
+        self._roi: tuple[int, ...] | None = None
+        self._mask_on = True
+        self._outbox: list[Message] = []
+        self._reset_counters()
+
+    @property
+    def name(self) -> str:
+        """The followed file's name."""
+        return os.path.basename(self.path)
+
+    @property
+    def busy(self) -> bool:
+        """True while there is work for the next step soon (poll fast); else poll slowly."""
+        return not self.status.terminal or bool(self._backfill) or bool(self._pending)
+
+    def _reset_counters(self) -> None:
+        now = self.clock()
+        self._wait_start = self._last_new = self._last_axes = now
+        self._last_try = -np.inf
+        self._n_ready = 0
+        self._sent_status: Status | None = None
+        self._rate.clear()
+        self._rate_value = 0.0
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> list[Message]:
+        """Do one poll's work within the read budget; return the messages to hand on."""
+        try:
+            if self.scan is None:
+                if self._watch.new_scan(scan_ended=True) and self.status.terminal:
+                    self._reopen()
+                elif not self.status.terminal or self.status.kind == TIMED_OUT:
+                    self._try_open()
+            elif self._watch.new_scan(scan_ended=self.status.terminal) \
+                    or self.scan.follower.key_reset:
+                self._reopen()
+            elif self.status.kind != ERROR:
+                self._follow()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status message
+            logger.debug("session error", exc_info=True)
+            self._fail(exc)
+        out, self._outbox = self._outbox, []
+        return out
+
+    def _fail(self, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        logger.error("%s", message)
+        if self.scan is not None:
+            self.scan.close()
+            self.scan = None
+            self._watch.arm(False)
+        self._set(Status(ERROR, f"Error: {message}", _exit_code_for(exc),
+                         f"{type(exc).__name__}: {message}"))
+        self._emit(force=True)
+
+    def _set(self, status: Status) -> None:
+        self.status = status
+
+    # ------------------------------------------------------------------ opening
+    def _try_open(self) -> None:
+        now = self.clock()
+        if now - self._last_try < RETRY_OPEN_S:
+            return
+        self._last_try = now
+        waited = now - self._wait_start
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(f"{self.path} is a directory, not an HDF5 file: give the "
+                                    "scan file inside it")
+        try:
+            h5 = open_swmr(self.path, retry_for=0, stop_event=self.stop_event)
+        except (FileNotFoundError, FileLockedError) as exc:
+            why = "File locked by writer, retrying" if isinstance(exc, FileLockedError) \
+                else "Waiting for"
+            self._wait_or_time_out(f"{why}: {self.name}" if "locked" in why
+                                   else f"Waiting for {self.name}", waited)
+            return
+        except Exception:
+            self._watch.arm(False)  # so a real scan replacing it is noticed
+            raise
+        active = False
+        try:
+            active = writer_active(self.path)
+            layout = find_layout(h5, keys=self.options.keys, data=self.options.data,
+                                 finished=self.options.finished)
+            scan = open_scan(h5, layout, self.options, active)
+        except Exception as exc:
+            h5.close()
+            if isinstance(exc, WaitForFiles) or (active and not self.options.keys
+                                                 and isinstance(exc, LayoutError)):
+                self._wait_or_time_out(f"Waiting ({self.name}): {exc}", waited)
+                return
+            self._watch.arm(active)
+            raise
+        self.scan = scan
+        self._watch.arm(active)
+        self._last_new = self.clock()
+        for note in scan.notes:
+            logger.warning("%s: %s", self.name, note)
+        logger.info("following %s (%s, data %s, scan shape %s)", self.path, scan.mode,
+                    scan.data_path, scan.follower.scan_shape)
+        self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): 0 points"))
+        self._outbox.append(self.info())
+        self._emit(force=True)
+
+    def _wait_or_time_out(self, message: str, waited: float) -> None:
+        if self.options.headless and waited > self.options.timeout:
+            self._set(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s. "
+                             f"{message}", EXIT_TIMED_OUT))
+        else:
+            self._set(Status(WAITING, message))
+        self._emit()
+
+    def info(self) -> ScanInfo:
+        """The description of the open scan (call only while one is open)."""
+        scan = self.scan
+        layout = scan.layout
+        data_paths = tuple(dict.fromkeys((scan.data_path,) + tuple(layout.data)))
+        try:
+            tree = hdf5_tree(scan.file["/"], set(data_paths))
+        except Exception:  # noqa: BLE001 - the tree is a convenience
+            logger.debug("tree walk failed", exc_info=True)
+            tree = {"name": "/", "path": "/", "kind": "group", "children": []}
+        shape = tuple(scan.follower.scan_shape) if scan.mode == COMPLETE \
+            else tuple(layout.scan_shape)
+        return ScanInfo(self.generation, self.path, scan.mode, shape, scan.axes,
+                        scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
+                        str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
+                        masked=bool(layout.pixel_mask or layout.overflow is not None))
+
+    # ------------------------------------------------------------------ following
+    def _follow(self) -> None:
+        scan = self.scan
+        follower = scan.follower
+        now = self.clock()
+        if self.status.kind == TIMED_OUT and follower.done:
+            follower.resume()  # keep watching after a timeout: resume if keys come again
+        if not follower.done:
+            new = follower.poll()
+            if new.size:
+                self._pending.append(scan.positions(new))
+                self._last_new = now
+                if self.status.kind == TIMED_OUT:
+                    logger.info("new points after the timeout: following again")
+        update = self._read(scan, now + READ_BUDGET_S)
+        if now - self._last_axes > AXES_EVERY_S or (follower.done and not self._pending):
+            self._last_axes = now
+            if refresh_axes(scan):
+                update["axes"] = scan.axes
+        self._update_status(scan, now)
+        self._emit(**update)
+
+    def _read(self, scan: OpenScan, deadline: float) -> dict[str, Any]:
+        """Read and reduce pending points (then backfill) until ``deadline``."""
+        chunks, values, new, frame, position = [], collections.defaultdict(list), 0, None, None
+        refreshed = False
+        for queue, is_new in ((self._pending, True), (self._backfill, False)):
+            while queue and (self.clock() < deadline or not chunks):
+                if not refreshed:  # under SWMR, chunks written since the last refresh read as fill
+                    scan.pipeline.refresh()
+                    refreshed = True
+                block = queue.popleft()
+                if len(block) > scan.batch:
+                    queue.appendleft(block[scan.batch:])
+                    block = block[:scan.batch]
+                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block])
+                chunks.append(block)
+                for name, column in reduced.items():
+                    values[name].append(column)
+                if is_new:
+                    new += len(block)
+                    frame, position = last, tuple(int(p) for p in block[-1])
+            if queue:
+                break
+        self._n_ready += new
+        update: dict[str, Any] = {}
+        if chunks:
+            update["positions"] = frozen(np.concatenate(chunks))
+            update["values"] = MappingProxyType({k: frozen(np.concatenate(v))
+                                                 for k, v in values.items()})
+            update["new_points"] = new
+        if frame is not None:
+            shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
+            update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
+                          frame_binning=binning)
+        return update
+
+    def _update_status(self, scan: OpenScan, now: float) -> None:
+        follower = scan.follower
+        self._rate_value = self._rate.add(now, self._n_ready)
+        of = progress_text(self._n_ready, follower.total_points)
+        if self._pending:
+            self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): {of} points, "
+                             f"{self._rate_value:.1f} pt/s, {sum(map(len, self._pending))} "
+                             "behind"))
+        elif follower.done and follower.timed_out:
+            self._set(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s without "
+                             f"new points: {of} points (still watching)", EXIT_TIMED_OUT))
+        elif follower.done:
+            what = "Complete file" if scan.mode == COMPLETE else "Finished"
+            self._set(Status(FINISHED, f"{what}: {of} points"))
+        elif now - self._last_new > self.options.stall_after:
+            self._set(Status(STALLED, f"Stalled for {int(now - self._last_new)} s: {of} points"))
+        else:
+            self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): {of} points, "
+                             f"{self._rate_value:.1f} pt/s"))
+
+    def _emit(self, force: bool = False, **fields: Any) -> None:
+        if not (fields or force or self.status != self._sent_status):
+            return
+        self._sent_status = self.status
+        scan = self.scan
+        shape = None
+        if scan is not None:
+            shape = tuple(scan.follower.scan_shape)
+        self._outbox.append(Update(
+            generation=self.generation, status=self.status, scan_shape=shape,
+            roi=self._roi, n_ready=self._n_ready,
+            total=scan.follower.total_points if scan is not None else None,
+            rate=self._rate_value, **fields))
+
+    # ------------------------------------------------------------------ requests
+    def point(self, position: Sequence[int]) -> PointFrame | None:
+        """The frame at ``position`` (an acquired point), or None if it cannot be read."""
+        if self.scan is None:
+            return None
+        try:
+            frame = self.scan.pipeline.read(tuple(int(p) for p in position))
+        except Exception as exc:  # noqa: BLE001 - a failed read is a message, never a crash
+            logger.warning("could not read point %s: %s", tuple(position), exc)
+            return None
+        shown, levels, binning = display_frame(frame, self.scan.mask, self.scan.overflow)
+        return PointFrame(self.generation, tuple(int(p) for p in position), frozen(shown),
+                          levels, binning)
+
+    def set_roi(self, roi: Sequence[int] | None, positions: np.ndarray) -> None:
+        """Use ``roi`` for the "roi" value and recompute it at ``positions`` (acquired points)."""
+        roi = None if roi is None else tuple(int(v) for v in roi)
+        if self.scan is not None:
+            rank = len(self.scan.pipeline.frame_shape)
+            if roi is not None and len(roi) != (4 if rank >= 2 else 2 if rank == 1 else -1):
+                logger.warning("ROI %s does not fit frames of rank %d: ignored", roi, rank)
+                roi = None
+        if roi == self._roi:
+            return
+        self._roi = roi
+        if self.scan is not None:
+            self.scan.pipeline.set_roi(roi)
+            self._recompute(positions)
+
+    def set_mask_enabled(self, on: bool, positions: np.ndarray) -> None:
+        """Leave masked and overflowing pixels out (``on``) or in, and recompute the map."""
+        if bool(on) == self._mask_on:
+            return
+        self._mask_on = bool(on)
+        if self.scan is not None:
+            apply_mask(self.scan, self._mask_on)
+            self._recompute(positions)
+
+    def set_dataset(self, path: str, positions: np.ndarray) -> None:
+        """Show another dataset of the file: a new pipeline, the map recomputed at ``positions``."""
+        scan = self.scan
+        if scan is None or path == scan.data_path:
+            return
+        try:
+            pipeline = make_pipeline(scan.file, path, scan.scan_rank, self.options)
+        except Exception as exc:  # noqa: BLE001 - the previous dataset stays shown
+            logger.warning("cannot show %s: %s", path, exc)
+            self._set(Status(self.status.kind, f"{self.status.message} (cannot show {path}: "
+                             f"{exc})", self.status.exit_code))
+            self._emit(force=True)
+            return
+        scan.pipeline.close()
+        scan.pipeline, scan.data_path = pipeline, path
+        self._roi = None
+        apply_mask(scan, self._mask_on)
+        self.generation = next(_GENERATIONS)
+        self._outbox.append(self.info())
+        self._recompute(positions)
+
+    def _recompute(self, positions: np.ndarray) -> None:
+        positions = np.asarray(positions, dtype=np.int64)
+        self._backfill.clear()
+        if positions.size:
+            self._backfill.append(positions.reshape(len(positions), -1))
+        if self.scan is not None and self.status.terminal:
+            self._emit(**self._read(self.scan, self.clock() + READ_BUDGET_S))
+
+    # ------------------------------------------------------------------ replaced files, closing
+    def _reopen(self) -> None:
+        logger.info("%s holds a new scan: reopening", self.path)
+        self.close()
+        self._pending.clear()
+        self._backfill.clear()
+        self.generation = next(_GENERATIONS)
+        self._watch.disarm()
+        self._reset_counters()
+        self._set(Status(WAITING, f"Waiting for {self.name} (file replaced)"))
+        self._emit(force=True)
+        self._try_open()
+
+    def close(self) -> None:
+        """Close the file (the session can open it again with :meth:`step`)."""
+        self.stop_event.set()
+        if self.scan is not None:
+            self.scan.close()
+            self.scan = None
+        self.stop_event = threading.Event()
+
+
+def _exit_code_for(exc: BaseException) -> int:
+    """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
+    bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError,
+                 IsADirectoryError)
+    return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR

@@ -1,0 +1,91 @@
+"""The frame pane: levels from the follower thread, crosshair, spectra, big frames binned."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from swmrview.model.frames import display_frame
+from swmrview.simulate import SimConfig
+
+from .conftest import wait_terminal
+
+
+def test_auto_levels_follow_frames_when_on_and_stay_when_off(make_window):
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_rank(2)
+    a = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    b = (a * 10 + 1000).astype(np.uint16)
+    view.show_frame(a, levels=display_frame(a)[1])
+    assert view.image_panel.levels() == (0.0, 63.0)
+    window.toolbar.auto_levels_box.setChecked(False)
+    view.show_frame(b, levels=display_frame(b)[1])
+    assert view.image_panel.levels() == (0.0, 63.0)
+    np.testing.assert_array_equal(view.image_panel.image.image, b)
+    window.toolbar.auto_levels_box.setChecked(True)
+    view.show_frame(b, levels=display_frame(b)[1])
+    assert view.image_panel.levels() == (1000.0, 1630.0)
+    window.toolbar.log_box.setChecked(True)
+    lo, hi = view.image_panel.levels()
+    assert hi == pytest.approx(np.log10(1630.0), rel=1e-5)
+
+
+def test_masked_and_overflowing_pixels_leave_the_levels(make_window):
+    frame = np.arange(16, dtype=np.uint16).reshape(4, 4)
+    frame[0, 0] = 65535                                   # an Eiger gap pixel
+    mask = np.zeros((4, 4), bool)
+    mask[3, 3] = True                                     # a bad pixel (value 15)
+    shown, levels, binning = display_frame(frame, mask, overflow=65535)
+    assert levels == (1.0, 14.0) and binning == 1
+
+
+def test_a_huge_frame_is_binned_off_the_gui_thread(make_window):
+    frame = np.zeros((8192, 8192), np.uint16)
+    frame[4096, 4100] = 7
+    shown, levels, binning = display_frame(frame)
+    assert binning == 2 and shown.shape == (4096, 4096)
+    window = make_window(None)
+    window.frame_view.set_frame_rank(2)
+    window.frame_view.show_frame(shown, levels=levels, binning=binning)
+    rect = window.frame_view.image_panel.image.boundingRect()
+    mapped = window.frame_view.image_panel.image.mapRectToParent(rect)
+    assert (mapped.width(), mapped.height()) == (8192, 8192)   # pixel coordinates kept
+
+
+def test_crosshair_reads_pixel_value(make_window, qtbot):
+    window = make_window(None)
+    window.pages.setCurrentWidget(window.splitter)
+    view = window.frame_view
+    view.set_frame_rank(2)
+    frame = np.arange(48, dtype=np.uint16).reshape(6, 8)
+    view.show_frame(frame)
+    qtbot.wait(50)
+    panel = view.image_panel
+    panel._mouse_moved(panel.image.mapToScene(5.5, 2.5))  # what sigMouseMoved delivers
+    assert panel.readout.text() == f"x=5  y=2  value={frame[2, 5]}"
+    assert panel.vline.isVisible() and panel.vline.value() == pytest.approx(5.5)
+
+
+def test_frames_of_rank_three_show_their_first_plane(make_window):
+    window = make_window(None)
+    window.frame_view.set_frame_rank(3)
+    stack = np.arange(2 * 3 * 4, dtype=np.uint16).reshape(2, 3, 4)
+    window.frame_view.show_frame(stack)
+    np.testing.assert_array_equal(window.frame_view.current_frame(), stack[0])
+
+
+def test_running_mean_of_live_spectra_only(sim_writer, make_window, qtbot):
+    cfg = SimConfig(shape=(10,), frame=(32,), rate=100.0)
+    path, proc = sim_writer(cfg)
+    window = make_window(path)
+    window.toolbar.mean_box.setChecked(True)
+    wait_terminal(qtbot, window)
+    panel = window.frame_view.trace_panel
+    assert panel.mean_curve.isVisible()
+    _, mean = panel.mean_curve.getData()
+    np.testing.assert_allclose(mean, np.mean(list(panel._recent), axis=0))
+    count = len(panel._recent)
+    window.pin_point((0,))
+    qtbot.waitUntil(lambda: window.shown_position == (0,), timeout=5000)
+    assert len(panel._recent) == count                   # a pinned frame is not live

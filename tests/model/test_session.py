@@ -1,0 +1,157 @@
+"""The session: open, wait, follow and read any writer's file; status and exit codes (no Qt).
+
+Writers are real processes: the GDA-like test writer (not the project's simulator) and the
+simulator. Maps are compared with the values each writer is known to write.
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from swmrview.model.status import ERROR, FINISHED, LIVE, TIMED_OUT, WAITING
+from tests.writers import gda_writer as gda
+
+
+def expected_plane(shape, frame_shape=()):
+    n = int(np.prod(shape))
+    return np.array([gda.expected_sum(i, frame_shape) for i in range(n)]).reshape(shape)
+
+
+def test_live_gda_snake_scan_fills_the_declared_map(tmp_path, follow):
+    """Every per-point dataset grows from (1, 1): the map is 5x5 from the first point on."""
+    path = tmp_path / "snake.nxs"
+    writer = gda.start_gda_writer(path, (5, 5), snake=True, rate=150)
+    f = follow(path)
+    f.until(lambda f: f.state is not None and f.state.n_acquired > 0)
+    assert f.state.shape == (5, 5)                       # declared scan_shape, not (1, 1)
+    f.until_ended()
+    writer.join(10)
+    assert f.session.status.kind == FINISHED and f.session.status.exit_code == 0
+    assert f.state.n_acquired == 25
+    np.testing.assert_array_equal(f.state.plane(), expected_plane((5, 5)))
+    order = [f.state.flat_index(f.state.order_position(k)) for k in range(25)]
+    assert sorted(order) == list(range(25))              # each point once, in arrival order
+
+
+def test_live_3d_image_scan_places_every_frame(tmp_path, follow):
+    path = tmp_path / "cube.nxs"
+    writer = gda.start_gda_writer(path, (2, 2, 5), frame_shape=(6, 4), rate=200)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    assert f.state.shape == (2, 2, 5) and f.state.n_acquired == 20
+    cube = f.state.map.values["sum"]
+    np.testing.assert_array_equal(cube, expected_plane((2, 2, 5), (6, 4)))
+    assert f.state.slow_index == (1,)                     # the newest plane, before any draw
+
+
+def test_uneven_motor_positions_come_from_the_file(tmp_path, follow):
+    path = tmp_path / "uneven.nxs"
+    writer = gda.start_gda_writer(path, (6,), rate=300, uneven=True)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    np.testing.assert_array_equal(f.state.coordinates(0), [0, 1, 2, 4, 8, 16])
+    assert f.state.point_xy((2,))[0] == 2.0
+
+
+def test_flag_seen_before_the_last_keys_loses_no_point(tmp_path, follow):
+    path = tmp_path / "race.nxs"
+    writer = gda.start_gda_writer(path, (6, 5), rate=300, flag_before_last_keys=True,
+                                  detector_file=True)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    assert f.session.status.kind == FINISHED, f.statuses
+    assert f.state.n_acquired == 30
+
+
+def test_after_a_timeout_new_points_resume_following(tmp_path, follow):
+    path = tmp_path / "pause.nxs"
+    writer = gda.start_gda_writer(path, (12,), rate=100, pause_at=5, pause_s=2.5)
+    f = follow(path, timeout=0.8)
+    f.until(lambda f: f.session.status.kind == FINISHED, timeout=60)
+    writer.join(20)
+    assert f.session.status.kind == FINISHED, f.statuses
+    assert TIMED_OUT in f.kinds
+    timed_out = f.kinds.index(TIMED_OUT)
+    assert LIVE in f.kinds[timed_out:]                  # it came back
+    assert f.state.n_acquired == 12
+
+
+def test_waits_for_a_missing_file_then_follows_it(tmp_path, follow):
+    path = tmp_path / "later.nxs"
+    f = follow(path)
+    f.step()
+    assert f.session.status.kind == WAITING and "Waiting" in f.session.status.message
+    writer = gda.start_gda_writer(path, (4,), rate=200, start_delay=0.3)
+    f.until_ended()
+    writer.join(10)
+    assert f.session.status.kind == FINISHED and f.state.n_acquired == 4
+
+
+def test_headless_wait_for_a_missing_file_times_out_with_exit_3(tmp_path, follow):
+    f = follow(tmp_path / "never.h5", timeout=0.3, exit_on_finish=True)
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    assert f.session.status.kind == TIMED_OUT and f.session.status.exit_code == 3
+
+
+@pytest.mark.parametrize("make", ["directory", "text"])
+def test_bad_input_is_an_error_with_exit_2(tmp_path, follow, make):
+    path = tmp_path / "bad"
+    if make == "directory":
+        path.mkdir()
+    else:
+        path.write_text("not hdf5")
+    f = follow(path)
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    status = f.session.status
+    assert status.kind == ERROR and status.exit_code == 2
+    assert ("directory" in status.message) if make == "directory" else "HDF5" in status.message
+
+
+def test_complete_file_without_keys_is_a_complete_scan(tmp_path, follow):
+    path = tmp_path / "done.nxs"
+    values = np.arange(12, dtype=float).reshape(4, 3) + 1
+    with h5py.File(path, "w") as h5:
+        h5.attrs["default"] = "entry"
+        entry = h5.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        entry.attrs["default"] = "plot"
+        plot = entry.create_group("plot")
+        plot.attrs.update(NX_class="NXdata", signal="counts", axes=["y", "x"])
+        plot["counts"] = values
+        plot["y"] = [0.0, 1.0, 2.0, 3.0]
+        plot["x"] = [5.0, 6.0, 8.0]
+    f = follow(path)
+    f.until_ended()
+    assert f.infos[-1].mode == "complete"
+    assert f.session.status.kind == FINISHED
+    np.testing.assert_array_equal(f.state.plane(), values)
+    np.testing.assert_array_equal(f.state.coordinates(1), [5.0, 6.0, 8.0])
+
+
+def test_roi_request_recomputes_acquired_points(tmp_path, follow):
+    path = tmp_path / "roi.nxs"
+    writer = gda.start_gda_writer(path, (2, 3), frame_shape=(4, 4), rate=300)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    f.state.set_roi((0, 2, 0, 2))
+    f.session.set_roi(f.state.roi, f.state.acquired_positions())
+    f.until(lambda f: np.isfinite(f.state.map.values["roi"]).all())
+    expected = [gda.expected_frame(i, (4, 4))[0:2, 0:2].sum(dtype=float) for i in range(6)]
+    np.testing.assert_array_equal(f.state.map.values["roi"].ravel(), expected)
+
+
+def test_point_request_reads_that_frame(tmp_path, follow):
+    path = tmp_path / "pt.nxs"
+    writer = gda.start_gda_writer(path, (3, 2), frame_shape=(3, 5), rate=300)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    point = f.session.point((1, 1))
+    np.testing.assert_array_equal(point.frame, gda.expected_frame(3, (3, 5)))
+    assert point.position == (1, 1)
