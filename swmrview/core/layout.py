@@ -12,10 +12,12 @@ Order of evidence (explicit paths given by the user always win):
    numeric dataset; the layout says why in ``notes``.
 3. **Without keys** the scan rank comes from the signal (the *frame-rank rule*):
    ``@interpretation`` (scalar 0, spectrum 1, image 2) wins; else GDA 8 ``scan_dimensions``;
-   else, when the plot names a 1-D axis for every dimension, every dimension is a scan
-   dimension (scalars on a grid); else by shape: 1-D -> scalars per point, 2-D -> spectra per
-   point if the first dimension is unlimited (a growing stack) and a single image (scan rank 0)
-   otherwise, N-D (N >= 3) -> images (the last two dimensions) over N-2 scan dimensions.
+   else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
+   dimension is a scan dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
+   scalars per point; 2-D -> spectra per point if the first dimension is unlimited (a growing
+   stack), else a single image (scan rank 0); N-D (N >= 3) -> images (the last two
+   dimensions) over N-2 scan dimensions. The scan shape is the signal's leading dimensions
+   (None for an unlimited one while a writer has the file open).
 
 Only metadata is read (and single-value detector settings); never data, never a virtual
 dataset's missing sources. :class:`LayoutError` is raised only when nothing can be shown.
@@ -220,9 +222,9 @@ def _name_score(path: str) -> int:
 
 # ----------------------------------------------------------------------------- keys
 
-def _generic_keys(h5file: h5py.File) -> list[str]:
+def _generic_keys(walked: Sequence[tuple[str, object]]) -> list[str]:
     candidates = []
-    for path, obj in _walk(h5file):
+    for path, obj in walked:
         name = path.rsplit("/", 1)[-1]
         if isinstance(obj, h5py.Group) and name.lower() == "keys":
             found = [f"{path}/{n}" for n in obj
@@ -273,45 +275,71 @@ def _key_shape(key_ds: Sequence[h5py.Dataset], rank: int,
 
 # ----------------------------------------------------------------------------- signal
 
-def _is_position(path: str, ds: h5py.Dataset) -> bool:
-    """Motor positions: NXtransformations entries, NXpositioner values, old-style ``axis``.
+def _placed_as_position(path: str, parent_class: str | None) -> bool:
+    """NXtransformations entries and NXpositioner values (GDA 8 writes counters as
+    NXpositioner groups too, so only their ``value*``-like fields count)."""
+    name = path.rsplit("/", 1)[-1]
+    return parent_class == "NXtransformations" or (
+        parent_class == "NXpositioner" and name.startswith(("value", "target", "raw", "demand")))
 
-    (GDA 8 writes counters as NXpositioner groups too, so only their ``value*`` fields and
-    those marked as axes count as positions.)
-    """
+
+def _is_position(path: str, ds: h5py.Dataset, parent_class: str | None) -> bool:
+    """Motor positions: placed as such, or marked old-style with an ``axis`` attribute."""
+    if _placed_as_position(path, parent_class):
+        return True
     try:
-        if "axis" in ds.attrs:
-            return True
-        parent = nx_class(ds.parent)
+        return "axis" in ds.attrs
     except (OSError, RuntimeError, KeyError):
         return False
-    name = path.rsplit("/", 1)[-1]
-    return parent == "NXtransformations" or (
-        parent == "NXpositioner" and name.startswith(("value", "target", "raw", "demand")))
 
 
 class _Scope:
     """What the signal and data searches must leave out, and the scan they must fit."""
 
-    def __init__(self, h5file: h5py.File, skip: Sequence[str], excluded: Sequence[object]):
+    def __init__(self, h5file: h5py.File):
         self.h5file = h5file
-        self.skip = list(skip)
-        self.excluded_ids = {o.id for o in excluded if o is not None}
-        self._walked: list[tuple[str, object]] | None = None
-        self.positioner_ids: set = set()
+        self.skip: list[str] = []
+        self.excluded_ids: set = set()
+        self._all: list[tuple[str, object]] | None = None
+        self._positions: dict = {}
+        self._position_ids: set | None = None
+        self._classes: dict[str, str | None] = {}
+
+    def all(self) -> list[tuple[str, object]]:
+        """Every object of the bounded walk (walked once per layout)."""
+        if self._all is None:
+            self._all = list(_walk(self.h5file))
+        return self._all
 
     def walked(self) -> list[tuple[str, object]]:
-        if self._walked is None:
-            self._walked = []
-            for path, obj in _walk(self.h5file, skip=self.skip):
-                self._walked.append((path, obj))
-                if isinstance(obj, h5py.Dataset) and _is_position(path, obj):
-                    self.positioner_ids.add(obj.id)
-        return self._walked
+        """The walk without the skipped groups."""
+        return [(p, o) for p, o in self.all()
+                if not any(p == s or p.startswith(s + "/") for s in self.skip)]
+
+    def _parent_class(self, path: str) -> str | None:
+        parent = path.rsplit("/", 1)[0] or "/"
+        if parent not in self._classes:
+            self._classes[parent] = nx_class(child(self.h5file, parent))
+        return self._classes[parent]
+
+    def is_position(self, path: str, obj) -> bool:
+        """Whether ``obj`` holds motor positions, also when hard-linked elsewhere (e.g. an
+        NXmx ``sam_x`` in NXdata is the one in NXtransformations). Cached."""
+        if self._position_ids is None:
+            self._position_ids = set()
+            for p, o in self.all():
+                if isinstance(o, h5py.Dataset) and _placed_as_position(p, self._parent_class(p)):
+                    self._position_ids.add(o.id)
+        if obj.id in self._position_ids:
+            return True
+        if obj.id not in self._positions:
+            self._positions[obj.id] = _is_position(path, obj, self._parent_class(path))
+        return self._positions[obj.id]
 
     def allowed(self, path: str, obj) -> bool:
-        return (obj.id not in self.excluded_ids and obj.id not in self.positioner_ids
-                and not any(path == s or path.startswith(s + "/") for s in self.skip))
+        return (obj.id not in self.excluded_ids
+                and not any(path == s or path.startswith(s + "/") for s in self.skip)
+                and not self.is_position(path, obj))
 
 
 def _fallback_signal(scope: _Scope, plot: Plot | None, failed: str | None,
@@ -324,11 +352,11 @@ def _fallback_signal(scope: _Scope, plot: Plot | None, failed: str | None,
             path = f"{plot.path}/{name}"
             obj = child(plot.group, name)
             if path != failed and isinstance(obj, h5py.Dataset) and obj.size >= 2 \
-                    and scope.allowed(path, obj) and fits(obj) and _quiet_usable(obj):
+                    and fits(obj) and _quiet_usable(obj) and scope.allowed(path, obj):
                 tiers[0].append(((_name_score(path), i), path))
     for i, (path, obj) in enumerate(walked):
         if not isinstance(obj, h5py.Dataset) or path == failed or obj.size < 2 \
-                or not scope.allowed(path, obj) or not fits(obj) or not _quiet_usable(obj):
+                or not fits(obj) or not _quiet_usable(obj) or not scope.allowed(path, obj):
             continue
         parent = obj.parent
         if path.rsplit("/", 1)[-1] == "data" and (nx_class(parent) == "NXdetector"
@@ -367,7 +395,7 @@ def _frame_rank_rule(h5file: h5py.File, path: str, ds: h5py.Dataset, plot: Plot 
     if dims and len(dims) <= ds.ndim and all(ds.shape[d] <= n for d, n in enumerate(dims)):
         return len(dims)
     if plot is not None and axes_per_dim is not None and path.startswith(plot.path + "/") \
-            and ds.ndim >= 2 and all(_axis_ok(plot.group, names, ds.shape[d])
+            and 2 <= ds.ndim <= 3 and all(_axis_ok(plot.group, names, ds.shape[d])
                                      for d, names in enumerate(axes_per_dim[: ds.ndim])):
         return ds.ndim
     if ds.ndim == 1:
@@ -431,6 +459,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
     if isinstance(data, str):
         data = (data,)
     notes = Notes()
+    scope = _Scope(h5file)
     live = _is_live(h5file)
     scan = gda_mod.find_scan(h5file, notes)
     is_gda = scan is not None
@@ -444,7 +473,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         if is_gda:
             key_paths, dangling = gda_mod.scan_keys(h5file, scan, notes)
         else:
-            key_paths = _generic_keys(h5file)
+            key_paths = _generic_keys(scope.all())
         key_ds = [h5file[p] for p in key_paths]
 
     # finished flag
@@ -453,7 +482,7 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         finished_ds = _explicit(h5file, finished_path, "finished flag")
     else:
         finished_path = scan.finished if is_gda else next(
-            (p for p, o in _walk(h5file) if _is_flag(p, o)), None)
+            (p for p, o in scope.all() if _is_flag(p, o)), None)
         finished_ds = child(h5file, finished_path) if finished_path else None
 
     # scan rank and shape when keys or a GDA declaration give them
@@ -472,8 +501,8 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
 
     # signal
     plot = find_plot(h5file, notes)
-    skip = [scan.path] if is_gda else []
-    scope = _Scope(h5file, skip, list(key_ds) + [finished_ds])
+    scope.skip = [scan.path] if is_gda else []
+    scope.excluded_ids = {o.id for o in list(key_ds) + [finished_ds] if o is not None}
     signal_path: str | None = None
     signal_ds: h5py.Dataset | None = None
     if plot is not None:
@@ -517,9 +546,10 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
             signal_ds = h5file[signal_path]
             notes.add(f"showing {signal_path} instead" if plot is not None or notes.notes
                       else f"no NeXus default plot; showing {signal_path}")
-    base = signal_ds if signal_ds is not None else (explicit_ds[0] if explicit_ds else None)
-    base_path = signal_path if signal_ds is not None else (explicit_data[0] if explicit_ds
-                                                           else None)
+    # the dataset whose shape gives the scan when nothing declared it: the user's first
+    # --data, else the signal
+    base = explicit_ds[0] if explicit_ds else signal_ds
+    base_path = explicit_data[0] if explicit_ds else signal_path
 
     if base is None and not key_ds and not dangling:
         why = "; ".join(notes.notes) or ("no key datasets, no NeXus plot, and no numeric "
@@ -555,9 +585,10 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         if plot is not None:
             ordered = [(f"{plot.path}/{n}", child(plot.group, n)) for n in plot.group]
         for path, obj in ordered + scope.walked():
-            if isinstance(obj, h5py.Dataset) and obj.id not in seen and scope.allowed(path, obj) \
-                    and (obj.size >= 2 or not exact) and _quiet_usable(obj) \
-                    and obj.ndim >= rank and _fits(obj, shape, exact):
+            if isinstance(obj, h5py.Dataset) and obj.id not in seen \
+                    and (obj.size >= 2 or not exact) and obj.ndim >= rank \
+                    and _fits(obj, shape, exact) and _quiet_usable(obj) \
+                    and scope.allowed(path, obj):
                 seen.add(obj.id)
                 data_paths.append(path)
         if not data_paths:
