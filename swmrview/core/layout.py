@@ -451,9 +451,20 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
     Raises
     ------
     LayoutError
-        A path given explicitly is missing or a group, keys disagree on the scan rank, or
-        nothing at all can be shown (no keys and no numeric data); the message says why.
+        A path given explicitly is missing or a group, keys disagree on the scan rank,
+        nothing at all can be shown (no keys and no numeric data), or the file's structure
+        cannot be read (a damaged file); the message says why.
     """
+    try:
+        return _find_layout(h5file, keys, data, finished)
+    except (OSError, RuntimeError, KeyError, TypeError) as exc:
+        logger.warning("layout of %s failed", getattr(h5file, "filename", h5file), exc_info=True)
+        raise LayoutError(f"cannot read the structure of {h5file.filename}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def _find_layout(h5file: h5py.File, keys: Sequence[str], data: Sequence[str],
+                 finished: str | None) -> ScanLayout:
     if isinstance(keys, str):
         keys = (keys,)
     if isinstance(data, str):

@@ -39,6 +39,14 @@ def text(value) -> str | None:
     return str(value)
 
 
+def attr(obj, name: str):
+    """Attribute ``name`` of ``obj`` or None (missing, or of a type h5py cannot read)."""
+    try:
+        return obj.attrs.get(name)
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def texts(value) -> list[str]:
     """A list-valued attribute; old style "x:y" or "x,y" strings are split."""
     if value is None:
@@ -53,17 +61,11 @@ def texts(value) -> list[str]:
 
 
 def nx_class(obj) -> str | None:
-    try:
-        return text(obj.attrs.get("NX_class"))
-    except (OSError, RuntimeError, KeyError):
-        return None
+    return text(attr(obj, "NX_class"))
 
 
 def units(obj) -> str | None:
-    try:
-        return text(obj.attrs.get("units"))
-    except (OSError, RuntimeError, KeyError):
-        return None
+    return text(attr(obj, "units"))
 
 
 def child(group: h5py.Group, name: str):
@@ -108,14 +110,14 @@ class Plot:
 
 def signal_name(group: h5py.Group) -> str | None:
     """``@signal``; else a child with old-style ``signal=1``; else a child named ``data``."""
-    name = text(group.attrs.get("signal"))
+    name = text(attr(group, "signal"))
     if name:
         return name
     for i, key in enumerate(group):
         if i >= _MAX_CHILDREN:
             break
         obj = child(group, key)
-        if isinstance(obj, h5py.Dataset) and _is_one(obj.attrs.get("signal")):
+        if isinstance(obj, h5py.Dataset) and _is_one(attr(obj, "signal")):
             return key
     try:
         return "data" if "data" in group else None
@@ -124,13 +126,13 @@ def signal_name(group: h5py.Group) -> str | None:
 
 
 def _has_signal(group: h5py.Group) -> bool:
-    if text(group.attrs.get("signal")):
+    if text(attr(group, "signal")):
         return True
     for i, key in enumerate(group):
         if i >= _MAX_CHILDREN:
             break
         obj = child(group, key)
-        if isinstance(obj, h5py.Dataset) and _is_one(obj.attrs.get("signal")):
+        if isinstance(obj, h5py.Dataset) and _is_one(attr(obj, "signal")):
             return True
     return False
 
@@ -159,11 +161,11 @@ def _default_in(path: str, group: h5py.Group, notes: Notes | None,
         return None
     if nx_class(group) == "NXdata" and path:
         return path, group
-    named = text(group.attrs.get("signal"))
+    named = text(attr(group, "signal"))
     if named and notes is not None and isinstance(child(group, named), h5py.Group):
         notes.add(f"@signal of {path or '/'} names the group {named!r}, not a dataset; "
                   f"ignored, the plot is looked for below")
-    name = text(group.attrs.get("default"))
+    name = text(attr(group, "default"))
     if name:
         target = child(group, name)
         if isinstance(target, h5py.Group):
@@ -207,20 +209,20 @@ def axis_candidates(group: h5py.Group, signal: h5py.Dataset | None, ndim: int) -
         if 0 <= dim < ndim and name and name != "." and name not in per_dim[dim]:
             per_dim[dim].append(name)
 
-    listed = texts(group.attrs.get("axes"))
+    listed = texts(attr(group, "axes"))
     if not listed and signal is not None:
-        listed = texts(signal.attrs.get("axes"))
+        listed = texts(attr(signal, "axes"))
     for dim, name in enumerate(listed[:ndim]):
         add(dim, name)
-    for attr in group.attrs:
-        if attr.endswith("_indices"):
+    for name_ in group.attrs:
+        if name_.endswith("_indices"):
             try:
-                dims = np.asarray(group.attrs[attr]).ravel()
+                dims = np.asarray(attr(group, name_)).ravel()
                 dim = int(text(dims[0]) if dims.dtype.kind in "SUO" else dims[0])
             except (IndexError, TypeError, ValueError):
                 continue
             if dims.size == 1:
-                add(dim, attr[: -len("_indices")])
+                add(dim, name_[: -len("_indices")])
     old: list[tuple[int, bool, str]] = []
     for i, name in enumerate(group):
         if i >= _MAX_CHILDREN:
@@ -228,10 +230,10 @@ def axis_candidates(group: h5py.Group, signal: h5py.Dataset | None, ndim: int) -
         obj = child(group, name)
         if isinstance(obj, h5py.Dataset) and "axis" in obj.attrs:
             try:
-                dim = int(text(obj.attrs["axis"]) or "0") - 1
+                dim = int(text(attr(obj, "axis")) or "0") - 1
             except ValueError:
                 continue
-            old.append((dim, _is_one(obj.attrs.get("primary")), name))
+            old.append((dim, _is_one(attr(obj, "primary")), name))
     for dim, primary, name in sorted(old, key=lambda t: (t[0], not t[1])):
         add(dim, name)
     return per_dim
@@ -239,7 +241,7 @@ def axis_candidates(group: h5py.Group, signal: h5py.Dataset | None, ndim: int) -
 
 def frame_rank_from_interpretation(ds: h5py.Dataset) -> int | None:
     """Frame rank stated by the signal's ``@interpretation`` (image: 2, spectrum: 1...)."""
-    value = text(ds.attrs.get("interpretation"))
+    value = text(attr(ds, "interpretation"))
     return _INTERPRETATION.get(value.strip().lower()) if value else None
 
 

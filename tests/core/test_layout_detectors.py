@@ -142,3 +142,46 @@ def test_scalar_signal_has_no_mask_or_overflow(tmp_path):
     with h5py.File(path, "r") as f:
         layout = find_layout(f)
     assert layout.frame_shape == () and layout.overflow is None and layout.pixel_mask is None
+
+
+# ----------------------------------------------------------------------------- live, no keys
+
+def eiger_data_writer(path: str, ready, go) -> None:
+    """A DECTRIS/Odin-like data file written live: no keys, frames growing along dim 0."""
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_group("entry").attrs["NX_class"] = "NXentry"
+        plot = f.create_group("entry/data")
+        plot.attrs["NX_class"] = "NXdata"
+        data = plot.create_dataset("data", shape=(0,) + FRAME, maxshape=(None,) + FRAME,
+                                   chunks=(1,) + FRAME, dtype="u2")
+        f.swmr_mode = True
+        for i in range(6):
+            data.resize((i + 1,) + FRAME)
+            data[i] = i
+            data.flush()
+            if i == 1:
+                ready.set()
+                go.wait(30)
+
+
+def test_live_file_without_keys_has_an_unknown_length(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "live_data_000001.h5"
+    ready, go = multiprocessing.Event(), multiprocessing.Event()
+    proc = multiprocessing.Process(target=eiger_data_writer, args=(str(path), ready, go))
+    proc.start()
+    try:
+        assert ready.wait(30)
+        with h5py.File(path, "r", swmr=True) as f:
+            layout = find_layout(f)
+        assert layout.keys == () and layout.finished is None
+        assert layout.signal == "/entry/data/data" and layout.scan_rank == 1
+        assert layout.scan_shape == (None,)              # still growing: not 2
+        assert layout.frame_shape == FRAME and layout.overflow == 65535
+    finally:
+        go.set()
+        proc.join(30)
+    assert proc.exitcode == 0
+    with h5py.File(path, "r") as f:
+        assert find_layout(f).scan_shape == (6,)         # finished: its length
