@@ -43,7 +43,9 @@ __all__ = ["ReducePipeline", "chunk_decoder", "decoder_sources"]
 _SMALL_FRAME = 1 << 16   # bytes: smaller frames are read and reduced on the calling thread
 _RUN_BYTES = 1 << 20     # at most this much read in one h5py call on the fallback path (cache-sized)
 
-Decoder = Callable[[Any], Any]  # raw chunk bytes in, decoded bytes (buffer) out
+# raw chunk bytes in, decoded bytes out; ``out`` (a uint8 array) is filled when it has the
+# decoded size and the decoder can write into it, else a new buffer is returned
+Decoder = Callable[..., Any]
 
 # ---------------------------------------------------------------------------- libraries
 
@@ -119,7 +121,7 @@ def _bitshuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder | None:
     _SOURCES["bitshuffle"] = ("hdf5plugin libh5bshuf via ctypes (GIL released)" if fn
                               else "bitshuffle package (holds the GIL)")
 
-    def decode(raw: Any) -> np.ndarray:
+    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
         src, _ = _ptr(raw)
         if comp:
             total = int.from_bytes(src[:8].tobytes(), "big")
@@ -129,7 +131,7 @@ def _bitshuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder | None:
             total, block, data = src.size, cd_block, src
         n = total // elem
         if fn is not None:
-            out = np.empty(total, dtype=np.uint8)
+            out = _out(out, total)
             done = fn(data.ctypes.data, out.ctypes.data, n, elem, block)
             if done < 0:
                 raise OSError(f"bitshuffle decompression failed (error {done})")
@@ -154,13 +156,13 @@ def _lz4_decoder() -> Decoder | None:
     _SOURCES["lz4"] = ("hdf5plugin libh5lz4 via ctypes (GIL released)" if fn
                        else "lz4 package (GIL released)")
 
-    def decode(raw: Any) -> np.ndarray:
+    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
         # HDF5 LZ4 filter: u64 BE total size, u32 BE block size, then per block a u32 BE
         # compressed size and the block (stored as is when it did not compress)
         src, base = _ptr(raw)
         total = int.from_bytes(src[:8].tobytes(), "big")
         block = int.from_bytes(src[8:12].tobytes(), "big")
-        out = np.empty(total, dtype=np.uint8)
+        out = _out(out, total)
         pos, done = 12, 0
         while done < total:
             size = min(block, total - done)
@@ -194,12 +196,12 @@ def _blosc_decoder() -> Decoder | None:
     _SOURCES["blosc"] = ("hdf5plugin libh5blosc via ctypes (GIL released)" if fn
                          else "blosc package")
 
-    def decode(raw: Any) -> Any:
+    def decode(raw: Any, out: np.ndarray | None = None) -> Any:
         if fn is None:
             return py.decompress(bytes(raw))
         src, base = _ptr(raw)
         total = int.from_bytes(src[4:8].tobytes(), "little")  # blosc header: nbytes
-        out = np.empty(total, dtype=np.uint8)
+        out = _out(out, total)
         if fn(base, out.ctypes.data, total, 1) != total:
             raise OSError("Blosc decompression failed")
         return out
@@ -215,12 +217,12 @@ def _zstd_decoder() -> Decoder | None:
         return None
     _SOURCES["zstd"] = "hdf5plugin libh5zstd via ctypes (GIL released)"
 
-    def decode(raw: Any) -> np.ndarray:
+    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
         src, base = _ptr(raw)
         total = size_fn(base, src.size)
         if total >= (1 << 63):
             raise OSError("Zstandard frame without a content size")
-        out = np.empty(total, dtype=np.uint8)
+        out = _out(out, total)
         if fn(out.ctypes.data, total, base, src.size) != total:
             raise OSError("Zstandard decompression failed")
         return out
@@ -231,10 +233,10 @@ def _zstd_decoder() -> Decoder | None:
 def _shuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder:
     elem = int(cd[0]) if cd else itemsize
 
-    def decode(raw: Any) -> np.ndarray:
+    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
         src = np.frombuffer(raw, dtype=np.uint8)
         n = src.size // elem
-        out = np.empty(src.size, dtype=np.uint8)
+        out = _out(out, src.size)
         out[: n * elem].reshape(n, elem)[...] = src[: n * elem].reshape(elem, n).T
         out[n * elem:] = src[n * elem:]
         return out
@@ -243,7 +245,17 @@ def _shuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder:
 
 
 def _deflate_decoder() -> Decoder:
-    return zlib.decompress  # releases the GIL while inflating
+    def decode(raw: Any, out: np.ndarray | None = None) -> bytes:
+        return zlib.decompress(raw)  # releases the GIL while inflating
+
+    return decode
+
+
+def _out(out: np.ndarray | None, size: int) -> np.ndarray:
+    """``out`` if it holds exactly ``size`` bytes, else a new buffer."""
+    if out is not None and out.size == size:
+        return out
+    return np.empty(size, dtype=np.uint8)
 
 
 def chunk_decoder(dataset: Any) -> list[Decoder] | None:
@@ -322,6 +334,10 @@ class ReducePipeline:
         self._stages = self._direct_stages() if direct else None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # per-thread frame buffers, reused for every frame that is only reduced: allocating
+        # (and page-faulting) megabytes per frame costs as much as reducing it, more where
+        # malloc hands big blocks back to the system at once (Dask workers)
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ setup
     def _direct_stages(self) -> list[Decoder] | None:
@@ -438,49 +454,72 @@ class ReducePipeline:
         last = None
         if self._stages is not None:
             for i in range(start, stop):
-                frame = self._read_chunk(tuple(pos[i]))
                 is_last = keep_last and i == stop - 1
+                frame = self._read_chunk(tuple(pos[i]), scratch=not is_last)
                 out[:, i] = reducer(frame, writable=not is_last)
                 if is_last:
                     last = frame
             return last
         for run_start, run_len in _runs(pos, start, stop, self._max_run()):
-            frames = self._read_run(tuple(pos[run_start]), run_len)
+            frames = self._read_run(tuple(pos[run_start]), run_len, scratch=True)
             for k in range(run_len):
                 is_last = keep_last and run_start + k == stop - 1
                 out[:, run_start + k] = reducer(frames[k], writable=not is_last)
             if keep_last and run_start + run_len == stop:
-                last = frames[-1].copy() if run_len > 1 else frames[-1]
+                last = frames[-1].copy()
         return last
 
     def _max_run(self) -> int:
         return max(1, _RUN_BYTES // max(1, self._frame_bytes))
 
-    def _read_chunk(self, pos: tuple[int, ...]) -> np.ndarray:
-        """One frame by direct chunk read, decoded on this thread; h5py if that fails."""
+    def _scratch(self, nbytes: int, name: str = "frame") -> np.ndarray:
+        """This thread's reusable uint8 buffer ``name`` of ``nbytes``."""
+        buf = getattr(self._local, name, None)
+        if buf is None or buf.size != nbytes:
+            buf = np.empty(nbytes, dtype=np.uint8)
+            setattr(self._local, name, buf)
+        return buf
+
+    def _read_raw(self, offset: tuple[int, ...]) -> tuple[int, Any]:
+        """``(filter_mask, raw bytes)`` of the chunk at ``offset``, into a reused buffer when
+        it fits (compressed chunks are rarely larger than the frame)."""
+        raw = self._scratch(self._frame_bytes + (self._frame_bytes >> 3) + 4096, "raw")
+        try:
+            return self.dataset.id.read_direct_chunk(offset, out=raw)
+        except ValueError:  # chunk larger than the buffer
+            return self.dataset.id.read_direct_chunk(offset)
+
+    def _read_chunk(self, pos: tuple[int, ...], scratch: bool = False) -> np.ndarray:
+        """One frame by direct chunk read, decoded on this thread; h5py if that fails.
+
+        ``scratch``: decode into this thread's reused buffer (valid until its next read)."""
         offset = tuple(int(v) for v in pos) + (0,) * len(self.frame_shape)
         stages = self._stages
+        final = self._scratch(self._frame_bytes) if scratch else \
+            np.empty(self._frame_bytes, dtype=np.uint8)
         try:
             if not stages:
-                frame = np.empty(self.frame_shape, dtype=self.dtype)
-                self.dataset.id.read_direct_chunk(offset, out=frame.reshape(-1).view(np.uint8))
-                return frame
-            filter_mask, raw = self.dataset.id.read_direct_chunk(offset)
+                self.dataset.id.read_direct_chunk(offset, out=final)
+                return final.view(self.dtype).reshape(self.frame_shape)
+            filter_mask, raw = self._read_raw(offset)
         except Exception as error:  # noqa: BLE001 - unallocated chunk, I/O error: ask HDF5
             logger.debug("direct chunk read at %s failed (%s); reading through h5py", pos, error)
             return self._read_run(pos, 1)[0]
         buf = raw
+        last_stage = next((i for i in range(len(stages)) if not filter_mask & (1 << i)), -1)
         for i in range(len(stages) - 1, -1, -1):
             if not filter_mask & (1 << i):
-                buf = stages[i](buf)
+                buf = stages[i](buf, final if i == last_stage else None)
         data = np.frombuffer(buf, dtype=self.dtype)
         if data.size != self._frame_size:
             raise OSError(f"chunk at {offset} decoded to {data.size} values, "
                           f"expected {self._frame_size}")
         return data.reshape(self.frame_shape)
 
-    def _read_run(self, pos: tuple[int, ...], length: int) -> np.ndarray:
-        """``length`` frames from ``pos`` along the last scan dim, through h5py (or numpy)."""
+    def _read_run(self, pos: tuple[int, ...], length: int, scratch: bool = False) -> np.ndarray:
+        """``length`` frames from ``pos`` along the last scan dim, through h5py (or numpy).
+
+        ``scratch``: read into this thread's reused buffer (valid until its next read)."""
         if pos:
             sel = tuple(slice(p, p + 1) for p in pos[:-1]) + (slice(pos[-1], pos[-1] + length),)
             dest = (1,) * (len(pos) - 1) + (length,) + self.frame_shape
@@ -488,7 +527,9 @@ class ReducePipeline:
             sel, dest = (), self.frame_shape
         read_direct = getattr(self.dataset, "read_direct", None)
         if read_direct is not None and self.dataset.size:
-            frames = np.empty(dest, dtype=self.dtype)
+            nbytes = length * self._frame_bytes
+            frames = (self._scratch(nbytes) if scratch else np.empty(nbytes, dtype=np.uint8)
+                      ).view(self.dtype).reshape(dest)
             read_direct(frames, sel if pos else None)
         else:
             frames = np.array(self.dataset[sel], dtype=self.dtype)
