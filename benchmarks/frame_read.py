@@ -4,7 +4,8 @@ Every frame of a 300-frame scan (one frame per chunk, all keys set, finished) is
 (a) plain h5py `read_direct` into one preallocated frame (the practical limit), (b) swmrview
 `FrameReader.read`, (c) swmrview `DataSource` iteration, (d) swmr_tools `DataSource`; then the
 map path, read + `reduce_frame` (sum/mean/max), as the viewer's worker and a script with
-`ScanMap` do it. Uncompressed and bitshuffle-LZ4. The file is in the page cache (as a file being
+`ScanMap` do it, and `ReducePipeline` (direct chunk reads, decompression and reduction in one
+thread per core; benchmarks/map_pipeline.py has its scaling with threads). Uncompressed and bitshuffle-LZ4. The file is in the page cache (as a file being
 written is), so this measures CPU cost, not the disk.
 
 Run: /work/venv/bin/python benchmarks/frame_read.py [--frames 300]
@@ -28,7 +29,9 @@ import swmr_tools
 
 from _common import machine_note, print_verdicts, table, verdict
 from swmrview.core import DataSource, FrameReader
-from swmrview.core.scanmap import ScanMap, reduce_frame
+from swmrview.core.pipeline import ReducePipeline
+from swmrview.core.reduce import reduce_frame
+from swmrview.core.scanmap import ScanMap
 
 SHAPE = (1024, 1024)
 FRAME_MB = SHAPE[0] * SHAPE[1] * 2 / 1e6
@@ -84,7 +87,7 @@ def read_all(path: Path, method: str, n: int) -> float:
             source = DataSource([keys], {"d": data}, timeout=1, finished_dataset=finished)
             scan_map = ScanMap((n,))
             for point in itertools.islice(source, n):
-                scan_map.add(point.index, point["d"][0])
+                scan_map.set((point.index,), reduce_frame(point["d"][0]))
             assert scan_map.n_filled == n
         elif method == "map: worker path":
             # what swmrview.gui.worker does per new point: refresh once per batch (~10 points
@@ -93,14 +96,25 @@ def read_all(path: Path, method: str, n: int) -> float:
             scan_map = ScanMap((n,))
             for i in range(n):
                 frame, _ = reader.read_frame(i, force_refresh=(i % 10 == 0))
-                scan_map.set(i, reduce_frame(frame.reshape(SHAPE)))
+                scan_map.set((i,), reduce_frame(frame.reshape(SHAPE)))
+        elif method == "map: ReducePipeline":
+            # batches of ~10 newly ready points, one refresh each, like the worker path
+            scan_map = ScanMap((n,))
+            with ReducePipeline(data, 1) as pipe:
+                for start in range(0, n, 10):
+                    pipe.refresh()
+                    positions = np.arange(start, min(n, start + 10))[:, None]
+                    values, _ = pipe.read_reduce(positions)
+                    scan_map.set_many(positions, values)
+            assert scan_map.n_filled == n
         else:
             raise ValueError(method)
         return time.perf_counter() - t0
 
 
 READERS = ("read_direct", "FrameReader.read", "DataSource", "swmr_tools DataSource")
-MAPS = ("read_direct+reduce", "map: DataSource+ScanMap", "map: worker path")
+MAPS = ("read_direct+reduce", "map: DataSource+ScanMap", "map: worker path",
+        "map: ReducePipeline")
 
 
 def main() -> None:
@@ -137,7 +151,7 @@ def main() -> None:
         for m in ("FrameReader.read", "DataSource"):
             verdict(f"{label}: swmrview {m} vs read_direct", f"{r[m]:.2f}x", "<= 1.5x",
                     r[m] <= 1.5)
-        for m in ("map: DataSource+ScanMap", "map: worker path"):
+        for m in ("map: DataSource+ScanMap", "map: worker path", "map: ReducePipeline"):
             fps = r["fps"][m]
             verdict(f"{label}: {m} vs read_direct", f"{r[m]:.2f}x", "<= 1.5x", r[m] <= 1.5)
             verdict(f"{label}: {m} frames/s", f"{fps:.0f}/s", ">= 200/s", fps >= 200)

@@ -1,0 +1,192 @@
+"""Map throughput of `ReducePipeline` against h5py `read_direct`, by number of threads.
+
+Every frame of a finished scan (one frame per chunk, in the page cache) is read once and, for
+the map methods, reduced to sum/mean/max/roi:
+
+- ``read_direct``: plain h5py into one preallocated frame, single-threaded; HDF5 decompresses
+  inside h5py's lock. The baseline of every ratio.
+- ``read_direct+reduce_frame``: the same plus `reduce_frame` on the same thread (the map path
+  before the pipeline).
+- ``ReducePipeline tN``: direct chunk reads, decompression and reduction in N worker threads.
+- ``ReducePipeline h5py tN``: the pipeline's fallback (h5py reads), for comparison.
+
+Cases: 1024x1024 uint16 uncompressed and bitshuffle/LZ4 (SPEC section 4 targets), other
+filters at 1024x1024, and an Eiger-4M-sized 2167x2070 uint32 bitshuffle/LZ4 scan with gap pixels
+at 2**32-1 excluded by ``overflow`` (as the viewer does with the detector's saturation value).
+
+Run: .venv/bin/python benchmarks/map_pipeline.py [--frames 300] [--repeat 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import _common  # noqa: F401  (sys.path, offscreen)
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import hdf5plugin
+import numpy as np
+
+from _common import machine_note, print_verdicts, table, verdict
+from swmrview.core.pipeline import ReducePipeline, decoder_sources
+from swmrview.core.reduce import reduce_frame
+
+THREADS = (1, 2, 4)
+
+
+def write_scan(path: Path, n: int, shape: tuple, dtype, compression: dict,
+               gaps: bool = False) -> None:
+    """n frames like a detector's (spot + Poisson background), one frame per chunk."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    templates = []
+    for k in range(8):
+        spot = 3000 * np.exp(-((yy - shape[0] // 3 - 50 * k) ** 2 + (xx - shape[1] // 2) ** 2)
+                             / (2 * 40.0**2))
+        frame = (rng.poisson(20, shape) + spot).astype(dtype)
+        if gaps:  # Eiger 4M module gaps: 2 x 4 modules of 1030 x 514 with 10/37-pixel gaps
+            top = np.iinfo(dtype).max
+            for x in (1030, 2070 - 1030 - 10):
+                frame[:, x:x + 10] = top
+            for y in (514, 514 * 2 + 37, 514 * 3 + 2 * 37):
+                frame[y:y + 37, :] = top
+        templates.append(frame)
+    with h5py.File(path, "w", libver="latest") as f:
+        data = f.create_dataset("data", shape=(n,) + shape, maxshape=(None,) + shape,
+                                chunks=(1,) + shape, dtype=dtype, **compression)
+        for i in range(n):
+            data[i] = templates[i % len(templates)]
+
+
+def run(path: Path, method: str, n: int, overflow=None) -> float:
+    """Seconds to read (and for map methods reduce) every frame once with ``method``."""
+    with h5py.File(path, "r", swmr=True) as f:
+        data = f["data"]
+        shape = data.shape[1:]
+        t0 = time.perf_counter()
+        if method == "read_direct":
+            out = np.empty((1,) + shape, data.dtype)
+            for i in range(n):
+                data.read_direct(out, np.s_[i:i + 1])
+        elif method == "read_direct+reduce_frame":
+            out = np.empty((1,) + shape, data.dtype)
+            for i in range(n):
+                data.read_direct(out, np.s_[i:i + 1])
+                reduce_frame(out[0], overflow=overflow)
+        elif method.startswith("ReducePipeline"):
+            threads = int(method.rsplit("t", 1)[1])
+            direct = "h5py" not in method
+            with ReducePipeline(data, 1, threads=threads, overflow=overflow,
+                                direct=direct) as pipe:
+                assert pipe.direct == direct
+                # the viewer's worker reads batches of newly ready points
+                for start in range(0, n, 64):
+                    pipe.refresh()
+                    pipe.read_reduce([(i,) for i in range(start, min(n, start + 64))])
+        else:
+            raise ValueError(method)
+        return time.perf_counter() - t0
+
+
+def measure(path: Path, methods, n: int, repeat: int, overflow=None) -> dict[str, float]:
+    for method in methods:  # warm the page cache, imports and pools
+        run(path, method, min(n, 16), overflow)
+    times = {m: [] for m in methods}
+    for _ in range(repeat):
+        for method in methods:  # interleaved, so drift hits every method alike
+            times[method].append(run(path, method, n, overflow))
+    return {m: statistics.median(t) for m, t in times.items()}
+
+
+def report(title: str, med: dict[str, float], n: int, frame_mb: float) -> dict[str, float]:
+    base = med["read_direct"]
+    rows = [(m, n / t, n * frame_mb / t, t / base, base / t) for m, t in med.items()]
+    table(title, ["method", "frames/s", "MB/s", "time / read_direct",
+                  "throughput / read_direct"], rows)
+    return {m: t / base for m, t in med.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--eiger-frames", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer frames and passes")
+    args = parser.parse_args()
+    if args.quick:
+        args.frames, args.eiger_frames, args.repeat = 60, 16, 3
+    n = args.frames
+    machine_note()
+    print(f"# {os.cpu_count()} cores; median of {args.repeat} passes, methods interleaved; "
+          "files in the page cache (CPU cost, not the disk)")
+    pipes = [f"ReducePipeline t{t}" for t in THREADS]
+    main_methods = ["read_direct", "read_direct+reduce_frame"] + pipes + ["ReducePipeline h5py t1"]
+    ratios = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        shape, mb = (1024, 1024), 1024 * 1024 * 2 / 1e6
+        for label, comp in [("uncompressed", {}),
+                            ("bitshuffle-lz4", dict(hdf5plugin.Bitshuffle(cname="lz4")))]:
+            path = Path(tmp) / f"{label}.h5"
+            write_scan(path, n, shape, np.uint16, comp)
+            size = path.stat().st_size / 1e6
+            med = measure(path, main_methods, n, args.repeat)
+            ratios[label] = report(f"{label} 1024x1024 uint16, {n} frames (file {size:.0f} MB)",
+                                   med, n, mb)
+            path.unlink()
+
+        others = [("gzip+shuffle", dict(compression="gzip", compression_opts=1, shuffle=True)),
+                  ("blosc-lz4", dict(hdf5plugin.Blosc(cname="lz4",
+                                                      shuffle=hdf5plugin.Blosc.SHUFFLE))),
+                  ("lz4", dict(hdf5plugin.LZ4())),
+                  ("zstd", dict(hdf5plugin.Zstd()))]
+        rows = []
+        small = max(16, n // 3)
+        for label, comp in others:
+            path = Path(tmp) / f"{label}.h5"
+            write_scan(path, small, shape, np.uint16, comp)
+            med = measure(path, ["read_direct", "ReducePipeline t1", "ReducePipeline t2"], small,
+                          args.repeat)
+            base = med["read_direct"]
+            rows.append((label, small / base, small / med["ReducePipeline t1"],
+                         small / med["ReducePipeline t2"], base / med["ReducePipeline t2"]))
+            path.unlink()
+        table(f"other filters, 1024x1024 uint16, {small} frames: frames/s",
+              ["filter", "read_direct", "pipeline t1", "pipeline t2", "t2 / read_direct"], rows)
+
+        eiger = (2167, 2070)
+        top = np.iinfo(np.uint32).max
+        path = Path(tmp) / "eiger4m.h5"
+        write_scan(path, args.eiger_frames, eiger, np.uint32,
+                   dict(hdf5plugin.Bitshuffle(cname="lz4")), gaps=True)
+        size = path.stat().st_size / 1e6
+        med = measure(path, ["read_direct", "read_direct+reduce_frame"] + pipes,
+                      args.eiger_frames, args.repeat, overflow=top)
+        ratios["eiger"] = report(
+            f"Eiger 4M 2167x2070 uint32 bitshuffle-lz4, gap pixels excluded (overflow 2**32-1), "
+            f"{args.eiger_frames} frames (file {size:.0f} MB)", med, args.eiger_frames,
+            eiger[0] * eiger[1] * 4 / 1e6)
+    print("\n# decoders used in the worker threads:")
+    for name, source in sorted(decoder_sources().items()):
+        print(f"#   {name}: {source}")
+
+    best = f"ReducePipeline t{os.cpu_count() or 1}" if (os.cpu_count() or 1) in THREADS \
+        else "ReducePipeline t2"
+    r = ratios["uncompressed"][best]
+    verdict(f"uncompressed map ({best}) time vs read_direct", f"{r:.2f}x", "<= 1.5x (goal 1.2x)",
+            r <= 1.5)
+    r = ratios["bitshuffle-lz4"][best]
+    verdict(f"bitshuffle map ({best}) throughput vs read_direct", f"{1 / r:.2f}x", ">= 1.3x",
+            1 / r >= 1.3)
+    r = ratios["eiger"][best]
+    verdict(f"Eiger 4M map ({best}) throughput vs read_direct", f"{1 / r:.2f}x", ">= 1.3x",
+            1 / r >= 1.3)
+    print_verdicts()
+
+
+if __name__ == "__main__":
+    main()
