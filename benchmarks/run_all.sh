@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every benchmark in turn and print their tables (about 3 minutes on 2 cores).
+# Run every benchmark in turn and print their tables (about 5 minutes on 2 cores).
 # Usage: benchmarks/run_all.sh [PYTHON]   (default .venv/bin/python, else python3)
 # Needs the bench extra for the swmr_tools baseline: pip install -e ".[test,bench]"
 set -eo pipefail
@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY="${1:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
-for name in poll_cost frame_read viewer_latency redraw_rate memory; do
+for name in poll_cost frame_read map_pipeline map_batch viewer_latency redraw_rate memory; do
     echo "=================== benchmarks/$name.py"
     "$PY" "benchmarks/$name.py" 2>&1 | grep -v "propagateSizeHints"
 done
