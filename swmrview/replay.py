@@ -1,0 +1,920 @@
+"""Replay a finished scan file as a live SWMR scan, the way its writer wrote it.
+
+``swmrview --replay FINISHED OUT [--rate R]`` (or ``python -m swmrview.replay``) rewrites any
+finished scan as a real SWMR writer would have written it, for demos on real data, for training
+and for tests (:func:`start_replay` runs it in a separate process):
+
+- the same groups, attributes and links (hard, soft and external links are kept as they are);
+- the scan shape comes from ``diamond_scan``/``solstice_scan`` ``scan_shape`` (GDA 9 / Malcolm),
+  GDA 8's ``scan_dimensions``, the key datasets, or else the file's datasets (the NeXus signal and
+  the leading dims most datasets share); ``--scan-shape`` overrides it;
+- *per-point* datasets (leading dims = the scan shape) are created at shape (1, ..., 1) + frame
+  with maxshape None in every scan dim, chunked, and grow point by point as GDA's do; every other
+  dataset is copied as it is (chunked unless scalar) before SWMR starts;
+- points are written in acquisition order: the order of the key values when the file has keys
+  (so a snake comes back snaked), else C order; each point's data is flushed before its keys;
+- files behind external links (detector files) are replayed live too, with the data they hold;
+  link targets whose file or dataset is missing are synthesised (small frames, per-point scalars
+  or key datasets), each one named on the log (stderr);
+- the finished flag (``scan_finished``) is created 0 and set last, to the original's value.
+  Files without keys (GDA 8, areaDetector, DECTRIS data files) replay by growing their per-point
+  datasets; no keys or flag are invented for them.
+
+Every dataset is created before ``swmr_mode`` is switched on (an SWMR requirement). Only datasets
+whose data is read whole from the original are copied; virtual datasets are recreated with their
+original source mapping (missing sources stay missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers bitshuffle/LZ4/Blosc so compressed data can be copied)
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ReplayError", "ScanInfo", "analyse", "replay_scan", "start_replay", "main"]
+
+#: Frame shape of synthesised detector data (a missing detector file).
+SYNTH_FRAME = (16, 16)
+#: Chunk length along the fastest scan dim for scalar per-point datasets with no chunking.
+SCALAR_CHUNK = 64
+_SCAN_GROUPS = ("diamond_scan", "solstice_scan")
+_FINISHED_NAMES = ("scan_finished",)
+
+
+class ReplayError(Exception):
+    """The file cannot be replayed (the message says why)."""
+
+
+@dataclass
+class ScanInfo:
+    """What :func:`analyse` found in a finished file."""
+
+    scan_shape: tuple[int, ...]
+    source: str                      # where the scan shape came from
+    keys: tuple[str, ...] = ()       # key dataset/link paths in the master file
+    finished: str | None = None      # finished-flag path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rank(self) -> int:
+        return len(self.scan_shape)
+
+
+# ----------------------------------------------------------------------------- analysis
+
+def _hard_children(group: h5py.Group) -> Iterator[tuple[str, object]]:
+    """(name, object) of ``group``'s hard-linked members (soft/external links skipped)."""
+    for name in group:
+        try:
+            link = group.get(name, getlink=True)
+        except (KeyError, OSError, RuntimeError):
+            continue
+        if isinstance(link, h5py.HardLink):
+            try:
+                yield name, group[name]
+            except (KeyError, OSError, RuntimeError):
+                continue
+
+
+def _walk_datasets(group: h5py.Group, seen: set | None = None) -> Iterator[h5py.Dataset]:
+    """Every dataset reachable by hard links from ``group``, each once."""
+    seen = set() if seen is None else seen
+    for _, obj in _hard_children(group):
+        if obj.id in seen:
+            continue
+        seen.add(obj.id)
+        if isinstance(obj, h5py.Group):
+            yield from _walk_datasets(obj, seen)
+        elif isinstance(obj, h5py.Dataset):
+            yield obj
+
+
+def _is_numeric(ds: h5py.Dataset) -> bool:
+    return ds.dtype.kind in "biuf" and not ds.is_virtual
+
+
+def _entries(f: h5py.File) -> list[h5py.Group]:
+    return [obj for _, obj in _hard_children(f) if isinstance(obj, h5py.Group)]
+
+
+def _declared_shape(f: h5py.File) -> tuple[tuple[int, ...], str] | None:
+    for entry in _entries(f):
+        for rel in [f"{g}/scan_shape" for g in _SCAN_GROUPS] + ["scan_dimensions"]:
+            try:
+                ds = entry.get(rel)
+            except (KeyError, OSError, RuntimeError):
+                ds = None
+            if isinstance(ds, h5py.Dataset) and ds.dtype.kind in "iu" and ds.size:
+                shape = tuple(int(n) for n in np.ravel(ds[()]))
+                if shape and min(shape) > 0:
+                    return shape, ds.name
+    return None
+
+
+def _key_group(f: h5py.File) -> h5py.Group | None:
+    for entry in _entries(f):
+        for g in _SCAN_GROUPS:
+            keys = entry.get(f"{g}/keys")
+            if isinstance(keys, h5py.Group):
+                return keys
+    found: list[h5py.Group] = []
+
+    def visit(group: h5py.Group, depth: int) -> None:
+        for name, obj in _hard_children(group):
+            if isinstance(obj, h5py.Group):
+                if name == "keys":
+                    found.append(obj)
+                elif depth < 4:
+                    visit(obj, depth + 1)
+    visit(f, 0)
+    return found[0] if found else None
+
+
+def _finished_path(f: h5py.File) -> str | None:
+    for entry in _entries(f):
+        for g in _SCAN_GROUPS:
+            for name in _FINISHED_NAMES:
+                ds = entry.get(f"{g}/{name}")
+                if isinstance(ds, h5py.Dataset):
+                    return ds.name
+    return None
+
+
+def _strip_ones(shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(shape)
+    while len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    return shape
+
+
+def _signal(f: h5py.File) -> h5py.Dataset | None:
+    """The NeXus signal: ``@default`` chain, first NXdata ``@signal``, or old ``signal=1``."""
+    def nxdata_signal(group: h5py.Group) -> h5py.Dataset | None:
+        name = group.attrs.get("signal")
+        if isinstance(name, bytes):
+            name = name.decode()
+        if isinstance(name, str):
+            try:
+                obj = group.get(name)
+            except (KeyError, OSError, RuntimeError):
+                obj = None
+            if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
+                return obj
+        return None
+
+    node: h5py.Group = f
+    for _ in range(4):
+        name = node.attrs.get("default")
+        if isinstance(name, bytes):
+            name = name.decode()
+        child = node.get(name) if isinstance(name, str) and name in node else None
+        if not isinstance(child, h5py.Group):
+            break
+        node = child
+    if node is not f:
+        found = nxdata_signal(node)
+        if found is not None:
+            return found
+    candidates: list[h5py.Dataset] = []
+    for ds in _walk_datasets(f):
+        if not _is_numeric(ds):
+            continue
+        parent = ds.parent
+        nx_class = parent.attrs.get("NX_class")
+        if isinstance(nx_class, bytes):
+            nx_class = nx_class.decode()
+        if nx_class == "NXdata" and nxdata_signal(parent) is not None:
+            return nxdata_signal(parent)
+        if "signal" in ds.attrs:
+            candidates.append(ds)
+    return candidates[0] if candidates else None
+
+
+def _external_datasets(group: h5py.Group, depth: int = 0) -> Iterator[h5py.Dataset]:
+    """Datasets behind ``group``'s external links whose files are present."""
+    for name in group:
+        try:
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                obj = group[name]
+                if isinstance(obj, h5py.Dataset):
+                    yield obj
+            elif isinstance(link, h5py.HardLink) and depth < 8:
+                obj = group[name]
+                if isinstance(obj, h5py.Group):
+                    yield from _external_datasets(obj, depth + 1)
+        except (KeyError, OSError, RuntimeError):
+            continue
+
+
+def _int_list(value) -> list[int]:
+    try:
+        return [int(v) for v in np.ravel(np.asarray(value).astype(str).astype(float))]
+    except (TypeError, ValueError):
+        return []
+
+
+def _positioner_rank(sig: h5py.Dataset) -> int:
+    """Scan dims implied by the signal's NXdata: an axis with ``_indices`` over several dims is
+    a scan-shaped positioner (a value per point), so every dim it spans is a scan dim."""
+    rank = 0
+    for name, value in sig.parent.attrs.items():
+        if name.endswith("_indices"):
+            dims = _int_list(value)
+            if len(dims) >= 2 and max(dims) < sig.ndim:
+                rank = max(rank, max(dims) + 1)
+    return rank
+
+
+def _inferred_shape(f: h5py.File) -> tuple[tuple[int, ...], str] | None:
+    """Scan shape of a file that declares none: unlimited leading dims, else shared prefixes."""
+    numeric = [ds for ds in list(_walk_datasets(f)) + list(_external_datasets(f))
+               if _is_numeric(ds) and ds.ndim >= 1 and ds.size > 1]
+    if not numeric:
+        return None
+    largest = max(numeric, key=lambda d: d.size)
+    unlimited = 0
+    while unlimited < largest.ndim - 1 and largest.maxshape[unlimited] is None:
+        unlimited += 1
+    if unlimited:
+        return largest.shape[:unlimited], f"unlimited leading dims of {largest.name}"
+    counts = Counter(ds.shape[:n] for ds in numeric for n in range(1, ds.ndim + 1))
+    sig = _signal(f)
+    base = sig if sig is not None and sig.ndim >= 1 else largest
+    prefixes = [base.shape[:n] for n in range(1, base.ndim + 1)]
+    best = prefixes[0]
+    for prefix in prefixes[1:]:
+        if counts[prefix] >= 2 and counts[prefix] * 2 >= counts[prefixes[0]]:
+            best = prefix
+    what = f"signal {sig.name}" if base is sig else f"largest dataset {largest.name}"
+    if base is sig and _positioner_rank(sig) > len(best):
+        return sig.shape[:_positioner_rank(sig)], f"scan-shaped positioners of {sig.name}"
+    return best, f"leading dims shared by datasets ({what})"
+
+
+def analyse(f: h5py.File, scan_shape: Sequence[int] | None = None) -> ScanInfo:
+    """Find the scan shape, keys and finished flag of an open finished file."""
+    keys: list[str] = []
+    group = _key_group(f)
+    if group is not None:
+        keys = [f"{group.name}/{name}" for name in group]
+    finished = _finished_path(f)
+    if scan_shape is not None:
+        return ScanInfo(tuple(int(n) for n in scan_shape), "given", tuple(keys), finished)
+    declared = _declared_shape(f)
+    if declared is not None:
+        return ScanInfo(declared[0], declared[1], tuple(keys), finished)
+    for path in sorted(keys, key=lambda p: not p.endswith("uniqueKeys")):
+        try:
+            ds = f[path]
+        except (KeyError, OSError, RuntimeError):
+            continue
+        if isinstance(ds, h5py.Dataset) and ds.ndim:
+            return ScanInfo(_strip_ones(ds.shape), f"key {path}", tuple(keys), finished)
+    inferred = _inferred_shape(f)
+    if inferred is None:
+        raise ReplayError(f"{f.filename}: no scan shape found (no scan_shape, no keys, no "
+                          "numeric datasets); give one with --scan-shape")
+    return ScanInfo(inferred[0], inferred[1], tuple(keys), finished)
+
+
+# ----------------------------------------------------------------------------- copying
+
+def _raw_attr(aid, dst, name: str) -> None:
+    """Copy a fixed-length string attribute byte for byte (no NULLTERM/NULLPAD conversion)."""
+    tid = aid.get_type()
+    arr = np.empty(aid.shape, dtype=aid.dtype)
+    aid.read(arr, mtype=tid)
+    if name in dst.attrs:
+        del dst.attrs[name]
+    new = h5py.h5a.create(dst.id, name.encode(), tid, aid.get_space())
+    new.write(arr, mtype=tid)
+
+
+def _copy_attrs(src, dst) -> None:
+    for name in src.attrs:
+        try:
+            aid = src.attrs.get_id(name)
+            if aid.dtype.kind == "S" and aid.get_space().get_simple_extent_type() != h5py.h5s.NULL:
+                _raw_attr(aid, dst, name)
+                continue
+            dst.attrs.create(name, src.attrs[name], shape=aid.shape, dtype=aid.dtype)
+        except Exception as exc:  # noqa: BLE001  (an odd attribute must not stop the replay)
+            try:
+                dst.attrs[name] = src.attrs[name]
+            except Exception:  # noqa: BLE001
+                logger.warning("attribute %s of %s not copied: %s", name, src.name, exc)
+
+
+def _space(shape: tuple[int, ...], maxshape: tuple[int | None, ...]):
+    return h5py.h5s.create_simple(
+        shape, tuple(h5py.h5s.UNLIMITED if m is None else m for m in maxshape))
+
+
+def _create_like(group: h5py.Group, name: str, src: h5py.Dataset, shape: tuple[int, ...],
+                 maxshape: tuple[int | None, ...], chunks: tuple[int, ...]) -> h5py.Dataset:
+    """A chunked dataset with ``src``'s type, filters and fill value, of the given shape."""
+    try:
+        dcpl = src.id.get_create_plist()
+        if dcpl.get_external_count():
+            raise ValueError("raw external storage")
+        dcpl.set_chunk(chunks)
+        dsid = h5py.h5d.create(group.id, name.encode(), src.id.get_type(), _space(shape, maxshape),
+                               dcpl=dcpl)
+        return h5py.Dataset(dsid)
+    except Exception as exc:  # noqa: BLE001  (fall back to an unfiltered copy)
+        logger.debug("plain copy of %s (%s)", src.name, exc)
+        if name in group:
+            del group[name]
+        return group.create_dataset(name, shape=shape, maxshape=maxshape, chunks=chunks,
+                                    dtype=src.dtype)
+
+
+def _raw_block(src: h5py.Dataset, dst: h5py.Dataset, start: tuple[int, ...] = (),
+               count: tuple[int, ...] = ()) -> None:
+    """Copy the block ``start``/``count`` over the leading dims (all of it for ``()``) in
+    ``src``'s own file type: fixed-length strings keep every byte (h5py's numpy conversion would
+    drop the last character of a NULLTERM string that fills its width)."""
+    tid = src.id.get_type()
+    count = tuple(count) + src.shape[len(count):]
+    start = tuple(start) + (0,) * (len(src.shape) - len(start))
+    spaces = []
+    for ds in (src, dst):
+        space = ds.id.get_space()
+        if space.get_simple_extent_ndims():
+            space.select_hyperslab(start, count)
+        spaces.append(space)
+    mspace = h5py.h5s.create_simple(count) if count else h5py.h5s.create(h5py.h5s.SCALAR)
+    arr = np.empty(count, dtype=src.dtype)
+    src.id.read(mspace, spaces[0], arr, mtype=tid)
+    dst.id.write(mspace, spaces[1], arr, mtype=tid)
+
+
+def _static_chunks(ds: h5py.Dataset) -> tuple[int, ...]:
+    if ds.chunks:
+        return ds.chunks
+    shape = tuple(max(1, n) for n in ds.shape)
+    # about 1 MB per chunk, whole trailing dims first
+    itemsize = max(1, ds.dtype.itemsize)
+    chunks = list(shape)
+    for i in range(len(chunks)):
+        while int(np.prod(chunks)) * itemsize > (1 << 20) and chunks[i] > 1:
+            chunks[i] = max(1, chunks[i] // 2)
+    return tuple(chunks)
+
+
+def _copy_static(group: h5py.Group, name: str, src: h5py.Dataset) -> h5py.Dataset:
+    """Copy a dataset that does not change during the scan (chunked unless scalar/empty)."""
+    if src.is_virtual:
+        dsid = h5py.h5d.create(group.id, name.encode(), src.id.get_type(), src.id.get_space(),
+                               dcpl=src.id.get_create_plist())
+        return h5py.Dataset(dsid)
+    if src.shape is None:
+        return group.create_dataset(name, data=h5py.Empty(src.dtype))
+    if src.ndim == 0:
+        if src.dtype.kind == "S":           # the same file type, copied byte for byte
+            dst = h5py.Dataset(h5py.h5d.create(group.id, name.encode(), src.id.get_type(),
+                                               h5py.h5s.create(h5py.h5s.SCALAR)))
+            _raw_block(src, dst)
+        else:
+            dst = group.create_dataset(name, shape=(), dtype=src.dtype)
+            dst[()] = src[()]
+        return dst
+    maxshape = src.maxshape
+    if src.size == 0:
+        maxshape = tuple(None for _ in src.shape)
+    dst = _create_like(group, name, src, src.shape, maxshape, _static_chunks(src))
+    if src.size:
+        if src.dtype.kind == "S":
+            _raw_block(src, dst)
+        else:
+            dst[...] = src[...]
+    return dst
+
+
+# ----------------------------------------------------------------------------- one output file
+
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive points of one fast row: ``row`` (slow dims) and fast indices lo..hi."""
+
+    row: tuple[int, ...]
+    lo: int
+    hi: int
+    indices: tuple[int, ...]     # flat indices, in position order (lo..hi)
+    counts: tuple[int, ...]      # acquisition counts (from 1), in position order
+
+
+def _runs(indices: Sequence[int], counts: Sequence[int], shape: tuple[int, ...]) -> list[_Run]:
+    """Split points (in acquisition order) into runs written as one slice each."""
+    runs: list[_Run] = []
+    fast = shape[-1]
+    group: list[tuple[int, int]] = []
+
+    def close() -> None:
+        if group:
+            ordered = sorted(group)
+            pos = np.unravel_index(ordered[0][0], shape)
+            runs.append(_Run(tuple(int(p) for p in pos[:-1]), int(pos[-1]),
+                             int(pos[-1]) + len(ordered) - 1,
+                             tuple(i for i, _ in ordered), tuple(c for _, c in ordered)))
+            group.clear()
+
+    step = 0
+    for index, count in zip(indices, counts):
+        if group:
+            prev = group[-1][0]
+            d = index - prev
+            same_row = index // fast == prev // fast
+            if same_row and abs(d) == 1 and (step in (0, d)):
+                step = d
+                group.append((index, count))
+                continue
+            close()
+        step = 0
+        group.append((index, count))
+    close()
+    return runs
+
+
+def _synthetic(item: "_PerPoint", run: _Run, n: int) -> np.ndarray:
+    """Values of a synthesised dataset over ``n`` points of ``run``."""
+    counts = np.asarray(run.counts[:n])
+    if item.kind == "key":
+        return counts.reshape((1,) * len(run.row) + (n, 1, 1))
+    if item.kind == "frames":
+        pattern = (np.arange(int(np.prod(SYNTH_FRAME))) % 16).reshape(SYNTH_FRAME)
+        frames = counts[:, None, None] + pattern[None]
+        return frames.astype(np.uint16).reshape((1,) * len(run.row) + (n,) + SYNTH_FRAME)
+    return np.asarray(run.indices[:n], dtype=np.float64).reshape((1,) * len(run.row) + (n,))
+
+
+@dataclass
+class _PerPoint:
+    src: h5py.Dataset | None      # None: synthesised
+    dst: h5py.Dataset
+    kind: str = "data"            # "data", "key", "frames", "scalar"
+
+
+class _Output:
+    """One output file: a copy of one input file (or a synthesised one) and its live datasets."""
+
+    def __init__(self, path: Path, rank_shape: tuple[int, ...], label: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.label = label
+        self.scan_shape = rank_shape
+        self.file = h5py.File(path, "w", libver="latest")
+        self.data: list[_PerPoint] = []
+        self.keys: list[_PerPoint] = []
+        self.flags: list[tuple[h5py.Dataset, np.ndarray]] = []
+        self.created: dict = {}
+        self.extra_outputs: list[_Output] = []   # the master's detector files
+
+    @property
+    def rank(self) -> int:
+        return len(self.scan_shape)
+
+    # -- classification
+    def _per_point(self, ds: h5py.Dataset) -> bool:
+        if ds.is_virtual or ds.shape is None or ds.ndim < self.rank:
+            return False
+        lead = ds.shape[:self.rank]
+        if lead == self.scan_shape:
+            return True
+        # an aborted scan: the slowest dim stopped short of the declared shape
+        return (lead[1:] == self.scan_shape[1:] and 0 < lead[0] < self.scan_shape[0]
+                and ds.maxshape[0] is None)
+
+    def _make_per_point(self, group: h5py.Group, name: str, src: h5py.Dataset) -> h5py.Dataset:
+        rank = self.rank
+        tail = src.shape[rank:]
+        maxshape = (None,) * rank + tuple(src.maxshape[rank:])
+        if src.chunks:
+            chunks = tuple(src.chunks)
+        elif tail:
+            chunks = (1,) * rank + tuple(max(1, n) for n in tail)
+        else:
+            chunks = (1,) * (rank - 1) + (SCALAR_CHUNK,)
+        return _create_like(group, name, src, (1,) * rank + tail, maxshape, chunks)
+
+    # -- building the tree
+    def copy_tree(self, src: h5py.Group, dst: h5py.Group, keys: set[str], finished: str | None,
+                  links: list[tuple[str, h5py.ExternalLink, bool]]) -> None:
+        """Copy ``src`` into ``dst``: groups, attributes, links; per-point datasets left empty."""
+        _copy_attrs(src, dst)
+        for name in src:
+            link = src.get(name, getlink=True)
+            path = f"{dst.name.rstrip('/')}/{name}"
+            if isinstance(link, h5py.SoftLink):
+                dst[name] = h5py.SoftLink(link.path)
+                continue
+            if isinstance(link, h5py.ExternalLink):
+                dst[name] = h5py.ExternalLink(link.filename, link.path)
+                links.append((path, link, path in keys))
+                continue
+            try:
+                obj = src[name]
+            except (KeyError, OSError, RuntimeError) as exc:
+                logger.warning("%s: %s%s not copied: %s", self.label, src.name, name, exc)
+                continue
+            if obj.id in self.created:
+                dst[name] = self.created[obj.id]
+                continue
+            if isinstance(obj, h5py.Group):
+                new = dst.create_group(name)
+                self.created[obj.id] = new
+                self.copy_tree(obj, new, keys, finished, links)
+            elif isinstance(obj, h5py.Dataset):
+                new = self._copy_dataset(dst, name, obj, path, keys, finished)
+                self.created[obj.id] = new
+            else:
+                logger.warning("%s: %s (a committed datatype) not copied", self.label, path)
+
+    def _copy_dataset(self, dst: h5py.Group, name: str, src: h5py.Dataset, path: str,
+                      keys: set[str], finished: str | None) -> h5py.Dataset:
+        if path == finished or (finished is None and name in _FINISHED_NAMES):
+            new = _copy_static(dst, name, src)
+            final = np.asarray(src[()])
+            if new.shape:
+                new[...] = 0
+            else:
+                new[()] = 0
+            self.flags.append((new, final))
+        elif self._per_point(src):
+            new = self._make_per_point(dst, name, src)
+            is_key = path in keys or name == "NDArrayUniqueId"
+            (self.keys if is_key else self.data).append(
+                _PerPoint(src, new, "key" if is_key else "data"))
+        else:
+            new = _copy_static(dst, name, src)
+        _copy_attrs(src, new)
+        return new
+
+    def synthesise(self, path: str, kind: str, reason: str) -> None:
+        """Create a per-point dataset at ``path`` that the original does not hold."""
+        rank = self.rank
+        parent, _, name = path.rstrip("/").rpartition("/")
+        group = self.file.require_group(parent or "/")
+        if name in group:
+            return
+        if kind == "key":
+            tail, dtype, chunks = (1, 1), np.int32, (1,) * (rank - 1) + (8,) + (1, 1)
+        elif kind == "frames":
+            tail, dtype, chunks = SYNTH_FRAME, np.uint16, (1,) * rank + SYNTH_FRAME
+        else:
+            tail, dtype, chunks = (), np.float64, (1,) * (rank - 1) + (SCALAR_CHUNK,)
+        dst = group.create_dataset(name, shape=(1,) * rank + tail,
+                                   maxshape=(None,) * rank + tail, chunks=chunks, dtype=dtype,
+                                   fillvalue=0)
+        entry = _PerPoint(None, dst, kind)
+        (self.keys if kind == "key" else self.data).append(entry)
+        logger.warning("replay: synthesised %s:%s as %s %s per point (%s)", self.path.name, path,
+                       tail or "scalar", np.dtype(dtype).name, reason)
+
+    def order_keys(self) -> None:
+        """Keys are written detector keys first, ``uniqueKeys`` last (GDA's order)."""
+        self.keys.sort(key=lambda k: k.dst.name.endswith("uniqueKeys"))
+
+    # -- writing
+    @staticmethod
+    def _grow(ds: h5py.Dataset, last: tuple[int, ...]) -> None:
+        """Extend the scan dims of ``ds`` so that it holds scan position ``last``."""
+        rank = len(last)
+        need = tuple(max(n, p + 1) for n, p in zip(ds.shape[:rank], last))
+        if need != ds.shape[:rank]:
+            ds.resize(need + ds.shape[rank:])
+
+    def _write(self, item: _PerPoint, run: "_Run", flush: bool) -> None:
+        row, lo, hi = run.row, run.lo, run.hi
+        if item.src is not None:
+            # an aborted scan's dataset may stop short of the scan shape: write what it holds
+            shape = item.src.shape
+            if any(r >= n for r, n in zip(row, shape)):
+                return
+            hi = min(hi, shape[len(row)] - 1)
+            if hi < lo:
+                return
+        self._grow(item.dst, row + (hi,))
+        sel = row + (slice(lo, hi + 1),)
+        if item.src is not None:
+            if item.src.dtype.kind == "S":
+                _raw_block(item.src, item.dst, row + (lo,), (1,) * len(row) + (hi + 1 - lo,))
+            else:
+                item.dst[sel] = item.src[sel]
+        else:
+            item.dst[sel] = _synthetic(item, run, hi + 1 - lo)
+        if flush:
+            item.dst.flush()
+
+    def write_data(self, runs: Sequence["_Run"]) -> None:
+        for item in self.data:
+            for run in runs:
+                self._write(item, run, flush=False)
+            item.dst.flush()
+
+    def write_keys(self, runs: Sequence["_Run"]) -> None:
+        for item in self.keys:
+            for run in runs:
+                self._write(item, run, flush=False)
+            item.dst.flush()
+
+    def grow_keys(self, runs: Sequence["_Run"]) -> None:
+        """Unkeyed points (key 0 in the original): keys grow over them, nothing is written."""
+        for item in self.keys:
+            for run in runs:
+                if item.src is None or all(r < n for r, n in zip(run.row + (run.hi,),
+                                                                  item.src.shape)):
+                    self._grow(item.dst, run.row + (run.hi,))
+            item.dst.flush()
+
+    def finish(self) -> None:
+        for ds, final in self.flags:
+            if ds.shape:
+                ds[...] = final
+            else:
+                ds[()] = final
+            ds.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+# ----------------------------------------------------------------------------- the replay
+
+def _resolve(link_file: str, base: Path) -> Path | None:
+    """Where HDF5 finds an external link's file for a parent in ``base`` (None: missing)."""
+    candidates = []
+    if os.path.isabs(link_file):
+        candidates.append(Path(link_file))
+    else:
+        candidates.append(base / link_file)
+    candidates.append(base / os.path.basename(link_file))
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+def _out_location(link_file: str, out_dir: Path) -> Path:
+    """Where the replayed external file goes: beside OUT, as HDF5 will look for it."""
+    if os.path.isabs(link_file):
+        return out_dir / os.path.basename(link_file)
+    return out_dir / link_file
+
+
+def _abs(path: str) -> str:
+    return "/" + path.lstrip("/")
+
+
+def _synth_kind(target: str, is_key: bool) -> str:
+    if is_key or target.rstrip("/").endswith("NDArrayUniqueId"):
+        return "key"
+    parts = [p for p in target.lower().split("/") if p]
+    if parts and parts[-1] in ("data", "detector") and (
+            len(parts) == 1 or any("detector" in p for p in parts[:-1])):
+        return "frames"
+    return "scalar"
+
+
+def _link_targets(targets, master: h5py.File) -> dict[str, tuple[bool, bool]]:
+    """Target path -> (a key link?, linked from an NXdata group?) for one external file."""
+    out: dict[str, tuple[bool, bool]] = {}
+    for path, link, is_key in targets:
+        parent = master[path.rpartition("/")[0] or "/"]
+        nx_class = parent.attrs.get("NX_class", b"")
+        in_plot = (nx_class.decode() if isinstance(nx_class, bytes) else str(nx_class)) == "NXdata"
+        old_key, old_plot = out.get(_abs(link.path), (False, False))
+        out[_abs(link.path)] = (old_key or is_key, old_plot or in_plot)
+    return out
+
+
+def _acquisition_order(info: ScanInfo, master: _Output) -> tuple[list[int], list[int]]:
+    """(keyed flat indices in key order, unkeyed flat indices in C order)."""
+    n = int(np.prod(info.scan_shape))
+    ordering = None
+    for item in sorted(master.keys, key=lambda k: not k.dst.name.endswith("uniqueKeys")):
+        if item.src is not None and item.src.dtype.kind in "iu":
+            ordering = item.src
+            break
+    if ordering is None:
+        for out in master.extra_outputs:
+            for item in out.keys:
+                if item.src is not None and item.src.dtype.kind in "iu":
+                    ordering = item.src
+                    break
+            if ordering is not None:
+                break
+    if ordering is None:
+        return list(range(n)), []
+    values = np.zeros(info.scan_shape, dtype=np.int64)
+    raw = np.asarray(ordering[...])
+    rank = info.rank
+    raw = raw.reshape(raw.shape[:rank] + (-1,))[..., 0]
+    values[tuple(slice(0, s) for s in raw.shape)] = raw
+    flat = values.ravel()
+    keyed = np.flatnonzero(flat > 0)
+    keyed = keyed[np.argsort(flat[keyed], kind="stable")]
+    unkeyed = np.flatnonzero(flat <= 0)
+    return [int(i) for i in keyed], [int(i) for i in unkeyed]
+
+
+def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
+    src = h5py.File(finished, "r")
+    sources = [src]
+    try:
+        info = analyse(src, scan_shape)
+        logger.info("replay %s: scan shape %s (%s)", finished.name, info.scan_shape, info.source)
+        master = _Output(out, info.scan_shape, out.name)
+        links: list[tuple[str, h5py.ExternalLink, bool]] = []
+        master.copy_tree(src, master.file, set(info.keys), info.finished, links)
+        # external files: replay the ones present, synthesise what is missing
+        by_file: dict[Path, list[tuple[str, h5py.ExternalLink, bool]]] = {}
+        for path, link, is_key in links:
+            by_file.setdefault(_out_location(link.filename, out.parent), []).append(
+                (path, link, is_key))
+        for out_path, targets in by_file.items():
+            if out_path.resolve() == out.resolve():
+                continue
+            found = _resolve(targets[0][1].filename, finished.parent)
+            if found is not None and found.resolve() == out_path.resolve():
+                raise ReplayError(f"replaying into {out.parent} would overwrite the original's "
+                                  f"detector file {found}; choose another directory for OUT")
+            ext = _Output(out_path, info.scan_shape, out_path.name)
+            master.extra_outputs.append(ext)
+            if found is not None:
+                ext_src = h5py.File(found, "r")
+                sources.append(ext_src)
+                ext_keys = {_abs(t[1].path) for t in targets if t[2]}
+                ext.copy_tree(ext_src, ext.file, ext_keys, None, [])
+                logger.info("replay: detector file %s replayed from %s", out_path.name, found)
+            else:
+                logger.warning("replay: %s is missing; synthesising its linked datasets",
+                               targets[0][1].filename)
+            for target, (is_key, in_plot) in _link_targets(targets, master.file).items():
+                if target in ext.file:
+                    continue
+                what = "file missing" if found is None else "dataset missing from the file"
+                kind = _synth_kind(target, is_key)
+                if kind == "scalar" and not in_plot:
+                    logger.warning("replay: %s:%s left dangling (%s; not scan data)",
+                                   out_path.name, target, what)
+                    continue
+                ext.synthesise(target, kind, what)
+        outputs = master.extra_outputs + [master]
+        for o in outputs:
+            o.order_keys()
+        return info, master, outputs, sources
+    except BaseException:
+        for s in sources:
+            s.close()
+        raise
+
+
+def replay_scan(finished: str | os.PathLike, out: str | os.PathLike, rate: float = 20.0, *,
+                scan_shape: Sequence[int] | None = None, batch: int = 1,
+                swmr_delay: float = 0.0) -> ScanInfo:
+    """Replay ``finished`` into ``out`` as a live SWMR scan; blocks until it is written.
+
+    ``rate`` is points per second; ``batch`` points are written and flushed together (1: point
+    by point, as GDA does; Malcolm/areaDetector scans at kHz flush in blocks like this).
+    Returns what :func:`analyse` found.
+    """
+    finished, out = Path(finished), Path(out)
+    if rate <= 0:
+        raise ReplayError("rate must be positive")
+    if batch < 1:
+        raise ReplayError("batch must be at least 1")
+    if not finished.is_file():
+        raise ReplayError(f"{finished}: not a file")
+    if not h5py.is_hdf5(finished):
+        raise ReplayError(f"{finished}: not an HDF5 file")
+    if out.exists() and out.resolve() == finished.resolve():
+        raise ReplayError("OUT must not be the file being replayed")
+    info, master, outputs, sources = _build(finished, out, scan_shape)
+    try:
+        if swmr_delay > 0:
+            time.sleep(swmr_delay)
+        for o in outputs:
+            o.file.swmr_mode = True
+        keyed, unkeyed = _acquisition_order(info, master)
+        logger.info("replay %s -> %s: %d points at %.3g/s", finished.name, out, len(keyed)
+                    + len(unkeyed), rate)
+        sequence = keyed + unkeyed
+        start = time.monotonic()
+        for first in range(0, len(sequence), batch):
+            part = sequence[first:first + batch]
+            delay = start + (first + len(part) - 1) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            counts = range(first + 1, first + len(part) + 1)
+            runs = _runs(part, counts, info.scan_shape)
+            n_keyed = max(0, min(len(part), len(keyed) - first))
+            keyed_runs = _runs(part[:n_keyed], counts[:n_keyed], info.scan_shape)
+            unkeyed_runs = _runs(part[n_keyed:], counts[n_keyed:], info.scan_shape)
+            for o in outputs:                      # detector files first, the scan file last
+                o.write_data(runs)
+            for o in outputs:                      # then keys, uniqueKeys last
+                if keyed_runs:
+                    o.write_keys(keyed_runs)
+                if unkeyed_runs:
+                    o.grow_keys(unkeyed_runs)
+        for o in outputs:
+            o.finish()
+        logger.info("replay of %s finished", finished.name)
+        return info
+    finally:
+        for o in outputs:
+            o.close()
+        for s in sources:
+            s.close()
+
+
+def _run(finished: str, out: str, rate: float, options: dict, log_level: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(message)s")
+    replay_scan(finished, out, rate, **options)
+
+
+def start_replay(finished: str | os.PathLike, out: str | os.PathLike, rate: float = 20.0, *,
+                 scan_shape: Sequence[int] | None = None, batch: int = 1,
+                 swmr_delay: float = 0.0) -> multiprocessing.Process:
+    """Start :func:`replay_scan` in a separate (spawned) process and return it, started.
+
+    The process exits 0 when the replay is complete (the finished flag set), 1 on an error.
+    """
+    options = dict(scan_shape=None if scan_shape is None else tuple(scan_shape),
+                   batch=int(batch), swmr_delay=float(swmr_delay))
+    ctx = multiprocessing.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    proc = ctx.Process(target=_run,
+                       args=(str(finished), str(out), float(rate), options, level),
+                       name=f"swmrview-replay:{os.path.basename(str(out))}", daemon=True)
+    proc.start()
+    return proc
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _dims(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected dims like 20x30, got {text!r}") from None
+    if not dims or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive dims, got {text!r}")
+    return dims
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="swmrview --replay",
+        description="Rewrite a finished scan file as a live SWMR scan, as its writer did "
+                    "(per-point datasets growing from (1, ..., 1), keys after data, finished "
+                    "flag last; detector files live too, missing ones synthesised).")
+    p.add_argument("finished", help="the finished scan file to replay")
+    p.add_argument("output", help="the live file to write (detector files go beside it)")
+    p.add_argument("--rate", type=float, default=20.0, help="points per second (default 20)")
+    p.add_argument("--scan-shape", type=_dims, default=None,
+                   help="scan shape, e.g. 20x30, when the file's own cannot be found")
+    p.add_argument("--batch", type=int, default=1,
+                   help="points written and flushed together (default 1: point by point)")
+    p.add_argument("--debug", action="store_true", help="verbose logging")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the exit code (2: the file cannot be replayed)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    start = time.monotonic()
+    try:
+        info = replay_scan(args.finished, args.output, args.rate, scan_shape=args.scan_shape,
+                           batch=args.batch)
+    except ReplayError as exc:
+        logger.error("%s", exc)
+        return 2
+    except OSError as exc:
+        logger.error("cannot replay %s: %s", args.finished, exc)
+        return 2
+    print(f"replayed {args.finished} ({info.scan_shape}, {info.source}) to {args.output} "
+          f"in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
