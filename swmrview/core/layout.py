@@ -26,9 +26,8 @@ dataset's missing sources. :class:`LayoutError` is raised only when nothing can 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import h5py
 import numpy as np
@@ -36,23 +35,14 @@ import numpy as np
 from . import gda as gda_mod
 from .files import writer_active
 from .nexus import (Plot, axis_candidates, child, find_mask, find_plot,
-                    frame_rank_from_interpretation, is_numeric, nx_class, units)
+                    frame_rank_from_interpretation, is_numeric, units)
 from .positions import scan_rank_of
-from .sources import Notes, resolve, vds_missing_files
+from .search import MAX_DEPTH, FileIndex, fallback_signal, fits, quiet_usable, usable
+from .sources import Notes, resolve
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LayoutError", "ScanLayout", "find_layout", "scan_rank_of"]
-
-GDA_SCAN = "/entry/diamond_scan"
-GDA_KEYS = GDA_SCAN + "/keys"
-GDA_FINISHED = GDA_SCAN + "/scan_finished"
-
-_MAX_DEPTH = 6          # generic search: how deep below the root
-_MAX_LINKS = 2000       # generic search: how many links to look at in total
-_PREFERRED = ("sum", "total", "counts", "intensity", "data")
-_UNLIKELY = ("time", "stamp", "uniqueid", "key", "number", "counter", "path", "index")
-
 
 class LayoutError(ValueError):
     """Nothing can be shown (or an explicit path is wrong); the message says why."""
@@ -116,30 +106,6 @@ def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset:
     return obj
 
 
-def _walk(root: h5py.Group, skip: Sequence[str] = ()) -> Iterator[tuple[str, object]]:
-    """Breadth-first (path, object) pairs, bounded in depth and count; broken links skipped."""
-    queue = deque([("", root, 0)])
-    seen_groups = set()
-    budget = _MAX_LINKS
-    while queue and budget > 0:
-        base, group, depth = queue.popleft()
-        for name in group:
-            budget -= 1
-            if budget < 0:
-                logger.debug("layout search stopped after %d links", _MAX_LINKS)
-                return
-            path = f"{base}/{name}"
-            if any(path == s or path.startswith(s + "/") for s in skip):
-                continue
-            obj = child(group, name)
-            if obj is None:
-                continue
-            yield path, obj
-            if isinstance(obj, h5py.Group) and depth + 1 < _MAX_DEPTH and obj.id not in seen_groups:
-                seen_groups.add(obj.id)
-                queue.append((path, obj, depth + 1))
-
-
 def _is_flag(path: str, obj) -> bool:
     """A dataset that can be a finished flag: one integer (or none yet), named *finished*."""
     return (isinstance(obj, h5py.Dataset) and "finished" in path.rsplit("/", 1)[-1].lower()
@@ -160,64 +126,6 @@ def _flag_value(ds) -> int | None:
         return int(np.asarray(ds[()]).ravel()[0])
     except (OSError, RuntimeError, ValueError, IndexError):
         return None
-
-
-def _usable(h5file: h5py.File, path: str, notes: Notes, what: str) -> h5py.Dataset | None:
-    """The numeric dataset at ``path``, or None with a note saying why it cannot be shown."""
-    obj, problem = resolve(h5file, path)
-    if problem is not None:
-        notes.problem(problem, f"{what} unavailable: ")
-        return None
-    if isinstance(obj, h5py.Group):
-        notes.add(f"{what} {path} is a group, not a dataset; ignored")
-        return None
-    if not isinstance(obj, h5py.Dataset):
-        return None
-    if not is_numeric(obj):
-        kind = "text" if obj.dtype.kind in "SUO" else f"{obj.dtype} values"
-        notes.add(f"{what} {path} holds {kind}, not numbers; ignored")
-        return None
-    missing = vds_missing_files(obj)
-    if missing:
-        notes.add(f"{what} {path} is a virtual dataset whose source file(s) "
-                  f"{', '.join(missing)} are missing; not read")
-        for name in missing:
-            notes.missing(name)
-        return None
-    if obj.ndim == 0:
-        notes.add(f"{what} {path} is a single value; ignored")
-        return None
-    return obj
-
-
-def _quiet_usable(obj) -> bool:
-    """A numeric array whose data are there (no note: used while scanning many datasets)."""
-    return is_numeric(obj) and obj.ndim >= 1 and not vds_missing_files(obj)
-
-
-def _fits(ds: h5py.Dataset, shape: Sequence[int | None], exact: bool) -> bool:
-    """Leading dims fit the scan shape: while live a dim may be short of it if it can grow."""
-    if ds.ndim < len(shape):
-        return False
-    for d, want in enumerate(shape):
-        if want is None:
-            continue
-        got, most = ds.shape[d], ds.maxshape[d]
-        if exact:       # a finished file; an aborted scan may be short in its unlimited dim 0
-            if got != want and not (d == 0 and most is None and 1 < got < want):
-                return False
-        elif got > want or (most is not None and most != want):
-            return False
-    return True
-
-
-def _name_score(path: str) -> int:
-    name = path.rsplit("/", 1)[-1].lower()
-    if any(p in name for p in _PREFERRED):
-        return 0
-    if any(u in name for u in _UNLIKELY):
-        return 2
-    return 1
 
 
 # ----------------------------------------------------------------------------- keys
@@ -275,101 +183,6 @@ def _key_shape(key_ds: Sequence[h5py.Dataset], rank: int,
 
 # ----------------------------------------------------------------------------- signal
 
-def _placed_as_position(path: str, parent_class: str | None) -> bool:
-    """NXtransformations entries and NXpositioner values (GDA 8 writes counters as
-    NXpositioner groups too, so only their ``value*``-like fields count)."""
-    name = path.rsplit("/", 1)[-1]
-    return parent_class == "NXtransformations" or (
-        parent_class == "NXpositioner" and name.startswith(("value", "target", "raw", "demand")))
-
-
-def _is_position(path: str, ds: h5py.Dataset, parent_class: str | None) -> bool:
-    """Motor positions: placed as such, or marked old-style with an ``axis`` attribute."""
-    if _placed_as_position(path, parent_class):
-        return True
-    try:
-        return "axis" in ds.attrs
-    except (OSError, RuntimeError, KeyError):
-        return False
-
-
-class _Scope:
-    """What the signal and data searches must leave out, and the scan they must fit."""
-
-    def __init__(self, h5file: h5py.File):
-        self.h5file = h5file
-        self.skip: list[str] = []
-        self.excluded_ids: set = set()
-        self._all: list[tuple[str, object]] | None = None
-        self._positions: dict = {}
-        self._position_ids: set | None = None
-        self._classes: dict[str, str | None] = {}
-
-    def all(self) -> list[tuple[str, object]]:
-        """Every object of the bounded walk (walked once per layout)."""
-        if self._all is None:
-            self._all = list(_walk(self.h5file))
-        return self._all
-
-    def walked(self) -> list[tuple[str, object]]:
-        """The walk without the skipped groups."""
-        return [(p, o) for p, o in self.all()
-                if not any(p == s or p.startswith(s + "/") for s in self.skip)]
-
-    def _parent_class(self, path: str) -> str | None:
-        parent = path.rsplit("/", 1)[0] or "/"
-        if parent not in self._classes:
-            self._classes[parent] = nx_class(child(self.h5file, parent))
-        return self._classes[parent]
-
-    def is_position(self, path: str, obj) -> bool:
-        """Whether ``obj`` holds motor positions, also when hard-linked elsewhere (e.g. an
-        NXmx ``sam_x`` in NXdata is the one in NXtransformations). Cached."""
-        if self._position_ids is None:
-            self._position_ids = set()
-            for p, o in self.all():
-                if isinstance(o, h5py.Dataset) and _placed_as_position(p, self._parent_class(p)):
-                    self._position_ids.add(o.id)
-        if obj.id in self._position_ids:
-            return True
-        if obj.id not in self._positions:
-            self._positions[obj.id] = _is_position(path, obj, self._parent_class(path))
-        return self._positions[obj.id]
-
-    def allowed(self, path: str, obj) -> bool:
-        return (obj.id not in self.excluded_ids
-                and not any(path == s or path.startswith(s + "/") for s in self.skip)
-                and not self.is_position(path, obj))
-
-
-def _fallback_signal(scope: _Scope, plot: Plot | None, failed: str | None,
-                     fits) -> str | None:
-    """A numeric field of the plot, else a detector's data, else the largest numeric dataset."""
-    walked = scope.walked()
-    tiers: list[list[tuple[tuple, str]]] = [[], [], []]
-    if plot is not None:
-        for i, name in enumerate(plot.group):
-            path = f"{plot.path}/{name}"
-            obj = child(plot.group, name)
-            if path != failed and isinstance(obj, h5py.Dataset) and obj.size >= 2 \
-                    and fits(obj) and _quiet_usable(obj) and scope.allowed(path, obj):
-                tiers[0].append(((_name_score(path), i), path))
-    for i, (path, obj) in enumerate(walked):
-        if not isinstance(obj, h5py.Dataset) or path == failed or obj.size < 2 \
-                or not fits(obj) or not _quiet_usable(obj) or not scope.allowed(path, obj):
-            continue
-        parent = obj.parent
-        if path.rsplit("/", 1)[-1] == "data" and (nx_class(parent) == "NXdetector"
-                                                  or parent.name.endswith("/detector")):
-            tiers[1].append(((i,), path))
-        frame = int(np.prod(obj.shape[1:])) if obj.ndim > 1 else 1
-        tiers[2].append(((_name_score(path) == 2, -frame, -obj.size, i), path))
-    for tier in tiers:
-        if tier:
-            return min(tier)[1]
-    return None
-
-
 def _plot_length(h5file: h5py.File, plot: Plot | None, failed: str | None) -> int | None:
     """Length of the plot's first dimension: from its unusable signal, else its first axis."""
     if plot is None:
@@ -426,13 +239,13 @@ def _axes(plot: Plot | None, rank: int, shape: Sequence[int | None], exact: bool
     for d in range(rank):
         for name in per_dim[d]:
             obj = child(plot.group, name)
-            if not _quiet_usable(obj):
+            if not quiet_usable(obj):
                 continue
             want = shape[d]
             one_d = obj.ndim == 1 and (want is None or obj.shape[0] == want or
                                        (not exact and obj.maxshape[0] is None
                                         and obj.shape[0] <= want))
-            scan_shaped = obj.ndim == rank and _fits(obj, shape, exact)
+            scan_shaped = obj.ndim == rank and fits(obj, shape, exact)
             if one_d or scan_shaped:
                 paths[d], names[d], unit_list[d] = f"{plot.path}/{name}", name, units(obj)
                 break
@@ -440,6 +253,102 @@ def _axes(plot: Plot | None, rank: int, shape: Sequence[int | None], exact: bool
             if per_dim[d]:
                 names[d] = per_dim[d][0]
     return tuple(paths), tuple(names), tuple(unit_list)
+
+
+# ----------------------------------------------------------------------------- steps
+
+def _find_keys(h5file: h5py.File, index: FileIndex, scan: gda_mod.GdaScan | None,
+               keys: Sequence[str], notes: Notes
+               ) -> tuple[list[str], list[h5py.Dataset], list[str]]:
+    """(key paths, key datasets, dangling key paths): explicit, GDA, else generic keys."""
+    if keys:
+        paths = [_abs(p) for p in keys]
+        return paths, [_explicit(h5file, p, "key") for p in paths], []
+    if scan is not None:
+        paths, dangling = gda_mod.scan_keys(h5file, scan, notes)
+    else:
+        paths, dangling = _generic_keys(index.all()), []
+    return paths, [h5file[p] for p in paths], dangling
+
+
+def _find_flag(h5file: h5py.File, index: FileIndex, scan: gda_mod.GdaScan | None,
+               finished: str | None) -> tuple[str | None, h5py.Dataset | None]:
+    if finished:
+        path = _abs(finished)
+        return path, _explicit(h5file, path, "finished flag")
+    path = scan.finished if scan is not None else next(
+        (p for p, o in index.all() if _is_flag(p, o)), None)
+    return path, (child(h5file, path) if path else None)
+
+
+def _exclude_axes(index: FileIndex, plot: Plot) -> None:
+    """Datasets the plot names as axes (also by ``AXIS_indices`` over several dims) are
+    never the signal nor data."""
+    names = {n for per_dim in axis_candidates(plot.group, None, 8) for n in per_dim}
+    names |= {a[: -len("_indices")] for a in plot.group.attrs if a.endswith("_indices")}
+    for name in names:
+        obj = child(plot.group, name)
+        if obj is not None:
+            index.excluded_ids.add(obj.id)
+
+
+def _choose_signal(h5file: h5py.File, index: FileIndex, plot: Plot | None,
+                   rank: int | None, shape, exact: bool, notes: Notes, fallback: bool = True
+                   ) -> tuple[str | None, h5py.Dataset | None]:
+    """The plot's signal if it can be shown, else (with ``fallback``) another one, noted."""
+    failed = None
+    if plot is not None:
+        _exclude_axes(index, plot)
+        if not plot.signal:
+            notes.add(f"the plot {plot.path} names no signal")
+        else:
+            path = f"{plot.path}/{plot.signal}"
+            ds = usable(h5file, path, notes, "signal")
+            if ds is not None and rank is not None and not fits(ds, shape, exact):
+                notes.add(f"signal {path} {ds.shape} does not fit the scan shape "
+                          f"{tuple(shape)}; ignored")
+                ds = None
+            if ds is not None:
+                return path, ds
+            failed = path
+    if not fallback:
+        return None, None
+
+    gda8 = gda_mod.scan_dimensions(h5file, plot.path if plot else "/entry1")
+    points = _plot_length(h5file, plot, failed)
+
+    def fits_scan(obj: h5py.Dataset) -> bool:
+        if rank is not None:
+            return fits(obj, shape, exact)
+        if gda8:
+            return fits(obj, gda8, exact)
+        if points is not None:      # as long as the plot's signal or first axis
+            return obj.shape[0] == points or (not exact and obj.maxshape[0] is None)
+        return True
+
+    path = fallback_signal(index, plot, failed, fits_scan)
+    if path is None:
+        return None, None
+    notes.add(f"showing {path} instead" if plot is not None or notes.notes
+              else f"no NeXus default plot; showing {path}")
+    return path, h5file[path]
+
+
+def _collect_data(index: FileIndex, plot: Plot | None, signal_path: str | None,
+                  signal_ds: h5py.Dataset | None, rank: int, shape, exact: bool) -> list[str]:
+    """The signal first, then the plot's and every other numeric dataset fitting the scan."""
+    found = [signal_path] if signal_path else []
+    if rank == 0:
+        return found
+    seen = {signal_ds.id} if signal_ds is not None else set()
+    ordered = [(f"{plot.path}/{n}", child(plot.group, n)) for n in plot.group] if plot else []
+    for path, obj in ordered + index.walked():
+        if isinstance(obj, h5py.Dataset) and obj.id not in seen \
+                and (obj.size >= 2 or not exact) and obj.ndim >= rank \
+                and fits(obj, shape, exact) and quiet_usable(obj) and index.allowed(path, obj):
+            seen.add(obj.id)
+            found.append(path)
+    return found
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -456,119 +365,49 @@ def find_layout(h5file: h5py.File, keys: Sequence[str] = (), data: Sequence[str]
         cannot be read (a damaged file); the message says why.
     """
     try:
-        return _find_layout(h5file, keys, data, finished)
+        return _find_layout(h5file, (keys,) if isinstance(keys, str) else tuple(keys),
+                            (data,) if isinstance(data, str) else tuple(data), finished)
     except (OSError, RuntimeError, KeyError, TypeError) as exc:
         logger.warning("layout of %s failed", getattr(h5file, "filename", h5file), exc_info=True)
         raise LayoutError(f"cannot read the structure of {h5file.filename}: "
                           f"{type(exc).__name__}: {exc}") from exc
 
 
-def _find_layout(h5file: h5py.File, keys: Sequence[str], data: Sequence[str],
+def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...],
                  finished: str | None) -> ScanLayout:
-    if isinstance(keys, str):
-        keys = (keys,)
-    if isinstance(data, str):
-        data = (data,)
     notes = Notes()
-    scope = _Scope(h5file)
+    index = FileIndex(h5file)
     live = _is_live(h5file)
     scan = gda_mod.find_scan(h5file, notes)
-    is_gda = scan is not None
+    key_paths, key_ds, dangling = _find_keys(h5file, index, scan, keys, notes)
+    finished_path, finished_ds = _find_flag(h5file, index, scan, finished)
+    index.skip = [scan.path] if scan is not None else []
+    index.excluded_ids = {o.id for o in key_ds + [finished_ds] if o is not None}
 
-    # keys
-    dangling: list[str] = []
-    if keys:
-        key_paths = [_abs(p) for p in keys]
-        key_ds = [_explicit(h5file, p, "key") for p in key_paths]
-    else:
-        if is_gda:
-            key_paths, dangling = gda_mod.scan_keys(h5file, scan, notes)
-        else:
-            key_paths = _generic_keys(scope.all())
-        key_ds = [h5file[p] for p in key_paths]
-
-    # finished flag
-    if finished:
-        finished_path = _abs(finished)
-        finished_ds = _explicit(h5file, finished_path, "finished flag")
-    else:
-        finished_path = scan.finished if is_gda else next(
-            (p for p, o in scope.all() if _is_flag(p, o)), None)
-        finished_ds = child(h5file, finished_path) if finished_path else None
-
-    # scan rank and shape when keys or a GDA declaration give them
+    # the scan rank and shape when keys or a GDA declaration give them
     rank: int | None = None
     shape: tuple[int | None, ...] | None = None
     if key_ds:
-        rank = _key_rank(key_paths, key_ds, scan.rank if is_gda else None, notes)
-        shape = _key_shape(key_ds, rank, scan.shape if is_gda else None)
-    elif is_gda and scan.shape is not None:
+        rank = _key_rank(key_paths, key_ds, scan.rank if scan else None, notes)
+        shape = _key_shape(key_ds, rank, scan.shape if scan else None)
+    elif scan is not None and scan.shape is not None:
         rank, shape = len(scan.shape), scan.shape
-    # A finished file must fit the scan exactly; a live (or unfinished GDA) one may be short.
-    exact = not live and not (is_gda and _flag_value(finished_ds) == 0)
+    # a finished file must fit the scan exactly; a live (or unfinished GDA) one may be short
+    exact = not live and not (scan is not None and _flag_value(finished_ds) == 0)
 
-    explicit_data = [_abs(p) for p in data]
-    explicit_ds = [_explicit(h5file, p, "data") for p in explicit_data]
-
-    # signal
+    explicit = [(_abs(p), _explicit(h5file, p, "data")) for p in data]
     plot = find_plot(h5file, notes)
-    scope.skip = [scan.path] if is_gda else []
-    scope.excluded_ids = {o.id for o in list(key_ds) + [finished_ds] if o is not None}
-    signal_path: str | None = None
-    signal_ds: h5py.Dataset | None = None
-    if plot is not None:
-        if plot.signal:
-            candidate = f"{plot.path}/{plot.signal}"
-            signal_ds = _usable(h5file, candidate, notes, "signal")
-            if signal_ds is not None and rank is not None and not _fits(signal_ds, shape, exact):
-                notes.add(f"signal {candidate} {signal_ds.shape} does not fit the scan shape "
-                          f"{tuple(shape)}; ignored")
-                signal_ds = None
-            signal_path = candidate if signal_ds is not None else None
-        else:
-            notes.add(f"the plot {plot.path} names no signal")
-        failed = None if signal_ds is not None else (f"{plot.path}/{plot.signal}"
-                                                     if plot.signal else None)
-        axis_names_listed = {n for names in axis_candidates(plot.group, None, 8) for n in names}
-        axis_names_listed |= {a[: -len("_indices")] for a in plot.group.attrs
-                              if a.endswith("_indices")}
-        for name in axis_names_listed:              # axes are never the signal
-            obj = child(plot.group, name)
-            if obj is not None:
-                scope.excluded_ids.add(obj.id)
-    else:
-        failed = None
+    signal_path, signal_ds = _choose_signal(h5file, index, plot, rank, shape, exact, notes,
+                                            fallback=not explicit)
 
-    if signal_ds is None and not explicit_ds:
-        gda8 = gda_mod.scan_dimensions(h5file, plot.path if plot else "/entry1")
-        points = _plot_length(h5file, plot, failed)
-
-        def fits(obj) -> bool:
-            if rank is not None:
-                return _fits(obj, shape, exact)
-            if gda8:
-                return _fits(obj, gda8, exact)
-            if points is not None:      # as long as the plot's signal or first axis
-                return obj.shape[0] == points or (not exact and obj.maxshape[0] is None)
-            return True
-
-        signal_path = _fallback_signal(scope, plot, failed, fits)
-        if signal_path is not None:
-            signal_ds = h5file[signal_path]
-            notes.add(f"showing {signal_path} instead" if plot is not None or notes.notes
-                      else f"no NeXus default plot; showing {signal_path}")
-    # the dataset whose shape gives the scan when nothing declared it: the user's first
-    # --data, else the signal
-    base = explicit_ds[0] if explicit_ds else signal_ds
-    base_path = explicit_data[0] if explicit_ds else signal_path
-
+    # the dataset whose shape gives the scan when nothing declared it: the first --data, or
+    # the signal
+    base_path, base = explicit[0] if explicit else (signal_path, signal_ds)
     if base is None and not key_ds and not dangling:
         why = "; ".join(notes.notes) or ("no key datasets, no NeXus plot, and no numeric "
-                                         f"dataset of 2 or more values within {_MAX_DEPTH} levels")
+                                         f"dataset of 2 or more values within {MAX_DEPTH} levels")
         raise LayoutError(f"nothing to show in {h5file.filename}: {why}; "
                           f"name the datasets with --key PATH / --data PATH")
-
-    # scan rank and shape from the signal when nothing declared them
     if rank is None:
         if base is None:
             rank, shape = 0, ()
@@ -577,43 +416,24 @@ def _find_layout(h5file: h5py.File, keys: Sequence[str], data: Sequence[str],
             rank = _frame_rank_rule(h5file, base_path, base, plot, per_dim)
             shape = tuple(None if (live and base.maxshape[d] is None) else int(base.shape[d])
                           for d in range(rank))
-    assert shape is not None
 
     axes, axis_names, axis_units = _axes(plot, rank, shape, exact)
-    for a in axes:
-        if a is not None:
-            scope.excluded_ids.add(h5file[a].id)
-
-    # data: the signal first, then every other numeric dataset fitting the scan
-    if explicit_ds:
-        data_paths = explicit_data
-    elif rank == 0:
-        data_paths = [signal_path] if signal_path else []
+    index.excluded_ids |= {h5file[a].id for a in axes if a is not None}
+    if explicit:
+        data_paths = [p for p, _ in explicit]
     else:
-        data_paths = [signal_path] if signal_path else []
-        seen = {signal_ds.id} if signal_ds is not None else set()
-        ordered = []
-        if plot is not None:
-            ordered = [(f"{plot.path}/{n}", child(plot.group, n)) for n in plot.group]
-        for path, obj in ordered + scope.walked():
-            if isinstance(obj, h5py.Dataset) and obj.id not in seen \
-                    and (obj.size >= 2 or not exact) and obj.ndim >= rank \
-                    and _fits(obj, shape, exact) and _quiet_usable(obj) \
-                    and scope.allowed(path, obj):
-                seen.add(obj.id)
-                data_paths.append(path)
+        data_paths = _collect_data(index, plot, signal_path, signal_ds, rank, shape, exact)
         if not data_paths:
             notes.add(f"no numeric dataset fits the scan shape {tuple(shape)} yet")
 
     frame_shape = tuple(int(n) for n in base.shape[rank:]) if base is not None else ()
     pixel_mask, overflow = (find_mask(h5file, base_path, base, frame_shape, notes)
                             if base is not None else (None, None))
-
     layout = ScanLayout(keys=tuple(key_paths), finished=finished_path, data=tuple(data_paths),
                         signal=signal_path, axes=axes, axis_names=axis_names, scan_rank=rank,
-                        scan_shape=tuple(shape), gda=is_gda, dangling_keys=tuple(dangling),
-                        axis_units=axis_units, pixel_mask=pixel_mask, overflow=overflow,
-                        notes=tuple(notes.notes), missing_files=tuple(notes.missing_files),
-                        frame_shape=frame_shape)
+                        scan_shape=tuple(shape), gda=scan is not None,
+                        dangling_keys=tuple(dangling), axis_units=axis_units,
+                        pixel_mask=pixel_mask, overflow=overflow, notes=tuple(notes.notes),
+                        missing_files=tuple(notes.missing_files), frame_shape=frame_shape)
     logger.debug("layout of %s: %s", h5file.filename, layout)
     return layout
