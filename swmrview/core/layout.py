@@ -15,8 +15,9 @@ Order of evidence (explicit paths given by the user always win):
    else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
    dimension is a scan dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
    scalars per point; 2-D -> spectra per point if the first dimension is unlimited (a growing
-   stack), else a single image (scan rank 0); N-D (N >= 3) -> images (the last two
-   dimensions) over N-2 scan dimensions. The scan shape is the signal's leading dimensions
+   stack), the name says so (``mca``, ``spectr``) or it is long and thin (last dimension at
+   least 4 times the first, e.g. (n, 4096)), else a single image (scan rank 0); N-D (N >= 3)
+   -> images (the last two dimensions) over N-2 scan dimensions. The scan shape is the signal's leading dimensions
    (None for an unlimited one while a writer has the file open).
 
 Only metadata is read (and single-value detector settings); never data, never a virtual
@@ -214,8 +215,16 @@ def _frame_rank_rule(h5file: h5py.File, path: str, ds: h5py.Dataset, plot: Plot 
     if ds.ndim == 1:
         return 1
     if ds.ndim == 2:
-        return 1 if ds.maxshape[0] is None else 0
+        return 1 if _spectra(path, ds) else 0
     return ds.ndim - 2
+
+
+def _spectra(path: str, ds: h5py.Dataset) -> bool:
+    """A 2-D signal is a stack of spectra (not one image) if it grows along its first
+    dimension, is named like one, or is long and thin (many channels, few points)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    return (ds.maxshape[0] is None or any(w in name for w in ("mca", "spectr"))
+            or ds.shape[1] >= 4 * max(ds.shape[0], 1))
 
 
 def _axis_ok(group: h5py.Group, names: list[str], length: int) -> bool:

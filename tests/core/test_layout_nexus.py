@@ -107,6 +107,8 @@ def frame_rank_file(path, shape, maxshape=None, interpretation=None, where="entr
 @pytest.mark.parametrize("shape,maxshape,interpretation,rank", [
     ((50,), None, None, 1),                     # scalars per point
     ((20, 4096), (None, 4096), None, 1),        # a growing stack of spectra
+    ((300, 4096), None, None, 1),               # long and thin: spectra
+    ((512, 1028), None, None, 0),               # an Eiger module image
     ((1679, 1475), None, None, 0),              # a single image: no map
     ((1, 1, 1679 // 8, 1475 // 8), None, None, 2),  # areaDetector detector/data: images
     ((3201, 22, 26), None, None, 1),            # images over one scan dim
