@@ -132,16 +132,20 @@ def _flag_value(ds) -> int | None:
 # ----------------------------------------------------------------------------- keys
 
 def _generic_keys(walked: Sequence[tuple[str, object]]) -> list[str]:
+    """A group named ``keys``, else integer datasets named like ``*key*``/``*uniqueid*``.
+
+    NXtomo's ``image_key`` (0 for every projection) is a frame type, not a key.
+    """
     candidates = []
     for path, obj in walked:
-        name = path.rsplit("/", 1)[-1]
-        if isinstance(obj, h5py.Group) and name.lower() == "keys":
+        name = path.rsplit("/", 1)[-1].lower()
+        if isinstance(obj, h5py.Group) and name == "keys":
             found = [f"{path}/{n}" for n in obj
                      if isinstance(child(obj, n), h5py.Dataset) and obj[n].dtype.kind in "iu"]
             if found:
                 return found
-        elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iu" \
-                and ("key" in name.lower() or "uniqueid" in name.lower()):
+        elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iu" and name != "image_key" \
+                and ("key" in name or "uniqueid" in name):
             candidates.append(path)
     return candidates
 

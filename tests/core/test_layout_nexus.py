@@ -140,3 +140,14 @@ def test_area_detector_ndattributes_are_not_the_signal_but_uniqueid_is_a_key(tmp
     assert layout.signal == "/entry/instrument/detector/data"
     assert layout.scan_shape == (None,) and layout.frame_shape == (3, 3)  # keys: maxshape
     assert "/entry/instrument/detector/NDAttributes/NDArrayTimeStamp" in layout.data
+
+
+def test_nxtomo_image_key_is_not_a_key(tmp_path):
+    path = tmp_path / "tomo.nxs"
+    with h5py.File(path, "w") as f:
+        det = f.create_group("entry/instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        det["data"] = np.zeros((12, 4, 4), np.uint16)
+        det["image_key"] = np.zeros(12, np.int32)        # projections: all 0
+    layout = layout_of(path)
+    assert layout.keys == () and layout.signal == "/entry/instrument/detector/data"
