@@ -417,8 +417,9 @@ def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...]
     # the signal
     base_path, base = explicit[0] if explicit else (signal_path, signal_ds)
     if base is None and not key_ds and not dangling:
-        why = "; ".join(notes.notes) or ("no key datasets, no NeXus plot, and no numeric "
-                                         f"dataset of 2 or more values within {MAX_DEPTH} levels")
+        why = "; ".join(notes.notes + [
+            f"no key datasets, and no{' other' if notes.notes else ''} numeric data of 2 or "
+            f"more values within {MAX_DEPTH} levels (motor positions are not data)"])
         raise LayoutError(f"nothing to show in {h5file.filename}: {why}; "
                           f"name the datasets with --key PATH / --data PATH")
     if rank is None:
