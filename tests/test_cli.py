@@ -89,13 +89,23 @@ def test_missing_named_path_exits_2(tmp_path, option):
     assert "Traceback" not in result.stderr
 
 
-def test_no_keys_exits_2(tmp_path):
+def test_finished_file_without_keys_opens_as_a_complete_scan(tmp_path):
     path = tmp_path / "nokeys.h5"
+    images = np.arange(2 * 3 * 4 * 4, dtype=np.uint16).reshape(2, 3, 4, 4)
     with h5py.File(path, "w") as f:
-        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
-    result = run_cli([path, "--exit-on-finish"], tmp_path)
+        f.create_dataset("data/images", data=images)
+    csv = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--export-map", csv], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Complete file: 6/6 points" in result.stderr and "Traceback" not in result.stderr
+    np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", comments="#"),
+                                  images.sum(axis=(2, 3), dtype=np.float64))
+
+
+def test_a_directory_exits_2_with_a_message(tmp_path):
+    result = run_cli([tmp_path, "--exit-on-finish"], tmp_path)
     assert result.returncode == 2, result.stderr
-    assert "no key datasets" in result.stderr and "Traceback" not in result.stderr
+    assert "is a directory" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_crashed_writer_exits_3_and_exports_what_was_read(tmp_path):

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from swmrview.core.frames import MissingFilterError, missing_filters
 from swmrview.core.keys import KeyFollower, read_finished_flag
 from swmrview.core.layout import LayoutError, ScanLayout
 from swmrview.core.pipeline import ReducePipeline
@@ -147,6 +148,11 @@ def make_pipeline(h5: Any, data_path: str, scan_rank: int,
     if data.ndim < scan_rank:
         raise LayoutError(f"{data_path} has rank {data.ndim}, less than the scan rank "
                           f"{scan_rank}")
+    missing = missing_filters(data)
+    if missing:  # h5py would fail on every frame with a message that names no filter
+        raise MissingFilterError(
+            f"{data_path} is compressed with {', '.join(missing)}, which is not installed: "
+            "install hdf5plugin or set HDF5_PLUGIN_PATH")
     return ReducePipeline(data, scan_rank, threads=options.threads)
 
 

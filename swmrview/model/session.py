@@ -137,7 +137,9 @@ class Session:
             why = "File locked by writer, retrying" if isinstance(exc, FileLockedError) \
                 else "Waiting for"
             self._wait_or_time_out(f"{why}: {self.name}" if "locked" in why
-                                   else f"Waiting for {self.name}", waited)
+                                   else f"Waiting for {self.name}", waited,
+                                   f"Timed out waiting for {self.name} after "
+                                   f"{self.options.timeout:g} s")
             return
         except Exception:
             self._watch.arm(False)  # so a real scan replacing it is noticed
@@ -167,10 +169,10 @@ class Session:
         self._outbox.append(self.info())
         self._emit(force=True)
 
-    def _wait_or_time_out(self, message: str, waited: float) -> None:
+    def _wait_or_time_out(self, message: str, waited: float, timed_out: str = "") -> None:
         if self.options.headless and waited > self.options.timeout:
-            self._set(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s. "
-                             f"{message}", EXIT_TIMED_OUT))
+            self._set(Status(TIMED_OUT, timed_out or f"Timed out after "
+                             f"{self.options.timeout:g} s. {message}", EXIT_TIMED_OUT))
         else:
             self._set(Status(WAITING, message))
         self._emit()
