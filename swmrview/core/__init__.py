@@ -4,10 +4,12 @@ Existing swmr_tools scripts work after changing ``from swmr_tools import ...`` t
 ``from swmrview.core import ...``.
 """
 
-from . import utils
-from .datasource import DataSource, SliceDict
+from . import chunk_utils, utils
+from .chunksource import ChunkSource
+from .datasource import DataSource, FrameReader, SliceDict
 from .files import FileLockedError, NotHDF5Error, open_swmr, writer_active
-from .frames import FrameReader, KeyDataMismatchError, MissingFilterError
+from .frames import KeyDataMismatchError, MissingFilterError
+from .growth import GrowthFollower
 from .keys import KeyFollower, RowKeyFollower, ScanRankError
 from .output import append_data, create_dataset
 from .positions import get_position, get_position_snake, get_position_snake_row, get_row_slice
@@ -16,7 +18,8 @@ from .utils import check_file_readable
 __all__ = [
     "KeyFollower", "RowKeyFollower", "FrameReader", "DataSource", "SliceDict",
     "get_position", "get_position_snake", "get_position_snake_row", "get_row_slice",
-    "create_dataset", "append_data", "check_file_readable", "utils",
+    "create_dataset", "append_data", "check_file_readable", "utils", "chunk_utils",
+    "ChunkSource", "GrowthFollower",
     "open_swmr", "writer_active", "NotHDF5Error", "FileLockedError",
     "KeyDataMismatchError", "MissingFilterError", "ScanRankError",
 ]

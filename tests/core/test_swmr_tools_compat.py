@@ -71,7 +71,7 @@ def test_row_key_follower_and_check_file_readable_match(sim_writer):
         keys = [f[KEYS + "/uniqueKeys"]]
         rows = {}
         for lib in (swmr_tools, swmrview_core):
-            follower = lib.RowKeyFollower(keys, timeout=0.5, finished_dataset=None)
+            follower = lib.RowKeyFollower(keys, timeout=0.5, finished_dataset=None, row_size=4)
             follower.check_datasets()  # swmr_tools needs this call before iterating
             rows[lib.__name__] = list(follower)
         theirs, ours = rows["swmr_tools"], rows["swmrview.core"]
