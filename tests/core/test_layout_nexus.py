@@ -151,3 +151,14 @@ def test_nxtomo_image_key_is_not_a_key(tmp_path):
         det["image_key"] = np.zeros(12, np.int32)        # projections: all 0
     layout = layout_of(path)
     assert layout.keys == () and layout.signal == "/entry/instrument/detector/data"
+
+
+def test_explicit_data_without_keys_gives_the_scan(tmp_path):
+    path = tmp_path / "two.h5"
+    with h5py.File(path, "w") as f:
+        f["entry/a"] = np.zeros((5,))
+        f.create_dataset("entry/frames", shape=(7, 4, 4), dtype="f4")
+    with h5py.File(path, "r") as f:
+        layout = find_layout(f, data=["entry/frames"])
+    assert layout.data == ("/entry/frames",) and layout.keys == ()
+    assert layout.scan_shape == (7,) and layout.frame_shape == (4, 4)
