@@ -21,7 +21,7 @@ __all__ = ["Plot", "text", "texts", "nx_class", "child", "is_numeric", "find_plo
 
 _MAX_CHILDREN = 200     # children inspected per group when looking for NXdata
 _INTERPRETATION = {"scalar": 0, "spectrum": 1, "image": 2, "rgb-image": 3, "rgba-image": 3,
-                   "hsl-image": 3, "hsla-image": 3, "cmyk-image": 3, "vertex": 1}
+                   "hsl-image": 3, "hsla-image": 3, "cmyk-image": 3}
 
 
 # ----------------------------------------------------------------------------- attributes

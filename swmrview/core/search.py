@@ -102,6 +102,8 @@ def fits(ds: h5py.Dataset, shape: Sequence[int | None], exact: bool) -> bool:
 
 
 def name_score(path: str) -> int:
+    """0 for names a signal usually has (``sum``, ``data``...), 2 for bookkeeping (times, ids,
+    counters), 1 otherwise: lower is a better fallback signal."""
     name = path.rsplit("/", 1)[-1].lower()
     if any(p in name for p in _PREFERRED):
         return 0
