@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import math
 import os
+import sys
 import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -233,20 +233,31 @@ def _zstd_decoder() -> Decoder | None:
 def _shuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder:
     elem = int(cd[0]) if cd else itemsize
 
+    wide = np.dtype(f"<u{elem}") if elem in (2, 4, 8) and sys.byteorder == "little" else None
+
     def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
         src = np.frombuffer(raw, dtype=np.uint8)
         n = src.size // elem
         out = _out(out, src.size)
-        out[: n * elem].reshape(n, elem)[...] = src[: n * elem].reshape(elem, n).T
+        if wide is not None:
+            # byte plane b holds byte b of every element: OR the planes into whole elements
+            # (a strided transpose is 20x slower)
+            values = out[: n * elem].view(wide)
+            values[...] = src[:n]
+            for b in range(1, elem):
+                values |= src[b * n:(b + 1) * n].astype(wide) << (8 * b)
+        else:
+            out[: n * elem].reshape(n, elem)[...] = src[: n * elem].reshape(elem, n).T
         out[n * elem:] = src[n * elem:]
         return out
 
     return decode
 
 
-def _deflate_decoder() -> Decoder:
+def _deflate_decoder(nbytes: int) -> Decoder:
     def decode(raw: Any, out: np.ndarray | None = None) -> bytes:
-        return zlib.decompress(raw)  # releases the GIL while inflating
+        # releases the GIL while inflating; sized once instead of grown from 16 KiB
+        return zlib.decompress(raw, bufsize=max(nbytes, 1))
 
     return decode
 
@@ -266,6 +277,7 @@ def chunk_decoder(dataset: Any) -> list[Decoder] | None:
     except AttributeError:
         return None
     itemsize = dataset.dtype.itemsize
+    nbytes = int(np.prod(dataset.chunks or (), dtype=np.int64)) * itemsize
     stages: list[Decoder] = []
     for i in range(dcpl.get_nfilters()):
         filter_id, _flags, cd, _name = dcpl.get_filter(i)
@@ -279,7 +291,7 @@ def chunk_decoder(dataset: Any) -> list[Decoder] | None:
         elif filter_id == 32015:
             decoder = _zstd_decoder()
         elif filter_id == 1:
-            decoder = _deflate_decoder()
+            decoder = _deflate_decoder(nbytes)
         elif filter_id == 2:
             decoder = _shuffle_decoder(cd, itemsize)
         else:
@@ -480,13 +492,18 @@ class ReducePipeline:
             setattr(self._local, name, buf)
         return buf
 
-    def _read_raw(self, offset: tuple[int, ...]) -> tuple[int, Any]:
-        """``(filter_mask, raw bytes)`` of the chunk at ``offset``, into a reused buffer when
-        it fits (compressed chunks are rarely larger than the frame)."""
-        raw = self._scratch(self._frame_bytes + (self._frame_bytes >> 3) + 4096, "raw")
+    def _read_raw(self, offset: tuple[int, ...], out: np.ndarray | None = None
+                  ) -> tuple[int, Any]:
+        """``(filter_mask, raw bytes)`` of the chunk at ``offset`` (the only step under h5py's
+        lock), into ``out`` or a reused buffer when it fits (compressed chunks are rarely
+        larger than the frame)."""
+        raw = out if out is not None else \
+            self._scratch(self._frame_bytes + (self._frame_bytes >> 3) + 4096, "raw")
         try:
             return self.dataset.id.read_direct_chunk(offset, out=raw)
         except ValueError:  # chunk larger than the buffer
+            if out is not None:
+                raise
             return self.dataset.id.read_direct_chunk(offset)
 
     def _read_chunk(self, pos: tuple[int, ...], scratch: bool = False) -> np.ndarray:
@@ -499,7 +516,7 @@ class ReducePipeline:
             np.empty(self._frame_bytes, dtype=np.uint8)
         try:
             if not stages:
-                self.dataset.id.read_direct_chunk(offset, out=final)
+                self._read_raw(offset, final)
                 return final.view(self.dtype).reshape(self.frame_shape)
             filter_mask, raw = self._read_raw(offset)
         except Exception as error:  # noqa: BLE001 - unallocated chunk, I/O error: ask HDF5

@@ -109,14 +109,15 @@ def test_filters_left_to_hdf5_read_through_h5py(tmp_path, label, threads):
                                       overflow=65535)
 
 
+@pytest.mark.parametrize("compression", ["bitshuffle-lz4", "gzip+shuffle"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int32, np.float32,
                                    np.float64, ">u2"])
-def test_dtypes_and_nan_pixels(tmp_path, dtype):
+def test_dtypes_and_nan_pixels(tmp_path, dtype, compression):
     frames = detector_frames((5,) + FRAME_BIG, dtype=np.uint16).astype(dtype)
     if np.dtype(dtype).kind == "f":
         frames[1, 3:9, 4] = np.nan
     path = tmp_path / "f.h5"
-    write(path, "data", frames, 1, **COMPRESSIONS["bitshuffle-lz4"])
+    write(path, "data", frames, 1, **COMPRESSIONS[compression])
     positions = [(i,) for i in (4, 0, 1, 2, 3)]
     with h5py.File(path, "r") as f:
         assert check_against_h5py(f["data"], 1, positions, 2, roi=(0, 50, 0, 50))
