@@ -732,17 +732,21 @@ def _acquisition_order(info: ScanInfo, master: _Output) -> tuple[list[int], list
     return [int(i) for i in keyed], [int(i) for i in unkeyed]
 
 
+_Pending = list  # [(out_path, targets, found)]: detector files still to create
+
+
 def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
+    """Open the original and create the replay's scan file; detector files are left pending."""
     src = h5py.File(finished, "r")
     sources = [src]
     try:
         info = analyse(src, scan_shape)
         logger.info("replay %s: scan shape %s (%s)", finished.name, info.scan_shape, info.source)
+        by_file: dict[Path, list[tuple[str, h5py.ExternalLink, bool]]] = {}
+        pending: _Pending = []
         master = _Output(out, info.scan_shape, out.name)
         links: list[tuple[str, h5py.ExternalLink, bool]] = []
         master.copy_tree(src, master.file, set(info.keys), info.finished, links)
-        # external files: replay the ones present, synthesise what is missing
-        by_file: dict[Path, list[tuple[str, h5py.ExternalLink, bool]]] = {}
         for path, link, is_key in links:
             by_file.setdefault(_out_location(link.filename, out.parent), []).append(
                 (path, link, is_key))
@@ -751,46 +755,59 @@ def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
                 continue
             found = _resolve(targets[0][1].filename, finished.parent)
             if found is not None and found.resolve() == out_path.resolve():
+                master.close()
+                out.unlink()
                 raise ReplayError(f"replaying into {out.parent} would overwrite the original's "
                                   f"detector file {found}; choose another directory for OUT")
-            ext = _Output(out_path, info.scan_shape, out_path.name)
-            master.extra_outputs.append(ext)
-            if found is not None:
-                ext_src = h5py.File(found, "r")
-                sources.append(ext_src)
-                ext_keys = {_abs(t[1].path) for t in targets if t[2]}
-                ext.copy_tree(ext_src, ext.file, ext_keys, None, [])
-                logger.info("replay: detector file %s replayed from %s", out_path.name, found)
-            else:
-                logger.warning("replay: %s is missing; synthesising its linked datasets",
-                               targets[0][1].filename)
-            for target, (is_key, in_plot) in _link_targets(targets, master.file).items():
-                if target in ext.file:
-                    continue
-                what = "file missing" if found is None else "dataset missing from the file"
-                kind = _synth_kind(target, is_key)
-                if kind == "scalar" and not in_plot:
-                    logger.warning("replay: %s:%s left dangling (%s; not scan data)",
-                                   out_path.name, target, what)
-                    continue
-                ext.synthesise(target, kind, what)
-        outputs = master.extra_outputs + [master]
-        for o in outputs:
-            o.order_keys()
-        return info, master, outputs, sources
+            pending.append((out_path, targets, found))
+        return info, master, pending, sources
     except BaseException:
         for s in sources:
             s.close()
         raise
 
 
+def _build_detectors(info: ScanInfo, master: _Output, pending: _Pending,
+                     sources: list) -> list[_Output]:
+    """Create the detector files: replay the ones present, synthesise what is missing."""
+    created = []
+    for out_path, targets, found in pending:
+        ext = _Output(out_path, info.scan_shape, out_path.name)
+        master.extra_outputs.append(ext)
+        created.append(ext)
+        if found is not None:
+            ext_src = h5py.File(found, "r")
+            sources.append(ext_src)
+            ext_keys = {_abs(t[1].path) for t in targets if t[2]}
+            ext.copy_tree(ext_src, ext.file, ext_keys, None, [])
+            logger.info("replay: detector file %s replayed from %s", out_path.name, found)
+        else:
+            logger.warning("replay: %s is missing; synthesising its linked datasets",
+                           targets[0][1].filename)
+        for target, (is_key, in_plot) in _link_targets(targets, master.file).items():
+            if target in ext.file:
+                continue
+            what = "file missing" if found is None else "dataset missing from the file"
+            kind = _synth_kind(target, is_key)
+            if kind == "scalar" and not in_plot:
+                logger.warning("replay: %s:%s left dangling (%s; not scan data)",
+                               out_path.name, target, what)
+                continue
+            ext.synthesise(target, kind, what)
+        ext.order_keys()
+    return created
+
+
 def replay_scan(finished: str | os.PathLike, out: str | os.PathLike, rate: float = 20.0, *,
                 scan_shape: Sequence[int] | None = None, batch: int = 1,
-                swmr_delay: float = 0.0) -> ScanInfo:
+                swmr_delay: float = 0.0, detector_delay: float = 0.0) -> ScanInfo:
     """Replay ``finished`` into ``out`` as a live SWMR scan; blocks until it is written.
 
     ``rate`` is points per second; ``batch`` points are written and flushed together (1: point
     by point, as GDA does; Malcolm/areaDetector scans at kHz flush in blocks like this).
+    ``swmr_delay``: seconds the scan file stays open before SWMR (readers get a lock error);
+    ``detector_delay``: seconds after the scan file goes SWMR before the detector files are
+    created (their links dangle meanwhile, as when a detector's file appears late).
     Returns what :func:`analyse` found.
     """
     finished, out = Path(finished), Path(out)
@@ -804,12 +821,24 @@ def replay_scan(finished: str | os.PathLike, out: str | os.PathLike, rate: float
         raise ReplayError(f"{finished}: not an HDF5 file")
     if out.exists() and out.resolve() == finished.resolve():
         raise ReplayError("OUT must not be the file being replayed")
-    info, master, outputs, sources = _build(finished, out, scan_shape)
+    info, master, pending, sources = _build(finished, out, scan_shape)
+    master.order_keys()
+    outputs = [master]
     try:
+        if detector_delay <= 0:
+            outputs = _build_detectors(info, master, pending, sources) + [master]
         if swmr_delay > 0:
+            master.file.flush()
             time.sleep(swmr_delay)
         for o in outputs:
             o.file.swmr_mode = True
+        if detector_delay > 0:
+            logger.info("replay: detector files in %.3g s", detector_delay)
+            time.sleep(detector_delay)
+            detectors = _build_detectors(info, master, pending, sources)
+            for o in detectors:
+                o.file.swmr_mode = True
+            outputs = detectors + [master]
         keyed, unkeyed = _acquisition_order(info, master)
         logger.info("replay %s -> %s: %d points at %.3g/s", finished.name, out, len(keyed)
                     + len(unkeyed), rate)
@@ -837,7 +866,7 @@ def replay_scan(finished: str | os.PathLike, out: str | os.PathLike, rate: float
         logger.info("replay of %s finished", finished.name)
         return info
     finally:
-        for o in outputs:
+        for o in master.extra_outputs + [master]:
             o.close()
         for s in sources:
             s.close()
@@ -851,13 +880,15 @@ def _run(finished: str, out: str, rate: float, options: dict, log_level: int) ->
 
 def start_replay(finished: str | os.PathLike, out: str | os.PathLike, rate: float = 20.0, *,
                  scan_shape: Sequence[int] | None = None, batch: int = 1,
-                 swmr_delay: float = 0.0) -> multiprocessing.Process:
+                 swmr_delay: float = 0.0, detector_delay: float = 0.0
+                 ) -> multiprocessing.Process:
     """Start :func:`replay_scan` in a separate (spawned) process and return it, started.
 
     The process exits 0 when the replay is complete (the finished flag set), 1 on an error.
     """
     options = dict(scan_shape=None if scan_shape is None else tuple(scan_shape),
-                   batch=int(batch), swmr_delay=float(swmr_delay))
+                   batch=int(batch), swmr_delay=float(swmr_delay),
+                   detector_delay=float(detector_delay))
     ctx = multiprocessing.get_context("spawn")
     level = logging.getLogger().getEffectiveLevel()
     proc = ctx.Process(target=_run,
@@ -892,6 +923,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="scan shape, e.g. 20x30, when the file's own cannot be found")
     p.add_argument("--batch", type=int, default=1,
                    help="points written and flushed together (default 1: point by point)")
+    p.add_argument("--swmr-delay", type=float, default=0.0,
+                   help="seconds to hold the scan file open before enabling SWMR")
+    p.add_argument("--detector-delay", type=float, default=0.0,
+                   help="seconds after the scan file before the detector files appear")
     p.add_argument("--debug", action="store_true", help="verbose logging")
     return p
 
@@ -904,7 +939,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.monotonic()
     try:
         info = replay_scan(args.finished, args.output, args.rate, scan_shape=args.scan_shape,
-                           batch=args.batch)
+                           batch=args.batch, swmr_delay=args.swmr_delay,
+                           detector_delay=args.detector_delay)
     except ReplayError as exc:
         logger.error("%s", exc)
         return 2

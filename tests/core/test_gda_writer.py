@@ -179,3 +179,24 @@ def test_crash_leaves_the_flag_unset(tmp_path):
         assert f[gw.FINISHED][0] == 0
         k = f[gw.UNIQUE_KEYS][...]
         assert k.shape == (2, 3) and np.count_nonzero(k) == 5
+
+
+def test_detector_file_appears_late(tmp_path):
+    path = tmp_path / "late.nxs"
+    proc = start_gda_writer(path, (5,), frame_shape=(2,), rate=100, detector_file=True,
+                            detector_delay=1.0)
+    deadline = time.monotonic() + 30
+    with _open(path, deadline) as f:
+        assert not gw.detector_file_path(path).exists()
+        with pytest.raises(KeyError):
+            f[gw.DETECTOR_KEY]
+    while True:                                   # the links resolve once the file is there
+        assert time.monotonic() < deadline, "detector file never appeared"
+        try:
+            with h5py.File(path, "r", swmr=True) as f:
+                f[gw.DETECTOR_KEY]
+                break
+        except (KeyError, OSError):
+            time.sleep(0.01)
+    rec = _follow(path, proc, det_key=True)
+    assert len(rec["seen"]) == 5

@@ -317,3 +317,23 @@ def test_runs_split_points_into_row_slices():
     runs = replay._runs([0, 2, 1], range(1, 4), (5,))
     assert [(r.lo, r.hi) for r in runs] == [(0, 0), (1, 2)]
     assert runs[1].counts == (3, 2)
+
+
+def test_detector_files_appear_after_the_scan_file(tmp_path, processes):
+    out = tmp_path / "late" / "scan.nxs"
+    original = tmp_path / "orig" / "scan.nxs"
+    original.parent.mkdir()
+    out.parent.mkdir()
+    gw.write_gda_scan(original, gw.GdaScan((6,), frame_shape=(3,), rate=1e6, detector_file=True))
+    proc = start_replay(original, out, rate=50.0, detector_delay=1.0)
+    processes.append(proc)
+    deadline = time.monotonic() + 60
+    det = gw.detector_file_path(out)
+    with _open(out, deadline) as f:
+        assert not det.exists()                      # the scan file is live, its detector's not
+        with pytest.raises(KeyError):
+            f[gw.DETECTOR_KEY]                       # the key link dangles meanwhile
+        assert f[gw.FINISHED][0] == 0
+    assert _join(proc) == 0
+    assert_same_file(original, out)
+    assert_same_file(gw.detector_file_path(original), det)

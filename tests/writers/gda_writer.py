@@ -19,7 +19,8 @@ What it writes, as GDA 9 / Malcolm do (compare ``../shared/data/real/p45-example
   flushing after the scan file), and those keys follow ``flag_lead_s`` later.
 - ``detector_file=True``: the detector writes its own SWMR file ``<stem>-det.h5``
   (``/entry/detector/data``, ``/entry/NDAttributes/NDArrayUniqueId``), linked from the master by
-  external links (data, NXdata signal and ``keys/det``).
+  external links (data, NXdata signal and ``keys/det``); with ``detector_delay`` it appears that
+  long after the scan file went SWMR (the links dangle until then).
 
 Values are deterministic so tests can compare maps: :func:`expected_value`,
 :func:`expected_frame`, :func:`expected_sum`, :func:`axis_values`, :func:`motor_position`.
@@ -84,6 +85,7 @@ class GdaScan:
     crash_at: int | None = None       # grid point at which the process dies (exit 1)
     start_delay: float = 0.0
     swmr_delay: float = 0.0
+    detector_delay: float = 0.0       # detector file created this long after the scan file
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scan_shape", tuple(int(n) for n in self.scan_shape))
@@ -223,20 +225,8 @@ class _Writer:
         rank = scan.rank
         self.files: list[h5py.File] = []
         names = motor_names(rank)
-        det_file = None
-        if scan.detector_file:
-            det_path = detector_file_path(path)
-            det_file = h5py.File(det_path, "w", libver="latest")
-            self.files.append(det_file)
-            entry = _nx(det_file, "entry", "NXentry")
-            det = _nx(entry, "detector", "NXdetector")
-            self.data = _per_point(det, "data", rank, scan.frame_shape, scan.data_chunks,
-                                   _dtype(scan.frame_shape))
-            attrs = _nx(entry, "NDAttributes", "NXcollection")
-            self.det_key = _per_point(attrs, "NDArrayUniqueId", rank, (1, 1),
-                                      scan.key_chunks + (1, 1), np.int32)
-        else:
-            self.det_key = None
+        self.det_path = detector_file_path(path) if scan.detector_file else None
+        self.det_key = None
 
         f = h5py.File(path, "w", libver="latest")
         self.files.append(f)
@@ -245,8 +235,8 @@ class _Writer:
         instrument = _nx(entry, "instrument", "NXinstrument")
         det_group = _nx(instrument, "det", "NXdetector")
         nxdata = _nx(entry, "det", "NXdata", signal="data")
-        if det_file is not None:
-            link = h5py.ExternalLink(os.path.basename(det_file.filename), DET_FILE_DATA)
+        if self.det_path is not None:
+            link = h5py.ExternalLink(self.det_path.name, DET_FILE_DATA)
             det_group["data"] = link
             nxdata["data"] = link
         else:
@@ -284,8 +274,22 @@ class _Writer:
                                 scan.key_chunks, "S32")
         keys = _nx(diamond_scan, "keys", "NXcollection")
         self.unique_keys = _per_point(keys, "uniqueKeys", rank, (), scan.key_chunks, np.int32)
-        if det_file is not None:
-            keys["det"] = h5py.ExternalLink(os.path.basename(det_file.filename), DET_FILE_KEY)
+        if self.det_path is not None:
+            keys["det"] = h5py.ExternalLink(self.det_path.name, DET_FILE_KEY)
+
+    def create_detector_file(self) -> h5py.File:
+        """The detector's own file (areaDetector-like), linked from the scan file."""
+        scan, rank = self.scan, self.scan.rank
+        det_file = h5py.File(self.det_path, "w", libver="latest")
+        self.files.insert(0, det_file)
+        entry = _nx(det_file, "entry", "NXentry")
+        det = _nx(entry, "detector", "NXdetector")
+        self.data = _per_point(det, "data", rank, scan.frame_shape, scan.data_chunks,
+                               _dtype(scan.frame_shape))
+        attrs = _nx(entry, "NDAttributes", "NXcollection")
+        self.det_key = _per_point(attrs, "NDArrayUniqueId", rank, (1, 1),
+                                  scan.key_chunks + (1, 1), np.int32)
+        return det_file
 
     def start_swmr(self) -> None:
         for f in self.files:
@@ -345,11 +349,17 @@ def write_gda_scan(path: str | os.PathLike, scan: GdaScan) -> None:
         time.sleep(scan.start_delay)
     writer = _Writer(path, scan)
     try:
+        late = scan.detector_file and scan.detector_delay > 0
+        if scan.detector_file and not late:
+            writer.create_detector_file()
         if scan.swmr_delay > 0:
             for f in writer.files:
                 f.flush()
             time.sleep(scan.swmr_delay)
         writer.start_swmr()
+        if late:                       # the detector's file appears after the scan file
+            time.sleep(scan.detector_delay)
+            writer.create_detector_file().swmr_mode = True
         order = acquisition_order(scan.scan_shape, scan.snake)
         deferred: list[tuple[int, int]] = []
         held = min(scan.last_keys, len(order)) if scan.flag_before_last_keys else 0
@@ -392,8 +402,8 @@ def start_gda_writer(path: str | os.PathLike, scan_shape: Sequence[int],
     """Start :func:`write_gda_scan` in a spawned process and return it (started).
 
     ``options`` are the other :class:`GdaScan` fields (``uneven``, ``axes``, ``drop``,
-    ``crash_at``, ``data_chunk``, ``start_delay``, ``swmr_delay``, ``flag_lead_s``,
-    ``last_keys``). The process is a daemon: join it (or terminate it) in the test; its
+    ``crash_at``, ``data_chunk``, ``start_delay``, ``swmr_delay``, ``detector_delay``,
+    ``flag_lead_s``, ``last_keys``). The process is a daemon: join it (or terminate it) in the test; its
     ``.scan`` attribute is the :class:`GdaScan` it writes.
     """
     scan = GdaScan(scan_shape=tuple(scan_shape), frame_shape=tuple(frame_shape), rate=rate,
