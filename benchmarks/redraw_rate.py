@@ -96,7 +96,7 @@ def main() -> None:
             time.sleep(0.005)
 
         view = FrameView()
-        view.set_frame_rank(2)
+        view.set_frame_kind("image")
         view.set_auto_levels(False)
         view.resize(*VIEW)
         view.show()
@@ -118,7 +118,7 @@ def main() -> None:
 
         results = {"bare": [], "view": []}
         paints = {"bare": [], "view": []}
-        points_before = len(window.acquired)
+        points_before = window.state.n_acquired if window.state else 0
         t0 = time.monotonic()
         for _ in range(3):  # interleaved so both see the same machine noise
             for name, show, widget, item in (
@@ -127,7 +127,7 @@ def main() -> None:
                 fps, per_frame = rate(show, widget, item, app, frames, counter)
                 results[name].append(fps)
                 paints[name].append(per_frame)
-        followed = (len(window.acquired) - points_before) / (time.monotonic() - t0)
+        followed = ((window.state.n_acquired if window.state else 0) - points_before) / (time.monotonic() - t0)
         status = window.status.message
         window.close()
         view.close()

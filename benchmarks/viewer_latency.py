@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import swmr_tools
 
 from _common import machine_note, percentile, print_verdicts, table, verdict
@@ -97,16 +98,19 @@ def viewer_latency(path: Path) -> tuple[list[float], int, list[float]]:
     proc, go, out = start_writer(path)
     shown: dict[int, float] = {}
     arrived: dict[int, float] = {}
-    on_batch = MainWindow._on_batch
+    on_update = MainWindow._on_update
 
-    def timed_on_batch(self, batch):  # runs in the GUI thread (queued from the worker)
-        if batch.frame_index is not None:
-            arrived.setdefault(batch.frame_index, time.time())
-        on_batch(self, batch)
+    def flat(position) -> int:
+        return int(np.ravel_multi_index(tuple(position), CFG.shape))
 
-    MainWindow._on_batch = timed_on_batch  # before the window connects it
+    def timed_on_update(self, update):  # runs in the GUI thread (queued from the worker)
+        if update.frame_position is not None:
+            arrived.setdefault(flat(update.frame_position), time.time())
+        on_update(self, update)
+
+    MainWindow._on_update = timed_on_update  # before the window connects it
     window = MainWindow(ViewerOptions(path=str(path), timeout=10, poll_interval=0.02))
-    window.frame_shown.connect(lambda index: shown.setdefault(index, time.time()))
+    window.frame_shown.connect(lambda position: shown.setdefault(flat(position), time.time()))
     window.resize(1000, 600)
     window.show()
 
@@ -124,7 +128,7 @@ def viewer_latency(path: Path) -> tuple[list[float], int, list[float]]:
     wait_for(lambda: window.status.terminal, 30)
     window.close()
     app.processEvents()
-    MainWindow._on_batch = on_batch
+    MainWindow._on_update = on_update
     flushed = flush_times(out)
     proc.join(10)
     return ([shown[i] - flushed[i] for i in shown if i in flushed], len(shown),

@@ -276,6 +276,9 @@ class TracePanel(QWidget):
             self._recent.clear()
             self._last_live = None
         trace = np.asarray(frame, dtype=np.float64)
+        if trace.ndim > 1:  # several detector elements: their sum, channel by channel
+            label = f"{label}  (sum of {int(np.prod(trace.shape[:-1]))} elements)"
+            trace = trace.reshape(-1, trace.shape[-1]).sum(axis=0)
         self.curve.setData(trace)
         if live and label != self._last_live:  # the newest frame re-shown on unpinning: once
             self._last_live = label
@@ -283,7 +286,7 @@ class TracePanel(QWidget):
             if self.mean_curve.isVisible():
                 self.mean_curve.setData(np.mean(self._recent, axis=0))
         if first:
-            n = frame.shape[0]
+            n = frame.shape[-1]
             self.region.setRegion((n * 0.4, n * 0.6))
             if self.region.isVisible():  # shown before any frame of this length: emit it now
                 self._emit_roi()
@@ -298,7 +301,7 @@ class TracePanel(QWidget):
         """The ROI as (x0, x1) channel slice bounds, or None."""
         if not self.region.isVisible() or self.frame is None:
             return None
-        n = self.frame.shape[0]
+        n = self.frame.shape[-1]
         lo, hi = self.region.getRegion()
         x0 = int(np.clip(round(lo), 0, n))
         return (x0, int(np.clip(round(hi), x0, n)))
@@ -318,27 +321,28 @@ class FrameView(QStackedWidget):
         self.trace_panel = TracePanel()
         self.scalar_label = QLabel("-")
         self.scalar_label.setAlignment(Qt.AlignCenter)
-        self.scalar_label.setStyleSheet("font-size: 22pt;")
+        self.scalar_label.setWordWrap(True)
         self.scalar_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for page in (self.image_panel, self.trace_panel, self.scalar_label):
             self.addWidget(page)
         self.image_panel.roi_changed.connect(self.roi_changed)
         self.trace_panel.roi_changed.connect(self.roi_changed)
-        self.frame_rank = 2
+        self.kind = "image"
         self.shown_label = ""
 
-    def set_frame_rank(self, rank: int) -> None:
-        """Pick the image (rank >= 2), trace (1) or scalar (0) page."""
-        self.frame_rank = rank
-        page = self.image_panel if rank >= 2 else self.trace_panel if rank == 1 \
-            else self.scalar_label
-        self.setCurrentWidget(page)
+    def set_frame_kind(self, kind: str) -> None:
+        """Pick the image, spectrum (trace) or scalar page."""
+        self.kind = kind
+        self.setCurrentWidget({"image": self.image_panel, "spectrum": self.trace_panel}
+                              .get(kind, self.scalar_label))
 
     def show_frame(self, frame: np.ndarray, label: str = "", live: bool = True,
                    levels: tuple[float, float] | None = None, binning: int = 1) -> None:
         """Display one frame (the caller throttles how often); ``live`` False when pinned."""
         self.shown_label = label
-        if frame.ndim >= 2:  # frames of rank >= 3 (e.g. a stack per point): the first plane
+        if self.kind == "spectrum" and frame.ndim >= 1:
+            self.trace_panel.display(frame, label, live)
+        elif frame.ndim >= 2:  # frames of rank >= 3 (e.g. a stack per point): the first plane
             plane = frame[(0,) * (frame.ndim - 2)]
             self.image_panel.display(plane, levels if frame.ndim == 2 else None, binning)
         elif frame.ndim == 1:
@@ -346,11 +350,12 @@ class FrameView(QStackedWidget):
         else:
             value = frame.item()
             text = f"{value:.6g}" if isinstance(value, (int, float, np.number)) else str(value)
-            self.scalar_label.setText(f"{text}\n\n{label}")
+            self.scalar_label.setText(f"<div style='font-size:24pt'>{text}</div>"
+                                      f"<div style='font-size:10pt'>{label}</div>")
 
     def current_frame(self) -> np.ndarray | None:
         """The raw frame on screen (image or trace), or None."""
-        panel = self.image_panel if self.frame_rank >= 2 else self.trace_panel
+        panel = self.image_panel if self.kind == "image" else self.trace_panel
         return panel.frame
 
     def set_colormap(self, name: str) -> None:
@@ -368,8 +373,8 @@ class FrameView(QStackedWidget):
 
     def set_roi_enabled(self, on: bool) -> None:
         """Show the ROI of the current page (rectangle or x range)."""
-        panel = self.image_panel if self.frame_rank >= 2 else self.trace_panel
-        if self.frame_rank >= 1:
+        if self.kind != "scalar":
+            panel = self.image_panel if self.kind == "image" else self.trace_panel
             panel.set_roi_enabled(on)
 
     def set_running_mean(self, on: bool) -> None:

@@ -201,19 +201,20 @@ class MainWindow(QMainWindow):
         else:
             self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
         self._frame_pending = self._latest_frame = None
-        self.frame_view.set_frame_rank(info.frame_rank)
+        kind = info.frame_kind
+        self.frame_view.set_frame_kind(kind)
         shape = "x".join(map(str, info.frame_shape)) or "scalar"
-        notes = ("\n" + "; ".join(info.notes)) if info.notes else ""
-        self.map_view.set_state(self.state, f"{info.data_path}  {shape} {info.dtype}{notes}")
+        self.map_view.set_state(self.state, f"{info.data_path}  {shape} {info.dtype}",
+                                info.notes)
         self.dock.show_tree(info.path, info.tree, info.data_path)
         bar = self.toolbar
-        bar.mean_box.setEnabled(info.frame_rank == 1)
-        bar.roi_box.setEnabled(info.frame_rank >= 1)
+        bar.mean_box.setEnabled(kind == "spectrum")
+        bar.roi_box.setEnabled(kind != "scalar")
         bar.mask_box.setEnabled(info.masked)
-        sizes = {0: [220, 880]}.get(info.frame_rank, [380, 720] if info.scan_rank == 1
-                                     else [600, 500])
-        self.splitter.setSizes(sizes)  # scalars and 1-D scans give the map the room
-        if bar.roi_box.isChecked() and info.frame_rank >= 1:
+        width = max(self.splitter.width(), 800)
+        share = 0.9 if info.scan_rank == 0 else {"scalar": 0.2, "spectrum": 0.45}.get(kind, 0.55)
+        self.splitter.setSizes([int(width * share), int(width * (1 - share))])
+        if bar.roi_box.isChecked() and kind != "scalar":
             self.frame_view.set_roi_enabled(True)  # emits the ROI on the new frames
         else:
             bar.roi_box.setChecked(False)

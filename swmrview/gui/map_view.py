@@ -47,7 +47,8 @@ class MapView(QWidget):
             self.plot.addItem(item)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         self.title = QLabel(" ")
-        self.title.setWordWrap(True)
+        self.notes = QLabel("")
+        self.notes.setStyleSheet("color: #b07000;")
         self.empty = QLabel("A single frame: no scan map")
         self.empty.setAlignment(Qt.AlignCenter)
         self.slow_row = QHBoxLayout()
@@ -55,6 +56,7 @@ class MapView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
+        layout.addWidget(self.notes)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.empty, 1)
         layout.addLayout(self.slow_row)
@@ -66,11 +68,17 @@ class MapView(QWidget):
         self.empty.hide()
 
     # ------------------------------------------------------------------ setup
-    def set_state(self, state: ViewState, title: str = "") -> None:
-        """Draw ``state`` from now on (a new scan or dataset)."""
+    def set_state(self, state: ViewState, title: str = "", notes: tuple[str, ...] = ()) -> None:
+        """Draw ``state`` from now on (a new scan or dataset); ``notes`` say what is missing."""
         self.state = state
         rank = state.rank
         self.title.setText(title)
+        first = notes[0] if notes else ""
+        more = f"  (+{len(notes) - 1} more: hover)" if len(notes) > 1 else ""
+        self.notes.setText(("Note: " + (first[:110] + "..." if len(first) > 110 else first) + more)
+                           if notes else "")
+        self.notes.setToolTip("\n\n".join(notes))
+        self.notes.setVisible(bool(notes))
         self.marker.setData([], [])
         self.plot_widget.setVisible(rank > 0)
         self.empty.setVisible(rank == 0)

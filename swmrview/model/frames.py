@@ -15,6 +15,22 @@ MAX_DISPLAY = 4096
 LEVEL_SAMPLE = 1 << 20
 
 
+def frame_kind(frame_shape: tuple[int, ...]) -> str:
+    """How frames of this shape are shown: "scalar", "spectrum" or "image".
+
+    A few rows of many channels (a multi-element MCA such as xspress3's 10 x 4096) are spectra
+    of several detector elements, not a thin image.
+    """
+    if not frame_shape:
+        return "scalar"
+    if len(frame_shape) == 1:
+        return "spectrum"
+    rows, channels = frame_shape[-2], frame_shape[-1]
+    if len(frame_shape) == 2 and rows <= 64 and channels >= 8 * rows:
+        return "spectrum"
+    return "image"
+
+
 def display_frame(frame: np.ndarray, mask: np.ndarray | None = None,
                   overflow: float | None = None) -> tuple[np.ndarray, tuple[float, float] | None,
                                                           int]:

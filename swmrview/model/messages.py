@@ -56,6 +56,13 @@ class ScanInfo:
         return len(self.frame_shape)
 
     @property
+    def frame_kind(self) -> str:
+        """"scalar", "spectrum" (also several detector elements of many channels) or "image"."""
+        from .frames import frame_kind
+
+        return frame_kind(self.frame_shape)
+
+    @property
     def scan_rank(self) -> int:
         """Number of scan dimensions (0: a single frame, no map)."""
         return len(self.scan_shape)

@@ -26,7 +26,7 @@ from swmrview.core.keys import ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
 from swmrview.core.tree import hdf5_tree
 
-from .frames import display_frame
+from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
 from .scan import (COMPLETE, MODE_TEXT, OpenScan, WaitForFiles, apply_mask, make_pipeline,
@@ -303,9 +303,9 @@ class Session:
         """Use ``roi`` for the "roi" value and recompute it at ``positions`` (acquired points)."""
         roi = None if roi is None else tuple(int(v) for v in roi)
         if self.scan is not None:
-            rank = len(self.scan.pipeline.frame_shape)
-            if roi is not None and len(roi) != (4 if rank >= 2 else 2 if rank == 1 else -1):
-                logger.warning("ROI %s does not fit frames of rank %d: ignored", roi, rank)
+            kind = frame_kind(tuple(self.scan.pipeline.frame_shape))
+            if roi is not None and len(roi) != {"image": 4, "spectrum": 2}.get(kind, -1):
+                logger.warning("ROI %s does not fit %s frames: ignored", roi, kind)
                 roi = None
         if roi == self._roi:
             return

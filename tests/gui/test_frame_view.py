@@ -14,7 +14,7 @@ from .conftest import wait_terminal
 def test_auto_levels_follow_frames_when_on_and_stay_when_off(make_window):
     window = make_window(None)
     view = window.frame_view
-    view.set_frame_rank(2)
+    view.set_frame_kind("image")
     a = np.arange(64, dtype=np.uint16).reshape(8, 8)
     b = (a * 10 + 1000).astype(np.uint16)
     view.show_frame(a, levels=display_frame(a)[1])
@@ -46,7 +46,7 @@ def test_a_huge_frame_is_binned_off_the_gui_thread(make_window):
     shown, levels, binning = display_frame(frame)
     assert binning == 2 and shown.shape == (4096, 4096)
     window = make_window(None)
-    window.frame_view.set_frame_rank(2)
+    window.frame_view.set_frame_kind("image")
     window.frame_view.show_frame(shown, levels=levels, binning=binning)
     rect = window.frame_view.image_panel.image.boundingRect()
     mapped = window.frame_view.image_panel.image.mapRectToParent(rect)
@@ -57,7 +57,7 @@ def test_crosshair_reads_pixel_value(make_window, qtbot):
     window = make_window(None)
     window.pages.setCurrentWidget(window.splitter)
     view = window.frame_view
-    view.set_frame_rank(2)
+    view.set_frame_kind("image")
     frame = np.arange(48, dtype=np.uint16).reshape(6, 8)
     view.show_frame(frame)
     qtbot.wait(50)
@@ -69,7 +69,7 @@ def test_crosshair_reads_pixel_value(make_window, qtbot):
 
 def test_frames_of_rank_three_show_their_first_plane(make_window):
     window = make_window(None)
-    window.frame_view.set_frame_rank(3)
+    window.frame_view.set_frame_kind("image")
     stack = np.arange(2 * 3 * 4, dtype=np.uint16).reshape(2, 3, 4)
     window.frame_view.show_frame(stack)
     np.testing.assert_array_equal(window.frame_view.current_frame(), stack[0])

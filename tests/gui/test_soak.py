@@ -14,7 +14,7 @@ def test_redraw_soak(make_window, qapp):
     info = ScanInfo(0, "/soak.h5", "keys", (50, 60), (Axis("y"), Axis("x")), "/d", ("/d",),
                     (32, 32), "uint16", {})
     window.info, window.state = info, ViewState(info)
-    window.frame_view.set_frame_rank(2)
+    window.frame_view.set_frame_kind("image")
     window.map_view.set_state(window.state)
     frames = [np.full((32, 32), i, np.uint16) + np.arange(32, dtype=np.uint16) for i in range(8)]
     for i in range(3000):
