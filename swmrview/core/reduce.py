@@ -22,6 +22,7 @@ gather of those pixels instead of a compare over the whole frame.
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -89,6 +90,8 @@ class FrameReducer:
         self._n_masked = int(self._mask_idx.size)
         # flat indices (outside the mask) that overflowed in the last frame with overflows
         self._learned = np.empty(0, dtype=np.intp)
+        self._learned_set: np.ndarray | None = None  # the same pixels as a bool array
+        self._learn_lock = threading.Lock()
 
     def __call__(self, frame: np.ndarray, writable: bool = False) -> tuple[float, float, float,
                                                                            float]:
@@ -140,7 +143,7 @@ class FrameReducer:
             new = np.flatnonzero(work >= self.overflow)
             np.put(work, new, 0)
             zeroed.append(new)
-            self._learned = np.union1d(self._learned, new) if self._learned.size else new
+            self._learn(new)
             total = exact_total(work)
             top = work.max()
             base = work
@@ -157,6 +160,16 @@ class FrameReducer:
             top = float(base.reshape(-1)[valid].max())
         roi = _NAN if self._roi is None else exact_total(base[self._roi])
         return (total, total / count, top, roi)
+
+    def _learn(self, new: np.ndarray) -> None:
+        """Remember pixels that overflowed (each once, whichever thread saw them first)."""
+        with self._learn_lock:
+            if self._learned_set is None:
+                self._learned_set = np.zeros(self.size, dtype=bool)
+            fresh = new[~self._learned_set[new]]
+            if fresh.size:
+                self._learned_set[fresh] = True
+                self._learned = np.concatenate((self._learned, fresh))
 
     def _scalar(self, frame: np.ndarray) -> tuple[float, float, float, float]:
         value = float(frame)

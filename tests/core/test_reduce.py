@@ -210,3 +210,23 @@ def test_matches_numpy_for_any_integer_frame(frame, data):
     assert_same(reducer.reduce(frame), expected)
     assert_same(reducer.reduce(frame), expected)                 # with remembered overflows
     assert_same(dict(zip(REDUCTIONS, reducer(frame.copy(), writable=True))), expected)
+
+
+def test_one_reducer_shared_by_threads_counts_every_overflow_once():
+    """Threads that learn the same gap pixels at once must not count them twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    top = np.iinfo(np.uint32).max
+    frames = []
+    for seed in range(24):
+        frame = detector_frame(np.uint32, shape=(120, 90), seed=seed)
+        frame[:, 40:43] = top
+        frame[seed, :seed] = top
+        frames.append(frame)
+    for _ in range(5):
+        reducer = FrameReducer((120, 90), roi=(0, 60, 30, 60), overflow=top)
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda f: reducer(f.copy(), writable=True), frames))
+        for frame, values in zip(frames, got):
+            assert_same(dict(zip(REDUCTIONS, values)), reference(frame, (0, 60, 30, 60),
+                                                                  overflow=top))
