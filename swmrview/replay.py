@@ -451,15 +451,16 @@ def _runs(indices: Sequence[int], counts: Sequence[int], shape: tuple[int, ...])
 
 
 def _synthetic(item: "_PerPoint", run: _Run, n: int) -> np.ndarray:
-    """Values of a synthesised dataset over ``n`` points of ``run``."""
-    counts = np.asarray(run.counts[:n])
+    """Values of a synthesised dataset over ``n`` points of ``run`` (shape (n,) + frame):
+    keys are the acquisition counts, frames a small pattern over the count, scalars the flat
+    index."""
+    counts = np.asarray(run.counts[:n], dtype=np.int64)
     if item.kind == "key":
-        return counts.reshape((1,) * len(run.row) + (n, 1, 1))
+        return counts.astype(np.int32).reshape(n, 1, 1)
     if item.kind == "frames":
         pattern = (np.arange(int(np.prod(SYNTH_FRAME))) % 16).reshape(SYNTH_FRAME)
-        frames = counts[:, None, None] + pattern[None]
-        return frames.astype(np.uint16).reshape((1,) * len(run.row) + (n,) + SYNTH_FRAME)
-    return np.asarray(run.indices[:n], dtype=np.float64).reshape((1,) * len(run.row) + (n,))
+        return (counts[:, None, None] + pattern[None]).astype(np.uint16)
+    return np.asarray(run.indices[:n], dtype=np.float64)
 
 
 @dataclass
@@ -669,10 +670,17 @@ def _resolve(link_file: str, base: Path) -> Path | None:
     return None
 
 
-def _out_location(link_file: str, out_dir: Path) -> Path:
-    """Where the replayed external file goes: beside OUT, as HDF5 will look for it."""
+def _out_location(link_file: str, out_dir: Path) -> Path | None:
+    """Where the replayed external file goes: beside OUT, where HDF5 will look for it (an
+    absolute path's file name in OUT's directory). None: it would land outside that directory."""
     if os.path.isabs(link_file):
+        if os.path.exists(link_file):
+            logger.warning("replay: the link to %s still resolves to that absolute path, not to "
+                           "the replayed copy beside OUT", link_file)
         return out_dir / os.path.basename(link_file)
+    where = (out_dir / link_file).resolve()
+    if not where.is_relative_to(out_dir.resolve()):
+        return None
     return out_dir / link_file
 
 
@@ -732,7 +740,8 @@ def _acquisition_order(info: ScanInfo, master: _Output) -> tuple[list[int], list
     return [int(i) for i in keyed], [int(i) for i in unkeyed]
 
 
-_Pending = list  # [(out_path, targets, found)]: detector files still to create
+#: Detector files still to create: (where, [(link path, link, is a key)], original or None).
+_Pending = list[tuple[Path, list[tuple[str, h5py.ExternalLink, bool]], Path | None]]
 
 
 def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
@@ -748,8 +757,12 @@ def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
         links: list[tuple[str, h5py.ExternalLink, bool]] = []
         master.copy_tree(src, master.file, set(info.keys), info.finished, links)
         for path, link, is_key in links:
-            by_file.setdefault(_out_location(link.filename, out.parent), []).append(
-                (path, link, is_key))
+            where = _out_location(link.filename, out.parent)
+            if where is None:
+                logger.warning("replay: %s -> %s left as it is (outside OUT's directory)",
+                               path, link.filename)
+                continue
+            by_file.setdefault(where, []).append((path, link, is_key))
         for out_path, targets in by_file.items():
             if out_path.resolve() == out.resolve():
                 continue

@@ -337,3 +337,22 @@ def test_detector_files_appear_after_the_scan_file(tmp_path, processes):
     assert _join(proc) == 0
     assert_same_file(original, out)
     assert_same_file(gw.detector_file_path(original), det)
+
+
+def test_missing_detector_file_of_a_2d_scan_is_synthesised(tmp_path):
+    """Keys and frames made up for a deleted detector file: keys count points in order."""
+    original = tmp_path / "orig" / "map.nxs"
+    original.parent.mkdir()
+    gw.write_gda_scan(original, gw.GdaScan((2, 3), frame_shape=(4,), rate=1e6, snake=True,
+                                           detector_file=True))
+    gw.detector_file_path(original).unlink()
+    out = tmp_path / "live" / "map.nxs"
+    replay_scan(original, out, rate=1e6)
+    with h5py.File(out, "r", swmr=True) as f:
+        key = f[gw.DETECTOR_KEY]
+        assert key.shape == (2, 3, 1, 1) and key.maxshape == (None, None, 1, 1)
+        np.testing.assert_array_equal(key[..., 0, 0], f[gw.UNIQUE_KEYS][()])
+        np.testing.assert_array_equal(f[gw.UNIQUE_KEYS][()], [[1, 2, 3], [6, 5, 4]])
+        frames = f[gw.SIGNAL]
+        assert frames.shape == (2, 3) + replay.SYNTH_FRAME
+        assert frames[1, 0, 0, 0] == 6 and frames[1, 2, 0, 0] == 4   # the count at each point
