@@ -16,13 +16,13 @@ import _common  # noqa: F401  (sys.path, offscreen)
 
 import argparse
 import logging
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from _common import machine_note, print_verdicts, table, verdict
+from map_pipeline import contention
 from swmrview import batch
 from swmrview.simulate import SimConfig, write_scan
 
@@ -47,7 +47,7 @@ def main() -> None:
     from dask.distributed import Client, LocalCluster
 
     machine_note()
-    print(f"# load average before: {os.getloadavg()[0]:.2f} (other processes share the cores)")
+    print(f"# before the run: {contention()}")
     shape = (args.frames // 20, 20) if args.frames >= 20 else (args.frames,)
     frames = int(shape[0] * (shape[1] if len(shape) > 1 else 1))
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +79,7 @@ def main() -> None:
     two = seconds["2 worker(s), a task per file"]
     verdict("2 workers vs 1 worker (a task per file)", f"{one / two:.2f}x", "> 1.3x on 2 cores",
             one / two > 1.3)
-    print(f"# load average after: {os.getloadavg()[0]:.2f}")
+    print(f"# after the run: {contention()}")
     print_verdicts("batch map scaling")
 
 
