@@ -212,3 +212,24 @@ def test_command_line_map_in_process_and_on_a_scheduler(scans, client, tmp_path,
 
 def test_no_files_is_bad_input(tmp_path):
     assert batch.main([str(tmp_path), "--out", str(tmp_path / "o.nxs"), "--workers", "0"]) == 2
+
+
+def test_the_viewer_never_imports_dask_or_the_batch_module():
+    import subprocess
+    import sys
+
+    script = """
+import importlib, pkgutil, sys
+import swmrview, swmrview.cli, swmrview.core, swmrview.model, swmrview.gui
+for package in (swmrview.core, swmrview.model, swmrview.gui):
+    for m in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(package.__name__ + "." + m.name)
+bad = sorted(n for n in sys.modules if n.split(".")[0] in ("dask", "distributed")
+             or n == "swmrview.batch")
+print(bad)
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
