@@ -170,3 +170,121 @@ def test_row_key_follower_yields_the_last_index_of_each_complete_row(writer):
     with open_when_ready(path) as f:
         rows = list(RowKeyFollower([f["keys/key0"]], timeout=20, finished_dataset=f["finished"]))
     assert rows == [4, 9, 14, 19]
+
+
+# -- issue 9: swmr_tools semantics and the follower contract ------------------------------------
+
+class GrowingKey:
+    """A key object (not HDF5) whose shape and maxshape grow, as a mock dataset may."""
+
+    def __init__(self, values, maxshape):
+        self.values, self.maxshape = values, maxshape
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+    def __getitem__(self, item):
+        return self.values[item]
+
+
+def test_refresh_catches_up_in_one_call_and_holds_the_backlog_as_a_range():
+    key = np.zeros((2_000_000,), np.int8)
+    key[:1_500_000] = 1
+    kf = KeyFollower([key], timeout=None)
+    assert kf.refresh() and kf.get_current_max() == 1_499_999  # as swmr_tools: all at once
+    assert len(kf._pending) == 1_500_000 and len(kf._pending._segments) == 1  # one range
+    assert next(kf) == 0 and next(kf) == 1
+    assert kf.poll().size == keys_module.MAX_NEW_PER_POLL  # poll() hands it out in batches
+
+
+def test_maxshape_keeps_the_keys_type_and_keys_are_read_past_a_stale_maxshape():
+    key = GrowingKey(np.ones((2, 4), np.int32), [2, 4])
+    kf = KeyFollower([key], timeout=0.2)
+    kf.check_datasets()
+    assert kf.maxshape == [2, 4] and isinstance(kf.maxshape, list)
+    got = [next(kf) for _ in range(8)]
+    key.values = np.ones((5, 4), np.int32)  # the writer went on past the first maxshape
+    key.maxshape = [5, 4]
+    got += list(kf)
+    assert got == list(range(20)) and not kf.timed_out and kf.scan_shape == (5, 4)
+
+
+def test_declared_scan_shape_with_keys_growing_from_one_point():
+    key = np.zeros((1, 1, 1), np.int32)  # GDA: unlimited in every dimension, trailing 1
+    kf = KeyFollower([key], timeout=None, scan_shape=(3, 4))
+    kf.check_datasets()
+    assert kf.scan_rank == 2 and kf.scan_shape == (3, 4) and kf.total_points == 12
+    key = np.zeros((1, 3, 1), np.int32)
+    key[0, :3] = 1
+    kf.key_datasets[0] = key
+    assert kf.poll().tolist() == [0, 1, 2]
+    key = np.ones((3, 4, 1), np.int32)
+    kf.key_datasets[0] = key
+    assert kf.poll().tolist() == list(range(3, 12))
+    assert kf.are_keys_complete() and not kf.done  # ends on the next poll that finds nothing
+    assert kf.poll().size == 0 and kf.done and not kf.timed_out
+
+
+def test_growing_fast_axes_give_flat_indices_that_never_change_meaning():
+    # no declared shape: the fast size is taken from the keys, frozen once row 1 appears
+    key = GrowingKey(np.zeros((1, 1), np.int32), (None, None))
+    kf = KeyFollower([key], timeout=None, scan_rank=2)
+    seen = []
+    for shape, filled in [((1, 2), 2), ((1, 5), 5), ((2, 5), 7), ((3, 5), 15)]:
+        key.values = np.zeros(shape, np.int32)
+        key.values.reshape(-1)[:filled] = 1
+        new = kf.poll()
+        rows, cols = kf.positions(new)
+        seen += list(zip(rows.tolist(), cols.tolist()))
+    assert kf.scan_shape == (None, 5) and kf.index_shape == (None, 5)
+    assert seen == [(r, c) for r in range(3) for c in range(5)]
+    key.values = np.ones((3, 7), np.int32)  # a writer growing a frozen axis: logged, not re-mapped
+    assert kf.poll().size == 0 and kf.scan_shape == (None, 5)
+
+
+def test_resume_after_a_timeout_keeps_following_from_where_it_was():
+    key = np.zeros((10,), np.int32)
+    key[:4] = 1
+    kf = KeyFollower([key], timeout=0.2)
+    got = kf.poll().tolist()
+    while not kf.done:
+        got += kf.poll().tolist()
+        time.sleep(0.02)
+    assert got == [0, 1, 2, 3] and kf.timed_out
+    key[4:7] = 1
+    kf.resume()
+    assert not kf.timed_out and not kf.done
+    assert kf.poll().tolist() == [4, 5, 6]
+
+
+def test_is_finished_reads_the_flag_as_swmr_tools_does():
+    flag = np.zeros((1,), np.int32)
+    kf = KeyFollower([np.ones((4,), np.int32)], timeout=None, finished_dataset=flag)
+    assert not kf.is_finished() and not kf.finished_set
+    flag[0] = 1
+    assert not kf.is_finished() and kf.finished_set  # seen now; following ends on a later poll
+    assert list(kf) == [0, 1, 2, 3] and kf.is_finished() and not kf.timed_out
+
+
+def test_without_a_flag_a_scan_of_known_size_ends_when_every_point_is_in(writer):
+    path, _ = writer(Plan(scan_shape=(4, 5), unlimited=False, finished=""))
+    indices, kf = follow(path, timeout=30)
+    assert indices == list(range(20)) and not kf.timed_out and not kf.finished_set
+
+
+def test_idle_poll_reads_one_value_of_one_key_through_cached_hdf5_objects(writer):
+    path, proc = writer(Plan(scan_shape=(40,), n_keys=2, unlimited=False, rate=400, drop=(30,)))
+    proc.join(timeout=30)
+    with open_when_ready(path) as f:
+        keys = [f["keys/key0"], f["keys/key1"]]
+        kf = KeyFollower(keys, timeout=None)
+        assert kf.refresh() and kf.get_current_max() == 29
+        assert kf.poll().tolist() == list(range(30))  # the backlog refresh() found
+        calls = []
+        for k in keys:  # any high-level read would go through Dataset.__getitem__
+            k.__class__ = type("Counting", (k.__class__,), {
+                "__getitem__": lambda self, item, _c=calls: _c.append(item)})
+        for _ in range(5):
+            assert kf.poll().size == 0
+        assert calls == [] and not kf.done
