@@ -13,11 +13,12 @@ writes ``2**bits - 1`` there), or when it is NaN. Over the pixels that remain:
 A scalar frame gives its value for every reduction (``roi`` only when an ROI is set). An empty
 frame gives NaN everywhere.
 
-Speed: a frame without excluded pixels costs one sum and one max (8/16-bit integer sums run in
-32-bit row sums, exact and about twice as fast as float64). Masked pixels are zeroed through
-their flat indices, and `FrameReducer` remembers which pixels overflowed in the previous frame
-(gap pixels overflow in every frame), so a frame whose overflowing pixels are the same costs a
-gather of those pixels instead of a compare over the whole frame.
+Speed: a frame without excluded pixels costs one max and one sum (8/16-bit integer sums run in
+32-bit row sums, exact and about twice as fast as float64; so do unsigned 32-bit frames whose
+maximum keeps a row below 2**32). Excluded pixels are zeroed through their flat indices (fancy
+assignment, three times faster than ``np.put``), and `FrameReducer` remembers the pixels that
+overflowed before (gap pixels overflow in every frame), so a frame whose overflowing pixels are
+the same costs a gather of those pixels instead of a compare over the whole frame.
 """
 
 from __future__ import annotations
@@ -36,13 +37,20 @@ Roi = tuple[int, int, int, int] | tuple[int, int]
 _NAN = float("nan")
 
 
-def exact_total(frame: np.ndarray) -> float:
-    """Exact sum of ``frame`` (8/16-bit integers in 32-bit row sums, 32-bit ints in 64-bit)."""
+def exact_total(frame: np.ndarray, top: float | None = None) -> float:
+    """Exact sum of ``frame`` (8/16-bit integers in 32-bit row sums, 32-bit ints in 64-bit).
+
+    ``top``: the frame's maximum if known; unsigned 32-bit rows that cannot reach 2**32 with
+    it are summed in 32 bits (twice as fast as converting every pixel to 64 bits).
+    """
     kind, size = frame.dtype.kind, frame.dtype.itemsize
     if frame.ndim and kind in "ui" and size <= 2 and frame.shape[-1] <= 65536:
         # rows of <= 65536 pixels of 8/16-bit integers cannot overflow 32 bits
         wide = np.uint32 if kind == "u" else np.int32
         return float(frame.sum(axis=-1, dtype=wide).sum(dtype=np.int64))
+    if (frame.ndim and kind == "u" and size == 4 and top is not None
+            and int(top) * frame.shape[-1] < 2**32):
+        return float(frame.sum(axis=-1, dtype=np.uint32).sum(dtype=np.uint64))
     if kind in "ui" and size <= 4:
         return float(frame.sum(dtype=np.uint64 if kind == "u" else np.int64))
     if kind == "b":
@@ -116,37 +124,34 @@ class FrameReducer:
         zeroed: list[np.ndarray] = []  # flat indices of the excluded pixels set to 0 in work
         if self._n_masked:
             work = _own(frame, work)
-            np.put(work, self._mask_idx, 0)
+            work.reshape(-1)[self._mask_idx] = 0
             zeroed.append(self._mask_idx)
         if self.overflow is not None and self._learned.size:
             # pixels that overflowed before (gap pixels): check and zero just those
             work = _own(frame, work)
             learned = self._learned
-            over = learned[work.reshape(-1)[learned] >= self.overflow]
-            np.put(work, over, 0)
+            over = learned[np.take(work.reshape(-1), learned) >= self.overflow]
+            work.reshape(-1)[over] = 0
             zeroed.append(over)
         base = frame if work is None else work
-        total = exact_total(base)
         top = base.max()
-        if kind in "fc" and total != total:  # NaN pixels (or inf - inf): leave out the NaNs
+        if kind in "fc" and top != top:  # NaN pixels (max propagates NaN): leave them out
             work = _own(frame, work)
             nan = np.flatnonzero(np.isnan(work))
-            if nan.size:
-                np.put(work, nan, 0)
-                zeroed.append(nan)
-                total = exact_total(work)
-                top = work.max()
+            work.reshape(-1)[nan] = 0
+            zeroed.append(nan)
             base = work
+            top = work.max()
         if self.overflow is not None and top >= self.overflow:
             # new overflowing pixels: one compare over the frame, and remember them
             work = _own(frame, work)
             new = np.flatnonzero(work >= self.overflow)
-            np.put(work, new, 0)
+            work.reshape(-1)[new] = 0
             zeroed.append(new)
             self._learn(new)
-            total = exact_total(work)
-            top = work.max()
             base = work
+            top = work.max()
+        total = exact_total(base, top)
         excluded = sum(idx.size for idx in zeroed)
         count = self.size - excluded
         if count <= 0:
@@ -158,7 +163,7 @@ class FrameReducer:
             for idx in zeroed:
                 valid[idx] = False
             top = float(base.reshape(-1)[valid].max())
-        roi = _NAN if self._roi is None else exact_total(base[self._roi])
+        roi = _NAN if self._roi is None else exact_total(base[self._roi], top)
         return (total, total / count, top, roi)
 
     def _learn(self, new: np.ndarray) -> None:

@@ -230,3 +230,11 @@ def test_one_reducer_shared_by_threads_counts_every_overflow_once():
         for frame, values in zip(frames, got):
             assert_same(dict(zip(REDUCTIONS, values)), reference(frame, (0, 60, 30, 60),
                                                                   overflow=top))
+
+
+@pytest.mark.parametrize("top", [2**30 - 1, 2**30, 2**32 - 2])
+def test_uint32_row_sums_exact_on_both_sides_of_the_32_bit_limit(top):
+    frame = np.full((5, 4), top, dtype=np.uint32)     # a row sums to 4 * top
+    frame[0, 0] = 3
+    assert reduce_frame(frame)["sum"] == float(frame.astype(np.float64).sum())
+    assert reduce_frame(frame, roi=(0, 2, 1, 3))["roi"] == float(4 * top)
