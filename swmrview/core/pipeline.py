@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["ReducePipeline", "chunk_decoder", "decoder_sources"]
 
 _SMALL_FRAME = 1 << 16   # bytes: smaller frames are read and reduced on the calling thread
+DEFAULT_MAX_THREADS = 8
 _RUN_BYTES = 1 << 20     # at most this much read in one h5py call on the fallback path (cache-sized)
 
 # raw chunk bytes in, decoded bytes out; ``out`` (a uint8 array) is filled when it has the
@@ -320,7 +321,8 @@ class ReducePipeline:
     scan_rank
         Number of scan dimensions.
     threads
-        Worker threads (default: the number of cores); 1 reads and reduces on the calling thread.
+        Worker threads (default: the number of cores, at most 8: each thread keeps one frame
+        buffer); 1 reads and reduces on the calling thread.
     roi, mask, overflow
         As in `swmrview.core.reduce.reduce_frame`; ``mask`` has the frame's shape.
     direct
@@ -335,7 +337,8 @@ class ReducePipeline:
             raise ValueError(f"scan rank {scan_rank} does not fit a dataset of shape {shape}")
         self.dataset = dataset
         self.scan_rank = int(scan_rank)
-        self.threads = max(1, int(threads if threads is not None else (os.cpu_count() or 1)))
+        self.threads = max(1, int(threads if threads is not None else
+                                   min(DEFAULT_MAX_THREADS, os.cpu_count() or 1)))
         self._shape = shape
         self.frame_shape: tuple[int, ...] = shape[scan_rank:]
         self.dtype = np.dtype(dataset.dtype)

@@ -147,6 +147,10 @@ class MapView(QWidget):
         self._draw_plane(state, plane)
 
     def _draw_plane(self, state: ViewState, plane: np.ndarray) -> None:
+        if plane.size == 0:  # no row yet (a scan whose shape is only known as it grows)
+            self.image.clear()
+            self.outline.setData([], [])
+            return
         rows, cols = state.rank - 2, state.rank - 1
         y_edges, x_edges = state.edges(rows), state.edges(cols)
         levels = display_levels(plane)

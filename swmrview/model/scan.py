@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from swmrview.core.frames import MissingFilterError, missing_filters
+from swmrview.core.growth import GrowthFollower
 from swmrview.core.keys import KeyFollower, read_finished_flag
 from swmrview.core.layout import LayoutError, ScanLayout
 from swmrview.core.pipeline import ReducePipeline
@@ -120,8 +121,6 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
     if layout.keys and not (layout.dangling_keys and (flag or not active)):
         mode, follower = KEYS, _key_follower(h5, layout, options)
     elif active and not flag:
-        from swmrview.core.growth import GrowthFollower
-
         mode = GROWTH
         follower = GrowthFollower([data], timeout=options.timeout,
                                   finished_dataset=h5[layout.finished] if layout.finished else None,

@@ -29,7 +29,7 @@ from swmrview.core.tree import hdf5_tree
 from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
-from .scan import (COMPLETE, MODE_TEXT, OpenScan, WaitForFiles, apply_mask, make_pipeline,
+from .scan import (COMPLETE, GROWTH, MODE_TEXT, OpenScan, WaitForFiles, apply_mask, make_pipeline,
                    open_scan, refresh_axes)
 from .status import ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, RateMeter, Status, \
     progress_text
@@ -82,6 +82,8 @@ class Session:
         now = self.clock()
         self._wait_start = self._last_new = self._last_axes = now
         self._last_try = -np.inf
+        self._last_writer_check = now
+        self._writer_closed = False
         self._n_ready = 0
         self._sent_status: Status | None = None
         self._rate.clear()
@@ -208,6 +210,12 @@ class Session:
                 self._last_new = now
                 if self.status.kind == TIMED_OUT:
                     logger.info("new points after the timeout: following again")
+        if scan.mode == GROWTH and not follower.done and not self._pending \
+                and now - self._last_writer_check > CHECK_FILE_S:
+            self._last_writer_check = now
+            if not writer_active(self.path):  # no flag to wait for: the writer's close ends it
+                self._writer_closed = True
+                follower.stop()
         update = self._read(scan, now + READ_BUDGET_S)
         if now - self._last_axes > AXES_EVERY_S or (follower.done and not self._pending):
             self._last_axes = now
@@ -259,6 +267,8 @@ class Session:
             self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): {of} points, "
                              f"{self._rate_value:.1f} pt/s, {sum(map(len, self._pending))} "
                              "behind"))
+        elif self._writer_closed:
+            self._set(Status(FINISHED, f"Finished (the writer closed the file): {of} points"))
         elif follower.done and follower.timed_out:
             self._set(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s without "
                              f"new points: {of} points (still watching)", EXIT_TIMED_OUT))
