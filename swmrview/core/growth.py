@@ -11,6 +11,10 @@ Same polling interface, end-of-scan rule and flat-index meaning as
 ``timed_out``, ``finished_set``, ``scan_shape``, ``total_points``, ``positions()``,
 ``resume()``, ``stop()``. The fast scan sizes come from the data (finite maxshape, else the
 smallest current size while every slower axis has size 1, then frozen).
+
+Give it the same h5py Dataset object the frames are read through: with HDF5 2.0.0, refreshing
+two separately opened handles of one dataset (``f["data"]`` looked up twice) can leave its
+chunk index stale for good (seen with a fixed-size dataset opened as SWMR starts).
 """
 
 from __future__ import annotations
