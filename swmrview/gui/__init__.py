@@ -1,1 +1,1 @@
-"""swmrview.gui: the only package that imports PySide6 and pyqtgraph; thin views of swmrview.model."""
+"""swmrview.gui: the only package importing PySide6 and pyqtgraph; thin views of swmrview.model."""

@@ -12,27 +12,26 @@ import os
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget)
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
 from swmrview.gui.dataset_dock import DatasetDock
+from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.headless import HeadlessActions
 from swmrview.gui.map_view import MapView
 from swmrview.gui.settings import Settings
+from swmrview.gui.status_bar import StatusBar
 from swmrview.gui.toolbar import ViewToolBar
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo, Update
 from swmrview.model.options import EXIT_OK, ViewerOptions
-from swmrview.model.status import ERROR, IDLE, WAITING, Status
+from swmrview.model.status import IDLE, WAITING, Status
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
 REDRAW_MS = 33
-FILE_FILTER = "HDF5 files (*.h5 *.hdf5 *.hdf *.nxs *.nx5);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -58,7 +57,6 @@ class MainWindow(QMainWindow):
         self._map_dirty = self._ended = False
         self._progress = (0, None)
         self._generation = 0
-        self._error_details = ""
 
         self.setWindowTitle("swmrview")
         self.setAcceptDrops(True)
@@ -93,18 +91,9 @@ class MainWindow(QMainWindow):
         self.dock = DatasetDock(self)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
         self.dock.hide()
-        self.status_label = QLabel(self.status.message)
-        self.details_button = QPushButton("Details...")
-        self.details_button.setFlat(True)
-        self.details_button.hide()
-        self.details_button.clicked.connect(
-            lambda: errors.show_details(self, self.status.message, self._error_details))
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("%v / %m")
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addWidget(self.details_button)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.status_bar = StatusBar(self)
+        self.setStatusBar(self.status_bar)
+        self.status_bar.show_status(self.status)
         self._build_menu()
 
         self.frame_view.roi_changed.connect(self.set_roi)
@@ -122,17 +111,11 @@ class MainWindow(QMainWindow):
         bar.mask_box.toggled.connect(self._mask_toggled)
 
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open...", self, shortcut=QKeySequence.Open)
-        open_action.triggered.connect(self.open_dialog)
-        menu.addAction(open_action)
-        self.recent_menu = menu.addMenu("Open &recent")
-        menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
-        quit_action.triggered.connect(self.close)
-        menu.addAction(quit_action)
+        self.file_menu = FileMenu(self.settings, self)
+        self.file_menu.open_requested.connect(self.open_path)
+        self.file_menu.quit_requested.connect(self.close)
+        self.menuBar().addMenu(self.file_menu)
         self.menuBar().addMenu("&View").addAction(self.dock.toggleViewAction())
-        self._update_recent_menu()
 
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()
@@ -145,20 +128,7 @@ class MainWindow(QMainWindow):
             self.toolbar.colormap_combo.setCurrentText(name)
         self._colormap_changed(self.toolbar.colormap_combo.currentText())
 
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.settings.recent_files():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.settings.recent_files()))
-
     # ------------------------------------------------------------------ files
-    def open_dialog(self) -> None:
-        """Ask for a file and follow it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open HDF5 scan", "", FILE_FILTER)
-        if path:
-            self.open_path(path)
-
     def open_path(self, path: str) -> None:
         """Follow ``path`` (which may not exist yet), stopping any current follower first."""
         self.stop_follower()
@@ -171,7 +141,7 @@ class MainWindow(QMainWindow):
         self.exit_code, self._ended = EXIT_OK, False
         self.pages.setCurrentWidget(self.splitter)
         self.settings.remember(path)
-        self._update_recent_menu()
+        self.file_menu.update_recent()
         self.follow = FollowThread(self.options, self)
         self._generation = self.follow.worker.generation  # older workers' messages are dropped
         self.follow.worker.info_ready.connect(self._on_info)
@@ -279,9 +249,7 @@ class MainWindow(QMainWindow):
         if self._status_pending is not None:
             status, self._status_pending = self._status_pending, None
             self._set_status(status)
-        n, total = self._progress
-        self.progress.setRange(0, max(total or n, 1))
-        self.progress.setValue(min(n, self.progress.maximum()))
+        self.status_bar.set_progress(*self._progress)
 
     def _point_text(self, position) -> str:
         state = self.state
@@ -292,18 +260,14 @@ class MainWindow(QMainWindow):
 
     def _set_status(self, status: Status) -> None:
         self.status = status
-        self.status_label.setText(status.message)
-        self._error_details = status.detail if status.kind == ERROR else self._error_details
-        self.details_button.setVisible(status.kind == ERROR and bool(self._error_details))
+        self.status_bar.show_status(status)
         name = os.path.basename(self.options.path or "") or "swmrview"
         self.setWindowTitle(f"{name} - {status.message} - swmrview")
         self.status_changed.emit(status)
 
     def show_error(self, summary: str, details: str) -> None:
         """An unexpected exception in a slot: say so in the status bar, details on a click."""
-        self._error_details = details
-        self.status_label.setText(f"Unexpected error: {summary}")
-        self.details_button.show()
+        self.status_bar.show_error(summary, details)
 
     # ------------------------------------------------------------------ user actions
     def pin_point(self, position) -> None:

@@ -50,7 +50,7 @@ def display_frame(frame: np.ndarray, mask: np.ndarray | None = None,
 
 def levels_of(frame: np.ndarray, mask: np.ndarray | None = None,
               overflow: float | None = None) -> tuple[float, float] | None:
-    """(min, max) of the valid values of ``frame`` (see :func:`display_frame`), unit range if flat."""
+    """(min, max) of the valid values of ``frame`` (see `display_frame`); unit range if flat."""
     values = np.asarray(frame)
     step = int(np.ceil(np.sqrt(values.size / LEVEL_SAMPLE))) if values.size > LEVEL_SAMPLE else 1
     if step > 1 and values.ndim >= 2:

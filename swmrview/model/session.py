@@ -20,7 +20,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from swmrview.core.files import FileLockedError, NewScanWatch, NotHDF5Error, open_swmr, writer_active
+from swmrview.core.files import (
+    FileLockedError,
+    NewScanWatch,
+    NotHDF5Error,
+    open_swmr,
+    writer_active,
+)
 from swmrview.core.frames import KeyDataMismatchError
 from swmrview.core.keys import ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
@@ -29,10 +35,28 @@ from swmrview.core.tree import hdf5_tree
 from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
-from .scan import (COMPLETE, GROWTH, MODE_TEXT, OpenScan, WaitForFiles, apply_mask, make_pipeline,
-                   open_scan, refresh_axes)
-from .status import ERROR, FINISHED, LIVE, STALLED, TIMED_OUT, WAITING, RateMeter, Status, \
-    progress_text
+from .scan import (
+    COMPLETE,
+    GROWTH,
+    MODE_TEXT,
+    OpenScan,
+    WaitForFiles,
+    apply_mask,
+    make_pipeline,
+    open_scan,
+    refresh_axes,
+)
+from .status import (
+    ERROR,
+    FINISHED,
+    LIVE,
+    STALLED,
+    TIMED_OUT,
+    WAITING,
+    RateMeter,
+    Status,
+    progress_text,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ def test_slot_exception_is_shown_with_details(make_window, qtbot, caplog, monkey
         raise RuntimeError("a broken slot")
     except RuntimeError:
         sys.excepthook(*sys.exc_info())   # what Qt does with an exception from a slot
-    assert "a broken slot" in window.status_label.text()
-    assert window.details_button.isVisibleTo(window)
-    assert "Traceback" in window._error_details
+    assert "a broken slot" in window.status_bar.label.text()
+    assert window.status_bar.details_button.isVisibleTo(window)
+    assert "Traceback" in window.status_bar.details
     assert any("a broken slot" in r.getMessage() for r in caplog.records)
-    box = errors.show_details(window, "summary", window._error_details)
+    box = errors.show_details(window, "summary", window.status_bar.details)
     assert "a broken slot" in box.detailedText()
     box.close()

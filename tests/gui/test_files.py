@@ -96,7 +96,7 @@ def test_not_hdf5_is_an_error_status_with_exit_2(make_window, qtbot, tmp_path):
     wait_terminal(qtbot, window, timeout=5000)
     assert window.status.kind == ERROR and window.exit_code == 2
     assert "not an HDF5 file" in window.status.message
-    assert window.details_button.isVisible()
+    assert window.status_bar.details_button.isVisible()
 
 
 def test_scan_replacing_a_bad_file_is_followed(make_window, qtbot, tmp_path):

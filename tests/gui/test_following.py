@@ -29,7 +29,7 @@ def test_live_simulator_scan_started_before_file_exists(sim_writer, make_window,
     for name in ("sum", "mean", "max"):
         np.testing.assert_array_equal(window.state.map.plane(name), expected[name])
     assert window.toolbar.slider.maximum() == 53
-    assert window.progress.value() == 54
+    assert window.status_bar.progress.value() == 54
 
 
 def test_gda_writer_grows_from_one_by_one_and_the_map_follows(make_window, qtbot, tmp_path):
