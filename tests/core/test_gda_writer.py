@@ -78,7 +78,8 @@ def _follow(path, proc, *, det_key=False, deadline_s=40):
 
 def test_grows_from_ones_in_every_dim_keys_chunked_data_before_keys(tmp_path):
     path = tmp_path / "grid.nxs"
-    proc = start_gda_writer(path, (3, 5), frame_shape=(4, 6), rate=60)
+    # a pause after two points: a reader opening late still sees the first row half grown
+    proc = start_gda_writer(path, (3, 5), frame_shape=(4, 6), rate=60, pause_at=2, pause_s=0.8)
     rec = _follow(path, proc)
     # grew in the fast dim while the slow dim was 1: nothing was pre-sized to the final shape
     assert any(s[0] == 1 and s[1] < 5 for s in rec["shapes"]), rec["shapes"]

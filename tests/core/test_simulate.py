@@ -303,7 +303,7 @@ def _open_live(path, deadline):
 def test_default_grows_every_scan_dim_from_ones_like_gda(sim_writer, shape, snake):
     """Live: every per-point dataset starts at (1, ..., 1) with maxshape None in each scan dim and
     grows in every dim; only scan_shape (written at scan start) gives the final shape."""
-    cfg = SimConfig(shape=shape, frame=(6,), rate=60.0, snake=snake, external=True)
+    cfg = SimConfig(shape=shape, frame=(6,), rate=15.0, snake=snake, external=True)
     path, proc = sim_writer(cfg, name="grow.h5")
     rank = len(shape)
     deadline = time.monotonic() + 30
