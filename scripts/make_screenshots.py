@@ -1,7 +1,8 @@
-"""Make the README screenshots from the real viewer following real simulator scans.
+"""Make the README screenshots from the real viewer following real writers.
 
 Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR]`` (default
-``screenshots/``). Each shot starts a simulated beamline writer process, opens the real
+``screenshots/``). Each shot starts a writer process (the simulated beamline, or a live replay
+of a real beamline file from ``tests/data``), opens the real
 :class:`~swmrview.gui.main_window.MainWindow` on its file and grabs the window at a chosen moment.
 """
 
@@ -58,8 +59,9 @@ def live_shot(app: QApplication, workdir: Path, out: Path, name: str, cfg: SimCo
         if setup is not None:
             wait(app, lambda: window.info is not None)
             setup(window)
-        wait(app, lambda: len(window.acquired) >= cfg.n_points * fraction)
-        window.take_screenshot(str(out / f"{name}.png"))
+        wait(app, lambda: window.state is not None
+             and window.state.n_acquired >= cfg.n_points * fraction)
+        window.headless.screenshot(str(out / f"{name}.png"))
     finally:
         window.close()
         writer.terminate()
@@ -77,8 +79,8 @@ def spectrum_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
     cfg = SimConfig(shape=(25, 35), frame=(256,), rate=250.0, seed=3)
 
     def setup(window: MainWindow) -> None:
-        window.mean_box.setChecked(True)
-        window.colormap_combo.setCurrentText("magma")
+        window.toolbar.mean_box.setChecked(True)
+        window.toolbar.colormap_combo.setCurrentText("magma")
 
     live_shot(app, workdir, out, "spectrum_scan_live", cfg, 0.7, setup)
 
@@ -91,19 +93,49 @@ def finished_pinned(app: QApplication, workdir: Path, out: Path) -> None:
     writer.join(30)
     window = open_window(path)
     try:
-        window.colormap_combo.setCurrentText("inferno")
+        window.toolbar.colormap_combo.setCurrentText("inferno")
         wait(app, lambda: window.status.kind == "finished")
         window.dock.show()
-        brightest = int(np.nanargmax(window.scan_map.plane("max")))
+        plane = window.state.map.plane("max")
+        brightest = tuple(int(p) for p in np.unravel_index(np.nanargmax(plane), plane.shape))
         window.map_view.click_at_scene(window.map_view.scene_position(brightest))
-        wait(app, lambda: window.frame_view.shown_index == brightest)
-        window.take_screenshot(str(out / "finished_pinned.png"))
+        wait(app, lambda: window.shown_position == brightest)
+        window.headless.screenshot(str(out / "finished_pinned.png"))
+    finally:
+        window.close()
+
+
+def real_replay_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A real Malcolm tomography scan (k11, 3201 points) replayed live, half way through."""
+    from swmrview.replay import start_replay
+
+    data = Path(__file__).resolve().parents[1] / "tests" / "data"
+    path = workdir / "k11-18014.nxs"
+    writer = start_replay(data / "k11-18014.nxs", path, rate=400.0, batch=8)
+    window = open_window(path, data=("/entry/imaging/data",))  # the real detector frames
+    try:
+        wait(app, lambda: window.state is not None and window.state.n_acquired >= 1600)
+        window.headless.screenshot(str(out / "real_replay_live.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(10)
+
+
+def real_eiger_masked(app: QApplication, workdir: Path, out: Path) -> None:
+    """A real DECTRIS Eiger file: gap pixels (65535) left out of the sums and levels."""
+    data = Path(__file__).resolve().parents[1] / "tests" / "data" / "eiger"
+    window = open_window(data / "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5")
+    try:
+        window.toolbar.colormap_combo.setCurrentText("magma")
+        wait(app, lambda: window.status.terminal and window.shown_position is not None)
+        window.headless.screenshot(str(out / "real_eiger_masked.png"))
     finally:
         window.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the three screenshots into OUTDIR (default ``screenshots/``)."""
+    """Write the screenshots into OUTDIR (default ``screenshots/``)."""
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(argv[0] if argv else Path(__file__).resolve().parents[1] / "screenshots")
@@ -114,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         app = QApplication.instance() or QApplication([])
         app.setWindowIcon(app_icon())
         workdir = Path(tmp)
-        for shot in (image_scan_live, spectrum_scan_live, finished_pinned):
+        for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
+                     real_eiger_masked):
             logger.info("making %s", shot.__name__)
             shot(app, workdir, out)
     logger.info("screenshots written to %s", out)
