@@ -39,6 +39,25 @@ from swmrview.core.reduce import reduce_frame
 THREADS = (1, 2, 4)
 
 
+def cpu_pressure() -> float | None:
+    """Share (%) of the last 10 s in which runnable tasks waited for a core (Linux PSI)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return float(f.readline().split()[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wait_idle(limit: float, seconds: float) -> None:
+    """Wait up to ``seconds`` for the CPU pressure to fall below ``limit`` % (shared machine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pressure = cpu_pressure()
+        if pressure is None or pressure < limit:
+            return
+        time.sleep(2)
+
+
 def contention() -> str:
     """Load average and the share of time runnable tasks waited for a CPU (Linux PSI)."""
     text = f"load average {os.getloadavg()[0]:.2f}"
@@ -182,6 +201,9 @@ def main() -> None:
     parser.add_argument("--eiger-frames", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer frames and passes")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                        help="before each case wait up to S seconds for CPU pressure < 10 %% "
+                             "(other jobs on a shared machine)")
     args = parser.parse_args()
     if args.quick:
         args.frames, args.eiger_frames, args.repeat = 60, 16, 3
@@ -200,6 +222,8 @@ def main() -> None:
             path = Path(tmp) / f"{label}.h5"
             write_scan(path, n, shape, np.uint16, comp)
             size = path.stat().st_size / 1e6
+            wait_idle(10, args.wait_idle)
+            print(f"\n# {label}: {contention()}")
             med = measure(path, main_methods, n, args.repeat)
             ratios[label] = report(f"{label} 1024x1024 uint16, {n} frames (file {size:.0f} MB)",
                                    med, n, mb, lock_share(path, n))
@@ -230,6 +254,8 @@ def main() -> None:
         write_scan(path, args.eiger_frames, eiger, np.uint32,
                    dict(hdf5plugin.Bitshuffle(cname="lz4")), gaps=True)
         size = path.stat().st_size / 1e6
+        wait_idle(10, args.wait_idle)
+        print(f"\n# Eiger 4M: {contention()}")
         med = measure(path, ["read_direct", "read_direct+reduce_frame"] + pipes,
                       args.eiger_frames, args.repeat, overflow=top)
         ratios["eiger"] = report(
