@@ -484,6 +484,7 @@ class _Output:
         self.flags: list[tuple[h5py.Dataset, np.ndarray]] = []
         self.created: dict = {}
         self.extra_outputs: list[_Output] = []   # the master's detector files
+        self.vds_sources: set[str] = set()       # paths ("." sources) and files virtual data read
 
     @property
     def rank(self) -> int:
@@ -561,6 +562,10 @@ class _Output:
             (self.keys if is_key else self.data).append(
                 _PerPoint(src, new, "key" if is_key else "data"))
         else:
+            if src.is_virtual:
+                for vs in src.virtual_sources():
+                    self.vds_sources.add(_abs(vs.dset_name) if vs.file_name == "."
+                                         else os.path.basename(vs.file_name))
             new = _copy_static(dst, name, src)
         _copy_attrs(src, new)
         return new
@@ -698,10 +703,18 @@ def _synth_kind(target: str, is_key: bool) -> str:
     return "scalar"
 
 
-def _link_targets(targets, master: h5py.File) -> dict[str, tuple[bool, bool]]:
-    """Target path -> (a key link?, linked from an NXdata group?) for one external file."""
+def _link_targets(targets, master: h5py.File,
+                  vds_sources: set[str]) -> dict[str, tuple[bool, bool]]:
+    """Target path -> (a key link?, linked from an NXdata group?) for one external file.
+
+    Links that virtual datasets read (NXmx ``data_000001``...) are left out: their files stay
+    missing in the replay as in the original, so the virtual data still reads as missing."""
     out: dict[str, tuple[bool, bool]] = {}
     for path, link, is_key in targets:
+        if path in vds_sources or os.path.basename(link.filename) in vds_sources:
+            logger.warning("replay: %s -> %s:%s left missing (a virtual dataset's source)",
+                           path, link.filename, link.path)
+            continue
         parent = master[path.rpartition("/")[0] or "/"]
         nx_class = parent.attrs.get("NX_class", b"")
         in_plot = (nx_class.decode() if isinstance(nx_class, bytes) else str(nx_class)) == "NXdata"
@@ -782,30 +795,42 @@ def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None):
 
 def _build_detectors(info: ScanInfo, master: _Output, pending: _Pending,
                      sources: list) -> list[_Output]:
-    """Create the detector files: replay the ones present, synthesise what is missing."""
+    """Create the detector files: replay the ones present, synthesise what is missing.
+
+    A missing file is created only when something in it is synthesised (scan data or keys);
+    otherwise it stays missing, as in the original."""
     created = []
     for out_path, targets, found in pending:
-        ext = _Output(out_path, info.scan_shape, out_path.name)
-        master.extra_outputs.append(ext)
-        created.append(ext)
+        what = "file missing" if found is None else "dataset missing from the file"
+        ext_src = None
         if found is not None:
             ext_src = h5py.File(found, "r")
             sources.append(ext_src)
-            ext_keys = {_abs(t[1].path) for t in targets if t[2]}
-            ext.copy_tree(ext_src, ext.file, ext_keys, None, [])
-            logger.info("replay: detector file %s replayed from %s", out_path.name, found)
-        else:
-            logger.warning("replay: %s is missing; synthesising its linked datasets",
-                           targets[0][1].filename)
-        for target, (is_key, in_plot) in _link_targets(targets, master.file).items():
-            if target in ext.file:
+        synth = []
+        for target, (is_key, in_plot) in _link_targets(targets, master.file,
+                                                       master.vds_sources).items():
+            if ext_src is not None and target in ext_src:
                 continue
-            what = "file missing" if found is None else "dataset missing from the file"
             kind = _synth_kind(target, is_key)
             if kind == "scalar" and not in_plot:
                 logger.warning("replay: %s:%s left dangling (%s; not scan data)",
                                out_path.name, target, what)
                 continue
+            synth.append((target, kind))
+        if ext_src is None and not synth:
+            logger.warning("replay: %s stays missing, as in the original", targets[0][1].filename)
+            continue
+        ext = _Output(out_path, info.scan_shape, out_path.name)
+        master.extra_outputs.append(ext)
+        created.append(ext)
+        if ext_src is not None:
+            ext_keys = {_abs(t[1].path) for t in targets if t[2]}
+            ext.copy_tree(ext_src, ext.file, ext_keys, None, [])
+            logger.info("replay: detector file %s replayed from %s", out_path.name, found)
+        else:
+            logger.warning("replay: %s is missing; synthesising its linked scan data",
+                           targets[0][1].filename)
+        for target, kind in synth:
             ext.synthesise(target, kind, what)
         ext.order_keys()
     return created
