@@ -357,3 +357,16 @@ def test_missing_detector_file_of_a_2d_scan_is_synthesised(tmp_path):
         frames = f[gw.SIGNAL]
         assert frames.shape == (2, 3) + replay.SYNTH_FRAME
         assert frames[1, 0, 0, 0] == 6 and frames[1, 2, 0, 0] == 4   # the count at each point
+
+
+def test_nxmx_virtual_data_sources_stay_missing(tmp_path, caplog):
+    out = tmp_path / "xrc_209_master.h5"
+    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+        replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6, batch=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xrc_209_master.h5"]
+    assert "a virtual dataset's source" in caplog.text
+    with h5py.File(out, "r", swmr=True) as f, h5py.File(DATA / "xrc_209_master.h5") as orig:
+        assert f["/entry/data/data"].is_virtual
+        assert ([(s.file_name, s.dset_name) for s in f["/entry/data/data"].virtual_sources()]
+                == [(s.file_name, s.dset_name) for s in orig["/entry/data/data"].virtual_sources()])
+    assert_same_file(DATA / "xrc_209_master.h5", out)
