@@ -131,17 +131,20 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
         if layout.dangling_keys:
             notes.append("key files missing: shown as a complete scan without keys")
         follower = CompleteFollower(data.shape[: layout.scan_rank])
-    pipeline = make_pipeline(h5, data_path, layout.scan_rank, options)
+    pipeline = make_pipeline(data, layout.scan_rank, options)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
     apply_mask(scan, True)
     refresh_axes(scan)
     return scan
 
 
-def make_pipeline(h5: Any, data_path: str, scan_rank: int,
-                  options: ViewerOptions) -> ReducePipeline:
-    """The read-and-reduce pipeline of one data dataset (checked against the scan rank)."""
-    data = h5[data_path]
+def make_pipeline(data: Any, scan_rank: int, options: ViewerOptions) -> ReducePipeline:
+    """The read-and-reduce pipeline of one data dataset (checked against the scan rank).
+
+    Pass the same h5py Dataset object a growth follower polls: two handles of one dataset,
+    refreshed separately, can leave one's chunk index stale under SWMR.
+    """
+    data_path = data.name
     if not hasattr(data, "dtype") or data.dtype.kind not in "biuf":
         raise LayoutError(f"{data_path} is not a numeric dataset")
     if data.ndim < scan_rank:

@@ -363,7 +363,7 @@ class Session:
         if scan is None or path == scan.data_path:
             return
         try:
-            pipeline = make_pipeline(scan.file, path, scan.scan_rank, self.options)
+            pipeline = make_pipeline(scan.file[path], scan.scan_rank, self.options)
         except Exception as exc:  # noqa: BLE001 - the previous dataset stays shown
             logger.warning("cannot show %s: %s", path, exc)
             self._set(Status(self.status.kind, f"{self.status.message} (cannot show {path}: "
