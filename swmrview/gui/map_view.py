@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from swmrview.gui.frame_view import colormap, display_levels
 from swmrview.model.view_state import ViewState
@@ -21,6 +21,7 @@ from swmrview.model.view_state import ViewState
 logger = logging.getLogger(__name__)
 
 MAX_MESH_CELLS = 250_000  # beyond this an uneven map is drawn as an even image (mesh too slow)
+SCALES = ("linear", "log", "1-99 %")
 
 
 class MapView(QWidget):
@@ -53,6 +54,17 @@ class MapView(QWidget):
         self.empty.setAlignment(Qt.AlignCenter)
         self.slow_row = QHBoxLayout()
         self.slow_boxes: list[QSpinBox] = []
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.scale_combo = QComboBox()
+        self.scale_combo.addItems(SCALES)
+        self.scale_combo.setToolTip("Map colour scale: linear, log10, or levels at the 1st and "
+                                    "99th percentiles")
+        self.scale_combo.currentTextChanged.connect(lambda _text: self.refresh())
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.readout, 1)
+        bottom.addWidget(QLabel("Scale:"))
+        bottom.addWidget(self.scale_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -60,7 +72,9 @@ class MapView(QWidget):
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.empty, 1)
         layout.addLayout(self.slow_row)
+        layout.addLayout(bottom)
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state: ViewState | None = None
         self._mesh_mode = False
         self._lut_name = "viridis"
@@ -101,6 +115,7 @@ class MapView(QWidget):
         else:
             self.plot.setLabel("bottom", state.axes[-1].label)
             self.plot.setLabel("left", state.axes[-2].label)
+        self.plot.setAspectLocked(state.shared_unit() is not None)  # same unit: true shape
         self.plot.enableAutoRange()
 
     def _make_slow_boxes(self) -> None:
@@ -139,8 +154,12 @@ class MapView(QWidget):
             box.setValue(value)
             box.blockSignals(False)
         plane = state.plane()
+        scale = self.scale_combo.currentText()
+        if scale == "log":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                plane = np.where(plane > 0, np.log10(plane), np.nan)
         if state.rank == 1:
-            self.plot.setLabel("left", state.reduction)
+            self.plot.setLabel("left", ("log10 " if scale == "log" else "") + state.reduction)
             x = state.coordinates(0)
             self.curve.setData(x, plane) if np.isfinite(plane).any() else self.curve.setData([], [])
             return
@@ -154,6 +173,11 @@ class MapView(QWidget):
         rows, cols = state.rank - 2, state.rank - 1
         y_edges, x_edges = state.edges(rows), state.edges(cols)
         levels = display_levels(plane)
+        if self.scale_combo.currentText() == "1-99 %" and np.isfinite(plane).any():
+            lo, hi = np.nanpercentile(plane, [1, 99])
+            levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
+        self.colorbar.axis.setLabel(("log10 " if self.scale_combo.currentText() == "log"
+                                     else "") + state.reduction)
         uneven = not (state.is_uniform(rows) and state.is_uniform(cols))
         mesh = uneven and plane.size <= MAX_MESH_CELLS
         if mesh != self._mesh_mode:
@@ -188,7 +212,11 @@ class MapView(QWidget):
         x, y = state.point_xy(position)
         self.marker.setData([x], [y])
 
-    # ------------------------------------------------------------------ clicks
+    # ------------------------------------------------------------------ hover and clicks
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        position = self.position_at_scene(scene_pos)
+        self.readout.setText(self.state.readout(position) if position is not None else " ")
+
     def scene_position(self, position: tuple[int, ...]) -> QPointF:
         """Scene coordinates of the point at ``position`` (for clicking it in tests)."""
         x, y = self.state.point_xy(position)

@@ -222,6 +222,30 @@ class ViewState:
             return None
         return tuple(self.slow_index) + (row, col)
 
+    def readout(self, position: Sequence[int]) -> str:
+        """What the map holds at ``position``: point, value and motor positions with units."""
+        position = tuple(int(p) for p in position)
+        if not self.map.contains(position):
+            return ""
+        value = self.map.values[self.reduction][position]
+        shown = "not acquired" if not self.is_acquired(position) else f"{value:.6g}"
+        motors = []
+        for dim, index in enumerate(position):
+            axis = self.axes[dim] if dim < len(self.axes) else Axis(f"dim{dim}")
+            unit = f" {axis.unit}" if axis.unit else ""
+            motors.append(f"{axis.name}={self.coordinates(dim)[index]:.6g}{unit}")
+        return (f"point {self.flat_index(position)} {position}  {self.reduction}={shown}  "
+                + "  ".join(motors))
+
+    def shared_unit(self) -> str | None:
+        """The unit both map axes share (then the map keeps its aspect), else None."""
+        if self.rank < 2:
+            return None
+        units = {self.axes[d].unit if d < len(self.axes) else None
+                 for d in (self.rank - 2, self.rank - 1)}
+        unit = units.pop() if len(units) == 1 else None
+        return unit or None
+
     # ------------------------------------------------------------------ views
     def plane(self) -> np.ndarray:
         """The displayed plane of the current reduction (a copy)."""

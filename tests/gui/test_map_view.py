@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from swmrview.simulate import SimConfig
 from tests.writers import gda_writer as gda
@@ -75,3 +76,49 @@ def test_scalar_scan_gives_the_map_the_room_and_shows_the_value(sim_writer, make
     assert map_width > 2 * frame_width
     expected = file_reductions(path)["sum"][3, 4]
     assert f"{expected:.6g}" in window.frame_view.scalar_label.text()
+
+
+def _mapped_file(path, units=("mm", "mm")):
+    import h5py
+
+    values = np.arange(1.0, 13.0).reshape(3, 4)
+    with h5py.File(path, "w") as h5:
+        h5.attrs["default"] = "entry"
+        entry = h5.create_group("entry")
+        entry.attrs.update(NX_class="NXentry", default="map")
+        plot = entry.create_group("map")
+        plot.attrs.update(NX_class="NXdata", signal="counts", axes=["y", "x"])
+        plot["counts"] = values
+        plot["y"] = [0.0, 0.5, 1.0]
+        plot["x"] = [10.0, 11.0, 12.0, 13.0]
+        plot["y"].attrs["units"], plot["x"].attrs["units"] = units
+    return values
+
+
+def test_hover_readout_names_value_point_and_motors_with_units(make_window, qtbot, tmp_path):
+    path = tmp_path / "map.nxs"
+    values = _mapped_file(path)
+    window = make_window(path)
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.wait(100)
+    view = window.map_view
+    view._mouse_moved(view.scene_position((1, 2)))          # what sigMouseMoved delivers
+    text = view.readout.text()
+    assert f"sum={values[1, 2]:.6g}" in text and "(1, 2)" in text
+    assert "x=12 mm" in text and "y=0.5 mm" in text
+    assert view.plot.vb.state["aspectLocked"]              # both axes in mm
+
+
+def test_log_and_percentile_scales(make_window, qtbot, tmp_path):
+    path = tmp_path / "map.nxs"
+    values = _mapped_file(path, units=("deg", "mm"))
+    window = make_window(path)
+    wait_terminal(qtbot, window, timeout=10000)
+    view = window.map_view
+    assert not view.plot.vb.state["aspectLocked"]          # different units: fill the pane
+    view.scale_combo.setCurrentText("1-99 %")
+    lo, hi = view.colorbar.levels()
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(values, [1, 99])))
+    view.scale_combo.setCurrentText("log")
+    np.testing.assert_allclose(view.image.image, np.log10(values).astype(np.float32))
+    assert view.colorbar.axis.labelText.startswith("log10")
