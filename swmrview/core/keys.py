@@ -34,6 +34,7 @@ Flat indices are C-order indices over `scan_shape` as it stands when they are re
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -721,6 +722,8 @@ class KeyFollower(Following):
         """Notice when the key of the last contiguous point drops back to zero."""
         if self.current_max < 0 or self.key_reset or self.current_max in self.skipped[-1:]:
             return
+        for k in self.key_datasets:  # idle polls may not have refreshed them
+            refresh_dataset(k)
         r, c = divmod(self.current_max, prod(self.scan_shape[1:]))
         ready = self._ready(r, r + 1)
         if ready is None or ready.size <= c or not ready[c]:
@@ -729,10 +732,19 @@ class KeyFollower(Following):
 
 
 class _H5Probe:
-    """Reads one value of an h5py key dataset with cached HDF5 objects (the idle poll)."""
+    """Reads one value of an h5py key dataset cheaply: the idle poll.
+
+    Once the point's chunk is stored, uncompressed and of an integer type, the value's bytes
+    are read straight from the file (``os.pread`` on HDF5's own file descriptor) with no
+    refresh: an uncompressed chunk never moves once HDF5 has stored it, so these are the
+    bytes ``H5Dread`` would return after ``H5Drefresh``, which costs most of a poll. Otherwise
+    (chunk not stored yet, point outside the dataset, filters, floats, a driver without a file
+    descriptor) the dataset is refreshed and the value read through cached HDF5 objects.
+    """
 
     __slots__ = ("id", "refresh", "_clear", "buf", "mtype", "mspace", "fspace", "index",
-                 "coords", "extent")
+                 "coords", "extent", "chunks", "_fd", "_file_id", "_offset", "_zero",
+                 "_direct_ok")
 
     @classmethod
     def of(cls, dataset: Any) -> _H5Probe | None:
@@ -760,15 +772,33 @@ class _H5Probe:
         self.index = -1
         self.coords: tuple[int, ...] = ()
         self.extent: tuple[int, ...] = ()
+        self.chunks = tuple(dataset.chunks)
+        self._offset: int | None = None
+        self._zero = bytes(dataset.dtype.itemsize)
+        self._fd = None
+        self._file_id = None
+        self._direct_ok = False
+        try:
+            if dataset.dtype.kind in "iu" and self.id.get_create_plist().get_nfilters() == 0:
+                self._file_id = dataset.file.id
+                self._fd = int(self._file_id.get_vfd_handle())
+                self._direct_ok = hasattr(os, "pread") and self._fd >= 0
+        except Exception:  # noqa: BLE001 - another driver, no descriptor: refresh and read
+            self._direct_ok = False
 
     def is_set(self, index: int, scan_shape: Sequence[int | None], rank: int,
                refresh: bool = True) -> bool:
         """Whether the key of flat ``index`` is non-zero (False while outside the dataset)."""
+        if index == self.index and self._offset is not None and self._file_id.valid:
+            value = os.pread(self._fd, len(self._zero), self._offset)
+            if len(value) == len(self._zero):
+                return value != self._zero
         if refresh:
             self.refresh()
             self._clear()
         if index != self.index:
             self.index = index
+            self._offset = None
             pos = []
             for n in reversed(scan_shape[1:]):
                 index, p = divmod(index, int(n))
@@ -786,7 +816,23 @@ class _H5Probe:
                 space.select_hyperslab(self.coords, (1,) * len(self.coords))
                 self.fspace = space
         self.id.read(self.mspace, self.fspace, self.buf, self.mtype)
+        if self._direct_ok and self._offset is None:
+            self._locate()
         return bool(self.buf[0] != 0)
+
+    def _locate(self) -> None:
+        """The file offset of the value at ``coords`` if its chunk is stored."""
+        start = tuple(c // n * n for c, n in zip(self.coords, self.chunks))
+        try:
+            info = self.id.get_chunk_info_by_coord(start)
+        except Exception:  # noqa: BLE001 - not stored yet, or no chunk index here
+            return
+        if info.byte_offset is None or info.size != len(self._zero) * prod(self.chunks):
+            return
+        local = 0
+        for c, s, n in zip(self.coords, start, self.chunks):
+            local = local * n + (c - s)
+        self._offset = info.byte_offset + local * len(self._zero)
 
 
 def _inside(coords: Sequence[int], extent: Sequence[int]) -> bool:

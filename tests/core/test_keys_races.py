@@ -36,7 +36,9 @@ def race_writer(folder: str, mode: str, repeats: int, seed: int, handoff, starte
     for rep in range(repeats):
         path = os.path.join(folder, f"scan_{rep}.h5")
         with h5py.File(path, "w", libver="latest") as f:
-            keys = [f.create_dataset(name, shape=(1, 1), maxshape=(None, None), chunks=(2, 6),
+            presized = mode.endswith("presized")  # keys at full size from the start
+            keys = [f.create_dataset(name, shape=SHAPE if presized else (1, 1),
+                                     maxshape=SHAPE if presized else (None, None), chunks=(2, 6),
                                      dtype=np.int32, fillvalue=0)
                     for name in ("uniqueKeys", "detector")]
             flag = f.create_dataset("scan_finished", shape=(1,), maxshape=(None,), chunks=(1,),
@@ -45,7 +47,7 @@ def race_writer(folder: str, mode: str, repeats: int, seed: int, handoff, starte
             handoff.put(path)
             if not started.get(timeout=60):
                 return
-            late = rng.randint(1, 4) if mode == "flag_first" else 0
+            late = rng.randint(1, 4) if mode.startswith("flag_first") else 0
             for i in range(n):
                 pos = np.unravel_index(i, SHAPE)
                 for j, key in enumerate(keys):
@@ -115,11 +117,18 @@ def check(seed, outcomes, max_lag: float, shape_seen=SHAPE):
 @pytest.mark.parametrize("declared", [True, False], ids=["declared_shape", "unknown_length"])
 def test_flag_before_the_last_keys_loses_no_point(tmp_path, declared):
     seed, outcomes = run_races(tmp_path, "flag_first", declared)
+    # keys growing from (1, 1): the follower waits at the end of the key datasets
     # a scan of known size ends with its last point; otherwise one grace period after it
     if declared:
         check(seed, outcomes, max_lag=0.5)
     else:
         check(seed, outcomes, max_lag=0.5 + 1.0, shape_seen=(None, SHAPE[1]))
+
+
+def test_flag_before_the_last_keys_of_presized_keys_loses_no_point(tmp_path):
+    # keys at full size from the start: idle polls read the waiting key's bytes from the file
+    seed, outcomes = run_races(tmp_path, "flag_first_presized", False)
+    check(seed, outcomes, max_lag=0.5)
 
 
 def test_every_key_before_the_flag_waits_for_the_flag(tmp_path):
