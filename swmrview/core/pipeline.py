@@ -42,6 +42,7 @@ __all__ = ["ReducePipeline", "chunk_decoder", "decoder_sources"]
 
 _SMALL_FRAME = 1 << 16   # bytes: smaller frames are read and reduced on the calling thread
 DEFAULT_MAX_THREADS = 8
+_BLOCK_BYTES = 4 << 20   # frames per pool task: about this much decoded data
 _RUN_BYTES = 1 << 20     # at most this much read in one h5py call on the fallback path (cache-sized)
 
 # raw chunk bytes in, decoded bytes out; ``out`` (a uint8 array) is filled when it has the
@@ -427,8 +428,12 @@ class ReducePipeline:
             last = self._work(pos, 0, n, out, reducer)
         else:
             pool = self._executor()
-            # a few blocks per thread balance the load; each block writes its own slice of out
-            blocks = min(n, self.threads * 4)
+            # blocks of about 4 MB of frames (at least 4 per thread), taken by whichever thread
+            # is free, so a thread the OS preempts holds up little; each block writes its own
+            # slice of out
+            per_block = max(1, min(-(-n // (self.threads * 4)),
+                                   _BLOCK_BYTES // max(1, self._frame_bytes)))
+            blocks = -(-n // per_block)
             bounds = np.linspace(0, n, blocks + 1).astype(int)
             futures: list[Future] = [pool.submit(self._work, pos, int(a), int(b), out, reducer)
                                      for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
