@@ -98,3 +98,13 @@ class PointFrame:
     frame: np.ndarray
     levels: tuple[float, float] | None = None
     binning: int = 1
+
+
+@dataclass(frozen=True)
+class ScanList:
+    """The scans of a followed folder (directory mode), newest first, and the one shown."""
+
+    generation: int
+    paths: tuple[str, ...]
+    current: str | None = None
+    following: bool = True                    # switching to each new scan as it starts
