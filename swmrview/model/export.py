@@ -1,0 +1,365 @@
+"""Exports (no Qt): the map channels as a NeXus file written live, frames and maps as TIFF/CSV.
+
+:class:`LiveExport` writes the per-point reductions of a scan into a NeXus file *while the scan
+runs*, as a processing step would with swmr_tools' ``create_dataset``/``append_data``: one
+NXdata group with a dataset per reduction (``@signal`` the first, the motor axes from the scan
+with their units), its own key dataset (``/entry/keys/uniqueKeys``, 0 until that point's
+values are written, like GDA's ``uniqueKeys``) and a finished flag (``/entry/finished``, shape
+(1,), maxshape (None,)). Another swmrview (or DAWN, or a swmr_tools script) can follow the
+export while it grows: every dataset is created first, then SWMR mode is switched on; each
+:meth:`LiveExport.apply` writes values, flushes, then writes the keys and flushes again, so a
+reader never sees a key before its values.
+
+Every scan dimension has an unlimited maxshape and starts at the length known from the scan
+(1 where it is unknown), growing as points arrive: a reader's key follower sees the final
+shape of the fast dimensions from the start when the scan declared it.
+
+Channels are fixed for the life of a file (SWMR cannot add datasets): when the set of
+reductions changes (a ROI added, another dataset shown, a new scan), finish this export and
+start a new :class:`LiveExport` on another file; :func:`next_export_path` names it.
+
+:func:`write_array` writes a frame or a map plane as TIFF (``tifffile``) or CSV (numpy); PNG
+rendering needs Qt and lives in :mod:`swmrview.gui.headless`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from .messages import Axis, ScanInfo, Update
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .view_state import ViewState
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LiveExport", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
+           "next_export_path", "write_array", "array_format", "ARRAY_FORMATS"]
+
+DEFAULT_REDUCTIONS = ("sum", "mean", "max")
+ENTRY = "/entry"
+NXDATA = ENTRY + "/data"
+KEYS = ENTRY + "/keys/uniqueKeys"
+FINISHED = ENTRY + "/finished"
+CHUNK_POINTS = 4096          # points per chunk of a map dataset (a few rows of a typical map)
+ARRAY_FORMATS = {".tif": "tiff", ".tiff": "tiff", ".csv": "csv", ".png": "png"}
+
+
+class LiveExport:
+    """A NeXus file of the scan's map channels, written live (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        File to create (overwritten if it exists).
+    info
+        The scan being followed: its shape (None: unknown length), axes and source.
+    reductions
+        Channels to write, each a reduction name of the :class:`~swmrview.model.messages.Update`
+        values; the first is the NXdata ``@signal``.
+    roi
+        The ROI the ``"roi"`` channel is computed with; ``"roi"`` values an update computed for
+        another ROI are not written.
+    """
+
+    def __init__(self, path: str | os.PathLike, info: ScanInfo,
+                 reductions: Sequence[str] = DEFAULT_REDUCTIONS,
+                 roi: Sequence[int] | None = None) -> None:
+        if info.scan_rank == 0:
+            raise ValueError("a single frame (scan rank 0) has no map to export")
+        reductions = tuple(dict.fromkeys(reductions))
+        if not reductions:
+            raise ValueError("no reductions to export")
+        self.path = os.fspath(path)
+        self.info = info
+        self.reductions = reductions
+        self.roi = None if roi is None else tuple(int(v) for v in roi)
+        self.rank = info.scan_rank
+        self.n_written = 0                     # points keyed so far (the last key value)
+        self.finished = False
+        shape = tuple(max(int(n or 0), 1) for n in info.scan_shape)
+        self._shape = shape                    # current extent of every map dataset
+        self._values = {name: np.full(shape, np.nan) for name in reductions}
+        self._keys = np.zeros(shape, np.int32)
+        self._axis_names = _axis_names(info.axes, self.rank, reductions)
+        self.file = h5py.File(self.path, "w", libver="latest")
+        try:
+            self._create(info)
+            self.file.swmr_mode = True        # every dataset exists: readers may open now
+        except BaseException:
+            self.file.close()
+            raise
+        logger.info("live NeXus export of %s to %s (%s)", info.data_path, self.path,
+                    ", ".join(reductions))
+
+    # ------------------------------------------------------------------ layout
+    def _create(self, info: ScanInfo) -> None:
+        f = self.file
+        f.attrs["default"] = "entry"
+        f.attrs["creator"] = "swmrview"
+        entry = f.create_group(ENTRY)
+        entry.attrs["NX_class"] = "NXentry"
+        entry.attrs["default"] = "data"
+        entry.create_dataset("program_name", data="swmrview")
+        entry.create_dataset("start_time", data=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        entry.create_dataset("source_file", data=info.path)
+        entry.create_dataset("source_dataset", data=info.data_path)
+        data = entry.create_group("data")
+        data.attrs["NX_class"] = "NXdata"
+        data.attrs["signal"] = self.reductions[0]
+        if len(self.reductions) > 1:
+            data.attrs["auxiliary_signals"] = np.array(self.reductions[1:], dtype=h5py.string_dtype())
+        data.attrs["axes"] = np.array(self._axis_names, dtype=h5py.string_dtype())
+        maxshape = (None,) * self.rank
+        chunks = _chunks(self._shape)
+        self.datasets: dict[str, h5py.Dataset] = {}
+        for name in self.reductions:
+            ds = data.create_dataset(name, shape=self._shape, maxshape=maxshape, chunks=chunks,
+                                     dtype=np.float64, fillvalue=np.nan)
+            ds.attrs["long_name"] = f"{name} of {info.data_path}"
+            if name == "roi" and self.roi is not None:
+                ds.attrs["roi"] = np.asarray(self.roi, np.int64)
+            self.datasets[name] = ds
+        self.axis_datasets: list[h5py.Dataset] = []
+        for d, name in enumerate(self._axis_names):
+            data.attrs[f"{name}_indices"] = d
+            axis = info.axes[d] if d < len(info.axes) else None
+            values = self._axis_values(d, axis)
+            ds = data.create_dataset(name, data=values, maxshape=(None,),
+                                     chunks=(max(min(len(values), 1024), 64),))
+            if axis is not None and axis.unit:
+                ds.attrs["units"] = axis.unit
+            self.axis_datasets.append(ds)
+        keys = entry.create_group("keys")
+        keys.attrs["NX_class"] = "NXcollection"
+        self.keys = keys.create_dataset("uniqueKeys", shape=self._shape, maxshape=maxshape,
+                                        chunks=chunks, dtype=np.int32, fillvalue=0)
+        self.flag = entry.create_dataset("finished", shape=(1,), maxshape=(None,),
+                                         dtype=np.int32, fillvalue=0)
+
+    def _axis_values(self, d: int, axis: Axis | None) -> np.ndarray:
+        n = self._shape[d]
+        if axis is not None and axis.values is not None and len(axis.values):
+            values = np.asarray(axis.values, dtype=np.float64).ravel()
+            return _extend(values, n)
+        return np.arange(n, dtype=np.float64)
+
+    # ------------------------------------------------------------------ writing
+    def apply(self, update: Update) -> int:
+        """Write the values at the update's positions, then their keys; return points keyed.
+
+        Datasets grow first when a point (or the update's ``scan_shape``) lies beyond them,
+        as swmr_tools' ``append_data`` does. Updates of another generation are the caller's
+        to filter (a new scan or dataset needs a new export file).
+        """
+        if self.finished:
+            raise ValueError(f"export {self.path} is finished")
+        if update.axes is not None:
+            self._write_axes(update.axes)
+        if update.scan_shape is not None and len(update.scan_shape) == self.rank:
+            self._grow(tuple(int(n or 0) for n in update.scan_shape))
+        values = dict(update.values)
+        if "roi" in values and update.roi is not None and \
+                tuple(int(v) for v in update.roi) != self.roi:
+            values.pop("roi")
+        return self.write_points(update.positions, values)
+
+    def apply_state(self, state: ViewState) -> int:
+        """Write every point acquired so far in ``state`` (arrival order), e.g. when an export
+        starts in the middle of a scan; return the points keyed."""
+        self._write_axes(state.axes)
+        self._grow(state.shape)
+        positions = state.acquired_positions()
+        if not len(positions):
+            return 0
+        where = tuple(positions.T)
+        maps = state.map.values
+        values = {name: maps[name][where] for name in self.reductions if name in maps}
+        if "roi" in values and state.roi != self.roi:
+            values.pop("roi")
+        return self.write_points(positions, values)
+
+    def write_points(self, positions: np.ndarray, values: Mapping[str, np.ndarray]) -> int:
+        """Write ``values[name][k]`` at ``positions[k]`` (an (n, rank) int array), then key
+        the points not keyed yet; return how many were keyed now."""
+        positions = np.asarray(positions, dtype=np.int64).reshape(-1, self.rank)
+        if not len(positions):
+            return 0
+        if (positions < 0).any():
+            raise IndexError(f"negative scan position in {positions.min(axis=0)}")
+        self._grow(tuple(positions.max(axis=0) + 1))
+        where = tuple(positions.T)
+        box = tuple(slice(int(lo), int(hi) + 1)
+                    for lo, hi in zip(positions.min(axis=0), positions.max(axis=0)))
+        written = [name for name in self.reductions if name in values]
+        for name in written:
+            self._values[name][where] = np.asarray(values[name], dtype=np.float64)
+            self.datasets[name][box] = self._values[name][box]
+        self.file.flush()                      # the values are on disk before any key
+        fresh = self._keys[where] == 0
+        if not fresh.any():
+            return 0
+        new = positions[fresh]
+        _, first = np.unique(new, axis=0, return_index=True)
+        new = new[np.sort(first)]              # each new point once, in arrival order
+        self._keys[tuple(new.T)] = np.arange(self.n_written + 1, self.n_written + len(new) + 1)
+        self.n_written += len(new)
+        self.keys[box] = self._keys[box]
+        self.file.flush()
+        return len(new)
+
+    def _grow(self, shape: Sequence[int]) -> None:
+        """Extend every map dataset (and the keys) to at least ``shape``."""
+        wanted = tuple(max(n, int(s)) for n, s in zip(self._shape, shape))
+        if wanted == self._shape:
+            return
+        old = tuple(slice(0, n) for n in self._shape)
+        for name, arr in self._values.items():
+            grown = np.full(wanted, np.nan)
+            grown[old] = arr
+            self._values[name] = grown
+            self.datasets[name].resize(wanted)
+        keys = np.zeros(wanted, np.int32)
+        keys[old] = self._keys
+        self._keys = keys
+        self.keys.resize(wanted)
+        for d, (before, after) in enumerate(zip(self._shape, wanted)):
+            if after > before:
+                axis = self.axis_datasets[d]
+                if len(axis) < after:
+                    known = len(axis)
+                    values = _extend(axis[()], after)
+                    axis.resize((after,))
+                    axis[known:] = values[known:]
+        self._shape = wanted
+
+    def _write_axes(self, axes: Sequence[Axis]) -> None:
+        for d, axis in enumerate(axes[: self.rank]):
+            if axis.values is None or not len(axis.values):
+                continue
+            values = np.asarray(axis.values, dtype=np.float64).ravel()
+            ds = self.axis_datasets[d]
+            if len(values) > len(ds):
+                ds.resize((len(values),))
+            ds[: len(values)] = values
+
+    # ------------------------------------------------------------------ ending
+    def finish(self) -> None:
+        """Set the finished flag (readers stop following) and close the file."""
+        if self.finished:
+            return
+        self.flag[0] = 1
+        self.file.flush()
+        self.finished = True
+        self.close()
+        logger.info("live NeXus export finished: %d points in %s", self.n_written, self.path)
+
+    def close(self) -> None:
+        """Close the file (without setting the finished flag, e.g. on an error)."""
+        if self.file.id.valid:
+            self.file.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the file is closed."""
+        return not self.file.id.valid
+
+    def __enter__(self) -> LiveExport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def next_export_path(path: str | os.PathLike, taken: Iterable[str] = ()) -> str:
+    """``scan.nxs`` -> ``scan-2.nxs``, ``scan-3.nxs``... the next name not in ``taken`` and
+    not on disk: the file for an export whose channels changed."""
+    path = os.fspath(path)
+    stem, ext = os.path.splitext(path)
+    match = re.fullmatch(r"(.*)-(\d+)", stem)
+    base, n = (match.group(1), int(match.group(2)) + 1) if match else (stem, 2)
+    taken = set(taken)
+    while True:
+        candidate = f"{base}-{n}{ext}"
+        if candidate not in taken and not os.path.exists(candidate):
+            return candidate
+        n += 1
+
+
+def _extend(values: np.ndarray, n: int) -> np.ndarray:
+    """Motor positions to at least ``n`` values, continuing the last step (as the map's
+    coordinates do while a scan's positions are still growing)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) >= n:
+        return values.copy()
+    step = values[-1] - values[-2] if len(values) > 1 and values[-1] != values[-2] else 1.0
+    return np.concatenate([values, values[-1] + step * np.arange(1, n - len(values) + 1)])
+
+
+def _axis_names(axes: Sequence[Axis], rank: int, reserved: Sequence[str]) -> tuple[str, ...]:
+    """One dataset name per scan dimension, from the scan's axes, unique and not a channel."""
+    used = set(reserved) | {"keys", "finished"}
+    names = []
+    for d in range(rank):
+        name = axes[d].name if d < len(axes) else ""
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "").strip("._") or f"dim{d}"
+        base, k = name, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        names.append(name)
+    return tuple(names)
+
+
+def _chunks(shape: Sequence[int]) -> tuple[int, ...]:
+    """About CHUNK_POINTS points per chunk: whole fast rows, then a few rows."""
+    chunks = [1] * len(shape)
+    left = CHUNK_POINTS
+    for d in reversed(range(len(shape))):
+        chunks[d] = max(1, min(int(shape[d]), left))
+        left = max(1, left // chunks[d])
+        if shape[d] > chunks[d]:
+            break
+    return tuple(chunks)
+
+
+# ----------------------------------------------------------------------------- frames and maps
+
+def array_format(path: str | os.PathLike) -> str:
+    """``"tiff"``, ``"csv"`` or ``"png"`` from the file name; ValueError for anything else."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in ARRAY_FORMATS:
+        raise ValueError(f"cannot export to {os.fspath(path)}: use a .png, .tif, .tiff or "
+                         f".csv file name")
+    return ARRAY_FORMATS[ext]
+
+
+def write_array(path: str | os.PathLike, array: np.ndarray, comments: Sequence[str] = ()
+                ) -> None:
+    """Write a frame or map plane as TIFF (values and dtype kept, NaN where not acquired) or
+    CSV (one line per row; a spectrum one value per line; ``#`` comment lines first)."""
+    kind = array_format(path)
+    array = np.asarray(array)
+    if kind == "tiff":
+        import tifffile
+
+        data = array if array.ndim >= 2 else np.atleast_2d(array)
+        tifffile.imwrite(os.fspath(path), np.ascontiguousarray(data),
+                         description="\n".join(comments) or None, metadata=None)
+    elif kind == "csv":
+        data = array.reshape(-1, 1) if array.ndim == 1 else np.atleast_2d(array)
+        if data.ndim > 2:
+            data = data.reshape(-1, data.shape[-1])
+        fmt = "%d" if data.dtype.kind in "biu" else "%.17g"
+        header = "\n".join(comments)
+        np.savetxt(os.fspath(path), data, fmt=fmt, delimiter=",", header=header,
+                   comments="# ")
+    else:
+        raise ValueError(f"PNG needs the viewer's rendering (swmrview.gui.headless): {path}")
