@@ -8,11 +8,13 @@ point, ROI, mask, dataset, stop) to the session.
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from swmrview.model.messages import ScanInfo
+from swmrview.model.directory import DirectorySession
+from swmrview.model.messages import ScanInfo, ScanList
 from swmrview.model.options import ViewerOptions
 from swmrview.model.session import CHECK_FILE_S, Session
 
@@ -25,10 +27,12 @@ class FollowWorker(QObject):
     info_ready = Signal(object)     # ScanInfo
     update_ready = Signal(object)   # Update
     point_ready = Signal(object)    # PointFrame
+    scans_ready = Signal(object)    # ScanList (directory mode)
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
-        self.session = Session(options)
+        self.session = (DirectorySession if options.path and os.path.isdir(options.path)
+                        else Session)(options)
         self.generation = self.session.generation
         self._timer: QTimer | None = None
         self._point_request: tuple[int, ...] | None = None
@@ -67,6 +71,8 @@ class FollowWorker(QObject):
         for message in messages:
             if isinstance(message, ScanInfo):
                 self.info_ready.emit(message)
+            elif isinstance(message, ScanList):
+                self.scans_ready.emit(message)
             else:
                 self.update_ready.emit(message)
 
@@ -109,6 +115,20 @@ class FollowWorker(QObject):
         self.session.set_dataset(path, positions)
         self._send(self.session.step())
 
+    @Slot(str)
+    def open_scan(self, path: str) -> None:
+        """Directory mode: show the older scan ``path`` and stop switching to new ones."""
+        if isinstance(self.session, DirectorySession):
+            self.session.open_scan(path)
+            self._send(self.session.step())
+
+    @Slot()
+    def follow_newest(self) -> None:
+        """Directory mode: show the newest scan again, and each new one as it starts."""
+        if isinstance(self.session, DirectorySession):
+            self.session.follow_newest()
+            self._send(self.session.step())
+
 
 class FollowThread(QObject):
     """Owns one :class:`FollowWorker` and its QThread; the GUI talks to the worker through it."""
@@ -117,6 +137,8 @@ class FollowThread(QObject):
     request_roi = Signal(object, object)
     request_mask = Signal(bool, object)
     request_dataset = Signal(str, object)
+    request_open_scan = Signal(str)
+    request_follow_newest = Signal()
     request_stop = Signal()
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
@@ -130,6 +152,8 @@ class FollowThread(QObject):
         self.request_roi.connect(self.worker.set_roi)
         self.request_mask.connect(self.worker.set_mask)
         self.request_dataset.connect(self.worker.set_dataset)
+        self.request_open_scan.connect(self.worker.open_scan)
+        self.request_follow_newest.connect(self.worker.follow_newest)
         self.request_stop.connect(self.worker.stop)
 
     def start(self) -> None:

@@ -485,6 +485,9 @@ class DirectorySession:
                 self._drop_pending("the user chose the shown scan")
             return
         if self.pending is not None:
+            if self.pending.path == path:
+                self.pending.chosen = True
+                return
             self._drop_pending(f"the user chose {os.path.basename(path)}")
         logger.info("showing %s (chosen)", path)
         self._start(path, chosen=True)
