@@ -233,3 +233,32 @@ print(bad)
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_own_local_cluster_and_scan_shaped_axes(tmp_path):
+    """compute_maps starts (and stops) its own 2-process cluster; a positioner recorded per
+    point becomes a 2-D axis with both dims as its indices."""
+    rng = np.random.default_rng(5)
+    frames = rng.poisson(9, (3, 4, 40, 30)).astype(np.uint16)
+    with h5py.File(tmp_path / "grid.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs.update(NX_class="NXentry", default="data")
+        data = entry.create_group("data")
+        data.attrs.update(NX_class="NXdata", signal="data", axes=["y", "x", ".", "."],
+                          y_indices=0, x_indices=[0, 1])
+        data.create_dataset("data", data=frames, chunks=(1, 1, 40, 30))
+        data["y"] = np.arange(3.0)
+        data["x"] = np.arange(12.0).reshape(3, 4) + 0.5     # measured x at every point
+    plan = batch.plan_file(str(tmp_path / "grid.nxs"))
+    maps = batch.compute_maps([plan], workers=2, progress=False)
+    np.testing.assert_array_equal(maps[0]["sum"],
+                                  frames.reshape(3, 4, -1).sum(-1).astype(np.float64))
+    np.testing.assert_array_equal(maps[0]["max"], frames.reshape(3, 4, -1).max(-1))
+    batch.write_nexus(str(tmp_path / "out.nxs"), [plan], maps, ["sum"])
+    with h5py.File(tmp_path / "out.nxs", "r") as nx:
+        nxdata = nx["grid/map"]
+        assert list(nxdata.attrs["axes"]) == ["y", "x"]
+        assert nxdata.attrs["y_indices"] == 0
+        assert list(nxdata.attrs["x_indices"]) == [0, 1]
+        np.testing.assert_array_equal(nxdata["x"][()], np.arange(12.0).reshape(3, 4) + 0.5)
