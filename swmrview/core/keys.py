@@ -521,6 +521,8 @@ class KeyFollower(Following):
         # HDF5 fixes a dataset's maxshape when it is created: re-read only other key objects
         self._fixed_maxshape = [tuple(m) if p is not None else None
                                 for m, p in zip(raw, self._h5)]
+        # a key of lower rank than the scan cannot be probed point by point
+        self._h5 = [p if p is not None and p.id.rank >= rank else None for p in self._h5]
         self._shape_fixed = self._declared is not None or (
             None not in self._fixed_maxshape
             and all(m[a] is not None for m in self._fixed_maxshape for a in range(1, rank)))
@@ -554,7 +556,9 @@ class KeyFollower(Following):
         """Poll once without blocking; return the newly ready flat indices (int64).
 
         At most `MAX_NEW_PER_POLL` per call (a backlog comes over the next polls). When
-        nothing changed, a poll refreshes and reads one value of one key.
+        nothing changed, a poll reads one value of the key that blocks the first incomplete
+        point: straight from the file once its chunk is stored (see `_H5Probe`), else after
+        refreshing that key.
         """
         if not self._checked:
             self.check_datasets()
