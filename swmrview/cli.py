@@ -36,6 +36,7 @@ exit codes (with --exit-on-finish):
 examples:
   swmrview --demo                      live view of the built-in simulated beamline
   swmrview scan.h5                     follow a scan (the file may not exist yet)
+  swmrview DIR                         follow the newest scan in DIR, then each new one
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
   swmrview --replay finished.nxs live.nxs --rate 20   rewrite a finished scan as a live SWMR scan
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", nargs="?", help="HDF5 file to follow (it may not exist yet)")
+    p.add_argument("file", nargs="?", metavar="FILE or DIR",
+                   help="HDF5 file to follow (it may not exist yet), or a data folder: follow "
+                        "its newest scan file (subfolders too) and each new one as it starts")
     p.add_argument("--key", action="append", default=[], metavar="P",
                    help="key dataset path (repeatable); default: auto-detected")
     p.add_argument("--data", action="append", default=[], metavar="P",
