@@ -38,6 +38,7 @@ examples:
   swmrview scan.h5                     follow a scan (the file may not exist yet)
   swmrview DIR                         follow the newest scan in DIR, then each new one
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
+  swmrview scan.h5 --export-nexus maps.nxs   follow a scan and write its map channels live
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
   swmrview --replay finished.nxs live.nxs --rate 20   rewrite a finished scan as a live SWMR scan
   swmrview map DIR --reduce sum,max --out maps.nxs   maps of finished scans on Dask
@@ -69,8 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-on-finish", action="store_true",
                    help="quit when the scan finishes, times out or fails (see exit codes)")
     p.add_argument("--export-map", metavar="OUT.csv",
-                   help="write the map as CSV when the scan ends (needs --exit-on-finish "
-                        "or is written on exit)")
+                   help="write the map when the scan ends (or on exit): .csv values, .tif/.tiff "
+                        "values (NaN where not acquired) or .png (the map as shown)")
+    p.add_argument("--export-frame", metavar="OUT.png",
+                   help="write the frame shown when the scan ends (or on exit): .png (as "
+                        "shown), .tif/.tiff or .csv (its values)")
+    p.add_argument("--export-nexus", metavar="OUT.nxs",
+                   help="write the map channels (sum, mean, max) live to a NeXus file while "
+                        "following, with its own keys and finished flag so it can be followed "
+                        "in turn; a later scan or dataset goes to OUT-2.nxs, ...")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a grab of the window when the scan ends, or on exit")
     p.add_argument("--demo", action="store_true",
@@ -131,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.debug)
     if args.demo and args.file:
         build_parser().error("--demo views its own temporary file; do not also give FILE")
+    for flag, value in (("--export-map", args.export_map),
+                        ("--export-frame", args.export_frame)):
+        if value and os.path.splitext(value)[1].lower() not in (".png", ".tif", ".tiff", ".csv"):
+            build_parser().error(f"{flag} {value}: use a .png, .tif, .tiff or .csv file name")
 
     demo_dir = proc = None
     path = args.file
@@ -148,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_on_finish=args.exit_on_finish,
         export_map=args.export_map,
         screenshot=args.screenshot,
+        export_nexus=os.path.abspath(args.export_nexus) if args.export_nexus else None,
+        export_frame=args.export_frame,
     )
     try:
         from swmrview.gui.app import run  # Qt is imported only from here on

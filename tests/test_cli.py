@@ -141,3 +141,77 @@ def test_unknown_compression_filter_is_named_once_and_the_file_untouched(tmp_pat
     assert result.stderr.count("filter id 32123") == 1
     assert "install hdf5plugin" in result.stderr and "Traceback" not in result.stderr
     assert path.read_bytes() == before  # read-only: nothing written to the followed file
+
+
+# ----------------------------------------------------------------------------- exports
+
+def _sums(path):
+    with h5py.File(path, "r") as f:
+        return f["/entry/data/data"][()].astype(np.float64).sum(axis=(2, 3))
+
+
+def test_export_nexus_live_followed_by_a_second_viewer_and_tiff_exports(tmp_path):
+    """--export-nexus is written while following: a second swmrview follows it live and
+    maps the same sums; the map and the last frame go to TIFF with their values."""
+    import tifffile
+
+    from swmrview.model.export import FINISHED, KEYS, NXDATA
+    from swmrview.simulate import expected_frame
+
+    path, out = tmp_path / "scan.h5", tmp_path / "maps.nxs"
+    frame_tiff, map_tiff, second_csv = (tmp_path / n for n in ("f.tiff", "m.tif", "2.csv"))
+    second = run_cli([out, "--exit-on-finish", "--export-map", second_csv, "--timeout", "20"],
+                     tmp_path, wait=False)       # waits for the export file to appear
+    first = run_cli([path, "--exit-on-finish", "--export-nexus", out, "--export-frame",
+                     frame_tiff, "--export-map", map_tiff, "--timeout", "20"], tmp_path,
+                    wait=False)
+    time.sleep(0.5)
+    cfg = SimConfig(shape=(5, 6), frame=(16, 16), rate=15.0)
+    writer = start_writer(path, cfg)
+    try:
+        _, err1 = first.communicate(timeout=90)
+        _, err2 = second.communicate(timeout=60)
+    finally:
+        writer.join(10)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    expected = _sums(path)
+    np.testing.assert_array_equal(tifffile.imread(map_tiff), expected)
+    np.testing.assert_array_equal(tifffile.imread(frame_tiff),
+                                  expected_frame(cfg.shape[0] * cfg.shape[1] - 1, cfg))
+    with h5py.File(out, "r") as f:
+        np.testing.assert_array_equal(f[f"{NXDATA}/sum"][()], expected)
+        assert f["/entry/source_file"].asstr()[()] == str(path)
+        with h5py.File(path, "r") as src:
+            maxima = src["/entry/data/data"][()].max(axis=(2, 3)).astype(np.float64)
+        np.testing.assert_array_equal(f[f"{NXDATA}/max"][()], maxima)
+        assert f[FINISHED][0] == 1 and (f[KEYS][()] > 0).all()
+    # the second viewer followed the export while it was written, not a finished file
+    assert "Live" in err2 or "live" in err2, err2
+    np.testing.assert_array_equal(np.loadtxt(second_csv, delimiter=",", comments="#"), expected)
+
+
+def test_export_png_and_csv_of_frame_and_map(tmp_path):
+    from PySide6.QtGui import QImage
+
+    path = tmp_path / "done.h5"
+    writer = start_writer(path, SimConfig(shape=(3, 4), frame=(8, 8), rate=200.0))
+    writer.join(20)
+    frame_png, map_png, frame_csv = tmp_path / "f.png", tmp_path / "m.png", tmp_path / "f.csv"
+    result = run_cli([path, "--exit-on-finish", "--export-frame", frame_png, "--export-map",
+                      map_png], tmp_path)
+    assert result.returncode == 0, result.stderr
+    for png in (frame_png, map_png):
+        image = QImage(str(png))
+        assert not image.isNull() and image.width() > 100 and image.height() > 100
+    result = run_cli([path, "--exit-on-finish", "--export-frame", frame_csv], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(path, "r") as f:
+        last = f["/entry/data/data"][-1, -1]
+    np.testing.assert_array_equal(np.loadtxt(frame_csv, delimiter=",", comments="#"), last)
+
+
+def test_export_to_an_unknown_image_format_is_refused(tmp_path):
+    result = run_cli([tmp_path / "x.h5", "--export-frame", tmp_path / "f.jpg"], tmp_path)
+    assert result.returncode == 2
+    assert "--export-frame" in result.stderr and ".png, .tif" in result.stderr

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LiveExport", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
+__all__ = ["LiveExport", "ExportFeed", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
            "next_export_path", "write_array", "array_format", "ARRAY_FORMATS"]
 
 DEFAULT_REDUCTIONS = ("sum", "mean", "max")
@@ -276,6 +276,104 @@ class LiveExport:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class ExportFeed:
+    """Feeds a window's scan messages into live exports, one file per set of channels.
+
+    The window calls :meth:`scan_info` after it built its view state for a new
+    :class:`ScanInfo`, :meth:`scan_update` after applying each update, and :meth:`finish` when
+    the scan finished or the window closes. :meth:`start` begins exporting (``--export-nexus``
+    starts at the first scan; the menu in the middle of one, writing the points acquired so
+    far first). A new ScanInfo (another scan, or another dataset whose values are
+    recomputed) changes the channels' meaning: the current file is finished and the next one
+    is ``OUT-2.nxs``, ``OUT-3.nxs``... (:func:`next_export_path`).
+    """
+
+    def __init__(self, reductions: Sequence[str] = DEFAULT_REDUCTIONS) -> None:
+        self.reductions = tuple(reductions)
+        self.path: str | None = None          # where the next (or current) export goes
+        self.export: LiveExport | None = None
+        self.paths: list[str] = []            # every file started, in order
+        self.error: str | None = None         # why the last start failed
+        self._generation: int | None = None   # of the scan the last file was started for
+
+    @property
+    def active(self) -> bool:
+        """True while a file is being written."""
+        return self.export is not None and not self.export.closed
+
+    def start(self, path: str | os.PathLike, state: ViewState | None = None,
+              reductions: Sequence[str] | None = None) -> bool:
+        """Export to ``path`` from now on: at once from ``state`` (its acquired points first)
+        if a scan is shown, else when the first ScanInfo comes. False (``error`` says why) if
+        the file cannot be made."""
+        self.finish()
+        self.path = os.fspath(path)
+        if reductions is not None:
+            self.reductions = tuple(reductions)
+        self.paths, self._generation = [], None
+        return self._open(state) if state is not None else True
+
+    def _open(self, state: ViewState) -> bool:
+        path = self.path if not self.paths else next_export_path(self.path, self.paths)
+        self._generation = state.info.generation
+        reductions = self.reductions + (("roi",) if state.roi is not None
+                                        and "roi" not in self.reductions else ())
+        try:
+            self.export = LiveExport(path, state.info, reductions, roi=state.roi)
+            self.paths.append(path)
+            self.export.apply_state(state)
+        except (OSError, ValueError) as exc:
+            self.error = f"cannot export to {path}: {exc}"
+            logger.error("%s", self.error)
+            if self.export is not None:
+                self.export.close()
+            self.export = None
+            return False
+        self.error = None
+        return True
+
+    def scan_info(self, info: ScanInfo, state: ViewState | None) -> None:
+        """A new scan or dataset is shown in ``state``: start its export file."""
+        if self.path is None or state is None:
+            return
+        if info.generation == self._generation:
+            return                                # this scan's file exists already
+        self.finish()
+        if info.scan_rank == 0:
+            logger.warning("a single frame has no map: nothing exported to %s", self.path)
+            return
+        self._open(state)
+
+    def scan_update(self, update: Update) -> None:
+        """Write the update's points into the current export (if it is of this scan)."""
+        export = self.export
+        if export is None or export.closed or update.generation != export.info.generation:
+            return
+        try:
+            export.apply(update)
+        except (OSError, ValueError) as exc:
+            self.error = f"export to {export.path} stopped: {exc}"
+            logger.error("%s", self.error)
+            export.close()
+            self.export = None
+
+    def finish(self) -> None:
+        """Set the finished flag of the current file and close it (a later scan shown in the
+        window still starts the next file)."""
+        if self.export is not None:
+            try:
+                self.export.finish()
+            except (OSError, ValueError) as exc:
+                logger.error("finishing the export %s failed: %s", self.export.path, exc)
+                self.export.close()
+            self.export = None
+
+    def stop(self) -> None:
+        """Finish the current file and export nothing more."""
+        self.finish()
+        self.path = None
 
 
 def next_export_path(path: str | os.PathLike, taken: Iterable[str] = ()) -> str:

@@ -25,6 +25,8 @@ class ViewerOptions:
     exit_on_finish: bool = False
     export_map: str | None = None
     screenshot: str | None = None
+    export_nexus: str | None = None        # map channels written live as NeXus (model.export)
+    export_frame: str | None = None        # the frame shown at the end: .png, .tif(f), .csv
     poll_interval: float = 0.02
     stall_after: float = 2.0
     skip_after: float | None = None
