@@ -102,10 +102,28 @@ def test_finished_file_without_keys_opens_as_a_complete_scan(tmp_path):
                                   images.sum(axis=(2, 3), dtype=np.float64))
 
 
-def test_a_directory_exits_2_with_a_message(tmp_path):
-    result = run_cli([tmp_path, "--exit-on-finish"], tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "is a directory" in result.stderr and "Traceback" not in result.stderr
+def test_a_directory_follows_its_newest_scan(tmp_path):
+    data = tmp_path / "data"
+    (data / "older").mkdir(parents=True)
+    older = SimConfig(shape=(2, 3), frame=(8, 8), rate=500.0)
+    start_writer(data / "older" / "a.h5", older).join(20)
+    time.sleep(0.05)
+    newest = data / "b.h5"
+    start_writer(newest, SimConfig(shape=(3, 4), frame=(8, 8), rate=500.0)).join(20)
+    csv = tmp_path / "map.csv"
+    result = run_cli([data, "--exit-on-finish", "--export-map", csv], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(newest, "r") as f:
+        expected = f["/entry/data/data"][()].astype(np.float64).sum(axis=(2, 3))
+    np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", comments="#"), expected)
+
+
+def test_an_empty_directory_headless_times_out(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli([empty, "--exit-on-finish", "--timeout", "1"], tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert f"waiting for a scan in {empty}" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_crashed_writer_exits_3_and_exports_what_was_read(tmp_path):

@@ -173,7 +173,11 @@ class LiveExport:
 
     def apply_state(self, state: ViewState) -> int:
         """Write every point acquired so far in ``state`` (arrival order), e.g. when an export
-        starts in the middle of a scan; return the points keyed."""
+        starts in the middle of a scan; return the points keyed.
+
+        Points with no value yet in any channel (another dataset shown, its values still being
+        recomputed) are left unkeyed: the updates that bring their values key them.
+        """
         self._write_axes(state.axes)
         self._grow(state.shape)
         positions = state.acquired_positions()
@@ -184,7 +188,10 @@ class LiveExport:
         values = {name: maps[name][where] for name in self.reductions if name in maps}
         if "roi" in values and state.roi != self.roi:
             values.pop("roi")
-        return self.write_points(positions, values)
+        if not values:
+            return 0
+        known = np.any([np.isfinite(v) for v in values.values()], axis=0)
+        return self.write_points(positions[known], {n: v[known] for n, v in values.items()})
 
     def write_points(self, positions: np.ndarray, values: Mapping[str, np.ndarray]) -> int:
         """Write ``values[name][k]`` at ``positions[k]`` (an (n, rank) int array), then key

@@ -234,3 +234,23 @@ def test_write_array_tiff_and_csv(tmp_path):
     assert (tmp_path / "s.csv").read_text().split() == ["0", "1", "2", "3", "4"]
     with pytest.raises(ValueError, match=".png, .tif"):
         write_array(tmp_path / "x.jpg", image)
+
+
+def test_points_without_values_yet_are_keyed_when_their_values_come(tmp_path):
+    """An export started just after a dataset switch: the points are acquired but their values
+    are being recomputed; they are keyed only when the recomputed values arrive."""
+    info = _info((1, 3))
+    state = ViewState(info)
+    state.apply(Update(generation=1, status=None, positions=np.array([[0, 0], [0, 1]]),
+                       values={"sum": np.array([1.0, 2.0]), "mean": np.array([1.0, 2.0]),
+                               "max": np.array([1.0, 2.0])}, new_points=2))
+    state.new_dataset(info)                                  # values cleared, points kept
+    export = LiveExport(tmp_path / "switch.nxs", info)
+    assert export.apply_state(state) == 0
+    recomputed = Update(generation=1, status=None, positions=np.array([[0, 1]]),
+                        values={"sum": np.array([5.0])}, new_points=0)
+    assert export.apply(recomputed) == 1
+    export.finish()
+    with h5py.File(tmp_path / "switch.nxs", "r") as f:
+        assert f[KEYS][()].tolist() == [[0, 1, 0]]
+        assert f[f"{NXDATA}/sum"][0, 1] == 5.0
