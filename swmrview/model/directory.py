@@ -25,8 +25,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -85,8 +85,8 @@ def linked_files(h5: h5py.File, max_objects: int = MAX_LINK_OBJECTS) -> frozense
                 if isinstance(obj, h5py.Dataset) and obj.is_virtual:
                     for source in obj.virtual_sources():
                         add(source.file_name)
-            except Exception:  # noqa: BLE001 - an unreadable object links nowhere we can see
-                pass
+            except Exception as exc:  # noqa: BLE001 - an unreadable object links nowhere we see
+                logger.debug("%s in %s: %s", name, h5.filename, exc)
         return None
 
     h5.visititems_links(visit)
@@ -310,7 +310,7 @@ class DirectorySession:
                 self._step_pending(out)
             if self.current is None:
                 self._wait(now, out)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a status message
+        except Exception as exc:  # every failure becomes a status message
             logger.exception("following %s failed", self.path)
             self.status = Status(ERROR, f"Error: {exc}", 1, f"{type(exc).__name__}: {exc}")
             out.append(Update(self.generation, self.status))
