@@ -34,10 +34,10 @@ def test_window_follows_each_new_scan_of_a_folder_and_goes_back(make_window, qtb
     assert "first.nxs" in window.status.message
     assert dock.paths() == [str(tmp_path / "first.nxs")]
 
-    # the next scan's file is there 2 s before its first point: the first map stays
+    # the next scan's file is there 3 s before its first point: the first map stays
     (tmp_path / "sub").mkdir()
     second = gda.start_gda_writer(tmp_path / "sub" / "second.nxs", (3, 3), frame_shape=(4, 4),
-                                  rate=60, pause_at=0, pause_s=2.0)
+                                  rate=60, pause_at=0, pause_s=3.0)
     qtbot.waitUntil(lambda: str(tmp_path / "sub" / "second.nxs") in dock.paths(),
                     timeout=15000)
     assert _shown(window) == "first.nxs" and window.state.n_acquired == 20
