@@ -184,7 +184,7 @@ def test_export_nexus_live_followed_by_a_second_viewer_and_tiff_exports(tmp_path
                      frame_tiff, "--export-map", map_tiff, "--timeout", "20"], tmp_path,
                     wait=False)
     time.sleep(0.5)
-    cfg = SimConfig(shape=(5, 6), frame=(16, 16), rate=15.0)
+    cfg = SimConfig(shape=(5, 6), frame=(16, 16), rate=10.0)
     writer = start_writer(path, cfg)
     try:
         _, err1 = first.communicate(timeout=90)

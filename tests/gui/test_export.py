@@ -57,7 +57,7 @@ def test_nothing_to_export_before_a_scan_writes_nothing(make_window, answer, tmp
 def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window, answer,
                                                                      qtbot, tmp_path):
     path, out = tmp_path / "scan.nxs", tmp_path / "live.nxs"
-    writer = gda.start_gda_writer(path, (6, 5), frame_shape=(8, 6), rate=25)
+    writer = gda.start_gda_writer(path, (6, 5), frame_shape=(8, 6), rate=12)
     window = make_window(path)
     try:
         qtbot.waitUntil(lambda: window.state is not None and window.state.n_acquired >= 4,
