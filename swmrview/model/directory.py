@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -335,8 +336,19 @@ class DirectorySession:
             self._own_status = status
             out.append(Update(self.generation, status))
 
+    def _own_output(self, path: str) -> bool:
+        """True for the live NeXus export of ``--export-nexus`` (``OUT.nxs``, ``OUT-2.nxs``...).
+
+        Followed as a new scan, it would export itself to the next file, and so on.
+        """
+        export = self.options.export_nexus
+        if not export:
+            return False
+        stem, ext = os.path.splitext(os.path.abspath(export))
+        return re.fullmatch(re.escape(stem) + r"(-\d+)?" + re.escape(ext), path) is not None
+
     def _check_folder(self, out: list) -> None:
-        scans = self.finder.scan()
+        scans = [p for p in self.finder.scan() if not self._own_output(p)]
         for path, mtime in list(self._rejected.items()):  # a failed scan that changed: try again
             try:
                 if os.stat(path).st_mtime_ns != mtime:

@@ -262,3 +262,13 @@ def test_requests_use_only_points_of_the_shown_scan(tmp_path, follow_dir):
     positions = np.concatenate([m.positions for m in recomputed])
     assert len(positions) == 4 and positions.max(axis=0).tolist() == [1, 1]
     assert f.session.status.kind == FINISHED
+
+
+def test_own_live_export_is_never_followed(tmp_path, follow_dir):
+    write(tmp_path / "scan.nxs", shape=(2, 3))
+    time.sleep(0.05)
+    for name in ("maps.nxs", "maps-2.nxs"):   # what --export-nexus maps.nxs writes, later
+        write(tmp_path / name, shape=(2, 2))
+    f = follow_dir(tmp_path, export_nexus=str(tmp_path / "maps.nxs"))
+    f.until(lambda f: f.ended())
+    assert f.shown == "scan.nxs" and f.lists[-1].paths == (str(tmp_path / "scan.nxs"),)
