@@ -39,34 +39,38 @@ from swmrview.core.reduce import reduce_frame
 THREADS = (1, 2, 4)
 
 
-def cpu_pressure() -> float | None:
-    """Share (%) of the last 10 s in which runnable tasks waited for a core (Linux PSI)."""
+def idle_cores(seconds: float = 1.0) -> float | None:
+    """Cores left idle by every process over ``seconds`` (from /proc/stat; Linux only)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)   # idle + iowait, total
     try:
-        with open("/proc/pressure/cpu") as f:
-            return float(f.readline().split()[1].split("=")[1])
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
     except (OSError, IndexError, ValueError):
         return None
+    return (os.cpu_count() or 1) * (idle1 - idle0) / max(total1 - total0, 1e-9)
 
 
-def wait_idle(limit: float, seconds: float) -> None:
-    """Wait up to ``seconds`` for the CPU pressure to fall below ``limit`` % (shared machine)."""
+def wait_idle(seconds: float) -> None:
+    """Wait up to ``seconds`` for the other jobs of a shared machine to leave 90 % of the
+    cores idle (thread scaling is only measurable on idle cores)."""
     deadline = time.monotonic() + seconds
+    want = 0.9 * (os.cpu_count() or 1)
     while time.monotonic() < deadline:
-        pressure = cpu_pressure()
-        if pressure is None or pressure < limit:
+        idle = idle_cores()
+        if idle is None or idle >= want:
             return
-        time.sleep(2)
 
 
 def contention() -> str:
-    """Load average and the share of time runnable tasks waited for a CPU (Linux PSI)."""
+    """Load average and the cores other processes leave idle (measured over 1 s)."""
+    idle = idle_cores()
     text = f"load average {os.getloadavg()[0]:.2f}"
-    try:
-        with open("/proc/pressure/cpu") as f:
-            some = f.readline().split()[1].split("=")[1]
-        text += f", CPU pressure {some} % (tasks waiting for a core, last 10 s)"
-    except (OSError, IndexError):
-        pass
+    if idle is not None:
+        text += f", {idle:.2f} of {os.cpu_count()} cores idle"
     return text
 
 
@@ -202,8 +206,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer frames and passes")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="S",
-                        help="before each case wait up to S seconds for CPU pressure < 10 %% "
-                             "(other jobs on a shared machine)")
+                        help="before each case wait up to S seconds until 90 %% of the cores "
+                             "are idle (other jobs on a shared machine)")
     args = parser.parse_args()
     if args.quick:
         args.frames, args.eiger_frames, args.repeat = 60, 16, 3
@@ -222,7 +226,7 @@ def main() -> None:
             path = Path(tmp) / f"{label}.h5"
             write_scan(path, n, shape, np.uint16, comp)
             size = path.stat().st_size / 1e6
-            wait_idle(10, args.wait_idle)
+            wait_idle(args.wait_idle)
             print(f"\n# {label}: {contention()}")
             med = measure(path, main_methods, n, args.repeat)
             ratios[label] = report(f"{label} 1024x1024 uint16, {n} frames (file {size:.0f} MB)",
@@ -254,7 +258,7 @@ def main() -> None:
         write_scan(path, args.eiger_frames, eiger, np.uint32,
                    dict(hdf5plugin.Bitshuffle(cname="lz4")), gaps=True)
         size = path.stat().st_size / 1e6
-        wait_idle(10, args.wait_idle)
+        wait_idle(args.wait_idle)
         print(f"\n# Eiger 4M: {contention()}")
         med = measure(path, ["read_direct", "read_direct+reduce_frame"] + pipes,
                       args.eiger_frames, args.repeat, overflow=top)
