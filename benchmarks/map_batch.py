@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from _common import machine_note, print_verdicts, table, verdict
-from map_pipeline import contention
+from map_pipeline import contention, wait_idle
 from swmrview import batch
 from swmrview.simulate import SimConfig, write_scan
 
@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                        help="wait up to S seconds until 90 %% of the cores are idle")
     args = parser.parse_args()
     for noisy in ("distributed", "tornado", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -60,6 +62,8 @@ def main() -> None:
         print(f"# {len(plans)} files x {frames} frames of 512x512 uint16 (bitshuffle/LZ4), "
               f"{total} frames; median of {args.repeat}")
         timed(plans, 1, workers=0)  # warm the page cache
+        wait_idle(args.wait_idle)
+        print(f"# {contention()}")
         rows, seconds = [], {}
         seconds["in process (no Dask)"] = timed(plans, args.repeat, workers=0)
         for workers in (1, 2):
