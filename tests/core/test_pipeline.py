@@ -268,3 +268,54 @@ def test_follows_a_live_swmr_writer(tmp_path, compression):
         if proc.is_alive():
             proc.terminate()
     assert proc.exitcode == 0
+
+
+def test_follows_the_simulated_gda_writer_growing_in_every_scan_dim(tmp_path):
+    """GDA-like file: data and keys grow from (1, 1) in both scan dims, bitshuffle frames."""
+    from swmrview.simulate import SimConfig, expected_frame, start_writer
+
+    cfg = SimConfig(shape=(4, 5), frame=(160, 256), rate=60.0, compression="bitshuffle",
+                    snake=True)
+    path = tmp_path / "gda.nxs"
+    proc = start_writer(path, cfg)
+    try:
+        deadline = time.monotonic() + 60
+        f = None
+        while f is None:
+            try:
+                f = h5py.File(path, "r", libver="latest", swmr=True)
+            except (OSError, FileNotFoundError):
+                assert time.monotonic() < deadline, "writer never created the file"
+                time.sleep(0.05)
+        with f:
+            keys = f["/entry/diamond_scan/keys/uniqueKeys"]
+            with ReducePipeline(f["/entry/data/data"], 2, threads=2) as pipe:
+                assert pipe.direct
+                seen = np.zeros(cfg.shape, dtype=bool)
+                shapes = set()
+                while not seen.all():
+                    assert time.monotonic() < deadline, f"{seen.sum()} points after 60 s"
+                    keys.refresh()
+                    k = np.asarray(keys[()]).reshape(keys.shape[:2] + (-1,))[..., 0] != 0
+                    ready = np.zeros(cfg.shape, dtype=bool)
+                    ready[: k.shape[0], : k.shape[1]] = k
+                    new = np.argwhere(ready & ~seen)
+                    if not len(new):
+                        time.sleep(0.01)
+                        continue
+                    pipe.refresh()
+                    shapes.add(pipe._shape[:2])
+                    values, last = pipe.read_reduce(new)
+                    for i, pos in enumerate(new):
+                        index = int(np.ravel_multi_index(tuple(pos), cfg.shape))
+                        assert_values(values, i, reduce_frame(expected_frame(index, cfg)))
+                    np.testing.assert_array_equal(
+                        last, expected_frame(int(np.ravel_multi_index(tuple(new[-1]),
+                                                                      cfg.shape)), cfg))
+                    seen |= ready
+                assert len(shapes) > 1   # the data grew while the pipeline read it
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.terminate()
+    assert proc.exitcode == 0
