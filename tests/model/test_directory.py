@@ -272,3 +272,21 @@ def test_own_live_export_is_never_followed(tmp_path, follow_dir):
     f = follow_dir(tmp_path, export_nexus=str(tmp_path / "maps.nxs"))
     f.until(lambda f: f.ended())
     assert f.shown == "scan.nxs" and f.lists[-1].paths == (str(tmp_path / "scan.nxs"),)
+
+
+def test_a_newer_file_that_is_not_a_scan_leaves_the_shown_scan(tmp_path, follow_dir):
+    write(tmp_path / "scan.nxs", shape=(2, 3))
+    f = follow_dir(tmp_path)
+    f.until(lambda f: f.ended() and f.shown == "scan.nxs")
+    with h5py.File(tmp_path / "notes.h5", "w") as h5:   # HDF5, but nothing to map
+        h5["entry/comment"] = "no data here"
+    f.until(lambda f: str(tmp_path / "notes.h5") in f.lists[-1].paths)
+    f.until(lambda f: f.session.pending is None)
+    for _ in range(30):
+        f.step()
+        time.sleep(0.01)
+    assert f.shown == "scan.nxs" and f.n_acquired == 6 and f.session.pending is None
+    assert f.session.status.kind == FINISHED and len(f.infos) == 1
+    f.session.open_scan(str(tmp_path / "notes.h5"))   # chosen by the user: its error is shown
+    f.until(lambda f: f.session.status.terminal and "notes.h5" in f.session.status.message)
+    assert f.session.status.exit_code == 2
