@@ -319,3 +319,25 @@ def test_follows_the_simulated_gda_writer_growing_in_every_scan_dim(tmp_path):
         if proc.is_alive():
             proc.terminate()
     assert proc.exitcode == 0
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_real_dectris_and_pilatus_files(threads):
+    """A DECTRIS Eiger 1 file (LZ4 chunks from the detector's file writer, 38,164 gap pixels
+    at 65535) decoded in the threads, and a Pilatus 2M frame in gzip tiles read through h5py,
+    both equal to reduce_frame on h5py's frames with the gaps left out."""
+    from swmrview.core.layout import find_layout
+
+    eiger = DATA / "eiger" / "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5"
+    with h5py.File(eiger, "r") as f:
+        layout = find_layout(f)
+        data = f[layout.signal or layout.data[0]]
+        assert layout.overflow == 65535
+        assert check_against_h5py(data, 1, [(1,), (0,)], threads, overflow=65535,
+                                  roi=(100, 600, 50, 900))
+    with h5py.File(DATA / "i22-119583-Pilatus2M.h5", "r") as f:
+        data = f["entry/instrument/detector/data"]
+        assert not check_against_h5py(data, 2, [(0, 0)], threads, roi=(0, 200, 0, 300))
