@@ -350,6 +350,7 @@ class ReducePipeline:
         self._stages = self._direct_stages() if direct else None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._closed = False
         # per-thread frame buffers, reused for every frame that is only reduced: allocating
         # (and page-faulting) megabytes per frame costs as much as reducing it, more where
         # malloc hands big blocks back to the system at once (Dask workers)
@@ -392,9 +393,12 @@ class ReducePipeline:
         self._reducer = FrameReducer(self.frame_shape, self._roi, mask, overflow)
 
     def close(self) -> None:
-        """Stop the worker threads (the dataset stays open: it belongs to the caller)."""
+        """Stop the worker threads (the dataset stays open: it belongs to the caller).
+
+        A call still running finishes; later calls read on the calling thread."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
+            self._closed = True
         if pool is not None:
             pool.shutdown(wait=True)
 
@@ -424,10 +428,12 @@ class ReducePipeline:
         if n == 0:
             return dict(zip(REDUCTIONS, out)), None
         reducer = self._reducer
-        if self.threads == 1 or n == 1 or self._frame_bytes < _SMALL_FRAME:
+        pool = None
+        if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
+            pool = self._executor()
+        if pool is None:
             last = self._work(pos, 0, n, out, reducer)
         else:
-            pool = self._executor()
             # blocks of about 4 MB of frames (at least 4 per thread), taken by whichever thread
             # is free, so a thread the OS preempts holds up little; each block writes its own
             # slice of out
@@ -435,9 +441,16 @@ class ReducePipeline:
                                    _BLOCK_BYTES // max(1, self._frame_bytes)))
             blocks = -(-n // per_block)
             bounds = np.linspace(0, n, blocks + 1).astype(int)
-            futures: list[Future] = [pool.submit(self._work, pos, int(a), int(b), out, reducer)
-                                     for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            futures: list[Future] = []
             last = None
+            try:
+                for a, b in zip(bounds[:-1], bounds[1:]):
+                    futures.append(pool.submit(self._work, pos, int(a), int(b), out, reducer))
+            except RuntimeError:  # closed from another thread meanwhile: finish here
+                for future in futures:
+                    future.cancel()
+                futures = []
+                last = self._work(pos, 0, n, out, reducer)
             try:
                 for future in futures:
                     last = future.result()
@@ -447,8 +460,10 @@ class ReducePipeline:
         return dict(zip(REDUCTIONS, out)), last
 
     # ------------------------------------------------------------------ internals
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self) -> ThreadPoolExecutor | None:
         with self._pool_lock:
+            if self._closed:
+                return None
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="swmrview-reduce")
             return self._pool

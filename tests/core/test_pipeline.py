@@ -341,3 +341,25 @@ def test_real_dectris_and_pilatus_files(threads):
     with h5py.File(DATA / "i22-119583-Pilatus2M.h5", "r") as f:
         data = f["entry/instrument/detector/data"]
         assert not check_against_h5py(data, 2, [(0, 0)], threads, roi=(0, 200, 0, 300))
+
+
+def test_close_stops_the_threads_and_later_calls_still_work(tmp_path):
+    import threading
+
+    path = tmp_path / "f.h5"
+    write(path, "data", detector_frames((8,) + FRAME_BIG), 1, **COMPRESSIONS["bitshuffle-lz4"])
+    def pool_threads():   # (other tests' pipelines may still have theirs)
+        return {t for t in threading.enumerate() if t.name.startswith("swmrview-reduce")}
+
+    with h5py.File(path, "r") as f:
+        before = pool_threads()
+        pipe = ReducePipeline(f["data"], 1, threads=2)
+        first, _ = pipe.read_reduce([(i,) for i in range(8)])
+        assert pool_threads() - before
+        pipe.close()
+        assert not pool_threads() - before
+        again, last = pipe.read_reduce([(i,) for i in range(8)])
+        assert not pool_threads() - before
+        for name in REDUCTIONS:
+            np.testing.assert_array_equal(first[name], again[name])
+        np.testing.assert_array_equal(last, f["data"][7])
