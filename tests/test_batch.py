@@ -262,3 +262,18 @@ def test_own_local_cluster_and_scan_shaped_axes(tmp_path):
         assert nxdata.attrs["y_indices"] == 0
         assert list(nxdata.attrs["x_indices"]) == [0, 1]
         np.testing.assert_array_equal(nxdata["x"][()], np.arange(12.0).reshape(3, 4) + 0.5)
+
+
+def test_a_failing_task_raises_or_skips_its_file(scans, client):
+    import dataclasses
+
+    good = batch.plan_file(str(scans / "spectra.nxs"))
+    bad = dataclasses.replace(good, data="/entry/no/such/data")
+    with pytest.raises(KeyError):
+        batch.compute_maps([good, bad], client=client)
+    maps = batch.compute_maps([good, bad], client=client, on_error="skip")
+    assert maps[1] is None
+    want, _ = reference(scans / "spectra.nxs")
+    assert_maps_equal(maps[0], want, ("sum", "mean", "max"))
+    maps = batch.compute_maps([bad, good], workers=0, on_error="skip")
+    assert maps[0] is None and maps[1] is not None
