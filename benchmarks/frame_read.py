@@ -3,12 +3,13 @@
 Every frame of a 300-frame scan (one frame per chunk, all keys set, finished) is read by:
 (a) plain h5py `read_direct` into one preallocated frame (the practical limit), (b) swmrview
 `FrameReader.read`, (c) swmrview `DataSource` iteration, (d) swmr_tools `DataSource`; then the
-map path, read + `reduce_frame` (sum/mean/max), as the viewer's worker and a script with
-`ScanMap` do it, and `ReducePipeline` (direct chunk reads, decompression and reduction in one
-thread per core; benchmarks/map_pipeline.py has its scaling with threads). Uncompressed and bitshuffle-LZ4. The file is in the page cache (as a file being
-written is), so this measures CPU cost, not the disk.
+map path: read + `reduce_frame` point by point (a script with `DataSource` + `ScanMap`, and
+the viewer's worker before issue 11), and `ReducePipeline` as the viewer reads now (direct
+chunk reads, decompression and reduction in one thread per core; benchmarks/map_pipeline.py
+has its scaling with threads). Uncompressed and bitshuffle-LZ4. The file is in the page cache
+(as a file being written is), so this measures CPU cost, not the disk.
 
-Run: /work/venv/bin/python benchmarks/frame_read.py [--frames 300]
+Run: .venv/bin/python benchmarks/frame_read.py [--frames 300]
 """
 
 from __future__ import annotations
@@ -89,16 +90,16 @@ def read_all(path: Path, method: str, n: int) -> float:
             for point in itertools.islice(source, n):
                 scan_map.set((point.index,), reduce_frame(point["d"][0]))
             assert scan_map.n_filled == n
-        elif method == "map: worker path":
-            # what swmrview.gui.worker does per new point: refresh once per batch (~10 points
-            # here), read_frame, reshape, reduce, set
+        elif method == "map: per-point reads":
+            # what the viewer's worker did per new point before the pipeline: refresh once per
+            # batch (~10 points here), read_frame, reshape, reduce, set
             reader = FrameReader(data, 1, auto_refresh=False)
             scan_map = ScanMap((n,))
             for i in range(n):
                 frame, _ = reader.read_frame(i, force_refresh=(i % 10 == 0))
                 scan_map.set((i,), reduce_frame(frame.reshape(SHAPE)))
         elif method == "map: ReducePipeline":
-            # batches of ~10 newly ready points, one refresh each, like the worker path
+            # batches of ~10 newly ready points, one refresh each, as the viewer reads them now
             scan_map = ScanMap((n,))
             with ReducePipeline(data, 1) as pipe:
                 for start in range(0, n, 10):
@@ -113,7 +114,7 @@ def read_all(path: Path, method: str, n: int) -> float:
 
 
 READERS = ("read_direct", "FrameReader.read", "DataSource", "swmr_tools DataSource")
-MAPS = ("read_direct+reduce", "map: DataSource+ScanMap", "map: worker path",
+MAPS = ("read_direct+reduce", "map: DataSource+ScanMap", "map: per-point reads",
         "map: ReducePipeline")
 
 
@@ -151,7 +152,7 @@ def main() -> None:
         for m in ("FrameReader.read", "DataSource"):
             verdict(f"{label}: swmrview {m} vs read_direct", f"{r[m]:.2f}x", "<= 1.5x",
                     r[m] <= 1.5)
-        for m in ("map: DataSource+ScanMap", "map: worker path", "map: ReducePipeline"):
+        for m in ("map: DataSource+ScanMap", "map: per-point reads", "map: ReducePipeline"):
             fps = r["fps"][m]
             verdict(f"{label}: {m} vs read_direct", f"{r[m]:.2f}x", "<= 1.5x", r[m] <= 1.5)
             verdict(f"{label}: {m} frames/s", f"{fps:.0f}/s", ">= 200/s", fps >= 200)
