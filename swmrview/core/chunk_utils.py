@@ -19,20 +19,26 @@ on when each block appears).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import utils
 
-__all__ = ["SliceInOut", "SliceSize", "ChunkSliceCollection", "get_slice_structure",
-           "write_data"]
+__all__ = [
+    "ChunkSliceCollection",
+    "SliceInOut",
+    "SliceSize",
+    "get_slice_structure",
+    "write_data",
+]
 
 
 class SliceInOut:
     """Where a piece is taken from (``input``, first axis of the chunk) and put (``output``)."""
 
-    def __init__(self, input: slice, output: slice):  # noqa: A002 - swmr_tools' names
+    def __init__(self, input: slice, output: slice):
         self.input = input
         self.output = output
 
@@ -40,7 +46,7 @@ class SliceInOut:
 class SliceSize:
     """The grid slice an intermediate buffer of ``size`` points is written to."""
 
-    def __init__(self, slice: slice, size: int):  # noqa: A002 - swmr_tools' names
+    def __init__(self, slice: slice, size: int):
         self.slice = slice
         self.size = size
 
@@ -51,7 +57,7 @@ class ChunkSliceCollection:
 
     types = ("current", "last", "combined")
 
-    def __init__(self, type: str, position: Sequence[int]):  # noqa: A002 - swmr_tools' names
+    def __init__(self, type: str, position: Sequence[int]):
         if type not in ChunkSliceCollection.types:
             raise RuntimeError(f"{type} not in {ChunkSliceCollection.types}")
         self.type = type

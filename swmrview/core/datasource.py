@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from .keys import KeyFollower
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DataSource", "SliceDict", "FrameReader"]
+__all__ = ["DataSource", "FrameReader", "SliceDict"]
 
 
 class SliceDict(dict):

@@ -20,8 +20,9 @@ chunk index stale for good (seen with a fixed-size dataset opened as SWMR starts
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from math import prod
-from typing import Any, Sequence
+from typing import Any
 
 from .keys import Following, best_scan_shape, refresh_dataset
 from .positions import n_points

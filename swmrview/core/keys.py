@@ -38,8 +38,9 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from math import prod
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def best_scan_shape(rank: int, maxshapes: Sequence[Sequence[int | None]],
 class _Pending:
     """Indices found but not yet handed out: contiguous runs kept as ranges (bounded memory)."""
 
-    __slots__ = ("_segments", "_n")
+    __slots__ = ("_n", "_segments")
 
     def __init__(self) -> None:
         self._segments: deque = deque()
@@ -746,9 +747,24 @@ class _H5Probe:
     descriptor) the dataset is refreshed and the value read through cached HDF5 objects.
     """
 
-    __slots__ = ("id", "refresh", "_clear", "buf", "mtype", "mspace", "fspace", "index",
-                 "coords", "extent", "chunks", "_fd", "_file_id", "_offset", "_zero",
-                 "_direct_ok")
+    __slots__ = (
+        "_clear",
+        "_direct_ok",
+        "_fd",
+        "_file_id",
+        "_offset",
+        "_zero",
+        "buf",
+        "chunks",
+        "coords",
+        "extent",
+        "fspace",
+        "id",
+        "index",
+        "mspace",
+        "mtype",
+        "refresh",
+    )
 
     @classmethod
     def of(cls, dataset: Any) -> _H5Probe | None:

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from .keys import refresh_dataset
 from .output import append_data, create_dataset
-from .positions import get_position, get_position_snake, get_position_snake_row, get_row_slice
+from .positions import (
+    get_position,
+    get_position_snake,
+    get_position_snake_row,
+    get_row_slice,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "get_position", "get_position_snake", "get_position_snake_row", "get_row_slice",
-    "create_dataset", "append_data", "check_file_readable", "refresh_dataset",
-    "convert_stack_to_grid", "create_nxentry", "create_nxdata", "copy_nexus_axes",
+    "append_data",
+    "check_file_readable",
+    "convert_stack_to_grid",
+    "copy_nexus_axes",
+    "create_dataset",
+    "create_nxdata",
+    "create_nxentry",
+    "get_position",
+    "get_position_snake",
+    "get_position_snake_row",
+    "get_row_slice",
+    "refresh_dataset",
 ]
 
 

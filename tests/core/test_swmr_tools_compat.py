@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 swmr_tools = pytest.importorskip("swmr_tools")
-import swmrview.core as swmrview_core  # noqa: E402
-from swmrview.simulate import SimConfig  # noqa: E402
+import swmrview.core as swmrview_core
+from swmrview.simulate import SimConfig
 
 KEYS = "/entry/diamond_scan/keys"
 DATA = "/entry/instrument/detector/data"
