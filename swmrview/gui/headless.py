@@ -32,7 +32,8 @@ class HeadlessActions:
         self.window = window
         self.options = options
         self.exported = self.grabbed = self.frame_exported = False
-        self.live = ExportFeed()
+        self.live = ExportFeed(threaded=True)      # h5py writes off the GUI thread
+        self._export_error: str | None = None
         if options.export_nexus:
             self.live.start(options.export_nexus)   # from the first scan shown on
 
@@ -44,6 +45,10 @@ class HeadlessActions:
     def scan_update(self, update: Update) -> None:
         """An update applied to the window's state: into the live export too."""
         self.live.scan_update(update)
+        if self.live.error != self._export_error:   # set by the export's writer thread
+            self._export_error = self.live.error
+            if self._export_error:
+                self._show(self._export_error)
 
     # ------------------------------------------------------------------ scan end and close
     def scan_ended(self, status: Status) -> None:
@@ -63,7 +68,7 @@ class HeadlessActions:
 
     def closing(self) -> None:
         """On close: what was asked for and not done yet; a live export is finished."""
-        self.live.finish()
+        self.live.close()
         if self.options.screenshot and not self.grabbed:
             self.screenshot(self.options.screenshot)
         if self.options.export_map and not self.exported and self.window.state is not None:
@@ -75,7 +80,8 @@ class HeadlessActions:
     # ------------------------------------------------------------------ exports
     def start_live_export(self, path: str) -> bool:
         """Write the map channels to ``path`` live from now on (the points acquired so far
-        first); False (logged, and shown in the status bar) if it cannot."""
+        first, by the export's writer thread); False (logged, and shown in the status bar) if
+        there is no map; a file that cannot be written is said when the thread finds out."""
         state = self.window.state
         if state is None or state.rank == 0:
             return self._failed(f"no scan map to export to {path}")

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
+import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import h5py
@@ -40,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LiveExport", "ExportFeed", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
+__all__ = ["LiveExport", "ExportFeed", "StateSnapshot", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
            "next_export_path", "write_array", "array_format", "ARRAY_FORMATS"]
 
 DEFAULT_REDUCTIONS = ("sum", "mean", "max")
@@ -171,22 +174,22 @@ class LiveExport:
             values.pop("roi")
         return self.write_points(update.positions, values)
 
-    def apply_state(self, state: ViewState) -> int:
+    def apply_state(self, state: ViewState | StateSnapshot) -> int:
         """Write every point acquired so far in ``state`` (arrival order), e.g. when an export
         starts in the middle of a scan; return the points keyed.
 
         Points with no value yet in any channel (another dataset shown, its values still being
         recomputed) are left unkeyed: the updates that bring their values key them.
         """
-        self._write_axes(state.axes)
-        self._grow(state.shape)
-        positions = state.acquired_positions()
+        snapshot = state if isinstance(state, StateSnapshot) else StateSnapshot.of(state)
+        self._write_axes(snapshot.axes)
+        self._grow(snapshot.shape)
+        positions = snapshot.positions
         if not len(positions):
             return 0
-        where = tuple(positions.T)
-        maps = state.map.values
-        values = {name: maps[name][where] for name in self.reductions if name in maps}
-        if "roi" in values and state.roi != self.roi:
+        values = {name: snapshot.values[name] for name in self.reductions
+                  if name in snapshot.values}
+        if "roi" in values and snapshot.roi != self.roi:
             values.pop("roi")
         if not values:
             return 0
@@ -285,76 +288,168 @@ class LiveExport:
         self.close()
 
 
+@dataclass(frozen=True)
+class StateSnapshot:
+    """What :meth:`LiveExport.apply_state` needs of a view state, copied (so another thread
+    can write it while the window goes on)."""
+
+    info: ScanInfo
+    axes: tuple[Axis, ...]
+    shape: tuple[int, ...]
+    roi: tuple[int, ...] | None
+    positions: np.ndarray                 # (n, rank) acquired points in arrival order
+    values: Mapping[str, np.ndarray]      # reduction -> value at each of ``positions``
+
+    @classmethod
+    def of(cls, state: ViewState) -> StateSnapshot:
+        """Copy the acquired points of ``state`` and their values."""
+        positions = state.acquired_positions()
+        where = tuple(positions.T)
+        values = {name: arr[where].copy() for name, arr in state.map.values.items()}
+        return cls(state.info, tuple(state.axes), tuple(state.shape), state.roi, positions,
+                   values)
+
+
 class ExportFeed:
     """Feeds a window's scan messages into live exports, one file per set of channels.
 
     The window calls :meth:`scan_info` after it built its view state for a new
-    :class:`ScanInfo`, :meth:`scan_update` after applying each update, and :meth:`finish` when
-    the scan finished or the window closes. :meth:`start` begins exporting (``--export-nexus``
-    starts at the first scan; the menu in the middle of one, writing the points acquired so
-    far first). A new ScanInfo (another scan, or another dataset whose values are
+    :class:`ScanInfo`, :meth:`scan_update` after applying each update, :meth:`finish` when
+    the scan finished, and :meth:`close` when it closes. :meth:`start` begins exporting
+    (``--export-nexus`` at the first scan; the menu in the middle of one, writing the points
+    acquired so far first). A new ScanInfo (another scan, or another dataset whose values are
     recomputed) changes the channels' meaning: the current file is finished and the next one
     is ``OUT-2.nxs``, ``OUT-3.nxs``... (:func:`next_export_path`).
+
+    With ``threaded=True`` every h5py call runs in a writer thread of its own (the window's
+    GUI thread never touches h5py): the methods only copy what they need and queue it;
+    :meth:`wait` blocks until the queue is written. :attr:`error` says why the last file
+    failed (set by that thread).
     """
 
-    def __init__(self, reductions: Sequence[str] = DEFAULT_REDUCTIONS) -> None:
+    def __init__(self, reductions: Sequence[str] = DEFAULT_REDUCTIONS,
+                 threaded: bool = False) -> None:
         self.reductions = tuple(reductions)
         self.path: str | None = None          # where the next (or current) export goes
         self.export: LiveExport | None = None
         self.paths: list[str] = []            # every file started, in order
-        self.error: str | None = None         # why the last start failed
+        self.error: str | None = None         # why the last start or write failed
+        self.active = False                   # a file is (being) written for the scan shown
         self._generation: int | None = None   # of the scan the last file was started for
+        self._queue: queue.Queue | None = queue.Queue() if threaded else None
+        self._thread: threading.Thread | None = None
 
-    @property
-    def active(self) -> bool:
-        """True while a file is being written."""
-        return self.export is not None and not self.export.closed
-
+    # ------------------------------------------------------------------ the caller's side
     def start(self, path: str | os.PathLike, state: ViewState | None = None,
               reductions: Sequence[str] | None = None) -> bool:
         """Export to ``path`` from now on: at once from ``state`` (its acquired points first)
-        if a scan is shown, else when the first ScanInfo comes. False (``error`` says why) if
-        the file cannot be made."""
+        if a scan is shown, else when the first ScanInfo comes. False (``error`` says why)
+        when the scan has no map; a file that cannot be written sets ``error`` (at once
+        unthreaded, else when the writer thread gets to it)."""
         self.finish()
-        self.path = os.fspath(path)
+        self.path, self.error = os.fspath(path), None
         if reductions is not None:
             self.reductions = tuple(reductions)
-        self.paths, self._generation = [], None
-        return self._open(state) if state is not None else True
+        self._submit(self._reset_paths)
+        self._generation = None
+        if state is None:
+            return True
+        if state.rank == 0:
+            self.error = f"a single frame has no map to export to {self.path}"
+            return False
+        self._generation, self.active = state.info.generation, True
+        self._submit(self._open, StateSnapshot.of(state))
+        return self.error is None or self._queue is not None
 
-    def _open(self, state: ViewState) -> bool:
+    def scan_info(self, info: ScanInfo, state: ViewState | None) -> None:
+        """A new scan or dataset is shown in ``state``: start its export file."""
+        if self.path is None or state is None or info.generation == self._generation:
+            return
+        self.finish()
+        self._generation = info.generation
+        if info.scan_rank == 0:
+            logger.warning("a single frame has no map: nothing exported to %s", self.path)
+            return
+        self.active = True
+        self._submit(self._open, StateSnapshot.of(state))
+
+    def scan_update(self, update: Update) -> None:
+        """Write the update's points into the current export (if it is of this scan)."""
+        if self.active and update.generation == self._generation:
+            self._submit(self._apply, update)
+
+    def finish(self) -> None:
+        """Set the finished flag of the current file and close it (a later scan shown in the
+        window still starts the next file)."""
+        if self.active:
+            self.active = False
+            self._submit(self._finish_export)
+
+    def stop(self) -> None:
+        """Finish the current file and export nothing more."""
+        self.finish()
+        self.path = None
+
+    def wait(self) -> None:
+        """Block until everything queued is written (threaded)."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Finish the current file and end the writer thread (waits for it)."""
+        self.finish()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    # ------------------------------------------------------------------ the writer's side
+    def _submit(self, fn, *args) -> None:
+        if self._queue is None:
+            fn(*args)
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="swmrview-export",
+                                            daemon=True)
+            self._thread.start()
+        self._queue.put((fn, args))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                fn, args = item
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - the thread must go on; said in error
+                self.error = f"export failed: {type(exc).__name__}: {exc}"
+                logger.exception("live export failed")
+            finally:
+                self._queue.task_done()
+
+    def _reset_paths(self) -> None:
+        self.paths = []
+
+    def _open(self, snapshot: StateSnapshot) -> None:
         path = self.path if not self.paths else next_export_path(self.path, self.paths)
-        self._generation = state.info.generation
-        reductions = self.reductions + (("roi",) if state.roi is not None
+        reductions = self.reductions + (("roi",) if snapshot.roi is not None
                                         and "roi" not in self.reductions else ())
         try:
-            self.export = LiveExport(path, state.info, reductions, roi=state.roi)
+            self.export = LiveExport(path, snapshot.info, reductions, roi=snapshot.roi)
             self.paths.append(path)
-            self.export.apply_state(state)
+            self.export.apply_state(snapshot)
         except (OSError, ValueError) as exc:
             self.error = f"cannot export to {path}: {exc}"
             logger.error("%s", self.error)
             if self.export is not None:
                 self.export.close()
             self.export = None
-            return False
+            self.active = False
+            return
         self.error = None
-        return True
 
-    def scan_info(self, info: ScanInfo, state: ViewState | None) -> None:
-        """A new scan or dataset is shown in ``state``: start its export file."""
-        if self.path is None or state is None:
-            return
-        if info.generation == self._generation:
-            return                                # this scan's file exists already
-        self.finish()
-        if info.scan_rank == 0:
-            logger.warning("a single frame has no map: nothing exported to %s", self.path)
-            return
-        self._open(state)
-
-    def scan_update(self, update: Update) -> None:
-        """Write the update's points into the current export (if it is of this scan)."""
+    def _apply(self, update: Update) -> None:
         export = self.export
         if export is None or export.closed or update.generation != export.info.generation:
             return
@@ -365,22 +460,17 @@ class ExportFeed:
             logger.error("%s", self.error)
             export.close()
             self.export = None
+            self.active = False
 
-    def finish(self) -> None:
-        """Set the finished flag of the current file and close it (a later scan shown in the
-        window still starts the next file)."""
-        if self.export is not None:
-            try:
-                self.export.finish()
-            except (OSError, ValueError) as exc:
-                logger.error("finishing the export %s failed: %s", self.export.path, exc)
-                self.export.close()
-            self.export = None
-
-    def stop(self) -> None:
-        """Finish the current file and export nothing more."""
-        self.finish()
-        self.path = None
+    def _finish_export(self) -> None:
+        export, self.export = self.export, None
+        if export is None:
+            return
+        try:
+            export.finish()
+        except (OSError, ValueError) as exc:
+            logger.error("finishing the export %s failed: %s", export.path, exc)
+            export.close()
 
 
 def next_export_path(path: str | os.PathLike, taken: Iterable[str] = ()) -> str:

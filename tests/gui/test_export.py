@@ -3,6 +3,8 @@ in the middle of a scan (a real writer process), with the file dialog answered b
 
 from __future__ import annotations
 
+import threading
+
 import h5py
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import tifffile
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
-from swmrview.model.export import FINISHED, KEYS, NXDATA
+from swmrview.model.export import FINISHED, KEYS, NXDATA, LiveExport
 from swmrview.model.status import FINISHED as FINISHED_STATUS
 from swmrview.model.status import LIVE
 from tests.writers import gda_writer as gda
@@ -55,8 +57,17 @@ def test_nothing_to_export_before_a_scan_writes_nothing(make_window, answer, tmp
 
 
 def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window, answer,
-                                                                     qtbot, tmp_path):
+                                                                     qtbot, tmp_path,
+                                                                     monkeypatch):
     path, out = tmp_path / "scan.nxs", tmp_path / "live.nxs"
+    threads = set()                      # where the export's h5py writes run: never the GUI's
+    write_points = LiveExport.write_points
+
+    def recording(self, *args):
+        threads.add(threading.current_thread().name)
+        return write_points(self, *args)
+
+    monkeypatch.setattr(LiveExport, "write_points", recording)
     writer = gda.start_gda_writer(path, (6, 5), frame_shape=(8, 6), rate=12)
     window = make_window(path)
     try:
@@ -66,6 +77,7 @@ def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window
         window.export_menu.nexus_action.trigger()
         assert asked and asked[0][1].endswith("map.nxs")         # a NeXus name is proposed
         assert window.headless.live.active
+        window.headless.live.wait()                              # written by its own thread
         with h5py.File(out, "r", swmr=True) as f:                # the points so far, at once
             keys = f[KEYS][()]
             assert f[FINISHED][0] == 0 and (keys > 0).sum() >= 4
@@ -77,6 +89,8 @@ def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window
         writer.join(10)
     assert window.status.kind == FINISHED_STATUS
     assert not window.headless.live.active                     # finished with the scan
+    window.headless.live.wait()
+    assert threads == {"swmrview-export"}
     expected = np.array([gda.expected_sum(i, (8, 6)) for i in range(30)]).reshape(6, 5)
     with h5py.File(out, "r") as f:
         assert f[FINISHED][0] == 1

@@ -254,3 +254,48 @@ def test_points_without_values_yet_are_keyed_when_their_values_come(tmp_path):
     with h5py.File(tmp_path / "switch.nxs", "r") as f:
         assert f[KEYS][()].tolist() == [[0, 1, 0]]
         assert f[f"{NXDATA}/sum"][0, 1] == 5.0
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_feed_starts_a_new_file_for_a_new_scan_or_dataset(tmp_path, threaded):
+    from swmrview.model.export import ExportFeed
+
+    out = tmp_path / "feed.nxs"
+    feed = ExportFeed(threaded=threaded)
+    feed.start(out)                                   # --export-nexus: before any scan
+    first = _info((2, 2))
+    state = ViewState(first)
+    feed.scan_info(first, state)
+    points = dict(status=None, new_points=2, values={"sum": np.array([1.0, 2.0]),
+                                                     "mean": np.zeros(2), "max": np.zeros(2)})
+    update = Update(generation=1, positions=np.array([[0, 0], [0, 1]]), **points)
+    state.apply(update)
+    feed.scan_update(update)
+    feed.scan_update(Update(generation=7, positions=np.array([[1, 1]]), **points))  # not ours
+    second = ScanInfo(**{**first.__dict__, "generation": 2, "data_path": "/other"})
+    state2 = ViewState(second)
+    feed.scan_info(second, state2)                    # another dataset: the next file
+    feed.scan_update(Update(generation=2, positions=np.array([[1, 0], [1, 1]]), **points))
+    assert feed.active
+    feed.close()
+    assert not feed.active and feed.error is None
+    assert feed.paths == [str(out), str(tmp_path / "feed-2.nxs")]
+    with h5py.File(out, "r") as f:
+        assert f[FINISHED][0] == 1 and f[KEYS][()].tolist() == [[1, 2], [0, 0]]
+        assert f["/entry/source_dataset"].asstr()[()] == "/entry/data/data"
+    with h5py.File(tmp_path / "feed-2.nxs", "r") as f:
+        assert f[FINISHED][0] == 1 and f[KEYS][()].tolist() == [[0, 0], [1, 2]]
+        assert f["/entry/source_dataset"].asstr()[()] == "/other"
+
+
+def test_feed_says_why_a_file_cannot_be_written(tmp_path):
+    from swmrview.model.export import ExportFeed
+
+    feed = ExportFeed(threaded=True)
+    state = ViewState(_info((2,)))
+    assert feed.start(tmp_path / "no" / "such" / "dir.nxs", state)   # found by the thread
+    feed.wait()
+    assert "cannot export to" in feed.error and not feed.active
+    assert not feed.start(tmp_path / "x.nxs", ViewState(_info(())))
+    assert "single frame" in feed.error
+    feed.close()
