@@ -30,7 +30,7 @@ import queue
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import h5py
@@ -43,8 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LiveExport", "ExportFeed", "StateSnapshot", "DEFAULT_REDUCTIONS", "ENTRY", "NXDATA", "KEYS", "FINISHED",
-           "next_export_path", "write_array", "array_format", "ARRAY_FORMATS"]
+__all__ = ["LiveExport", "ExportFeed", "StateSnapshot", "DEFAULT_REDUCTIONS", "ENTRY",
+           "NXDATA", "KEYS", "FINISHED", "next_export_path", "write_array", "array_format",
+           "ARRAY_FORMATS"]
 
 DEFAULT_REDUCTIONS = ("sum", "mean", "max")
 ENTRY = "/entry"
@@ -118,7 +119,8 @@ class LiveExport:
         data.attrs["NX_class"] = "NXdata"
         data.attrs["signal"] = self.reductions[0]
         if len(self.reductions) > 1:
-            data.attrs["auxiliary_signals"] = np.array(self.reductions[1:], dtype=h5py.string_dtype())
+            data.attrs["auxiliary_signals"] = np.array(self.reductions[1:],
+                                                       dtype=h5py.string_dtype())
         data.attrs["axes"] = np.array(self._axis_names, dtype=h5py.string_dtype())
         maxshape = (None,) * self.rank
         chunks = _chunks(self._shape)
@@ -375,8 +377,9 @@ class ExportFeed:
 
     def scan_update(self, update: Update) -> None:
         """Write the update's points into the current export (if it is of this scan)."""
-        if self.active and update.generation == self._generation:
-            self._submit(self._apply, update)
+        if self.active and update.generation == self._generation and (
+                len(update.positions) or update.scan_shape is not None or update.axes is not None):
+            self._submit(self._apply, replace(update, frame=None))   # no frame held in the queue
 
     def finish(self) -> None:
         """Set the finished flag of the current file and close it (a later scan shown in the
