@@ -33,6 +33,15 @@ def colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
 
 
+def range_moved(old: tuple[float, float] | None, new: tuple[float, float],
+           tolerance: float = 0.02) -> bool:
+    """True if the range ``new`` differs from ``old`` by more than ``tolerance`` of its span."""
+    if old is None:
+        return True
+    span = max(new[1] - new[0], old[1] - old[0], 1e-300)
+    return abs(new[0] - old[0]) > tolerance * span or abs(new[1] - old[1]) > tolerance * span
+
+
 class _Histogram256(pg.HistogramLUTItem):
     """HistogramLUTItem that hands the image a 256-entry LUT whatever the dtype."""
 
@@ -107,6 +116,7 @@ class ImagePanel(QWidget):
         self.frame: np.ndarray | None = None     # frame on screen (for the readout)
         self.binning = 1                         # frame pixels per screen pixel (huge frames)
         self.frame_levels: tuple[float, float] | None = None
+        self._hist_range: tuple[float, float] | None = None
         self.set_colormap("viridis")
 
     # ------------------------------------------------------------------ settings
@@ -174,7 +184,9 @@ class ImagePanel(QWidget):
             levels = self.frame_levels if self.frame_levels is not None and not self.log_scale \
                 else display_levels(data)
             self.image.setLevels(levels)
-            self.hist.setHistogramRange(*levels)
+            if range_moved(self._hist_range, levels):  # its axis is redrawn on every change
+                self._hist_range = levels
+                self.hist.setHistogramRange(*levels)
         if force_levels:
             self._refresh_histogram()
 

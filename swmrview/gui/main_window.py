@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -32,6 +33,7 @@ from swmrview.model.view_state import ViewState
 logger = logging.getLogger(__name__)
 
 REDRAW_MS = 33
+MAP_REDRAW_S = 0.1   # the map changes a few cells at a time: 10 redraws a second are plenty
 
 
 class MainWindow(QMainWindow):
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self._frame_pending: tuple | None = None     # (position, frame, live, levels, binning)
         self._latest_frame: tuple | None = None
         self._map_dirty = self._ended = False
+        self._map_drawn = 0.0
         self._progress = (0, None)
         self._generation = 0
 
@@ -231,8 +234,12 @@ class MainWindow(QMainWindow):
     def redraw(self) -> None:
         """Draw the newest pending frame and the map if they changed (runs at ~30 Hz)."""
         state = self.state
-        if self._map_dirty and state is not None:  # first: a new slice is shown with its frame
+        now = time.monotonic()
+        if self._map_dirty and state is not None and (
+                now - self._map_drawn >= MAP_REDRAW_S  # first: a new slice shows with its frame
+                or tuple(state.slow_index) != self.map_view.drawn_slow):
             self._map_dirty = False
+            self._map_drawn = now
             self.map_view.refresh()
         if self._frame_pending is not None and state is not None:
             position, frame, live, levels, binning = self._frame_pending

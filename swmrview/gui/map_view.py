@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from swmrview.gui.frame_view import colormap, display_levels
+from swmrview.gui.frame_view import range_moved, colormap, display_levels
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,9 @@ class MapView(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state: ViewState | None = None
+        self.drawn_slow: tuple[int, ...] = ()   # slower-axis indices of the plane on screen
         self._mesh_mode = False
+        self._levels: tuple[float, float] | None = None
         self._lut_name = "viridis"
         self.set_colormap("viridis")
         self.empty.hide()
@@ -85,6 +87,7 @@ class MapView(QWidget):
     def set_state(self, state: ViewState, title: str = "", notes: tuple[str, ...] = ()) -> None:
         """Draw ``state`` from now on (a new scan or dataset); ``notes`` say what is missing."""
         self.state = state
+        self._levels = None
         rank = state.rank
         self.title.setText(title)
         first = notes[0] if notes else ""
@@ -153,6 +156,7 @@ class MapView(QWidget):
             box.setMaximum(max(0, n - 1))
             box.setValue(value)
             box.blockSignals(False)
+        self.drawn_slow = tuple(state.slow_index)
         plane = state.plane()
         scale = self.scale_combo.currentText()
         if scale == "log":
@@ -183,6 +187,7 @@ class MapView(QWidget):
         if mesh != self._mesh_mode:
             self._mesh_mode = mesh
             self.colorbar.setImageItem(self.mesh if mesh else self.image)
+            self._levels = None
             self.image.setVisible(not mesh)
             self.mesh.setVisible(mesh)
         if mesh:
@@ -197,7 +202,9 @@ class MapView(QWidget):
         xs = [x_edges[0], x_edges[-1], x_edges[-1], x_edges[0], x_edges[0]]
         ys = [y_edges[0], y_edges[0], y_edges[-1], y_edges[-1], y_edges[0]]
         self.outline.setData(xs, ys)  # the whole scan, so points to come read as "to come"
-        self.colorbar.setLevels(levels)
+        if range_moved(self._levels, levels, 0.005):  # the colour bar's axis redraws on a change
+            self._levels = levels
+            self.colorbar.setLevels(levels)
 
     def mark(self, position: tuple[int, ...] | None) -> None:
         """Outline the point whose frame is shown."""

@@ -16,7 +16,7 @@ SMALL = dict(frame=(16, 16), rate=150.0)
 
 def test_live_simulator_scan_started_before_file_exists(sim_writer, make_window, qtbot, tmp_path):
     """Waiting -> live -> finished, and every map reduction equals the file's frames."""
-    cfg = SimConfig(shape=(6, 9), start_delay=0.8, **SMALL)
+    cfg = SimConfig(shape=(6, 9), start_delay=0.8, frame=(16, 16), rate=30.0)  # ~2 s live
     path, proc = sim_writer(cfg)
     window = make_window(path)
     wait_terminal(qtbot, window)
