@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
 from swmrview.gui.dataset_dock import DatasetDock
+from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.headless import HeadlessActions
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.file_menu.open_requested.connect(self.open_path)
         self.file_menu.quit_requested.connect(self.close)
         self.menuBar().addMenu(self.file_menu)
+        self.export_menu = install_export_menu(self)
         self.menuBar().addMenu("&View").addAction(self.dock.toggleViewAction())
 
     def _restore_settings(self) -> None:
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
             bar.roi_box.setChecked(False)
             self._leave_roi_reduction()
         self._map_dirty = True
+        self.headless.scan_info(info, self.state)
 
     def _on_update(self, update: Update) -> None:
         if update.generation < self._generation:
@@ -203,6 +206,7 @@ class MainWindow(QMainWindow):
             self.state = None
         if self.state is not None:
             changes = self.state.apply(update)
+            self.headless.scan_update(update)
             self._map_dirty = self._map_dirty or changes.map or changes.shape or changes.axes
             if changes.axes:
                 self.map_view.update_axes()
