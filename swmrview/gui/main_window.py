@@ -22,6 +22,7 @@ from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.headless import HeadlessActions
 from swmrview.gui.map_view import MapView
+from swmrview.gui.scans_dock import ScansDock
 from swmrview.gui.settings import Settings
 from swmrview.gui.status_bar import StatusBar
 from swmrview.gui.toolbar import ViewToolBar
@@ -95,6 +96,9 @@ class MainWindow(QMainWindow):
         self.dock = DatasetDock(self)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
         self.dock.hide()
+        self.scans_dock = ScansDock(self)  # directory mode: the scans to go back to
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.scans_dock)
+        self.scans_dock.hide()
         self.status_bar = StatusBar(self)
         self.setStatusBar(self.status_bar)
         self.status_bar.show_status(self.status)
@@ -120,7 +124,9 @@ class MainWindow(QMainWindow):
         self.file_menu.quit_requested.connect(self.close)
         self.menuBar().addMenu(self.file_menu)
         self.export_menu = install_export_menu(self)
-        self.menuBar().addMenu("&View").addAction(self.dock.toggleViewAction())
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self.dock.toggleViewAction())
+        view.addAction(self.scans_dock.toggleViewAction())
 
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()
@@ -152,6 +158,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
+        self.scans_dock.attach(self.follow, path if os.path.isdir(path) else None)
         self.follow.start()
         self._status_pending = None
         self._set_status(Status(WAITING, f"Waiting for {os.path.basename(path)}"))
