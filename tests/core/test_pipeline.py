@@ -363,3 +363,31 @@ def test_close_stops_the_threads_and_later_calls_still_work(tmp_path):
         for name in REDUCTIONS:
             np.testing.assert_array_equal(first[name], again[name])
         np.testing.assert_array_equal(last, f["data"][7])
+
+
+@pytest.mark.parametrize("label", ["uncompressed", "bitshuffle-lz4", "gzip+shuffle"])
+def test_chunks_read_by_address_with_a_userblock_and_through_hdf5_otherwise(tmp_path, label):
+    """Raw chunks are read with preadv at HDF5's address (plus the userblock); a file HDF5
+    holds in memory (core driver) is read through HDF5 instead; the values never differ."""
+    path = tmp_path / "ub.h5"
+    frames = detector_frames((5,) + FRAME_BIG)
+    with h5py.File(path, "w", userblock_size=1024) as f:
+        f.create_dataset("data", data=frames, chunks=(1,) + FRAME_BIG, **COMPRESSIONS[label])
+    with open(path, "r+b") as raw:   # something in the userblock, as some writers put there
+        raw.write(b"not HDF5 " * 100)
+    positions = [(4,), (0,), (2,)]
+    with h5py.File(path, "r") as f:
+        pipe = ReducePipeline(f["data"], 1, threads=2)
+        assert pipe._pread
+        check_against_h5py(f["data"], 1, positions, 2, overflow=65535)
+        values, _ = pipe.read_reduce(positions)
+        assert pipe._file is not None
+        pipe.close()
+        assert pipe._file is None
+        again, _ = pipe.read_reduce(positions)   # after close: through HDF5, same values
+        for name in REDUCTIONS:
+            np.testing.assert_array_equal(values[name], again[name])
+    with h5py.File(path, "r", driver="core") as f:
+        with ReducePipeline(f["data"], 1, threads=2) as pipe:
+            assert pipe.direct and not pipe._pread
+        check_against_h5py(f["data"], 1, positions, 2, overflow=65535)
