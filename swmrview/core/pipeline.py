@@ -581,7 +581,7 @@ class ReducePipeline:
     def _pread_chunk(self, offset: tuple[int, ...], raw: np.ndarray) -> tuple[int, Any] | None:
         """The chunk's bytes read by address without h5py's lock, or None (not allocated,
         larger than ``raw``, or a short read: HDF5 then reads it)."""
-        info = self.dataset.id.get_chunk_info_by_coord(offset)
+        info = self._chunk_info(offset)
         if info.byte_offset is None or info.size is None or info.size > raw.size:
             return None
         fd = self._acquire_file()
@@ -602,6 +602,11 @@ class ReducePipeline:
         finally:
             self._release_file(used=True)
         return info.filter_mask, view
+
+    def _chunk_info(self, offset: tuple[int, ...]) -> Any:
+        """HDF5's record of the chunk at ``offset`` (address, size, filter mask): with
+        reads by address, the only step under h5py's lock."""
+        return self.dataset.id.get_chunk_info_by_coord(offset)
 
     def _check_base(self, fd: int, offset: tuple[int, ...], info: Any) -> int | None:
         """Compare one chunk read by address with HDF5's read of it, once: HDF5 versions
