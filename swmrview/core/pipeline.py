@@ -1,10 +1,14 @@
 """Read, decompress and reduce scan frames on every core, results in scan order.
 
 HDF5 decompresses inside h5py's global lock, so a map computed through ``dataset[...]`` runs on
-one core however many there are. `ReducePipeline` instead reads each frame's raw chunk with
-``dataset.id.read_direct_chunk`` (under h5py's lock, as swmr_tools 0.9.0's ``ChunkSource``
-does) and decompresses and reduces it in a pool of worker threads, with decoders that release
-the GIL:
+one core however many there are. `ReducePipeline` instead takes each frame's raw chunk and
+decompresses and reduces it in a pool of worker threads. The raw bytes: on a plain local file
+(HDF5's default ``sec2`` driver, POSIX) the chunk's address and size are looked up under h5py's
+lock (``get_chunk_info_by_coord``, a few microseconds) and the bytes read with ``os.preadv``,
+which holds neither h5py's lock nor the GIL (the first chunk is compared with HDF5's own read,
+as HDF5 versions differ on whether addresses count a userblock); otherwise, and for any chunk
+that lookup cannot serve, with ``dataset.id.read_direct_chunk`` under the lock, as swmr_tools
+0.9.0's ``ChunkSource`` does. The decoders release the GIL:
 
 - bitshuffle (LZ4, Zstandard or none), LZ4, Blosc and Zstandard: the compiled filter libraries
   that ``hdf5plugin`` ships, called through ``ctypes`` (which releases the GIL); when a library
