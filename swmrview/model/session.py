@@ -64,6 +64,7 @@ READ_BUDGET_S = 0.05     # time spent reading frames per step, so requests stay 
 CHECK_FILE_S = 1.0       # how often to look for a replaced file
 AXES_EVERY_S = 1.0       # how often growing motor positions are re-read
 RETRY_OPEN_S = 0.25      # how often a missing or locked file is tried again
+RECENT_POINTS = 1 << 18  # newest points' positions kept for requests that raced with them
 
 # Unique in the process, so the GUI can drop what a previous session (or this one before a
 # reopen or a dataset switch) queued and is still delivered.
@@ -87,6 +88,7 @@ class Session:
         self._rate = RateMeter()
         self._pending: collections.deque[np.ndarray] = collections.deque()   # (n, rank) chunks
         self._backfill: collections.deque[np.ndarray] = collections.deque()
+        self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
         self._roi: tuple[int, ...] | None = None
         self._mask_on = True
         self._outbox: list[Message] = []
@@ -109,6 +111,7 @@ class Session:
         self._last_writer_check = now
         self._writer_closed = False
         self._n_ready = 0
+        self._recent.clear()
         self._sent_status: Status | None = None
         self._rate.clear()
         self._rate_value = 0.0
@@ -267,6 +270,7 @@ class Session:
                     values[name].append(column)
                 if is_new:
                     new += len(block)
+                    self._remember(block)
                     frame, position = last, tuple(int(p) for p in block[-1])
             if queue:
                 break
@@ -282,6 +286,21 @@ class Session:
             update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
                           frame_binning=binning)
         return update
+
+    def _remember(self, block: np.ndarray) -> None:
+        """Keep the newest points' positions (bounded), for :meth:`_recompute`."""
+        self._recent.append(block)
+        held = sum(map(len, self._recent))
+        while len(self._recent) > 1 and held - len(self._recent[0]) >= RECENT_POINTS:
+            held -= len(self._recent.popleft())
+
+    def _sent_after(self, n: int) -> np.ndarray | None:
+        """Positions of the new points sent after the first ``n`` (None: none kept)."""
+        held = np.concatenate(self._recent) if self._recent else None
+        if held is None:
+            return None
+        first = self._n_ready - len(held)   # arrival number of held[0]
+        return held[max(0, n - first):]
 
     def _update_status(self, scan: OpenScan, now: float) -> None:
         follower = scan.follower
@@ -379,10 +398,18 @@ class Session:
         self._recompute(positions)
 
     def _recompute(self, positions: np.ndarray) -> None:
+        """Read the acquired ``positions`` again, and the points sent after them.
+
+        ``positions`` are the points the window had applied, in arrival order; points this
+        session read since are still queued to it with values for the old ROI, mask or dataset.
+        """
         positions = np.asarray(positions, dtype=np.int64)
         self._backfill.clear()
         if positions.size:
             self._backfill.append(positions.reshape(len(positions), -1))
+        later = self._sent_after(len(positions))
+        if later is not None and len(later):
+            self._backfill.append(later)
         if self.scan is not None and self.status.terminal:
             self._emit(**self._read(self.scan, self.clock() + READ_BUDGET_S))
 

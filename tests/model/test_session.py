@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+from swmrview.model.messages import ScanInfo
 from swmrview.model.status import ERROR, FINISHED, LIVE, TIMED_OUT, WAITING
 from tests.writers import gda_writer as gda
 
@@ -155,3 +156,43 @@ def test_point_request_reads_that_frame(tmp_path, follow):
     point = f.session.point((1, 1))
     np.testing.assert_array_equal(point.frame, gda.expected_frame(3, (3, 5)))
     assert point.position == (1, 1)
+
+
+def test_roi_request_made_before_the_newest_points_arrived_recomputes_them_too(tmp_path,
+                                                                                follow):
+    # The window asks with the points it has applied; points the session read meanwhile are
+    # still queued to it with the old ROI's values (dropped there): they must be redone too.
+    path = tmp_path / "roi_race.nxs"
+    writer = gda.start_gda_writer(path, (2, 3), frame_shape=(4, 4), rate=300)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    seen_by_window = f.state.acquired_positions()[:2]
+    f.state.set_roi((0, 2, 0, 2))
+    f.session.set_roi(f.state.roi, seen_by_window)
+    f.step()
+    f.until(lambda f: not f.session.busy)
+    expected = [gda.expected_frame(i, (4, 4))[0:2, 0:2].sum(dtype=float) for i in range(6)]
+    np.testing.assert_array_equal(f.state.map.values["roi"].ravel(), expected)
+
+
+def test_dataset_switch_made_before_the_newest_points_arrived_recomputes_them_too(tmp_path,
+                                                                                   follow):
+    path = tmp_path / "ds_race.nxs"
+    writer = gda.start_gda_writer(path, (2, 3), frame_shape=(4, 4), rate=300)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    other = "/entry/diamond_scan/keys/uniqueKeys"  # chosen in the dataset tree
+    seen_by_window = f.state.acquired_positions()[:2]
+    state = f.state
+    f.session.set_dataset(other, seen_by_window)
+    for message in f.session.step():  # as the window does: same points, new values
+        if isinstance(message, ScanInfo):
+            f.infos.append(message)
+            state.new_dataset(message)
+        elif message.generation == f.infos[-1].generation:
+            state.apply(message)
+    f.state = state
+    f.until(lambda f: not f.session.busy)
+    np.testing.assert_array_equal(f.state.map.values["sum"].ravel(), np.arange(1, 7))
