@@ -109,8 +109,8 @@ class DataSource:
         self.interleaved_frame_readers = {
             name: [FrameReader(ds, rank, use_direct_chunk, auto_refresh=False) for ds in group]
             for name, group in self._interleaved_datasets.items()}
-        for reader in self.frame_readers.values():
-            reader.check_scan_shape(self.kf.scan_shape)
+        for reader in self.frame_readers.values():  # fast axes still growing are not compared
+            reader.check_scan_shape(self.kf.settled_shape())
         self.max_index = -1  # swmr_tools attribute: the highest index read so far
         self._generation = 0
 

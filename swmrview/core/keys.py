@@ -583,6 +583,17 @@ class KeyFollower(Following):
                                           [tuple(k.shape) for k in self.key_datasets],
                                           self._frozen, max)
 
+    def settled_shape(self) -> tuple[int | None, ...]:
+        """`scan_shape` with None for fast axes whose size may still grow (unlimited, not
+        declared, no slower axis past 1 yet): what data of the same scan must match."""
+        self.check_datasets()
+        if self._declared is not None:
+            return self._declared
+        maxshape = tuple(_raw_maxshape(self.key_datasets[0]))
+        return tuple(n if axis == 0 or (axis < len(maxshape) and maxshape[axis] is not None)
+                     or axis in self._frozen else None
+                     for axis, n in enumerate(self.scan_shape))
+
     def _complete(self) -> bool:
         total = n_points(self.scan_shape)
         if total is None or self._start < total:

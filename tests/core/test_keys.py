@@ -288,3 +288,15 @@ def test_idle_poll_reads_one_value_of_one_key_through_cached_hdf5_objects(writer
         for _ in range(5):
             assert kf.poll().size == 0
         assert calls == [] and not kf.done
+
+
+def test_datasource_does_not_compare_fast_axes_that_are_still_growing():
+    from swmrview.core import DataSource
+
+    key = GrowingKey(np.ones((1, 2), np.int32), (None, None))  # keys lag the data in row 0
+    data = np.zeros((1, 3, 4))
+    source = DataSource([key], {"d": data}, timeout=None, scan_rank=2)
+    assert source.kf.settled_shape() == (None, None)
+    key.values = np.ones((2, 3), np.int32)
+    source.kf.poll()
+    assert source.kf.settled_shape() == (None, 3)  # frozen once row 1 appears
