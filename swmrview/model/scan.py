@@ -193,8 +193,12 @@ def apply_mask(scan: OpenScan, on: bool) -> bool:
     return has_mask
 
 
-def refresh_axes(scan: OpenScan) -> bool:
-    """Re-read the motor positions if their datasets grew; True if the axes changed."""
+def refresh_axes(scan: OpenScan, force: bool = False) -> bool:
+    """Re-read the motor positions if their datasets grew (or ``force``); True if they changed.
+
+    Under SWMR a dataset's new shape is only seen after refreshing it; ``force`` reads the
+    values again at a scan's end, when a snake's last row has filled in positions read early.
+    """
     layout = scan.layout
     rank = scan.scan_rank
     names = list(layout.axis_names)[:rank] + [f"dim{d}" for d in range(len(layout.axis_names),
@@ -205,15 +209,27 @@ def refresh_axes(scan: OpenScan) -> bool:
     sizes = []
     for path in paths:
         try:
-            sizes.append(tuple(scan.file[path].shape) if path else None)
+            ds = scan.file[path] if path else None
+            if ds is not None and getattr(scan.file, "swmr_mode", False):
+                ds.refresh()
+            sizes.append(tuple(ds.shape) if ds is not None else None)
         except Exception:  # noqa: BLE001 - a missing axis falls back to indices
             sizes.append(None)
-    if tuple(sizes) == scan._axis_sizes and scan.axes:
+    if tuple(sizes) == scan._axis_sizes and scan.axes and not force:
         return False
     scan._axis_sizes = tuple(sizes)
-    scan.axes = tuple(Axis(names[d], units[d], _axis_values(scan.file, paths[d], d, rank))
-                      for d in range(rank))
-    return True
+    axes = tuple(Axis(names[d], units[d], _axis_values(scan.file, paths[d], d, rank))
+                 for d in range(rank))
+    changed = len(axes) != len(scan.axes) or any(
+        _values_differ(a.values, b.values) for a, b in zip(axes, scan.axes))
+    scan.axes = axes
+    return changed or not axes
+
+
+def _values_differ(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is not b
+    return a.shape != b.shape or not np.array_equal(a, b)
 
 
 def _axis_values(h5: Any, path: str | None, dim: int, rank: int) -> np.ndarray | None:

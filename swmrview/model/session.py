@@ -110,6 +110,7 @@ class Session:
         self._last_try = -np.inf
         self._last_writer_check = now
         self._writer_closed = False
+        self._axes_final = False
         self._n_ready = 0
         self._recent.clear()
         self._sent_status: Status | None = None
@@ -244,10 +245,13 @@ class Session:
                 self._writer_closed = True
                 follower.stop()
         update = self._read(scan, now + READ_BUDGET_S)
-        if now - self._last_axes > AXES_EVERY_S or (follower.done and not self._pending):
+        final = follower.done and not self._pending
+        if (not final and now - self._last_axes > AXES_EVERY_S) \
+                or (final and not self._axes_final):
             self._last_axes = now
-            if refresh_axes(scan):
+            if refresh_axes(scan, force=final):  # at the end: positions written last too
                 update["axes"] = scan.axes
+        self._axes_final = final
         self._update_status(scan, now)
         self._emit(**update)
 

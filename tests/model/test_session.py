@@ -58,6 +58,18 @@ def test_uneven_motor_positions_come_from_the_file(tmp_path, follow):
     assert f.state.point_xy((2,))[0] == 2.0
 
 
+def test_live_snake_scan_with_readback_positioners_ends_with_the_files_axes(tmp_path, follow):
+    # GDA's readback positioners have the scan's shape and grow with it (SWMR: their shape is
+    # only seen after a refresh); in a snake, (row, 0) of an odd row is written last of it.
+    path = tmp_path / "readback.nxs"
+    writer = gda.start_gda_writer(path, (4, 3), rate=8, snake=True, axes="readback")
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    np.testing.assert_array_equal(f.state.coordinates(0), gda.axis_values(4, 0))
+    np.testing.assert_array_equal(f.state.coordinates(1), gda.axis_values(3, 1))
+
+
 def test_flag_seen_before_the_last_keys_loses_no_point(tmp_path, follow):
     path = tmp_path / "race.nxs"
     writer = gda.start_gda_writer(path, (6, 5), rate=300, flag_before_last_keys=True,
