@@ -217,6 +217,11 @@ class MapView(QWidget):
             self.marker.setData([], [])  # on another plane than the one shown
             return
         x, y = state.point_xy(position)
+        if state.rank == 1 and self.scale_combo.currentText() == "log":
+            y = float(np.log10(y)) if y > 0 else np.nan  # on the curve, drawn as log10 values
+            if not np.isfinite(y):
+                self.marker.setData([], [])
+                return
         self.marker.setData([x], [y])
 
     # ------------------------------------------------------------------ hover and clicks

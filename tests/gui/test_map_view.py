@@ -122,3 +122,19 @@ def test_log_and_percentile_scales(make_window, qtbot, tmp_path):
     view.scale_combo.setCurrentText("log")
     np.testing.assert_allclose(view.image.image, np.log10(values).astype(np.float32))
     assert view.colorbar.axis.labelText.startswith("log10")
+
+
+def test_1d_marker_sits_on_the_log_scaled_curve(sim_writer, make_window, qtbot):
+    """In log scale the curve is drawn as log10 values: the marker must be too (not 1e8 up)."""
+    cfg = SimConfig(shape=(8,), frame=(40,), rate=200.0)
+    path, proc = sim_writer(cfg)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    window.map_view.scale_combo.setCurrentText("log")
+    qtbot.wait(150)
+    x, y = window.map_view.curve.getData()
+    (mx,), (my,) = window.map_view.marker.getData()
+    assert mx == x[-1]
+    assert my == pytest.approx(y[-1])
+    (_, _), (y0, y1) = window.map_view.plot.vb.viewRange()
+    assert y1 < 2 * np.nanmax(y)  # the view holds the curve, not a marker far above it
