@@ -71,6 +71,8 @@ class GrowthFollower(Following):
         self._maxshapes = [tuple(getattr(ds, "maxshape", None) or ds.shape)[:scan_rank]
                            for ds in self.datasets]
         self._chunks = [_chunks(ds, scan_rank) for ds in self.datasets]
+        self._shared = any(c is not None and prod(c) > 1 for c in self._chunks)
+        self._settle_all = False
         self.key_reset = False
         self.reset()
 
@@ -89,6 +91,10 @@ class GrowthFollower(Following):
             self.scan_shape = best_scan_shape(
                 self.scan_rank, self._maxshapes,
                 [tuple(ds.shape[: self.scan_rank]) for ds in self.datasets], self._frozen, min)
+
+    def settle(self) -> None:
+        """The writer is done (closed the file): every stored point counts as written."""
+        self._settle_all = True
 
     def _idle_probe(self) -> bool:
         return False
@@ -127,11 +133,32 @@ class GrowthFollower(Following):
             run = stop - pos[-1]
             if run <= 0:
                 break
+            if self._shared and not (self._settle_all or self.finished_set) \
+                    and not self._next_stored(start + run, fast, shapes):
+                break  # a chunk of several points may still be filling: wait for the next one
             self._pending.add_range(start, start + run)
             start += run
         self._start = start
         self.current_max = start - 1
         return len(self._pending) - before
+
+
+    def _next_stored(self, index: int, fast: Sequence[int],
+                     shapes: Sequence[Sequence[int]]) -> bool:
+        """Whether the point after a run (flat ``index``) is inside every dataset and stored.
+
+        Writers fill the scan in order, so once a later point's chunk is stored, the chunk
+        before it is complete: only then are the points of a chunk holding several reported
+        (else points not yet written would be read as fill).
+        """
+        pos = _unravel(index, fast)
+        if any(p >= n for s in shapes for p, n in zip(pos, s)):
+            return False
+        for ds, chunks in zip(self.datasets, self._chunks):
+            if chunks is not None and not _stored(ds, tuple(p // c * c for p, c in
+                                                            zip(pos, chunks))):
+                return False
+        return True
 
 
 def _unravel(index: int, fast: Sequence[int]) -> tuple[int, ...]:

@@ -213,7 +213,8 @@ def _frame_rank_rule(h5file: h5py.File, path: str, ds: h5py.Dataset, plot: Plot 
     if dims and len(dims) <= ds.ndim and all(ds.shape[d] <= n for d, n in enumerate(dims)):
         return len(dims)
     if plot is not None and axes_per_dim is not None and path.startswith(plot.path + "/") \
-            and 2 <= ds.ndim <= 3 and all(_axis_ok(plot.group, names, ds.shape[d])
+            and 2 <= ds.ndim <= 3 and all(_axis_ok(plot.group, names, ds.shape[d],
+                                                   growing=ds.maxshape[d] is None)
                                      for d, names in enumerate(axes_per_dim[: ds.ndim])):
         return ds.ndim
     if ds.ndim == 1:
@@ -231,8 +232,10 @@ def _spectra(path: str, ds: h5py.Dataset) -> bool:
             or ds.shape[1] >= 4 * max(ds.shape[0], 1))
 
 
-def _axis_ok(group: h5py.Group, names: list[str], length: int) -> bool:
-    return any(is_numeric(a) and a.ndim == 1 and a.shape[0] == length
+def _axis_ok(group: h5py.Group, names: list[str], length: int, growing: bool = False) -> bool:
+    """A 1-D numeric axis of ``length`` (at least that long while the data still grows)."""
+    return any(is_numeric(a) and a.ndim == 1
+               and (a.shape[0] == length or growing and a.shape[0] >= length)
                for a in (child(group, n) for n in names))
 
 

@@ -243,6 +243,10 @@ class Session:
             self._last_writer_check = now
             if not writer_active(self.path):  # no flag to wait for: the writer's close ends it
                 self._writer_closed = True
+                follower.settle()  # what is stored now is final: the last chunk too
+                new = follower.poll()
+                if new.size:
+                    self._pending.append(scan.positions(new))
                 follower.stop()
         update = self._read(scan, now + READ_BUDGET_S)
         final = follower.done and not self._pending

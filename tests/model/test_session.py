@@ -208,3 +208,27 @@ def test_dataset_switch_made_before_the_newest_points_arrived_recomputes_them_to
     f.state = state
     f.until(lambda f: not f.session.busy)
     np.testing.assert_array_equal(f.state.map.values["sum"].ravel(), np.arange(1, 7))
+
+
+def test_live_keyless_grid_with_points_sharing_chunks_never_reads_unwritten_points(
+        tmp_path, follow):
+    """A GDA 8 STXM scan replayed live: no keys, 81 x 50 scalars, rows chunked by 32 points.
+
+    From the second row on the dataset's extent covers a whole row at its first point: a chunk
+    is stored before all its points are written, so points were read as fill (zeros)."""
+    from pathlib import Path
+
+    from swmrview.replay import start_replay
+
+    original = Path(__file__).resolve().parents[1] / "data" / "Sample_Line_2021-03-16_096.hdf5"
+    with h5py.File(original, "r", locking=False) as h5:
+        expected = h5["/entry1/counter0/data"][()]
+    out = tmp_path / "line.hdf5"
+    writer = start_replay(original, out, rate=400.0, batch=4)
+    f = follow(out, timeout=8.0)
+    f.until(lambda f: f.state is not None and 0 < f.state.n_acquired < expected.size, timeout=30)
+    assert f.infos[-1].mode == "growth"
+    f.until_ended(timeout=120)
+    writer.join(30)
+    assert "writer closed" in f.session.status.message
+    np.testing.assert_array_equal(f.state.map.values["sum"], expected)
