@@ -394,7 +394,12 @@ class ReducePipeline:
             if not self._pread or self._closed:
                 return None
             if self._file is None:
-                self._file = os.open(self.dataset.file.filename, os.O_RDONLY)
+                try:
+                    self._file = os.open(self.dataset.file.filename, os.O_RDONLY)
+                except OSError as error:  # moved, or a relative name after a chdir
+                    logger.debug("reading chunks through HDF5: %s", error)
+                    self._pread = False
+                    return None
             self._file_users += 1
             return self._file
 
