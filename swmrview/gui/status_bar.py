@@ -5,11 +5,15 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from swmrview.gui import errors
-from swmrview.model.status import ERROR, Status
+from swmrview.model.status import ERROR, IDLE, Status
 
 
 class StatusBar(QStatusBar):
-    """Shows a :class:`Status`; errors (and unexpected exceptions) get a "Details..." button."""
+    """Shows a :class:`Status`; errors (and unexpected exceptions) get a "Details..." button.
+
+    An unexpected exception stays in front of the status (which changes at every live step)
+    until its details are opened.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -17,8 +21,7 @@ class StatusBar(QStatusBar):
         self.details_button = QPushButton("Details...")
         self.details_button.setFlat(True)
         self.details_button.hide()
-        self.details_button.clicked.connect(
-            lambda: errors.show_details(self.window(), self.label.text(), self.details))
+        self.details_button.clicked.connect(self._show_details)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setFormat("%v / %m")
@@ -26,19 +29,37 @@ class StatusBar(QStatusBar):
         self.addWidget(self.details_button)
         self.addPermanentWidget(self.progress)
         self.details = ""
+        self._status = Status(IDLE, "")
+        self._unexpected = ""          # summary of an unexpected error not looked at yet
 
     def show_status(self, status: Status) -> None:
         """Show ``status``; an error keeps its full message behind the details button."""
-        self.label.setText(status.message)
-        if status.kind == ERROR:
+        self._status = status
+        if status.kind == ERROR and not self._unexpected:
             self.details = status.detail or status.message
-        self.details_button.setVisible(status.kind == ERROR and bool(self.details))
+        self._render()
 
     def show_error(self, summary: str, details: str) -> None:
         """An unexpected exception: its summary here, the traceback behind the button."""
         self.details = details
-        self.label.setText(f"Unexpected error: {summary}")
-        self.details_button.show()
+        self._unexpected = f"Unexpected error: {summary}"
+        self._render()
+
+    def _render(self) -> None:
+        text = self._status.message
+        if self._unexpected:
+            text = f"{self._unexpected}  |  {text}" if text else self._unexpected
+        self.label.setText(text)
+        self.details_button.setVisible(bool(self._unexpected) or (
+            self._status.kind == ERROR and bool(self.details)))
+
+    def _show_details(self) -> None:
+        errors.show_details(self.window(), self._unexpected or self.label.text(), self.details)
+        if self._unexpected:  # seen: back to the status alone
+            self._unexpected = ""
+            status = self._status
+            self.details = (status.detail or status.message) if status.kind == ERROR else ""
+            self._render()
 
     def set_progress(self, n: int, total: int | None) -> None:
         """Points read of the total (or of ``n`` while the total is unknown)."""

@@ -23,3 +23,29 @@ def test_slot_exception_is_shown_with_details(make_window, qtbot, caplog, monkey
     box = errors.show_details(window, "summary", window.status_bar.details)
     assert "a broken slot" in box.detailedText()
     box.close()
+
+
+def test_slot_exception_during_a_live_scan_stays_shown(sim_writer, make_window, qtbot,
+                                                       monkeypatch):
+    """Each live step's status used to replace the message (and hide the button) at once."""
+    from swmrview.simulate import SimConfig
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    errors.install_exception_hook()
+    path, _proc = sim_writer(SimConfig(shape=(40,), frame=(8, 8), rate=40.0))
+    window = make_window(path)
+    qtbot.waitUntil(lambda: window.status.kind == "live", timeout=10_000)
+    try:
+        raise RuntimeError("a broken slot")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    qtbot.wait(300)  # several status updates
+    assert window.status.kind == "live"
+    assert "a broken slot" in window.status_bar.label.text()
+    assert "Live" in window.status_bar.label.text()
+    assert window.status_bar.details_button.isVisibleTo(window)
+    assert "Traceback" in window.status_bar.details
+    window.status_bar.details_button.click()  # seen: the status alone again
+    assert "a broken slot" not in window.status_bar.label.text()
+    for box in window.findChildren(errors.QMessageBox):
+        box.close()
