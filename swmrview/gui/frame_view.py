@@ -62,6 +62,17 @@ def display_levels(data: np.ndarray) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
+def _smallest_positive(frame: np.ndarray) -> float:
+    """The smallest value > 0 (1.0 when there is none): log scale clips to it."""
+    if frame.dtype.kind == "u" and frame.dtype.itemsize <= 2:
+        counts = np.bincount(frame.ravel(), minlength=2)  # no boolean copy of the frame
+        positive = np.flatnonzero(counts[1:])
+        return float(positive[0] + 1) if positive.size else 1.0
+    with np.errstate(invalid="ignore"):
+        floor = np.min(frame, where=frame > 0, initial=np.inf)
+    return float(floor) if np.isfinite(floor) else 1.0
+
+
 class ImagePanel(QWidget):
     """Image, histogram/levels, crosshair readout and a rectangular ROI."""
 
@@ -117,6 +128,7 @@ class ImagePanel(QWidget):
         self.binning = 1                         # frame pixels per screen pixel (huge frames)
         self.frame_levels: tuple[float, float] | None = None
         self._hist_range: tuple[float, float] | None = None
+        self._log_floor = 1.0                    # log scale: values below are shown as it
         self.set_colormap("viridis")
 
     # ------------------------------------------------------------------ settings
@@ -181,8 +193,9 @@ class ImagePanel(QWidget):
         self.image.setImage(data, autoLevels=False)
         self._hist_stale = True
         if self.auto_levels or force_levels:
-            levels = self.frame_levels if self.frame_levels is not None and not self.log_scale \
-                else display_levels(data)
+            levels = self._log_levels() if self.log_scale else self.frame_levels
+            if levels is None:
+                levels = display_levels(data)
             self.image.setLevels(levels)
             if range_moved(self._hist_range, levels):  # its axis is redrawn on every change
                 self._hist_range = levels
@@ -200,10 +213,24 @@ class ImagePanel(QWidget):
             if frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2 or frame.dtype == np.float32:
                 return np.ascontiguousarray(frame)
             return np.ascontiguousarray(frame, dtype=np.float32)
-        data = np.asarray(frame, dtype=np.float32)
-        positive = data[data > 0]
-        floor = float(positive.min()) if positive.size else 1.0
-        return np.log10(np.maximum(data, floor))
+        frame = np.asarray(frame)
+        floor = self._log_floor = _smallest_positive(frame)
+        if frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2:
+            # a table lookup: ~10x faster than log10 of every pixel of a 4096x4096 frame
+            low = int(np.iinfo(frame.dtype).min)
+            table = np.arange(low, int(np.iinfo(frame.dtype).max) + 1, dtype=np.float32)
+            table = np.log10(np.maximum(table, floor))
+            return table[frame.astype(np.int32) - low if low else frame]
+        data = frame.astype(np.float32)
+        np.maximum(data, floor, out=data)
+        return np.log10(data, out=data)
+
+    def _log_levels(self) -> tuple[float, float] | None:
+        """The frame's valid range (masked and overflowing pixels out) in log10 units."""
+        if self.frame_levels is None:
+            return None
+        lo, hi = (np.log10(max(v, self._log_floor)) for v in self.frame_levels)
+        return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo) + 1.0)
 
     def roi_bounds(self) -> tuple[int, int, int, int] | None:
         """The ROI as (y0, y1, x0, x1) pixel slice bounds clipped to the frame, or None."""

@@ -40,6 +40,27 @@ def test_masked_and_overflowing_pixels_leave_the_levels(make_window):
     assert levels == (1.0, 14.0) and binning == 1
 
 
+def test_log_scale_levels_leave_overflowing_pixels_out_too(make_window):
+    """In log scale the levels were taken from every pixel: Eiger gap pixels set the top."""
+    frame = np.arange(1, 65, dtype=np.uint16).reshape(8, 8)
+    frame[0, :] = 65535
+    shown, levels, _ = display_frame(frame, overflow=65535)
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("image")
+    window.toolbar.log_box.setChecked(True)
+    view.show_frame(shown, levels=levels)
+    lo, hi = view.image_panel.levels()
+    assert (lo, hi) == (pytest.approx(np.log10(9.0)), pytest.approx(np.log10(64.0)))
+    np.testing.assert_allclose(view.image_panel.image.image, np.log10(frame.astype(np.float32)),
+                               rtol=1e-6)
+    zeros = frame.copy()
+    zeros[1, 0] = 0                                       # clipped to the smallest positive
+    view.show_frame(zeros, levels=display_frame(zeros, overflow=65535)[1])
+    assert view.image_panel.image.image[1, 0] == pytest.approx(1.0)
+    assert view.image_panel.levels()[0] == pytest.approx(1.0)
+
+
 def test_a_huge_frame_is_binned_off_the_gui_thread(make_window):
     frame = np.zeros((8192, 8192), np.uint16)
     frame[4096, 4100] = 7
