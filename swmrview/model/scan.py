@@ -59,10 +59,14 @@ class OpenScan:
 
     @property
     def batch(self) -> int:
-        """Points read and reduced per pipeline call: about 8 MB of frames, 4 to 4096 points."""
+        """Points read and reduced per pipeline call: about 32 MB of frames, 4 to 4096 points.
+
+        Big calls keep the pipeline's threads busy when a backlog is read (small ones pay its
+        per-call cost); the read budget still bounds a step.
+        """
         frame_bytes = int(np.prod(self.pipeline.frame_shape, dtype=np.int64)) \
             * self.pipeline.dtype.itemsize
-        return int(np.clip((8 << 20) // max(1, frame_bytes), 4, 4096))
+        return int(np.clip((32 << 20) // max(1, frame_bytes), 4, 4096))
 
     def index_shape(self) -> tuple[int | None, ...]:
         """The shape the follower's flat indices are counted over, now."""
