@@ -144,7 +144,8 @@ class MainWindow(QMainWindow):
         """Follow ``path`` (which may not exist yet), stopping any current follower first."""
         self.stop_follower()
         path = os.path.abspath(path)
-        self.options = replace(self.options, path=path)
+        # the Mask choice holds for the next file, as in directory mode
+        self.options = replace(self.options, path=path, mask=self.toolbar.mask_box.isChecked())
         self.headless.options = self.options
         self.info = self.state = self.shown_position = None
         self._frame_pending = self._latest_frame = None

@@ -279,7 +279,7 @@ class DirectorySession:
         self._sent_list: ScanList | None = None
         self._last_check = -np.inf
         self._started = clock()
-        self._mask_on = True
+        self._mask_on = options.mask
         self._rejected: dict[str, int] = {}      # path -> mtime_ns of a scan that failed to show
 
     @property

@@ -31,6 +31,7 @@ class ViewerOptions:
     stall_after: float = 2.0
     skip_after: float | None = None
     threads: int | None = None
+    mask: bool = True                      # leave the detector's masked/overflowing pixels out
 
     @property
     def headless(self) -> bool:

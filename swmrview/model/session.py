@@ -90,7 +90,7 @@ class Session:
         self._backfill: collections.deque[np.ndarray] = collections.deque()
         self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
         self._roi: tuple[int, ...] | None = None
-        self._mask_on = True
+        self._mask_on = options.mask
         self._outbox: list[Message] = []
         self._reset_counters()
 
@@ -180,6 +180,8 @@ class Session:
             layout = find_layout(h5, keys=self.options.keys, data=self.options.data,
                                  finished=self.options.finished)
             scan = open_scan(h5, layout, self.options, active)
+            if not self._mask_on:  # the user's choice, kept from the previous file
+                apply_mask(scan, False)
         except Exception as exc:
             h5.close()
             if isinstance(exc, WaitForFiles) or (active and not self.options.keys

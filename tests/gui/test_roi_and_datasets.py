@@ -82,3 +82,27 @@ def test_tree_lists_datasets(make_window, qtbot, tmp_path):
 
     walk(window.dock.tree.topLevelItem(0))
     assert any(n.startswith("images") for n in names) and "spectra" in names
+
+
+def test_mask_choice_holds_for_the_next_file(make_window, qtbot, tmp_path):
+    """The box stayed unchecked while the next file's session left masked pixels out."""
+    import shutil
+    from pathlib import Path
+
+    eiger = Path(__file__).parents[1] / "data" / "eiger" / \
+        "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5"
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    shutil.copy(eiger, a)
+    shutil.copy(eiger, b)
+    window = make_window(a)
+    wait_terminal(qtbot, window)
+    masked = window.state.map.values["sum"].copy()
+    window.toolbar.mask_box.setChecked(False)
+    qtbot.waitUntil(lambda: not np.array_equal(window.state.map.values["sum"], masked),
+                    timeout=5000)
+    unmasked = window.state.map.values["sum"].copy()
+    window.open_path(str(b))
+    wait_terminal(qtbot, window)
+    qtbot.wait(200)
+    assert not window.toolbar.mask_box.isChecked()
+    np.testing.assert_array_equal(window.state.map.values["sum"], unmasked)
