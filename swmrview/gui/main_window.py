@@ -262,8 +262,9 @@ class MainWindow(QMainWindow):
             self.shown_position = position
             self.frame_shown.emit(position)
         if state is not None:
-            self.map_view.mark(state.shown)
             following = state.pinned is None and self.toolbar.follow_action.isChecked()
+            paused = state.pinned is None and not following  # the frame on screen stays
+            self.map_view.mark(self.shown_position if paused else state.shown)
             self.toolbar.set_slider(state.n_acquired, state.n_acquired - 1 if following else None)
         if self._status_pending is not None:
             status, self._status_pending = self._status_pending, None

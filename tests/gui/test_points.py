@@ -80,3 +80,26 @@ def test_slider_drag_reads_only_the_newest_point(make_window, qtbot, tmp_path, m
     qtbot.waitUntil(lambda: window.shown_position == window.state.order_position(10),
                     timeout=5000)
     assert reads[-1] == window.state.order_position(10) and len(reads) < 11
+
+
+def test_paused_marker_stays_on_the_frame_shown(sim_writer, make_window, qtbot):
+    """Unchecking "Follow latest" freezes the frame; the map marker kept moving with the scan."""
+    cfg = SimConfig(shape=(6, 8), frame=(16, 16), rate=30.0)
+    path, _proc = sim_writer(cfg)
+    window = make_window(path, timeout=10)
+    qtbot.waitUntil(lambda: window.shown_position is not None
+                    and window.state.n_acquired > 3, timeout=10_000)
+    window.toolbar.follow_action.trigger()          # pause
+    assert not window.toolbar.follow_action.isChecked()
+    shown = window.shown_position
+    qtbot.waitUntil(lambda: window.state.n_acquired > 12, timeout=10_000)
+    qtbot.wait(100)
+    assert window.shown_position == shown
+    x, y = window.map_view.marker.getData()
+    assert (x[0], y[0]) == window.state.point_xy(shown)
+    window.toolbar.follow_action.trigger()          # follow again: marker on the newest
+    qtbot.waitUntil(lambda: window.shown_position == window.state.latest, timeout=5000)
+    wait_terminal(qtbot, window)
+    qtbot.wait(100)
+    x, y = window.map_view.marker.getData()
+    assert (x[0], y[0]) == window.state.point_xy(window.state.latest)
