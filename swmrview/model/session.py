@@ -10,6 +10,7 @@ with each request that needs them (ROI, mask, dataset).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 import logging
 import os
@@ -64,6 +65,7 @@ READ_BUDGET_S = 0.05     # time spent reading frames per step, so requests stay 
 CHECK_FILE_S = 1.0       # how often to look for a replaced file
 AXES_EVERY_S = 1.0       # how often growing motor positions are re-read
 RETRY_OPEN_S = 0.25      # how often a missing or locked file is tried again
+NOTICE_S = 10.0          # how long a refused request is said after the status
 RECENT_POINTS = 1 << 18  # newest points' positions kept for requests that raced with them
 
 # Unique in the process, so the GUI can drop what a previous session (or this one before a
@@ -82,7 +84,7 @@ class Session:
         self.clock = clock
         self.generation = next(_GENERATIONS)
         self.scan: OpenScan | None = None
-        self.status = Status(WAITING, f"Waiting for {self.name}")
+        self.status = self._plain = Status(WAITING, f"Waiting for {self.name}")
         self.stop_event = threading.Event()
         self._watch = NewScanWatch(self.path, CHECK_FILE_S)
         self._rate = RateMeter()
@@ -91,6 +93,7 @@ class Session:
         self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
         self._roi: tuple[int, ...] | None = None
         self._mask_on = options.mask
+        self._notice: tuple[str, float] | None = None   # (what was refused, until when)
         self._outbox: list[Message] = []
         self._reset_counters()
 
@@ -149,6 +152,12 @@ class Session:
         self._emit(force=True)
 
     def _set(self, status: Status) -> None:
+        """Make ``status`` the current one; a recent notice is said after its message."""
+        self._plain = status
+        if self._notice is not None and self.clock() >= self._notice[1]:
+            self._notice = None
+        if self._notice is not None and status.kind != ERROR:
+            status = dataclasses.replace(status, message=f"{status.message} ({self._notice[0]})")
         self.status = status
 
     # ------------------------------------------------------------------ opening
@@ -395,8 +404,8 @@ class Session:
             pipeline = make_pipeline(scan.file[path], scan.scan_rank, self.options)
         except Exception as exc:  # noqa: BLE001 - the previous dataset stays shown
             logger.warning("cannot show %s: %s", path, exc)
-            self._set(Status(self.status.kind, f"{self.status.message} (cannot show {path}: "
-                             f"{exc})", self.status.exit_code))
+            self._notice = (f"cannot show {path}: {exc}", self.clock() + NOTICE_S)
+            self._set(self._plain)  # the next steps' statuses keep saying it for a while
             self._emit(force=True)
             return
         scan.pipeline.close()

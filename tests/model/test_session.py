@@ -232,3 +232,27 @@ def test_live_keyless_grid_with_points_sharing_chunks_never_reads_unwritten_poin
     writer.join(30)
     assert "writer closed" in f.session.status.message
     np.testing.assert_array_equal(f.state.map.values["sum"], expected)
+
+
+def test_a_dataset_that_cannot_be_shown_is_said_for_a_while(tmp_path, follow):
+    """The reason was put in the status and replaced by the very next step's status."""
+    import time
+
+    path = tmp_path / "notice.nxs"
+    writer = gda.start_gda_writer(path, (2, 3), frame_shape=(4, 4), rate=300)
+    f = follow(path)
+    f.until_ended()
+    writer.join(10)
+    f.session.set_dataset("/entry/diamond_scan/point_start_times", f.state.acquired_positions())
+    for _ in range(5):
+        f.step()
+        time.sleep(0.02)
+    assert f.session.status.kind == FINISHED
+    assert "cannot show /entry/diamond_scan/point_start_times" in f.session.status.message
+    assert "cannot show" in f.statuses[-1].message                    # and it was sent
+    later = time.monotonic() + 60
+    f.session.clock = lambda: later
+    f.step()
+    assert f.session.status.message.startswith("Finished") \
+        and "cannot show" not in f.session.status.message
+    assert "cannot show" not in f.statuses[-1].message
