@@ -177,6 +177,13 @@ def _key_follower(h5: Any, layout: ScanLayout, options: ViewerOptions) -> KeyFol
     return follower
 
 
+def has_detector_mask(scan: OpenScan) -> bool:
+    """True if the shown dataset is the detector signal whose pixel mask or overflow is known."""
+    layout = scan.layout
+    return scan.data_path == layout.signal and bool(layout.pixel_mask
+                                                    or layout.overflow is not None)
+
+
 def apply_mask(scan: OpenScan, on: bool) -> bool:
     """Leave the detector's bad and overflowing pixels out of reductions (``on``) or not.
 
@@ -184,6 +191,10 @@ def apply_mask(scan: OpenScan, on: bool) -> bool:
     """
     layout, mask = scan.layout, None
     frame_shape = tuple(scan.pipeline.frame_shape)
+    if not has_detector_mask(scan):  # another dataset than the detector's: nothing left out
+        scan.mask = scan.overflow = None
+        scan.pipeline.set_mask(None, None)
+        return False
     if layout.pixel_mask:
         try:
             values = np.asarray(scan.file[layout.pixel_mask][()])

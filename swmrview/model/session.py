@@ -43,6 +43,7 @@ from .scan import (
     OpenScan,
     WaitForFiles,
     apply_mask,
+    has_detector_mask,
     make_pipeline,
     open_scan,
     refresh_axes,
@@ -233,7 +234,7 @@ class Session:
         return ScanInfo(self.generation, self.path, scan.mode, shape, scan.axes,
                         scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
                         str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
-                        masked=bool(layout.pixel_mask or layout.overflow is not None))
+                        masked=has_detector_mask(scan))
 
     # ------------------------------------------------------------------ following
     def _follow(self) -> None:

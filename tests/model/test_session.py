@@ -256,3 +256,29 @@ def test_a_dataset_that_cannot_be_shown_is_said_for_a_while(tmp_path, follow):
     assert f.session.status.message.startswith("Finished") \
         and "cannot show" not in f.session.status.message
     assert "cannot show" not in f.statuses[-1].message
+
+
+def test_detector_overflow_and_mask_stay_with_the_detector_on_a_dataset_switch(tmp_path,
+                                                                                 follow):
+    """The Eiger's overflow value (65535) was applied to any other dataset shown instead."""
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "eiger.h5"
+    shutil.copy(Path(__file__).parents[1] / "data" / "eiger" /
+                "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5", path)
+    with h5py.File(path, "a") as f:
+        f["/entry/monitor"] = np.array([70000.0, 100.0])
+    f = follow(path)
+    f.until_ended()
+    assert f.infos[-1].masked
+    f.session.set_dataset("/entry/monitor", f.state.acquired_positions())
+    for message in f.session.step():
+        if isinstance(message, ScanInfo):
+            f.infos.append(message)
+            f.state.new_dataset(message)
+        elif message.generation == f.infos[-1].generation:
+            f.state.apply(message)
+    f.until(lambda f: not f.session.busy)
+    assert not f.infos[-1].masked
+    np.testing.assert_array_equal(f.state.map.values["sum"], [70000.0, 100.0])
