@@ -176,6 +176,8 @@ class ViewState:
         """Motor position of each index along ``dim`` (indices where the file has none).
 
         Positions beyond the recorded ones (a scan still growing) continue the last step.
+        Repeated positions (a motor that did not move) would give cells of no width: indices
+        are used then.
         """
         n = max(self.map.shape[dim], 1)
         values = self.axes[dim].values if dim < len(self.axes) else None
@@ -183,10 +185,14 @@ class ViewState:
             return np.arange(n, dtype=np.float64)
         values = np.asarray(values, dtype=np.float64)
         if len(values) >= n:
-            return values[:n]
-        step = values[-1] - values[-2] if len(values) > 1 and values[-1] != values[-2] else 1.0
-        extra = values[-1] + step * np.arange(1, n - len(values) + 1)
-        return np.concatenate([values, extra])
+            coords = values[:n]
+        else:
+            step = values[-1] - values[-2] if len(values) > 1 and values[-1] != values[-2] \
+                else 1.0
+            coords = np.concatenate([values, values[-1] + step * np.arange(1, n - len(values) + 1)])
+        if len(coords) > 1 and (np.diff(coords) == 0).any():
+            return np.arange(n, dtype=np.float64)
+        return coords
 
     def edges(self, dim: int) -> np.ndarray:
         """Cell boundaries along ``dim`` (n + 1 values) around each coordinate."""

@@ -139,3 +139,15 @@ def test_export_csv(tmp_path):
 def test_unknown_reduction_is_refused():
     with pytest.raises(ValueError):
         ViewState(info((2,))).set_reduction("median")
+
+
+def test_a_motor_that_did_not_move_gives_cells_of_index_width():
+    """Equal positions (a readback of a motor left in place) made cells of zero width: the
+    map was drawn with no area (blank) and no point could be clicked."""
+    axes = (Axis("y", "mm", np.array([3.0, 3.0, 3.0])), Axis("x", "mm", np.array([0., 1., 2., 3.])))
+    state = ViewState(info((3, 4), axes))
+    state.apply(update([[0, 0]], [1.0], shape=(3, 4)))
+    edges = state.edges(0)
+    assert (np.diff(edges) > 0).all()
+    assert state.position_at(*state.point_xy((2, 1))) == (2, 1)
+    assert state.point_xy((2, 1))[0] == 1.0                            # x keeps its motor
