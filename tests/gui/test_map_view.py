@@ -127,7 +127,7 @@ def test_log_and_percentile_scales(make_window, qtbot, tmp_path):
 def test_1d_marker_sits_on_the_log_scaled_curve(sim_writer, make_window, qtbot):
     """In log scale the curve is drawn as log10 values: the marker must be too (not 1e8 up)."""
     cfg = SimConfig(shape=(8,), frame=(40,), rate=200.0)
-    path, proc = sim_writer(cfg)
+    path, _proc = sim_writer(cfg)
     window = make_window(path)
     wait_terminal(qtbot, window)
     window.map_view.scale_combo.setCurrentText("log")
@@ -136,5 +136,5 @@ def test_1d_marker_sits_on_the_log_scaled_curve(sim_writer, make_window, qtbot):
     (mx,), (my,) = window.map_view.marker.getData()
     assert mx == x[-1]
     assert my == pytest.approx(y[-1])
-    (_, _), (y0, y1) = window.map_view.plot.vb.viewRange()
+    _x_range, (_y0, y1) = window.map_view.plot.vb.viewRange()
     assert y1 < 2 * np.nanmax(y)  # the view holds the curve, not a marker far above it
