@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
         self._generation, self.info = info.generation, info
         if switch:  # a dataset switch: the points stay acquired, their values are recomputed
             self.state.new_dataset(info)
+            if self.state.pinned is not None and self.follow is not None:
+                self.follow.request_point.emit(self.state.pinned)  # its frame in this dataset
         else:
             self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
         self._frame_pending = self._latest_frame = None

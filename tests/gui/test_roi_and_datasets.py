@@ -106,3 +106,21 @@ def test_mask_choice_holds_for_the_next_file(make_window, qtbot, tmp_path):
     qtbot.wait(200)
     assert not window.toolbar.mask_box.isChecked()
     np.testing.assert_array_equal(window.state.map.values["sum"], unmasked)
+
+
+def test_a_pinned_point_shows_the_new_datasets_frame_after_a_switch(make_window, qtbot,
+                                                                    tmp_path):
+    """The pinned point kept the previous dataset's frame on screen after a switch."""
+    path = tmp_path / "static.h5"
+    data = static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    window.pin_point((2, 1))
+    qtbot.waitUntil(lambda: window.shown_position == (2, 1), timeout=5000)
+    np.testing.assert_array_equal(window.frame_view.current_frame(), data["images"][2, 1])
+    window.shown_position = None
+    window.set_dataset("/data/spectra")
+    qtbot.waitUntil(lambda: window.info.data_path == "/data/spectra", timeout=5000)
+    qtbot.waitUntil(lambda: window.shown_position == (2, 1), timeout=5000)
+    assert window.state.pinned == (2, 1)
+    np.testing.assert_array_equal(window.frame_view.current_frame(), data["spectra"][2, 1])
