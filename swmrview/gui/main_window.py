@@ -183,8 +183,9 @@ class MainWindow(QMainWindow):
             self.state.new_dataset(info)
             if self.state.pinned is not None and self.follow is not None:
                 self.follow.request_point.emit(self.state.pinned)  # its frame in this dataset
-        else:
+        else:  # a new scan: nothing pinned in it, so its frames are followed
             self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
+            self.toolbar.set_following(True)
         self._frame_pending = self._latest_frame = None
         kind = info.frame_kind
         self.frame_view.set_frame_kind(kind)

@@ -110,3 +110,20 @@ def test_scan_replacing_a_bad_file_is_followed(make_window, qtbot, tmp_path):
     os.replace(tmp, path)
     qtbot.waitUntil(lambda: window.status.kind == FINISHED, timeout=10000)
     assert window.exit_code == 0
+
+
+def test_a_point_pinned_in_one_file_does_not_freeze_the_next(make_window, qtbot, tmp_path):
+    """Follow latest stayed off after opening another file: its frames were never shown and
+    the previous file's pinned frame stayed on screen."""
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    static_file(a, spectra=False)
+    images = static_file(b, spectra=False, images=np.full((3, 4, 6, 7), 5, np.uint16))["images"]
+    window = make_window(a, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    window.pin_point((0, 1))
+    qtbot.waitUntil(lambda: window.shown_position == (0, 1), timeout=5000)
+    window.open_path(str(b))
+    wait_terminal(qtbot, window, timeout=10000)
+    qtbot.waitUntil(lambda: window.shown_position == (2, 3), timeout=5000)
+    assert window.toolbar.follow_action.isChecked()
+    np.testing.assert_array_equal(window.frame_view.current_frame(), images[2, 3])
