@@ -199,8 +199,12 @@ def fallback_signal(scope: FileIndex, plot: Plot | None, failed: str | None,
         if path.rsplit("/", 1)[-1] == "data" and (nx_class(parent) == "NXdetector"
                                                   or parent.name.endswith("/detector")):
             tiers[1].append(((i,), path))
-        frame = int(np.prod(obj.shape[1:])) if obj.ndim > 1 else 1
-        tiers[2].append(((name_score(path) == 2, -frame, -obj.size, i), path))
+        # sizes that do not change while a writer grows the dataset (dims of unlimited maxshape
+        # left out), so a live file picks the same dataset from one look to the next
+        fixed = [n for n, m in zip(obj.shape, obj.maxshape or obj.shape) if m is not None]
+        frame = int(np.prod([n for n, m in zip(obj.shape[1:], (obj.maxshape or obj.shape)[1:])
+                             if m is not None]))
+        tiers[2].append(((name_score(path) == 2, -frame, -int(np.prod(fixed)), i), path))
     for tier in tiers:
         if tier:
             return min(tier)[1]

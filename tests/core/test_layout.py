@@ -266,3 +266,23 @@ def test_an_array_named_like_finished_is_not_taken_as_the_flag(tmp_path):
         f.create_dataset("entry/scan_finished", data=np.int32(0))
     with h5py.File(path, "r") as f:
         assert find_layout(f).finished == "/entry/scan_finished"
+
+
+def test_fallback_signal_does_not_depend_on_how_far_a_live_writer_got(tmp_path):
+    """Two equal keyless candidates growing in turn (a live replay of I18's two MCAs): the
+    choice must not flip with their current sizes, or the viewer shows another dataset."""
+    import h5py
+    import numpy as np
+
+    from swmrview.core.layout import find_layout
+
+    picks = set()
+    for first, second in [((1, 2), (2, 1)), ((2, 1), (1, 2)), ((2, 2), (2, 2))]:
+        path = tmp_path / f"{first}{second}.h5"
+        with h5py.File(path, "w") as h5:
+            for name, scan in (("a/MCAs", first), ("b/deeper/MCAs", second)):
+                h5.create_dataset(name, data=np.ones(scan + (10, 40)),
+                                  maxshape=(None, None, 10, 40), chunks=(1, 1, 10, 40))
+        with h5py.File(path, "r") as h5:
+            picks.add(find_layout(h5).signal)
+    assert picks == {"/a/MCAs"}
