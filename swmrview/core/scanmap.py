@@ -183,7 +183,9 @@ class ScanMap:
         lines = []
         if comments:
             shape = "x".join("?" if not n else str(n) for n in self.declared)
-            lines.append(f"# swmrview scan map, reduction={reduction}, scan_shape={shape}")
+            extent = "x".join(str(n) for n in self.shape)
+            grown = f", extent={extent}" if shape != extent else ""
+            lines.append(f"# swmrview scan map, reduction={reduction}, scan_shape={shape}{grown}")
             if self.rank > 2:
                 lines.append(f"# slow_index={tuple(int(i) for i in slow_index)}")
         buffer = io.StringIO()

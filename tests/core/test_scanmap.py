@@ -48,6 +48,9 @@ def test_grows_in_every_dimension_and_lookups_have_no_side_effects():
     assert smap.grow_to((60, None)) and smap.shape == (60, 4)
     assert not smap.grow_to((10, 2))
     assert smap.flat_index((1, 0)) == 4
+    buffer = io.StringIO()
+    smap.to_csv(buffer)
+    assert "scan_shape=?x?, extent=60x4" in buffer.getvalue().splitlines()[0]
     with pytest.raises(IndexError):
         smap.set_many(np.array([[-1, 0]]), {"sum": np.array([1.0])})
 
