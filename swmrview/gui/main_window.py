@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
                 self._set_status(update.status)
             if not self._ended:
                 self._ended = True
+                self._map_drawn = 0.0  # the final map is drawn at the next redraw, not later
                 self.exit_code = update.status.exit_code
                 self.headless.scan_ended(update.status)
         else:  # the text changes every step ("pt/s"): shown at the redraw rate

@@ -44,8 +44,8 @@ def test_gda_writer_grows_from_one_by_one_and_the_map_follows(make_window, qtbot
     writer.join(10)
     expected = np.array([gda.expected_sum(i, (4, 4)) for i in range(25)]).reshape(5, 5)
     np.testing.assert_array_equal(window.state.plane(), expected)
-    image = window.map_view.image.image
-    np.testing.assert_array_equal(image, expected.astype(np.float32))   # what is drawn
+    qtbot.waitUntil(lambda: np.array_equal(window.map_view.image.image,   # what is drawn
+                                           expected.astype(np.float32)), timeout=2000)
 
 
 def test_crashed_writer_times_out_keeps_map_and_exits_3(sim_writer, make_window, qtbot):
