@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from swmrview.model.frames import levels_of
+
 logger = logging.getLogger(__name__)
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
@@ -51,15 +53,7 @@ class _Histogram256(pg.HistogramLUTItem):
 
 def display_levels(data: np.ndarray) -> tuple[float, float]:
     """Levels spanning the finite values of ``data`` (a unit range if flat or empty)."""
-    finite = data
-    if data.dtype.kind == "f":
-        mask = np.isfinite(data)
-        if not mask.all():
-            finite = data[mask]
-    if finite.size == 0:
-        return (0.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
-    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+    return levels_of(data) or (0.0, 1.0)
 
 
 def _smallest_positive(frame: np.ndarray) -> float:

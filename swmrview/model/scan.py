@@ -101,7 +101,7 @@ def _flag_set(h5: Any, layout: ScanLayout) -> bool:
 
 
 def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
-              data_path: str | None = None) -> OpenScan:
+              data_path: str | None = None, mask: bool = True) -> OpenScan:
     """Build the follower, pipeline and axes for ``layout`` in the open file ``h5``.
 
     Raises
@@ -110,6 +110,8 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
         Key links dangle while the writer is still at work.
     LayoutError
         Nothing in the file can be shown.
+
+    ``mask`` leaves the detector's masked and overflowing pixels out (the user's choice).
     """
     notes = list(layout.notes)
     data_path = data_path or (options.data[0] if options.data else None) \
@@ -137,7 +139,7 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
         follower = CompleteFollower(data.shape[: layout.scan_rank])
     pipeline = make_pipeline(data, layout.scan_rank, options)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
-    apply_mask(scan, True)
+    apply_mask(scan, mask)
     refresh_axes(scan)
     return scan
 

@@ -189,9 +189,7 @@ class Session:
             active = writer_active(self.path)
             layout = find_layout(h5, keys=self.options.keys, data=self.options.data,
                                  finished=self.options.finished)
-            scan = open_scan(h5, layout, self.options, active)
-            if not self._mask_on:  # the user's choice, kept from the previous file
-                apply_mask(scan, False)
+            scan = open_scan(h5, layout, self.options, active, mask=self._mask_on)
         except Exception as exc:
             h5.close()
             if isinstance(exc, WaitForFiles) or (active and not self.options.keys
