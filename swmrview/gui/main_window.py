@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self._latest_frame: tuple | None = None
         self._map_dirty = self._ended = False
         self._map_drawn = 0.0
+        self._drawn_latest: tuple[int, ...] | None = None
         self._progress = (0, None)
         self._generation = 0
 
@@ -148,7 +149,7 @@ class MainWindow(QMainWindow):
         self.options = replace(self.options, path=path, mask=self.toolbar.mask_box.isChecked())
         self.headless.options = self.options
         self.info = self.state = self.shown_position = None
-        self._frame_pending = self._latest_frame = None
+        self._frame_pending = self._latest_frame = self._drawn_latest = None
         self.toolbar.roi_box.setChecked(False)  # a ROI on this file's frames may not fit the next
         self.exit_code, self._ended = EXIT_OK, False
         self.pages.setCurrentWidget(self.splitter)
@@ -186,7 +187,8 @@ class MainWindow(QMainWindow):
         else:  # a new scan: nothing pinned in it, so its frames are followed
             self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
             self.toolbar.set_following(True)
-        self._frame_pending = self._latest_frame = None
+        self._frame_pending = self._latest_frame = self._drawn_latest = None
+        self._map_drawn = 0.0  # a new scan or dataset is drawn at the next redraw
         kind = info.frame_kind
         self.frame_view.set_frame_kind(kind)
         shape = "x".join(map(str, info.frame_shape)) or "scalar"
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
                 or tuple(state.slow_index) != self.map_view.drawn_slow):
             self._map_dirty = False
             self._map_drawn = now
+            self._drawn_latest = state.latest  # the newest point the map shows
             self.map_view.refresh()
         if self._frame_pending is not None and state is not None:
             position, frame, live, levels, binning = self._frame_pending
@@ -268,7 +271,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             following = state.pinned is None and self.toolbar.follow_action.isChecked()
             paused = state.pinned is None and not following  # the frame on screen stays
-            self.map_view.mark(self.shown_position if paused else state.shown)
+            # following, the marker sits on the newest point drawn: the map redraws at 10 Hz
+            self.map_view.mark(self.shown_position if paused else state.pinned
+                               if state.pinned is not None else self._drawn_latest)
             self.toolbar.set_slider(state.n_acquired, state.n_acquired - 1 if following else None)
         if self._status_pending is not None:
             status, self._status_pending = self._status_pending, None
