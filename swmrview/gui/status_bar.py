@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtWidgets import (QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar,
+                               QWidget)
 
 from swmrview.gui import errors
 from swmrview.model.status import ERROR, IDLE, Status
@@ -18,6 +19,9 @@ class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel("")
+        # a long message is cut at the window's edge (whole in the tooltip and Details...);
+        # its width must never widen the window
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.details_button = QPushButton("Details...")
         self.details_button.setFlat(True)
         self.details_button.hide()
@@ -50,6 +54,7 @@ class StatusBar(QStatusBar):
         if self._unexpected:
             text = f"{self._unexpected}  |  {text}" if text else self._unexpected
         self.label.setText(text)
+        self.label.setToolTip(text)
         self.details_button.setVisible(bool(self._unexpected) or (
             self._status.kind == ERROR and bool(self.details)))
 
