@@ -34,7 +34,7 @@ import sys
 import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -470,18 +470,22 @@ class ReducePipeline:
             return self._read_chunk(pos)
         return self._read_run(pos, 1)[0]
 
-    def read_reduce(self, positions: Sequence[Sequence[int]]
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    def read_reduce(self, positions: Sequence[Sequence[int]],
+                    extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
+                    builtin: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Reduce the frames at ``positions``: values by name (same order), and the last frame.
 
+        ``extra``: more reductions (map channels) computed on the same frames, each read once;
+        ``builtin=False`` leaves out sum/mean/max/roi (a channel added later is computed alone).
         Every position must be inside the dataset as of the last `refresh`.
         """
         pos = self._positions(positions)
         n = len(pos)
-        out = np.full((len(REDUCTIONS), n), np.nan)
+        names = (REDUCTIONS if builtin else ()) + tuple(extra or ())
+        out = np.full((len(names), n), np.nan)
         if n == 0:
-            return dict(zip(REDUCTIONS, out)), None
-        reducer = self._reducer
+            return dict(zip(names, out)), None
+        reducer = _Combined(self._reducer if builtin else None, tuple((extra or {}).values()))
         pool = None
         if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
             pool = self._executor()
@@ -511,7 +515,7 @@ class ReducePipeline:
             finally:
                 for future in futures:
                     future.cancel()
-        return dict(zip(REDUCTIONS, out)), last
+        return dict(zip(names, out)), last
 
     # ------------------------------------------------------------------ internals
     def _executor(self) -> ThreadPoolExecutor | None:
@@ -536,7 +540,7 @@ class ReducePipeline:
         return tuple(int(v) for v in self._positions([tuple(position)])[0])
 
     def _work(self, pos: np.ndarray, start: int, stop: int, out: np.ndarray,
-              reducer: FrameReducer) -> np.ndarray | None:
+              reducer: "_Combined") -> np.ndarray | None:
         """Read and reduce ``pos[start:stop]`` into ``out[:, start:stop]``; the last frame if
         ``stop`` is the end of ``pos``."""
         keep_last = stop == len(pos)
@@ -682,6 +686,21 @@ class ReducePipeline:
         else:
             frames = np.array(self.dataset[sel], dtype=self.dtype)
         return frames.reshape((length,) + self.frame_shape)
+
+
+class _Combined:
+    """The built-in reductions (or none) and the extra channels of one frame, in that order."""
+
+    def __init__(self, builtin: FrameReducer | None,
+                 extra: tuple[Callable[[np.ndarray], float], ...]) -> None:
+        self.builtin, self.extra = builtin, extra
+
+    def __call__(self, frame: np.ndarray, writable: bool = False) -> list[float]:
+        # channels first: the built-in reducer may zero excluded pixels of a writable frame
+        values = [f(frame) for f in self.extra]
+        if self.builtin is None:
+            return values
+        return list(self.builtin(frame, writable=writable)) + values
 
 
 def _runs(pos: np.ndarray, start: int, stop: int, max_run: int):

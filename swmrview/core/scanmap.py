@@ -119,6 +119,15 @@ class ScanMap:
         self._extent = wanted
         return True
 
+    def add_layer(self, name: str) -> None:
+        """Keep another named value per point (a map channel), NaN until placed."""
+        if name not in self._values:
+            self._values[name] = np.full(self._filled.shape, np.nan)
+
+    def remove_layer(self, name: str) -> None:
+        """Forget a named value per point (a removed channel)."""
+        self._values.pop(name, None)
+
     def set_many(self, positions: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
         """Place many points: ``values[name][k]`` is the reduction at ``positions[k]``.
 

@@ -49,6 +49,8 @@ class ScanInfo:
     tree: Mapping[str, Any]
     notes: tuple[str, ...] = ()
     masked: bool = False                      # a pixel mask or overflow value applies
+    frame_axis: Axis | None = None            # calibration of a spectrum's channels (energy)
+    fields: tuple[tuple[str, tuple[int, ...]], ...] = ()   # per-point datasets: (path, frame)
 
     @property
     def frame_rank(self) -> int:
@@ -78,6 +80,7 @@ class Update:
     values: Mapping[str, np.ndarray] = field(default_factory=dict)
     new_points: int = 0                       # the first ``new_points`` positions are new
     roi: tuple[int, ...] | None = None        # ROI the "roi" values were computed with
+    channels: Mapping[str, Any] = field(default_factory=dict)  # Channel specs of the values
     frame: np.ndarray | None = None           # newest frame (display copy, maybe binned)
     frame_position: tuple[int, ...] | None = None
     frame_levels: tuple[float, float] | None = None

@@ -33,6 +33,9 @@ from swmrview.core.keys import ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
 from swmrview.core.tree import hdf5_tree
 
+from swmrview.core.channels import Channel
+
+from .channels import ChannelSet, per_point_fields, spectrum_axis
 from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
@@ -90,7 +93,13 @@ class Session:
         self._watch = NewScanWatch(self.path, CHECK_FILE_S)
         self._rate = RateMeter()
         self._pending: collections.deque[np.ndarray] = collections.deque()   # (n, rank) chunks
-        self._backfill: collections.deque[np.ndarray] = collections.deque()
+        # (positions, channel names or None for every value) to compute again
+        self._backfill: collections.deque[tuple[np.ndarray, tuple[str, ...] | None]] = \
+            collections.deque()
+        self._late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
+        self._wanted: tuple[Channel, ...] = ()     # the map channels asked for
+        self._channels: ChannelSet | None = None
+        self._frame_axis = None
         self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
         self._roi: tuple[int, ...] | None = None
         self._mask_on = options.mask
@@ -144,6 +153,9 @@ class Session:
     def _fail(self, exc: BaseException) -> None:
         message = str(exc) or type(exc).__name__
         logger.error("%s", message)
+        if self._channels is not None:
+            self._channels.close()
+            self._channels = None
         if self.scan is not None:
             self.scan.close()
             self.scan = None
@@ -201,6 +213,9 @@ class Session:
         self.scan = scan
         self._watch.arm(active)
         self._last_new = self.clock()
+        self._channels = ChannelSet(scan.file, scan.scan_rank)
+        self._frame_axis = spectrum_axis(scan.file[scan.data_path])
+        self._use_channels(rebuild=False)
         for note in scan.notes:
             logger.warning("%s: %s", self.name, note)
         logger.info("following %s (%s, data %s, scan shape %s)", self.path, scan.mode,
@@ -229,10 +244,12 @@ class Session:
             tree = {"name": "/", "path": "/", "kind": "group", "children": []}
         shape = tuple(scan.follower.scan_shape) if scan.mode == COMPLETE \
             else tuple(layout.scan_shape)
+        fields = per_point_fields(tree, shape, skip=layout.keys)
         return ScanInfo(self.generation, self.path, scan.mode, shape, scan.axes,
                         scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
                         str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
-                        masked=has_detector_mask(scan))
+                        masked=has_detector_mask(scan), frame_axis=self._frame_axis,
+                        fields=fields)
 
     # ------------------------------------------------------------------ following
     def _follow(self) -> None:
@@ -273,17 +290,26 @@ class Session:
         """Read and reduce pending points (then backfill) until ``deadline``."""
         chunks, values, new, frame, position = [], collections.defaultdict(list), 0, None, None
         refreshed = False
+        self._backfill.extend(self._late)  # points another dataset did not hold last step
+        self._late = []
         for queue, is_new in ((self._pending, True), (self._backfill, False)):
             while queue and (self.clock() < deadline or not chunks):
                 if not refreshed:  # under SWMR, chunks written since the last refresh read as fill
                     scan.pipeline.refresh()
                     refreshed = True
-                block = queue.popleft()
+                block, names = (queue.popleft(), None) if is_new else queue.popleft()
                 if len(block) > scan.batch:
-                    queue.appendleft(block[scan.batch:])
+                    rest = block[scan.batch:]
+                    queue.appendleft(rest if is_new else (rest, names))
                     block = block[:scan.batch]
-                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block])
+                reduced, last = self._reduce(scan, block, names)
+                if len(block) and len(reduced) == 0 and not chunks:
+                    continue  # nothing to compute for these names any more
                 chunks.append(block)
+                if values and set(reduced) != set(values):  # another set of names: next step
+                    chunks.pop()
+                    queue.appendleft(block if is_new else (block, names))
+                    break
                 for name, column in reduced.items():
                     values[name].append(column)
                 if is_new:
@@ -299,11 +325,31 @@ class Session:
             update["values"] = MappingProxyType({k: frozen(np.concatenate(v))
                                                  for k, v in values.items()})
             update["new_points"] = new
+            if self._channels is not None:
+                update["channels"] = MappingProxyType(dict(self._channels.channels))
         if frame is not None:
             shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
             update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
                           frame_binning=binning)
         return update
+
+    def _reduce(self, scan: OpenScan, block: np.ndarray, names: tuple[str, ...] | None
+                ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Values of ``block`` (all, or only the channels ``names``) and its last frame."""
+        chans = self._channels
+        extra = chans.main_reducers(names) if chans is not None else {}
+        reduced: dict[str, np.ndarray] = {}
+        last = None
+        if names is None or extra:
+            reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block], extra=extra,
+                                                      builtin=names is None)
+        if chans is not None:
+            late = chans.finish(block, reduced, names)
+            if late.any():
+                lagging = tuple(n for n in (names or chans.channels) if n in chans.channels
+                                and (chans.channels[n].dataset or chans.channels[n].monitor))
+                self._late.append((block[late], lagging))
+        return reduced, last
 
     def _remember(self, block: np.ndarray) -> None:
         """Keep the newest points' positions (bounded), for :meth:`_recompute`."""
@@ -392,6 +438,7 @@ class Session:
         self._mask_on = bool(on)
         if self.scan is not None:
             apply_mask(self.scan, self._mask_on)
+            self._use_channels(rebuild=True)
             self._recompute(positions)
 
     def set_dataset(self, path: str, positions: np.ndarray) -> None:
@@ -411,9 +458,37 @@ class Session:
         scan.pipeline, scan.data_path = pipeline, path
         self._roi = None
         apply_mask(scan, self._mask_on)
+        self._frame_axis = spectrum_axis(scan.file[path])
+        self._use_channels(rebuild=True)
         self.generation = next(_GENERATIONS)
         self._outbox.append(self.info())
         self._recompute(positions)
+
+    def set_channels(self, channels: Sequence[Channel], positions: np.ndarray) -> None:
+        """Compute the map ``channels``; new or changed ones over the acquired ``positions``."""
+        self._wanted = tuple(channels)
+        if self.scan is None:
+            return
+        changed = self._use_channels(rebuild=False)
+        if changed:
+            self._queue_again(positions, tuple(changed))
+        else:
+            self._emit(force=True)
+
+    def _use_channels(self, rebuild: bool) -> list[str]:
+        """Give the channel set the wanted channels (``rebuild``: the detector changed)."""
+        scan = self.scan
+        if scan is None or self._channels is None:
+            return []
+        args = (scan.pipeline.frame_shape, scan.mask, scan.overflow,
+                None if self._frame_axis is None else self._frame_axis.values)
+        if rebuild:
+            self._channels.rebuild(*args)
+        changed, refused = self._channels.set(self._wanted, *args)
+        if refused:
+            self._notice = ("; ".join(refused), self.clock() + NOTICE_S)
+            self._set(self._plain)
+        return changed
 
     def _recompute(self, positions: np.ndarray) -> None:
         """Read the acquired ``positions`` again, and the points sent after them.
@@ -421,13 +496,18 @@ class Session:
         ``positions`` are the points the window had applied, in arrival order; points this
         session read since are still queued to it with values for the old ROI, mask or dataset.
         """
-        positions = np.asarray(positions, dtype=np.int64)
         self._backfill.clear()
+        self._late = []
+        self._queue_again(positions, None)
+
+    def _queue_again(self, positions: np.ndarray, names: tuple[str, ...] | None) -> None:
+        """Queue ``positions`` (and the points sent after them) to compute ``names`` again."""
+        positions = np.asarray(positions, dtype=np.int64)
         if positions.size:
-            self._backfill.append(positions.reshape(len(positions), -1))
+            self._backfill.append((positions.reshape(len(positions), -1), names))
         later = self._sent_after(len(positions))
         if later is not None and len(later):
-            self._backfill.append(later)
+            self._backfill.append((later, names))
         if self.scan is not None and self.status.terminal:
             self._emit(**self._read(self.scan, self.clock() + READ_BUDGET_S))
 
@@ -447,6 +527,9 @@ class Session:
     def close(self) -> None:
         """Close the file (the session can open it again with :meth:`step`)."""
         self.stop_event.set()
+        if self._channels is not None:
+            self._channels.close()
+            self._channels = None
         if self.scan is not None:
             self.scan.close()
             self.scan = None

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from swmrview.core.channels import Channel
 from swmrview.core.scanmap import REDUCTIONS, ScanMap
 
 from .messages import Axis, ScanInfo, Update
@@ -46,6 +47,7 @@ class ViewState:
         self.latest: Position | None = None
         self.slow_index: Position = (0,) * max(0, self.rank - 2)
         self.follow_slow = True
+        self.channels: dict[str, Channel] = {}   # map channels beyond the built-in reductions
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
 
@@ -93,6 +95,10 @@ class ViewState:
             values = dict(update.values)
             if update.roi != self.roi:
                 values.pop("roi", None)  # computed for another ROI than the one shown now
+            for name in [n for n in values if n not in REDUCTIONS]:
+                if self.channels.get(name) is None or update.channels.get(name) != \
+                        self.channels[name]:
+                    del values[name]   # a channel removed or changed since
             before = self.map.shape
             self.map.set_many(update.positions, values)
             shape = shape or self.map.shape != before
@@ -145,10 +151,40 @@ class ViewState:
         return True
 
     def set_reduction(self, name: str) -> None:
-        """Map the named reduction."""
-        if name not in REDUCTIONS:
-            raise ValueError(f"unknown reduction {name!r}; choose from {REDUCTIONS}")
+        """Map the named reduction or channel."""
+        if name not in self.layers:
+            raise ValueError(f"unknown map {name!r}; choose from {self.layers}")
         self.reduction = name
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Names of the maps that can be shown: the built-in reductions, then the channels."""
+        return tuple(REDUCTIONS) + tuple(self.channels)
+
+    def set_channels(self, channels: Sequence[Channel]) -> list[str]:
+        """Use these map channels; returns the names whose values the session must compute.
+
+        A channel whose spec is unchanged keeps its values; a changed one starts empty. The
+        shown map falls back to "sum" if its channel went away.
+        """
+        wanted = {c.name: c for c in channels}
+        for name in [n for n in self.channels if n not in wanted]:
+            del self.channels[name]
+            self.map.remove_layer(name)
+        changed = []
+        for name, channel in wanted.items():
+            if self.channels.get(name) != channel:
+                self.map.remove_layer(name)
+                self.map.add_layer(name)
+                changed.append(name)
+        self.channels = dict(wanted)
+        if self.reduction not in self.layers:
+            self.reduction = "sum"
+        return changed
+
+    def values(self, name: str) -> np.ndarray:
+        """The whole map of ``name`` (a view over the current extent; do not modify)."""
+        return self.map.values[name]
 
     def set_slow_index(self, index: Sequence[int]) -> None:
         """Show another plane of a scan of rank >= 3 (kept until following latest again)."""

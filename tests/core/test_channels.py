@@ -1,0 +1,117 @@
+"""Map channels computed by ChannelReducer, compared with numpy on real beamline files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from swmrview.core.channels import (
+    Channel,
+    ChannelReducer,
+    format_elements,
+    normalise,
+    parse_elements,
+    points_in_polygon,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_i18_element_window_summed_over_chosen_elements():
+    with h5py.File(DATA / "i18_test_data.nxs", "r") as f:
+        mcas = f["entry1/xspress3/MCAs"][()]          # (2, 2, 10, 4096)
+        i0 = f["entry1/raster_counterTimer01/I0"][()]
+    channel = Channel("Fe", "window", bounds=(1200, 1400), elements=(6, 8, 9))
+    reducer = ChannelReducer(channel, mcas.shape[2:])
+    got = np.array([[reducer(mcas[i, j]) for j in range(2)] for i in range(2)])
+    want = mcas[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2))
+    np.testing.assert_allclose(got, want)
+    assert got.sum() > 0
+    np.testing.assert_allclose(normalise(got, i0), want / i0)
+
+
+def test_i18_whole_frame_reductions_over_all_elements():
+    with h5py.File(DATA / "i18_test_data.nxs", "r") as f:
+        mca = f["entry1/xspress3/MCAs"][1, 0]
+    for kind, want in (("sum", mca.sum()), ("mean", mca.mean()), ("max", mca.max())):
+        assert ChannelReducer(Channel("c", kind), mca.shape)(mca) == pytest.approx(want)
+    one = ChannelReducer(Channel("c", "sum", elements=(4,)), mca.shape)(mca)
+    assert one == pytest.approx(mca[4].sum())
+
+
+def test_fluo_window_in_energy_units():
+    with h5py.File(DATA / "fluo.nxs", "r") as f:
+        data = f["entry1/fluo_entry/data/data"][()]      # (2, 2, 2, 4096)
+        energy = f["entry1/fluo_entry/data/energy"][()]  # eV
+    lo, hi = float(energy[1000]), float(energy[1500])
+    reducer = ChannelReducer(Channel("w", "window", bounds=(hi, lo)), data.shape[3:],
+                             energy=energy)
+    inside = (energy >= lo) & (energy <= hi)
+    for point in np.ndindex(data.shape[:3]):
+        assert reducer(data[point]) == pytest.approx(data[point][inside].sum(dtype=np.float64),
+                                                     rel=1e-6)
+    # without a calibration the same bounds are channel numbers
+    plain = ChannelReducer(Channel("w", "window", bounds=(1000, 1500)), data.shape[3:])
+    assert plain(data[0, 1, 1]) == pytest.approx(data[0, 1, 1, 1000:1500].sum(dtype=np.float64),
+                                                 rel=1e-6)
+
+
+def test_xrd_rectangle_and_polygon_on_images():
+    with h5py.File(DATA / "xrd_test.nxs", "r") as f:
+        images = f["entry1/xrd_entry/instrument/detector/data"][()]   # (2, 2, 2, 100, 1000)
+    frame = images[1, 0, 1]
+    rect = ChannelReducer(Channel("r", "rect", bounds=(10, 60, 200, 700)), frame.shape)
+    assert rect(frame) == pytest.approx(frame[10:60, 200:700].sum(dtype=np.float64), rel=1e-6)
+    triangle = ((100.0, 5.0), (900.0, 5.0), (100.0, 95.0))
+    poly = ChannelReducer(Channel("p", "polygon", polygon=triangle), frame.shape)
+    yy, xx = np.mgrid[:100, :1000]
+    inside = points_in_polygon(xx + 0.5, yy + 0.5, triangle)
+    assert 0.3 < inside.mean() * 1000 * 100 / (800 * 90 / 2) < 1.1   # about the triangle's area
+    assert poly(frame) == pytest.approx(frame[inside].sum(dtype=np.float64), rel=1e-6)
+
+
+def test_masked_overflowing_and_nan_pixels_are_left_out():
+    frame = np.arange(40, dtype=np.float64).reshape(4, 10)
+    frame[0, 1] = np.nan
+    frame[2, 3] = 1000
+    mask = np.zeros(frame.shape, bool)
+    mask[1, 2] = True
+    reducer = ChannelReducer(Channel("c", "rect", bounds=(0, 4, 0, 5)), frame.shape,
+                             mask=mask, overflow=500)
+    keep = np.zeros(frame.shape, bool)
+    keep[:, :5] = True
+    keep[0, 1] = keep[2, 3] = keep[1, 2] = False
+    assert reducer(frame) == pytest.approx(frame[keep].sum())
+    assert ChannelReducer(Channel("m", "max"), frame.shape, overflow=500)(frame) == 39
+
+
+def test_integer_frames_sum_exactly():
+    frame = np.full((3, 5), 2**31 - 1, dtype=np.int32)
+    assert ChannelReducer(Channel("c", "sum"), frame.shape)(frame) == 15 * (2**31 - 1)
+
+
+def test_channel_validation_and_round_trip():
+    with pytest.raises(ValueError, match="name"):
+        Channel("sum")
+    with pytest.raises(ValueError, match="bounds"):
+        Channel("w", "window", bounds=(1, 2, 3))
+    with pytest.raises(ValueError, match="kind"):
+        Channel("w", "median")
+    with pytest.raises(ValueError, match="elements"):
+        ChannelReducer(Channel("c", elements=(12,)), (10, 4096))
+    with pytest.raises(ValueError, match="image"):
+        ChannelReducer(Channel("p", "polygon", polygon=((0, 0), (1, 0), (0, 1))), (4096,))
+    c = Channel("Fe/I0", "window", bounds=(6.2, 6.6), elements=(0, 1, 2, 3, 7),
+                monitor="/entry/I0")
+    assert Channel.from_dict(c.to_dict()) == c
+    assert "0-3,7" in c.describe() and "I0" in c.describe()
+    assert parse_elements(" 0-3, 7") == (0, 1, 2, 3, 7) and parse_elements("") is None
+    assert format_elements((5, 0, 1, 2)) == "0-2,5"
+
+
+def test_normalise_leaves_zero_monitor_as_nan():
+    got = normalise(np.array([2.0, 3.0, 4.0]), np.array([2.0, 0.0, np.nan]))
+    assert got[0] == 1.0 and np.isnan(got[1:]).all()

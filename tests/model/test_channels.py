@@ -1,0 +1,134 @@
+"""Map channels through a Session and ViewState, compared with numpy on real files (finished
+and replayed live by a separate writer process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from swmrview.core.channels import Channel
+from swmrview.replay import start_replay
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+I18 = DATA / "i18_test_data.nxs"
+MCAS = "/entry1/xspress3/MCAs"
+I0 = "/entry1/raster_counterTimer01/I0"
+IT = "/entry1/raster_counterTimer01/It"
+
+CHANNELS = (
+    Channel("Co", "window", bounds=(1200, 1400), elements=(6, 8, 9)),
+    Channel("Co/I0", "window", bounds=(1200, 1400), elements=(6, 8, 9), monitor=I0),
+    Channel("all max", "max"),
+    Channel("It/I0", "sum", dataset=IT, monitor=I0),
+)
+
+
+def expected_i18() -> dict[str, np.ndarray]:
+    with h5py.File(I18, "r", locking=False) as f:
+        mcas, i0, it = f[MCAS][()], f[I0][()], f[IT][()]
+    co = mcas[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2))
+    return {"Co": co, "Co/I0": co / i0, "all max": mcas.max(axis=(-1, -2)), "It/I0": it / i0,
+            "sum": mcas.sum(axis=(-1, -2))}
+
+
+def use(f, channels) -> list[str]:
+    """Set channels as the window does: on the view state, then on the session."""
+    changed = f.state.set_channels(channels)
+    f.session.set_channels(channels, f.state.acquired_positions())
+    return changed
+
+
+def test_channels_of_a_finished_xrf_map_equal_numpy(follow):
+    f = follow(I18, data=(MCAS,))
+    f.until(lambda f: f.state is not None)
+    use(f, CHANNELS)
+    f.until_ended()
+    want = expected_i18()
+    assert f.state.layers[-4:] == tuple(c.name for c in CHANNELS)
+    for name, values in want.items():
+        np.testing.assert_allclose(f.state.values(name), values, rtol=1e-12, err_msg=name)
+
+
+def test_a_channel_added_after_the_end_is_computed_alone_over_the_read_points(follow):
+    f = follow(I18, data=(MCAS,))
+    f.until_ended()
+    sums = f.state.values("sum").copy()
+    updates = []
+    original = f.state.apply
+    f.state.apply = lambda u: (updates.append(u), original(u))[1]
+    assert use(f, CHANNELS[:1]) == ["Co"]
+    f.until(lambda f: np.isfinite(f.state.values("Co")).all())
+    with_values = [u for u in updates if len(u.positions)]
+    assert with_values and all(set(u.values) == {"Co"} for u in with_values)
+    assert sum(len(u.positions) for u in with_values) == 4      # each point read once
+    np.testing.assert_allclose(f.state.values("Co"), expected_i18()["Co"])
+    np.testing.assert_array_equal(f.state.values("sum"), sums)   # untouched
+    # changing its bounds recomputes it; removing it drops its map
+    wider = Channel("Co", "window", bounds=(1100, 1500), elements=(6, 8, 9))
+    use(f, (wider,))
+    assert np.isnan(f.state.values("Co")).all()
+    f.until(lambda f: np.isfinite(f.state.values("Co")).all())
+    with h5py.File(I18, "r", locking=False) as h:
+        want = h[MCAS][:, :, [6, 8, 9], 1100:1500].sum(axis=(-1, -2))
+    np.testing.assert_allclose(f.state.values("Co"), want)
+    f.state.set_reduction("Co")
+    use(f, ())
+    assert "Co" not in f.state.layers and f.state.reduction == "sum"
+
+
+def test_channels_follow_a_live_replay_of_the_xrf_map(follow, tmp_path):
+    out = tmp_path / "i18.nxs"
+    writer = start_replay(I18, out, rate=4.0)
+    try:
+        f = follow(out, data=(MCAS,), timeout=20.0)
+        f.until(lambda f: f.state is not None, timeout=60)
+        use(f, CHANNELS)
+        f.until_ended(timeout=90)
+        writer.join(30)
+        assert writer.exitcode == 0
+    finally:
+        if writer.is_alive():
+            writer.kill()
+    assert f.state.n_acquired == 4
+    for name, values in expected_i18().items():
+        np.testing.assert_allclose(f.state.values(name), values, rtol=1e-12, err_msg=name)
+
+
+def test_spectra_of_fluo_have_an_energy_axis_and_windows_in_ev(follow):
+    f = follow(DATA / "fluo.nxs")
+    f.until(lambda f: f.state is not None)
+    axis = f.infos[-1].frame_axis
+    assert axis is not None and axis.name == "energy" and axis.unit == "eV"
+    assert len(axis.values) == 4096
+    lo, hi = float(axis.values[2000]), float(axis.values[2400])
+    use(f, (Channel("K", "window", bounds=(lo, hi)),))
+    f.until_ended()
+    with h5py.File(DATA / "fluo.nxs", "r", locking=False) as h:
+        data = h["entry1/fluo_entry/data/data"][()].astype(np.float64)
+    np.testing.assert_allclose(f.state.values("K"), data[..., 2000:2401].sum(-1), rtol=1e-6)
+
+
+def test_per_point_fields_are_offered_for_channels(follow):
+    f = follow(I18, data=(MCAS,))
+    f.until(lambda f: f.state is not None)
+    fields = dict(f.infos[-1].fields)
+    assert fields[I0] == () and fields[MCAS] == (10, 4096)
+    assert "/entry1/instrument/DCM/energy" not in fields        # one value, not one per point
+
+
+@pytest.mark.parametrize("bad, why", [
+    (Channel("x", dataset="/entry1/nothing"), "no dataset"),
+    (Channel("x", "window", bounds=(1, 2), monitor="/entry1/xspress3/Co_K"), "not one value"),
+    (Channel("x", "sum", elements=(11,)), "elements"),
+])
+def test_a_channel_that_cannot_be_computed_is_refused_with_a_reason(follow, bad, why):
+    f = follow(I18, data=(MCAS,))
+    f.until(lambda f: f.state is not None)
+    use(f, (CHANNELS[0], bad))
+    f.until_ended()
+    assert why in f.session.status.message and "channel x" in f.session.status.message
+    np.testing.assert_allclose(f.state.values("Co"), expected_i18()["Co"])   # the others work
+    assert np.isnan(f.state.values("x")).all()
