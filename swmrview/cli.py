@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up after S seconds without new points (default 10)")
     p.add_argument("--reduce", choices=("sum", "mean", "max"), default="sum",
                    help="per-frame value shown on the map (default sum)")
+    p.add_argument("--settings", metavar="FILE.json",
+                   help="view settings to use (map channels, colormap, shown map), as saved "
+                        "with File > Save view settings")
     p.add_argument("--debug", action="store_true", help="verbose logging")
     p.add_argument("--exit-on-finish", action="store_true",
                    help="quit when the scan finishes, times out or fails (see exit codes)")
@@ -144,6 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value and os.path.splitext(value)[1].lower() not in (".png", ".tif", ".tiff", ".csv"):
             build_parser().error(f"{flag} {value}: use a .png, .tif, .tiff or .csv file name")
 
+    view = None
+    if args.settings:
+        from swmrview.model.view_settings import SettingsFileError, ViewSettings
+
+        try:
+            view = ViewSettings.load(args.settings)
+        except SettingsFileError as exc:
+            print(f"swmrview: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
     demo_dir = proc = None
     path = args.file
     if args.demo:
@@ -162,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         screenshot=args.screenshot,
         export_nexus=os.path.abspath(args.export_nexus) if args.export_nexus else None,
         export_frame=args.export_frame,
+        view=view,
     )
     try:
         from swmrview.gui.app import run  # Qt is imported only from here on

@@ -233,3 +233,32 @@ def test_export_to_an_unknown_image_format_is_refused(tmp_path):
     result = run_cli([tmp_path / "x.h5", "--export-frame", tmp_path / "f.jpg"], tmp_path)
     assert result.returncode == 2
     assert "--export-frame" in result.stderr and ".png, .tif" in result.stderr
+
+
+def test_a_settings_file_maps_its_channels_headless(tmp_path):
+    from pathlib import Path
+
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
+    data = Path(__file__).parent / "data" / "i18_test_data.nxs"
+    mcas, i0 = "/entry1/xspress3/MCAs", "/entry1/raster_counterTimer01/I0"
+    settings = tmp_path / "xrf.json"
+    ViewSettings(channels=(Channel("Co/I0", "window", bounds=(1200, 1400), elements=(6, 8, 9),
+                                   monitor=i0),), shown="Co/I0").save(settings)
+    out = tmp_path / "co.csv"
+    result = run_cli([data, "--data", mcas, "--settings", settings, "--exit-on-finish",
+                      "--export-map", out], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(data, "r") as f:
+        want = f[mcas][:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / f[i0][()]
+    assert "Co/I0" in out.read_text().splitlines()[0]
+    np.testing.assert_allclose(np.loadtxt(out, delimiter=",", comments="#"), want)
+
+
+def test_a_bad_settings_file_exits_2_with_the_reason(tmp_path):
+    settings = tmp_path / "bad.json"
+    settings.write_text("{not json")
+    result = run_cli([tmp_path / "x.h5", "--settings", settings], tmp_path)
+    assert result.returncode == 2
+    assert "bad.json" in result.stderr and "not JSON" in result.stderr

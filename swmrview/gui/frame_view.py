@@ -289,12 +289,33 @@ class TracePanel(QWidget):
         self.log_scale = False
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=self.MEAN_OF)
         self._last_live: str | None = None
+        self.axis = None   # calibration (model.messages.Axis) of the channels, or None
+
+    def set_axis(self, axis) -> None:
+        """Plot against ``axis`` (e.g. energy in keV) when the file has one, else channels."""
+        self.axis = axis
+        self.plot.setLabel("bottom", axis.label if axis is not None else "channel")
+        self.frame = None   # the next frame places the region in the new units
+
+    def x_values(self, n: int) -> np.ndarray:
+        """The x of each of ``n`` channels: the calibration, or channel numbers."""
+        if self.axis is not None and self.axis.values is not None and len(self.axis.values) == n:
+            return np.asarray(self.axis.values, dtype=np.float64)
+        return np.arange(n, dtype=np.float64)
+
+    def window(self) -> tuple[float, float] | None:
+        """The drawn x range in the plot's units (energy when calibrated), or None."""
+        if not self.region.isVisible() or self.frame is None:
+            return None
+        lo, hi = self.region.getRegion()
+        return (float(lo), float(hi))
 
     def set_running_mean(self, on: bool) -> None:
         """Show the mean of the last few live traces."""
         self.mean_curve.setVisible(bool(on))
         if on and self._recent:
-            self.mean_curve.setData(np.mean(self._recent, axis=0))
+            mean = np.mean(self._recent, axis=0)
+            self.mean_curve.setData(self.x_values(len(mean)), mean)
 
     def set_log(self, on: bool) -> None:
         """Log scale on the counts axis."""
@@ -312,15 +333,16 @@ class TracePanel(QWidget):
         if trace.ndim > 1:  # several detector elements: their sum, channel by channel
             label = f"{label}  (sum of {int(np.prod(trace.shape[:-1]))} elements)"
             trace = trace.reshape(-1, trace.shape[-1]).sum(axis=0)
-        self.curve.setData(trace)
+        x = self.x_values(trace.shape[-1])
+        self.curve.setData(x, trace)
         if live and label != self._last_live:  # the newest frame re-shown on unpinning: once
             self._last_live = label
             self._recent.append(trace)
             if self.mean_curve.isVisible():
-                self.mean_curve.setData(np.mean(self._recent, axis=0))
+                self.mean_curve.setData(x, np.mean(self._recent, axis=0))
         if first:
             n = frame.shape[-1]
-            self.region.setRegion((n * 0.4, n * 0.6))
+            self.region.setRegion((x[int(n * 0.4)], x[min(n - 1, int(n * 0.6))]))
             if self.region.isVisible():  # shown before any frame of this length: emit it now
                 self._emit_roi()
         self.readout.setText(label or " ")
@@ -336,6 +358,9 @@ class TracePanel(QWidget):
             return None
         n = self.frame.shape[-1]
         lo, hi = self.region.getRegion()
+        if self.axis is not None and self.axis.values is not None and len(self.axis.values) == n:
+            inside = np.flatnonzero((self.x_values(n) >= lo) & (self.x_values(n) <= hi))
+            return (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
         x0 = int(np.clip(round(lo), 0, n))
         return (x0, int(np.clip(round(hi), x0, n)))
 
@@ -362,6 +387,19 @@ class FrameView(QStackedWidget):
         self.trace_panel.roi_changed.connect(self.roi_changed)
         self.kind = "image"
         self.shown_label = ""
+
+    def set_frame_axis(self, axis) -> None:
+        """The calibration of spectra (energy) or None: plotted against channel numbers."""
+        self.trace_panel.set_axis(axis)
+
+    def roi_for_channel(self) -> tuple[float, ...] | None:
+        """The drawn ROI as channel bounds: (y0, y1, x0, x1) pixels, or a spectrum's x range
+        in the plot's units (energy when calibrated)."""
+        if self.kind == "image":
+            return self.image_panel.roi_bounds()
+        if self.kind == "spectrum":
+            return self.trace_panel.window()
+        return None
 
     def set_frame_kind(self, kind: str) -> None:
         """Pick the image, spectrum (trace) or scalar page."""

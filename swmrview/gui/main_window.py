@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
+from swmrview.gui.channel_control import ChannelControl
 from swmrview.gui.dataset_dock import DatasetDock
 from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.status_bar = StatusBar(self)
         self.setStatusBar(self.status_bar)
         self.status_bar.show_status(self.status)
+        self.channels = ChannelControl(self)
         self._build_menu()
 
         self.frame_view.roi_changed.connect(self.set_roi)
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         view.addAction(self.dock.toggleViewAction())
         view.addAction(self.scans_dock.toggleViewAction())
+        self.channels.install_actions(self.file_menu, view)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()
@@ -135,10 +138,11 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 700)
-        name = self.settings.colormap()
-        if name in COLORMAPS:
-            self.toolbar.colormap_combo.setCurrentText(name)
+        view = self.options.view or self.settings.view()  # --settings FILE, else last time's
+        if view.colormap in COLORMAPS:
+            self.toolbar.colormap_combo.setCurrentText(view.colormap)
         self._colormap_changed(self.toolbar.colormap_combo.currentText())
+        self.channels.apply_view(view)
 
     # ------------------------------------------------------------------ files
     def open_path(self, path: str) -> None:
@@ -187,6 +191,7 @@ class MainWindow(QMainWindow):
         else:  # a new scan: nothing pinned in it, so its frames are followed
             self.state = ViewState(info, self.toolbar.reduction_combo.currentText())
             self.toolbar.set_following(True)
+        self.channels.scan_opened(info, self.state, new_scan=not switch)
         self._frame_pending = self._latest_frame = self._drawn_latest = None
         self._map_drawn = 0.0  # a new scan or dataset is drawn at the next redraw
         kind = info.frame_kind
@@ -279,6 +284,10 @@ class MainWindow(QMainWindow):
             status, self._status_pending = self._status_pending, None
             self._set_status(status)
         self.status_bar.set_progress(*self._progress)
+
+    def mark_map_dirty(self) -> None:
+        """Redraw the map at the next redraw (its state changed)."""
+        self._map_dirty = True
 
     def _point_text(self, position) -> str:
         state = self.state
@@ -384,6 +393,7 @@ class MainWindow(QMainWindow):
         """Save settings, do pending headless actions, and stop the follower thread."""
         self.headless.closing()
         self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_view(self.channels.view())
         self.redraw_timer.stop()
         errors.remove_handler(self.show_error)
         self.stop_follower()

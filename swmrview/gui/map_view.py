@@ -24,11 +24,16 @@ MAX_MESH_CELLS = 250_000  # beyond this an uneven map is drawn as an even image 
 SCALES = ("linear", "log", "1-99 %")
 
 
+SCAN_AXIS = "(scan axis)"
+OVERLAY_COLOURS = ("#f9c74f", "#f94144", "#90be6d", "#f8961e", "#577590", "#c77dff")
+
+
 class MapView(QWidget):
     """Scan map display; emits :attr:`point_clicked` with the position of a clicked point."""
 
     point_clicked = Signal(object)   # tuple position
     slow_changed = Signal(object)    # tuple of slower-axis indices chosen by the user
+    x_chosen = Signal(object)        # 1-D scans: the map to plot against (None: scan axis)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,8 +66,17 @@ class MapView(QWidget):
         self.scale_combo.setToolTip("Map colour scale: linear, log10, or levels at the 1st and "
                                     "99th percentiles")
         self.scale_combo.currentTextChanged.connect(lambda _text: self.refresh())
+        self.x_combo = QComboBox()
+        self.x_combo.setToolTip("1-D scans: plot against the scan axis or another map "
+                                "(a motor or counter channel)")
+        self.x_combo.textActivated.connect(
+            lambda text: self.x_chosen.emit(None if text == SCAN_AXIS else text))
+        self.x_label = QLabel("x:")
+        self.overlays: list[pg.PlotDataItem] = []   # 1-D scans: more maps on the same axes
         bottom = QHBoxLayout()
         bottom.addWidget(self.readout, 1)
+        bottom.addWidget(self.x_label)
+        bottom.addWidget(self.x_combo)
         bottom.addWidget(QLabel("Scale:"))
         bottom.addWidget(self.scale_combo)
         layout = QVBoxLayout(self)
@@ -100,6 +114,9 @@ class MapView(QWidget):
         self.plot_widget.setVisible(rank > 0)
         self.empty.setVisible(rank == 0)
         self.curve.setVisible(rank == 1)
+        self.x_combo.setVisible(rank == 1)
+        self.x_label.setVisible(rank == 1)
+        self.set_layers()
         for item in (self.outline, self.colorbar):
             item.setVisible(rank >= 2)
         self._make_slow_boxes()
@@ -113,7 +130,7 @@ class MapView(QWidget):
         if state is None or state.rank == 0:
             return
         if state.rank == 1:
-            self.plot.setLabel("bottom", state.axes[0].label)
+            self.plot.setLabel("bottom", state.x_label())
             self.plot.setLabel("left", state.reduction)
         else:
             self.plot.setLabel("bottom", state.axes[-1].label)
@@ -163,11 +180,43 @@ class MapView(QWidget):
             with np.errstate(divide="ignore", invalid="ignore"):
                 plane = np.where(plane > 0, np.log10(plane), np.nan)
         if state.rank == 1:
-            self.plot.setLabel("left", ("log10 " if scale == "log" else "") + state.reduction)
-            x = state.coordinates(0)
-            self.curve.setData(x, plane) if np.isfinite(plane).any() else self.curve.setData([], [])
+            self._draw_curves(state, plane, scale == "log")
             return
         self._draw_plane(state, plane)
+
+    def set_layers(self) -> None:
+        """Offer the state's maps as the 1-D x axis (after channels change)."""
+        state = self.state
+        names = [SCAN_AXIS] + (list(state.layers) if state is not None else [])
+        current = state.x_layer if state is not None and state.x_layer else SCAN_AXIS
+        self.x_combo.blockSignals(True)
+        self.x_combo.clear()
+        self.x_combo.addItems(names)
+        self.x_combo.setCurrentText(current)
+        self.x_combo.blockSignals(False)
+
+    def _draw_curves(self, state: ViewState, plane: np.ndarray, log: bool) -> None:
+        """1-D scans: the shown map, and the overlaid ones, against the chosen x."""
+        names = (state.reduction,) + state.overlay
+        self.plot.setLabel("left", ("log10 " if log else "") + " , ".join(names))
+        self.plot.setLabel("bottom", state.x_label())
+        x = state.curve_x()
+        self.curve.setData(x, plane) if np.isfinite(plane).any() else self.curve.setData([], [])
+        while len(self.overlays) < len(state.overlay):
+            pen = pg.mkPen(OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)], width=1.5)
+            item = pg.PlotDataItem(pen=pen, symbol="t", symbolSize=5, connect="finite",
+                                   symbolBrush=pen.color())
+            self.plot.addItem(item)
+            self.overlays.append(item)
+        for item, name in zip(self.overlays, state.overlay + (None,) * len(self.overlays)):
+            if name is None:
+                item.setData([], [])
+                continue
+            y = state.map.plane(name)
+            if log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    y = np.where(y > 0, np.log10(y), np.nan)
+            item.setData(x, y, name=name) if np.isfinite(y).any() else item.setData([], [])
 
     def _draw_plane(self, state: ViewState, plane: np.ndarray) -> None:
         if plane.size == 0:  # no row yet (a scan whose shape is only known as it grows)

@@ -1,8 +1,14 @@
-"""What the window remembers between runs (QSettings): geometry, colormap, recent files."""
+"""What the window remembers between runs (QSettings): geometry, view settings, recent files."""
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSettings
+
+from swmrview.model.view_settings import SettingsFileError, ViewSettings
+
+logger = logging.getLogger(__name__)
 
 MAX_RECENT = 10
 
@@ -40,3 +46,18 @@ class Settings:
     def set_geometry(self, geometry) -> None:
         """Remember the window geometry."""
         self.qsettings.setValue("geometry", geometry)
+
+    def view(self) -> ViewSettings:
+        """The view settings (channels, colormap, ...) of last time."""
+        text = self.qsettings.value("view")
+        if not text:
+            return ViewSettings(colormap=self.colormap())
+        try:
+            return ViewSettings.from_json(str(text))
+        except SettingsFileError as exc:
+            logger.warning("saved view settings not used: %s", exc)
+            return ViewSettings(colormap=self.colormap())
+
+    def set_view(self, view: ViewSettings) -> None:
+        """Remember the view settings."""
+        self.qsettings.setValue("view", view.to_json())

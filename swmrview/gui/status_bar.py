@@ -43,11 +43,16 @@ class StatusBar(QStatusBar):
             self.details = status.detail or status.message
         self._render()
 
-    def show_error(self, summary: str, details: str) -> None:
-        """An unexpected exception: its summary here, the traceback behind the button."""
+    def show_error(self, summary: str, details: str, unexpected: bool = True) -> None:
+        """An exception (``unexpected``: a bug) or a refused user action (a bad file chosen):
+        its summary here, the details behind the button until they are looked at."""
         self.details = details
-        self._unexpected = f"Unexpected error: {summary}"
+        self._unexpected = f"Unexpected error: {summary}" if unexpected else summary
         self._render()
+
+    def text(self) -> str:
+        """What the status bar says now."""
+        return self.label.text()
 
     def _render(self) -> None:
         text = self._status.message

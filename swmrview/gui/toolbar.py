@@ -58,6 +58,15 @@ class ViewToolBar(QToolBar):
         self.addWidget(box)
         return box
 
+    def set_layers(self, names, current: str) -> None:
+        """Offer these maps (reductions, then channels) without emitting a change."""
+        combo = self.reduction_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(list(names))
+        combo.setCurrentText(current)
+        combo.blockSignals(False)
+
     def set_following(self, on: bool) -> None:
         """Check or uncheck "Follow latest" without emitting :attr:`follow_toggled`."""
         self.follow_action.blockSignals(True)

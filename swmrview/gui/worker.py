@@ -109,6 +109,12 @@ class FollowWorker(QObject):
         self.session.set_mask_enabled(on, positions)
         self._send(self.session.step())
 
+    @Slot(object, object)
+    def set_channels(self, channels, positions: np.ndarray) -> None:
+        """Compute these map channels; new or changed ones over the acquired ``positions``."""
+        self.session.set_channels(channels, positions)
+        self._send(self.session.step())
+
     @Slot(str, object)
     def set_dataset(self, path: str, positions: np.ndarray) -> None:
         """Show another dataset; its map is recomputed at ``positions``."""
@@ -136,6 +142,7 @@ class FollowThread(QObject):
     request_point = Signal(object)
     request_roi = Signal(object, object)
     request_mask = Signal(bool, object)
+    request_channels = Signal(object, object)
     request_dataset = Signal(str, object)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
@@ -151,6 +158,7 @@ class FollowThread(QObject):
         self.request_point.connect(self.worker.show_point)
         self.request_roi.connect(self.worker.set_roi)
         self.request_mask.connect(self.worker.set_mask)
+        self.request_channels.connect(self.worker.set_channels)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)

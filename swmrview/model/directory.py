@@ -280,6 +280,7 @@ class DirectorySession:
         self._last_check = -np.inf
         self._started = clock()
         self._mask_on = options.mask
+        self._channels: tuple | None = None
         self._rejected: dict[str, int] = {}      # path -> mtime_ns of a scan that failed to show
 
     @property
@@ -372,6 +373,8 @@ class DirectorySession:
     def _start(self, path: str, chosen: bool) -> None:
         """Open ``path``: shown at once if nothing is shown, else once it has a point."""
         session = Session(dataclasses.replace(self.options, path=path), self.clock)
+        if self._channels is not None:  # the user's channels hold for the next scans too
+            session.set_channels(self._channels, np.zeros((0, 0), np.int64))
         if self.stop_event.is_set():
             session.stop_event.set()
         self.pending = _Followed(session, chosen)
@@ -482,6 +485,12 @@ class DirectorySession:
         self._mask_on = bool(on)
         if self.current is not None:
             self.current.session.set_mask_enabled(on, self._requested(positions))
+
+    def set_channels(self, channels, positions: np.ndarray) -> None:
+        """As :meth:`Session.set_channels`; the channels hold for the next scans too."""
+        self._channels = tuple(channels)
+        if self.current is not None:
+            self.current.session.set_channels(channels, self._requested(positions))
 
     def set_dataset(self, path: str, positions: np.ndarray) -> None:
         """As :meth:`Session.set_dataset`, for the shown scan."""

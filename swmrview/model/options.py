@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: Exit codes of ``swmrview ... --exit-on-finish`` (documented in ``swmrview --help``).
 EXIT_OK = 0
@@ -32,6 +33,7 @@ class ViewerOptions:
     skip_after: float | None = None
     threads: int | None = None
     mask: bool = True                      # leave the detector's masked/overflowing pixels out
+    view: Any = None                       # model.view_settings.ViewSettings from --settings
 
     @property
     def headless(self) -> bool:

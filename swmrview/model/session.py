@@ -97,7 +97,8 @@ class Session:
         self._backfill: collections.deque[tuple[np.ndarray, tuple[str, ...] | None]] = \
             collections.deque()
         self._late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
-        self._wanted: tuple[Channel, ...] = ()     # the map channels asked for
+        # the map channels asked for (a settings file's, until the window sends its own)
+        self._wanted: tuple[Channel, ...] = tuple(options.view.channels) if options.view else ()
         self._channels: ChannelSet | None = None
         self._frame_axis = None
         self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent

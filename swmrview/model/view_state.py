@@ -48,6 +48,8 @@ class ViewState:
         self.slow_index: Position = (0,) * max(0, self.rank - 2)
         self.follow_slow = True
         self.channels: dict[str, Channel] = {}   # map channels beyond the built-in reductions
+        self.x_layer: str | None = None   # 1-D scans: plot against this map (None: scan axis)
+        self.overlay: tuple[str, ...] = ()  # 1-D scans: more maps drawn with the shown one
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
 
@@ -180,7 +182,32 @@ class ViewState:
         self.channels = dict(wanted)
         if self.reduction not in self.layers:
             self.reduction = "sum"
+        if self.x_layer not in self.layers:
+            self.x_layer = None
+        self.overlay = tuple(n for n in self.overlay if n in self.layers)
         return changed
+
+    def set_x_layer(self, name: str | None) -> None:
+        """1-D scans: plot against the map ``name`` (a motor or counter channel), or the axis."""
+        if name is not None and name not in self.layers:
+            raise ValueError(f"unknown map {name!r}; choose from {self.layers}")
+        self.x_layer = name
+
+    def set_overlay(self, names: Sequence[str]) -> None:
+        """1-D scans: maps drawn with the shown one (e.g. It/I0 beside a fluorescence channel)."""
+        self.overlay = tuple(n for n in names if n in self.layers and n != self.reduction)
+
+    def curve_x(self) -> np.ndarray:
+        """1-D scans: the x of each point (the chosen map's values, else motor positions)."""
+        if self.x_layer is not None:
+            return self.map.values[self.x_layer].copy()
+        return self.coordinates(0)
+
+    def x_label(self) -> str:
+        """1-D scans: what :meth:`curve_x` holds."""
+        if self.x_layer is not None:
+            return self.x_layer
+        return self.axes[0].label if self.axes else "point"
 
     def values(self, name: str) -> np.ndarray:
         """The whole map of ``name`` (a view over the current extent; do not modify)."""
@@ -246,7 +273,7 @@ class ViewState:
     def point_xy(self, position: Sequence[int]) -> tuple[float, float]:
         """Plot coordinates of a point: (x, value) for 1-D scans, (x, y) motor units for maps."""
         if self.rank == 1:
-            x = self.coordinates(0)[position[0]]
+            x = self.curve_x()[position[0]]
             value = self.map.values[self.reduction][position[0]]
             return float(x), float(value) if np.isfinite(value) else 0.0
         return (float(self.coordinates(self.rank - 1)[position[-1]]),
@@ -256,6 +283,14 @@ class ViewState:
         """The scan point drawn at plot coordinates (x, y), or None outside the map."""
         if self.rank == 0:
             return None
+        if self.rank == 1 and self.x_layer is not None:  # x is a value per point: the nearest
+            xs = self.curve_x()
+            if x is None or not np.isfinite(xs).any():
+                return None
+            near = int(np.nanargmin(np.abs(xs - x)))
+            step = np.nanmax(xs) - np.nanmin(xs)
+            return (near,) if abs(xs[near] - x) <= max(step, 1e-12) / max(len(xs) - 1, 1) \
+                else None
         col = _cell(self.edges(self.rank - 1), x)
         if self.rank == 1:
             return None if col is None else (col,)

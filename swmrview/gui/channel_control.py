@@ -1,0 +1,155 @@
+"""Wires the Channels dock and the view settings to the window, its view state and follower.
+
+The dock holds the user's channel definitions; each scan's :class:`ViewState` gets them when it
+is made, and the follower computes them. View settings (channels, colormap, map scale, shown
+map) persist per user and are saved to / loaded from a small JSON file to share.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+
+from swmrview.gui.channels_dock import ChannelsDock
+from swmrview.model.view_settings import SettingsFileError, ViewSettings
+
+logger = logging.getLogger(__name__)
+
+
+class ChannelControl(QObject):
+    """Owns the Channels dock for ``window`` (a :class:`~swmrview.gui.main_window.MainWindow`)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dock = ChannelsDock(window)
+        self._wanted_shown: str | None = None   # a settings file's shown map, until it exists
+        window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.roi_source = window.frame_view.roi_for_channel
+        self.dock.channels_changed.connect(self.set_channels)
+        self.dock.show_requested.connect(self.show)
+        self.dock.overlay_changed.connect(self._overlay_changed)
+        window.map_view.x_chosen.connect(self._x_chosen)
+
+    # ------------------------------------------------------------------ menus
+    def install_actions(self, file_menu, view_menu) -> None:
+        """File > Save / Load view settings; View > Channels."""
+        save = QAction("Save view settings...", self.window)
+        save.triggered.connect(self._save_dialog)
+        load = QAction("Load view settings...", self.window)
+        load.triggered.connect(self._load_dialog)
+        file_menu.insertSeparator(file_menu.actions()[-1])
+        for action in (save, load):
+            file_menu.insertAction(file_menu.actions()[-1], action)
+        view_menu.addAction(self.dock.toggleViewAction())
+
+    # ------------------------------------------------------------------ scans
+    def scan_opened(self, info, state, new_scan: bool) -> None:
+        """A scan (or dataset) is shown: offer its fields, give its state the channels."""
+        self.dock.set_fields(info.fields)
+        self.window.frame_view.set_frame_axis(info.frame_axis)
+        if new_scan:
+            state.set_channels(self.dock.channels())
+            shown = self._wanted_shown or self.window.toolbar.reduction_combo.currentText()
+            if shown in state.layers:
+                state.set_reduction(shown)
+                self._wanted_shown = None
+            state.set_overlay(self.dock.ticked())
+            self._send(state)
+        self._layers_changed()
+
+    def _send(self, state) -> None:
+        follow = self.window.follow
+        if follow is not None:
+            follow.request_channels.emit(self.dock.channels(), state.acquired_positions())
+
+    # ------------------------------------------------------------------ user actions
+    def set_channels(self, channels) -> None:
+        """The user changed the channels: the state keeps what it can, the follower computes
+        the new or changed ones over the points already read."""
+        state = self.window.state
+        if state is not None:
+            state.set_channels(channels)
+            state.set_overlay(self.dock.ticked())
+            self._send(state)
+            self._layers_changed()
+            self.window.map_view.update_axes()
+            self.window.mark_map_dirty()
+        self.window.settings.set_view(self.view())
+
+    def show(self, name: str) -> None:
+        """Show the map ``name`` (a channel or reduction)."""
+        if self.window.state is not None and name in self.window.state.layers:
+            self.window.toolbar.reduction_combo.setCurrentText(name)
+
+    def _overlay_changed(self, names) -> None:
+        if self.window.state is not None:
+            self.window.state.set_overlay(names)
+            self.window.mark_map_dirty()
+
+    def _x_chosen(self, name) -> None:
+        state = self.window.state
+        if state is not None and (name is None or name in state.layers):
+            state.set_x_layer(name)
+            self.window.map_view.update_axes()
+            self.window.mark_map_dirty()
+
+    def _layers_changed(self) -> None:
+        state = self.window.state
+        if state is not None:
+            self.window.toolbar.set_layers(state.layers, state.reduction)
+            self.window.map_view.set_layers()
+
+    # ------------------------------------------------------------------ view settings
+    def view(self) -> ViewSettings:
+        """The view settings now on screen."""
+        window = self.window
+        return ViewSettings(channels=self.dock.channels(),
+                            colormap=window.toolbar.colormap_combo.currentText(),
+                            map_scale=window.map_view.scale_combo.currentText(),
+                            shown=window.toolbar.reduction_combo.currentText() or "sum",
+                            overlay=self.dock.ticked())
+
+    def apply_view(self, view: ViewSettings) -> None:
+        """Use ``view``: its channels, colormap, map scale and shown map."""
+        window = self.window
+        window.toolbar.colormap_combo.setCurrentText(view.colormap)
+        window.map_view.scale_combo.setCurrentText(view.map_scale)
+        self.dock.set_channels(view.channels)
+        for i in range(self.dock.list.count()):
+            item = self.dock.list.item(i)
+            item.setCheckState(Qt.Checked if item.text() in view.overlay else Qt.Unchecked)
+        self.set_channels(view.channels)
+        self._wanted_shown = view.shown
+        self.show(view.shown)
+
+    def save(self, path: str) -> None:
+        """Write the view settings to ``path``."""
+        self.view().save(path)
+        logger.info("view settings saved to %s", path)
+
+    def load(self, path: str) -> bool:
+        """Read and use the view settings file ``path``; False (said in the status bar) if bad."""
+        try:
+            view = ViewSettings.load(path)
+        except SettingsFileError as exc:
+            self.window.status_bar.show_error(f"View settings not loaded: {exc}", str(exc),
+                                              unexpected=False)
+            return False
+        self.apply_view(view)
+        return True
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save view settings",
+                                              "swmrview-view.json", "JSON (*.json)")
+        if path:
+            self.save(path)
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load view settings", "",
+                                              "JSON (*.json);;All files (*)")
+        if path:
+            self.load(path)

@@ -1,0 +1,158 @@
+"""The Channels dock driven as a user would: typed bounds, "From ROI", settings files, 1-D
+plots against another field; every map compared with numpy on the real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from swmrview.core.channels import Channel
+from swmrview.model.status import FINISHED
+from swmrview.model.view_settings import ViewSettings
+from swmrview.replay import start_replay
+
+from .conftest import wait_terminal
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+I18 = DATA / "i18_test_data.nxs"
+MCAS = "/entry1/xspress3/MCAs"
+I0 = "/entry1/raster_counterTimer01/I0"
+
+
+def i18(path: str) -> np.ndarray:
+    with h5py.File(I18, "r", locking=False) as f:
+        return f[path][()]
+
+
+def fill_form(dock, name, kind="sum", dataset=None, bounds="", elements="", monitor=None):
+    dock.name_edit.setText(name)
+    dock.kind_combo.setCurrentText(kind)
+    if dataset:
+        dock.dataset_combo.setCurrentText(dataset)
+    dock.bounds_edit.setText(bounds)
+    dock.elements_edit.setText(elements)
+    if monitor:
+        dock.monitor_combo.setCurrentText(monitor)
+
+
+def test_a_typed_element_window_divided_by_i0_is_mapped(make_window, qtbot):
+    window = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, window)
+    dock = window.channels.dock
+    assert I0 in [dock.monitor_combo.itemText(i) for i in range(dock.monitor_combo.count())]
+    fill_form(dock, "Co/I0", "window", bounds="1200, 1400", elements="6, 8-9", monitor=I0)
+    qtbot.mouseClick(dock.apply_button, Qt.LeftButton)
+    assert dock.message.text() == ""
+    assert window.toolbar.reduction_combo.currentText() == "Co/I0"   # shown at once
+    want = i18(MCAS)[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / i18(I0)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("Co/I0")).all(), timeout=10000)
+    np.testing.assert_allclose(window.state.values("Co/I0"), want)
+    assert window.state.reduction == "Co/I0"
+    qtbot.wait(150)   # the map redraws at 10 Hz
+    assert window.map_view.colorbar.axis.labelText == "Co/I0"
+
+
+def test_typing_mistakes_are_said_in_the_dock_and_change_nothing(make_window, qtbot):
+    window = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, window)
+    dock = window.channels.dock
+    for args, said in ((("w", "window", None, "12, x"), "numbers"),
+                       (("w", "window", None, "1, 2, 3"), "bounds"),
+                       (("sum", "sum"), "name"),
+                       (("e", "sum", None, "", "a-b"), "elements")):
+        fill_form(dock, *args)
+        qtbot.mouseClick(dock.apply_button, Qt.LeftButton)
+        assert said in dock.message.text()
+    assert dock.channels() == () and window.state.channels == {}
+
+
+def test_from_roi_takes_the_drawn_energy_range_of_calibrated_spectra(make_window, qtbot):
+    with h5py.File(DATA / "fluo.nxs", "r") as f:
+        data = f["entry1/fluo_entry/data/data"][()].astype(np.float64)
+        energy = f["entry1/fluo_entry/data/energy"][()]
+    window = make_window(DATA / "fluo.nxs")
+    wait_terminal(qtbot, window)
+    panel = window.frame_view.trace_panel
+    assert panel.plot.getAxis("bottom").labelText == "energy (eV)"
+    x, _y = panel.curve.getData()
+    np.testing.assert_allclose(x, energy)              # spectra drawn against the calibration
+    window.toolbar.roi_box.setChecked(True)
+    lo, hi = float(energy[1500]), float(energy[1800])
+    panel.region.setRegion((lo, hi))
+    dock = window.channels.dock
+    fill_form(dock, "K", "window")
+    qtbot.mouseClick(dock.roi_button, Qt.LeftButton)
+    assert [float(v) for v in dock.bounds_edit.text().split(",")] == pytest.approx([lo, hi],
+                                                                                   rel=1e-5)
+    qtbot.mouseClick(dock.apply_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("K")).all(), timeout=10000)
+    inside = (energy >= lo * (1 - 1e-6)) & (energy <= hi * (1 + 1e-6))
+    np.testing.assert_allclose(window.state.values("K"), data[..., inside].sum(-1), rtol=1e-5)
+
+
+def test_view_settings_are_saved_loaded_and_used_on_a_live_replay(make_window, qtbot,
+                                                                   tmp_path):
+    first = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, first)
+    fill_form(first.channels.dock, "Co", "window", bounds="1200,1400", elements="6,8,9")
+    qtbot.mouseClick(first.channels.dock.apply_button, Qt.LeftButton)
+    first.toolbar.colormap_combo.setCurrentText("magma")
+    saved = tmp_path / "beamline.json"
+    first.channels.save(str(saved))
+    assert json.loads(saved.read_text())["channels"][0]["bounds"] == [1200.0, 1400.0]
+    first.close()
+
+    out = tmp_path / "live.nxs"
+    writer = start_replay(I18, out, rate=4.0)
+    window = make_window(out, data=(MCAS,), timeout=20.0, view=ViewSettings.load(saved))
+    wait_terminal(qtbot, window, timeout=60000)
+    writer.join(20)
+    assert window.status.kind == FINISHED, window.status.message
+    assert window.toolbar.colormap_combo.currentText() == "magma"
+    assert window.state.reduction == "Co"
+    np.testing.assert_allclose(window.state.values("Co"),
+                               i18(MCAS)[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)))
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "swmrview-view-settings", "channels": [{"name": "x", '
+                   '"kind": "median"}]}')
+    assert not window.channels.load(str(bad))
+    assert "not loaded" in window.status_bar.text() and "median" in window.status_bar.text()
+    assert [c.name for c in window.channels.dock.channels()] == ["Co"]   # nothing lost
+
+
+def test_a_1d_scan_is_plotted_against_a_chosen_field_with_a_ratio_overlaid(make_window, qtbot):
+    path = DATA / "i07-418550.nxs"
+    with h5py.File(path, "r") as f:
+        gamma = f["entry/instrument/diff1gamma/value"][()]
+        roi1 = f["entry/instrument/pil2roi/roi1_sum"][()].astype(float)
+        roi2 = f["entry/instrument/pil2roi/roi2_sum"][()].astype(float)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    channels = (Channel("gamma", dataset="/entry/instrument/diff1gamma/value"),
+                Channel("roi1", dataset="/entry/instrument/pil2roi/roi1_sum"),
+                Channel("roi2/roi1", dataset="/entry/instrument/pil2roi/roi2_sum",
+                        monitor="/entry/instrument/pil2roi/roi1_sum"))
+    window.channels.dock.set_channels(channels, emit=True)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("roi2/roi1")).all(), timeout=10000)
+    view = window.map_view
+    view.x_combo.setCurrentText("gamma")
+    view.x_combo.textActivated.emit("gamma")
+    window.channels.show("roi1")
+    window.channels.dock.list.item(2).setCheckState(Qt.Checked)
+    qtbot.wait(250)
+    x, y = view.curve.getData()
+    np.testing.assert_allclose(x, gamma)
+    np.testing.assert_allclose(y, roi1)
+    ox, oy = view.overlays[0].getData()
+    np.testing.assert_allclose(ox, gamma)
+    np.testing.assert_allclose(oy, roi2 / roi1)
+    assert view.plot.getAxis("bottom").labelText == "gamma"
+    # clicking a point on the curve pins that point
+    target = int(np.argmax(gamma))
+    assert view.click_at_scene(view.scene_position((target,))) == (target,)
