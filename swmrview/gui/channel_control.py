@@ -75,6 +75,7 @@ class ChannelControl(QObject):
             state.set_channels(channels)
             state.set_overlay(self.dock.ticked())
             self._send(state)
+            self.window.headless.channels_changed(state)
             self._layers_changed()
             self.window.map_view.update_axes()
             self.window.mark_map_dirty()

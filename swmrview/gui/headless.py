@@ -42,6 +42,10 @@ class HeadlessActions:
         """The window shows a new scan or dataset: a live export starts its file."""
         self.live.scan_info(info, state)
 
+    def channels_changed(self, state: ViewState) -> None:
+        """The user changed the map channels: a live export goes on in a new file."""
+        self.live.channels_changed(state)
+
     def scan_update(self, update: Update) -> None:
         """An update applied to the window's state: into the live export too."""
         self.live.scan_update(update)

@@ -15,8 +15,10 @@ Every scan dimension has an unlimited maxshape and starts at the length known fr
 shape of the fast dimensions from the start when the scan declared it.
 
 Channels are fixed for the life of a file (SWMR cannot add datasets): when the set of
-reductions changes (a ROI added, another dataset shown, a new scan), finish this export and
-start a new :class:`LiveExport` on another file; :func:`next_export_path` names it.
+reductions changes (a ROI added, map channels added or changed, another dataset shown, a new
+scan), finish this export and start a new :class:`LiveExport` on another file;
+:func:`next_export_path` names it. Map channels (:mod:`swmrview.core.channels`) are written
+beside the reductions, each with its spec as JSON in a ``channel`` attribute.
 
 :func:`write_array` writes a frame or a map plane as TIFF (``tifffile``) or CSV (numpy); PNG
 rendering needs Qt and lives in :mod:`swmrview.gui.headless`.
@@ -24,14 +26,15 @@ rendering needs Qt and lives in :mod:`swmrview.gui.headless`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -71,11 +74,16 @@ class LiveExport:
     roi
         The ROI the ``"roi"`` channel is computed with; ``"roi"`` values an update computed for
         another ROI are not written.
+    channels
+        The :class:`~swmrview.core.channels.Channel` of each map channel among ``reductions``
+        (its spec is kept in the dataset's ``channel`` attribute, as JSON); a name that is not
+        a valid HDF5 name ("Fe/I0") is written as "Fe_over_I0" with the name in ``long_name``.
     """
 
     def __init__(self, path: str | os.PathLike, info: ScanInfo,
                  reductions: Sequence[str] = DEFAULT_REDUCTIONS,
-                 roi: Sequence[int] | None = None) -> None:
+                 roi: Sequence[int] | None = None,
+                 channels: Mapping[str, Any] | None = None) -> None:
         if info.scan_rank == 0:
             raise ValueError("a single frame (scan rank 0) has no map to export")
         reductions = tuple(dict.fromkeys(reductions))
@@ -92,7 +100,9 @@ class LiveExport:
         self._shape = shape                    # current extent of every map dataset
         self._values = {name: np.full(shape, np.nan) for name in reductions}
         self._keys = np.zeros(shape, np.int32)
-        self._axis_names = _axis_names(info.axes, self.rank, reductions)
+        self.channels = dict(channels or {})   # name -> Channel, for the map channels
+        self._names = _dataset_names(reductions)
+        self._axis_names = _axis_names(info.axes, self.rank, tuple(self._names.values()))
         self.file = h5py.File(self.path, "w", libver="latest")
         try:
             self._create(info)
@@ -117,18 +127,21 @@ class LiveExport:
         entry.create_dataset("source_dataset", data=info.data_path)
         data = entry.create_group("data")
         data.attrs["NX_class"] = "NXdata"
-        data.attrs["signal"] = self.reductions[0]
+        data.attrs["signal"] = self._names[self.reductions[0]]
         if len(self.reductions) > 1:
-            data.attrs["auxiliary_signals"] = np.array(self.reductions[1:],
-                                                       dtype=h5py.string_dtype())
+            data.attrs["auxiliary_signals"] = np.array(
+                [self._names[n] for n in self.reductions[1:]], dtype=h5py.string_dtype())
         data.attrs["axes"] = np.array(self._axis_names, dtype=h5py.string_dtype())
         maxshape = (None,) * self.rank
         chunks = _chunks(self._shape)
         self.datasets: dict[str, h5py.Dataset] = {}
         for name in self.reductions:
-            ds = data.create_dataset(name, shape=self._shape, maxshape=maxshape, chunks=chunks,
-                                     dtype=np.float64, fillvalue=np.nan)
-            ds.attrs["long_name"] = f"{name} of {info.data_path}"
+            ds = data.create_dataset(self._names[name], shape=self._shape, maxshape=maxshape,
+                                     chunks=chunks, dtype=np.float64, fillvalue=np.nan)
+            channel = self.channels.get(name)
+            ds.attrs["long_name"] = name if channel is not None else f"{name} of {info.data_path}"
+            if channel is not None:
+                ds.attrs["channel"] = json.dumps(channel.to_dict())
             if name == "roi" and self.roi is not None:
                 ds.attrs["roi"] = np.asarray(self.roi, np.int64)
             self.datasets[name] = ds
@@ -174,7 +187,7 @@ class LiveExport:
         if "roi" in values and update.roi is not None and \
                 tuple(int(v) for v in update.roi) != self.roi:
             values.pop("roi")
-        return self.write_points(update.positions, values)
+        return self.write_points(update.positions, values, update.channels)
 
     def apply_state(self, state: ViewState | StateSnapshot) -> int:
         """Write every point acquired so far in ``state`` (arrival order), e.g. when an export
@@ -196,11 +209,17 @@ class LiveExport:
         if not values:
             return 0
         known = np.any([np.isfinite(v) for v in values.values()], axis=0)
-        return self.write_points(positions[known], {n: v[known] for n, v in values.items()})
+        for name in self.channels:   # a channel added later: keyed when its values come
+            if name in values:
+                known &= np.isfinite(values[name])
+        return self.write_points(positions, values, key=known)
 
-    def write_points(self, positions: np.ndarray, values: Mapping[str, np.ndarray]) -> int:
+    def write_points(self, positions: np.ndarray, values: Mapping[str, np.ndarray],
+                     update_channels: Mapping[str, Any] | None = None,
+                     key: np.ndarray | None = None) -> int:
         """Write ``values[name][k]`` at ``positions[k]`` (an (n, rank) int array), then key
-        the points not keyed yet; return how many were keyed now."""
+        the points not keyed yet (only those where ``key`` is True, if given); return how
+        many were keyed now."""
         positions = np.asarray(positions, dtype=np.int64).reshape(-1, self.rank)
         if not len(positions):
             return 0
@@ -212,10 +231,15 @@ class LiveExport:
                     for lo, hi in zip(positions.min(axis=0), positions.max(axis=0)))
         written = [name for name in self.reductions if name in values]
         for name in written:
+            if name in self.channels and update_channels is not None \
+                    and update_channels.get(name) != self.channels[name]:
+                continue   # computed for another spec than this file's
             self._values[name][where] = np.asarray(values[name], dtype=np.float64)
             self.datasets[name][box] = self._values[name][box]
         self.file.flush()                      # the values are on disk before any key
         fresh = self._keys[where] == 0
+        if key is not None:
+            fresh &= np.asarray(key, dtype=bool)
         if not fresh.any():
             return 0
         new = positions[fresh]
@@ -301,6 +325,7 @@ class StateSnapshot:
     roi: tuple[int, ...] | None
     positions: np.ndarray                 # (n, rank) acquired points in arrival order
     values: Mapping[str, np.ndarray]      # reduction -> value at each of ``positions``
+    channels: Mapping[str, Any] = field(default_factory=dict)   # name -> Channel
 
     @classmethod
     def of(cls, state: ViewState) -> StateSnapshot:
@@ -309,7 +334,7 @@ class StateSnapshot:
         where = tuple(positions.T)
         values = {name: arr[where].copy() for name, arr in state.map.values.items()}
         return cls(state.info, tuple(state.axes), tuple(state.shape), state.roi, positions,
-                   values)
+                   values, dict(state.channels))
 
 
 class ExportFeed:
@@ -381,6 +406,15 @@ class ExportFeed:
                 len(update.positions) or update.scan_shape is not None or update.axes is not None):
             self._submit(self._apply, replace(update, frame=None))   # no frame held in the queue
 
+    def channels_changed(self, state: ViewState) -> None:
+        """The map channels changed: finish this file and go on in the next one (SWMR cannot
+        add datasets to a file being followed)."""
+        if not self.active or state.info.generation != self._generation:
+            return
+        self.finish()
+        self.active = True
+        self._submit(self._open, StateSnapshot.of(state))
+
     def finish(self) -> None:
         """Set the finished flag of the current file and close it (a later scan shown in the
         window still starts the next file)."""
@@ -438,8 +472,10 @@ class ExportFeed:
         path = self.path if not self.paths else next_export_path(self.path, self.paths)
         reductions = self.reductions + (("roi",) if snapshot.roi is not None
                                         and "roi" not in self.reductions else ())
+        reductions += tuple(n for n in snapshot.channels if n not in reductions)
         try:
-            self.export = LiveExport(path, snapshot.info, reductions, roi=snapshot.roi)
+            self.export = LiveExport(path, snapshot.info, reductions, roi=snapshot.roi,
+                                     channels=snapshot.channels)
             self.paths.append(path)
             self.export.apply_state(snapshot)
         except (OSError, ValueError) as exc:
@@ -499,6 +535,18 @@ def _extend(values: np.ndarray, n: int) -> np.ndarray:
         return values.copy()
     step = values[-1] - values[-2] if len(values) > 1 and values[-1] != values[-2] else 1.0
     return np.concatenate([values, values[-1] + step * np.arange(1, n - len(values) + 1)])
+
+
+def _dataset_names(reductions: Sequence[str]) -> dict[str, str]:
+    """A valid, unique HDF5 dataset name for each reduction or channel name."""
+    out: dict[str, str] = {}
+    for name in reductions:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace("/", "_over_")).strip(".") or "map"
+        base, k = safe, 2
+        while safe in out.values():
+            safe, k = f"{base}_{k}", k + 1
+        out[name] = safe
+    return out
 
 
 def _axis_names(axes: Sequence[Axis], rank: int, reserved: Sequence[str]) -> tuple[str, ...]:

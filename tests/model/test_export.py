@@ -299,3 +299,60 @@ def test_feed_says_why_a_file_cannot_be_written(tmp_path):
     assert not feed.start(tmp_path / "x.nxs", ViewState(_info(())))
     assert "single frame" in feed.error
     feed.close()
+
+
+def test_map_channels_are_exported_live_and_a_new_channel_starts_the_next_file(tmp_path,
+                                                                                follow):
+    """i18 (real XRF map): channels written with their specs; a channel added after the scan
+    ended goes to feed-2.nxs, each point keyed only once its values are there."""
+    import json
+    from pathlib import Path
+
+    from swmrview.core.channels import Channel
+    from swmrview.model.export import ExportFeed
+
+    data = Path(__file__).resolve().parents[1] / "data" / "i18_test_data.nxs"
+    mcas, i0 = "/entry1/xspress3/MCAs", "/entry1/raster_counterTimer01/I0"
+    with h5py.File(data, "r", locking=False) as f:
+        spectra, monitor = f[mcas][()], f[i0][()]
+    co = Channel("Co/I0", "window", bounds=(1200, 1400), elements=(6, 8, 9), monitor=i0)
+    out = tmp_path / "feed.nxs"
+    feed = ExportFeed()
+    feed.start(out)
+    f = follow(data, data=(mcas,))
+    applied = []
+
+    def step():
+        for message in f.session.step():
+            if isinstance(message, ScanInfo):
+                f.infos.append(message)
+                f.state = ViewState(message)
+                f.state.set_channels((co,))
+                f.session.set_channels((co,), f.state.acquired_positions())
+                feed.scan_info(message, f.state)
+            elif f.state is not None:
+                f.state.apply(message)
+                feed.scan_update(message)
+                applied.append(message)
+            f.statuses.append(message.status if hasattr(message, "status") else None)
+
+    f.step = step
+    f.until(lambda f: f.session.status.terminal and not f.session.busy)
+    later = Channel("top", "max")
+    f.state.set_channels((co, later))
+    feed.channels_changed(f.state)
+    f.session.set_channels((co, later), f.state.acquired_positions())
+    f.until(lambda f: np.isfinite(f.state.values("top")).all())
+    feed.close()
+    assert feed.paths == [str(out), str(tmp_path / "feed-2.nxs")]
+    want = spectra[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / monitor
+    with h5py.File(out, "r") as h:
+        ds = h[f"{NXDATA}/Co_over_I0"]
+        np.testing.assert_allclose(ds[()], want)
+        assert ds.attrs["long_name"] == "Co/I0"
+        assert Channel.from_dict(json.loads(ds.attrs["channel"])) == co
+        assert h[KEYS][()].min() > 0 and h[FINISHED][0] == 1
+    with h5py.File(tmp_path / "feed-2.nxs", "r") as h:
+        np.testing.assert_allclose(h[f"{NXDATA}/top"][()], spectra.max(axis=(-1, -2)))
+        np.testing.assert_allclose(h[f"{NXDATA}/Co_over_I0"][()], want)
+        assert sorted(h[KEYS][()].ravel().tolist()) == [1, 2, 3, 4]
