@@ -148,6 +148,8 @@ def test_fly_scan_positions_are_scan_shaped_with_lag_and_jitter(sim_writer):
         for i in (0, 13, 39):
             pos = np.unravel_index(i, cfg.shape)
             assert x[pos] == expected_positions(i, cfg)["stage_x"]
+        for motor, (value, value_set) in simulate.positioner_paths(cfg).items():
+            assert f[value].shape == (5, 8) and f[value_set].ndim == 1, motor
         nxdata = f[simulate.NXDATA_PATH]
         assert list(nxdata.attrs["axes"]) == ["stage_y_value_set", "stage_x_value_set"]
         assert list(nxdata.attrs["stage_x_indices"]) == [0, 1]
@@ -162,6 +164,8 @@ def test_fly_scan_positions_are_scan_shaped_with_lag_and_jitter(sim_writer):
     assert lag[0::2].mean() > 0 > lag[1::2].mean()
     assert np.abs(actual["stage_y"] - plan["stage_y"][:, None]).max() < 0.1
     assert np.std(lag[0]) > 0                   # jitter and drift: not a constant offset
+    assert simulate.positioner_paths(SimConfig())["stage_x"] == (
+        None, "/entry/instrument/stage_x/value_set")        # a grid records demand only
 
 
 def test_fly_with_xrf_writes_positions_and_i0_before_the_key(tmp_path):
