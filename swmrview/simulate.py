@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["SimConfig", "write_scan", "start_writer", "expected_frame", "sample_value",
            "acquisition_order", "axis_names", "axis_positions", "expected_i0",
            "expected_positions", "planned_positions", "recorded_positions", "energy_axis",
-           "positioner_paths", "main"]
+           "positioner_paths", "element_amounts", "expected_mean_frame", "main"]
 
 #: Paths the simulator writes (the GDA / NeXus conventions the viewer auto-detects).
 DATA_PATH = "/entry/instrument/detector/data"

@@ -1,4 +1,4 @@
-"""The simulated beamline's XRF detector: MCA frames, energy axis and I0, in a real writer process."""
+"""The simulated beamline's XRF detector: MCA frames, energy axis and I0, from a real writer."""
 
 from __future__ import annotations
 
