@@ -40,6 +40,8 @@ examples:
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
   swmrview scan.h5 --export-nexus maps.nxs   follow a scan and write its map channels live
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
+  swmrview --simulate out.h5 --xrf --positions spiral --shape 400   XRF spectra, I0 and a
+                                       spiral's positions (swmrview --simulate --help)
   swmrview --replay finished.nxs live.nxs --rate 20   rewrite a finished scan as a live SWMR scan
   swmrview map DIR --reduce sum,max --out maps.nxs   maps of finished scans on Dask
                                        (swmrview map --help)
