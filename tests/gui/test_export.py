@@ -63,9 +63,9 @@ def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window
     threads = set()                      # where the export's h5py writes run: never the GUI's
     write_points = LiveExport.write_points
 
-    def recording(self, *args):
+    def recording(self, *args, **kwargs):
         threads.add(threading.current_thread().name)
-        return write_points(self, *args)
+        return write_points(self, *args, **kwargs)
 
     monkeypatch.setattr(LiveExport, "write_points", recording)
     writer = gda.start_gda_writer(path, (6, 5), frame_shape=(8, 6), rate=12)
