@@ -17,6 +17,7 @@ import numpy as np
 from swmrview.core.scanmap import REDUCTIONS, ScanMap
 
 from .messages import Axis, ScanInfo, Update
+from .scatter import ScatterGeometry
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Changes:
     shape: bool = False
     axes: bool = False
     frame: bool = False
+    scatter: bool = False
 
 
 class ViewState:
@@ -48,6 +50,7 @@ class ViewState:
         self.follow_slow = True
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
+        self.scatter = ScatterGeometry(info.scatter, self.rank) if info.scatter else None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -101,7 +104,12 @@ class ViewState:
             self.latest, frame = tuple(update.frame_position), True
         if self.rank > 2 and self.follow_slow and self.pinned is None and self.latest is not None:
             self.slow_index = self.latest[:-2]  # before drawing, so the plane is never late
-        return Changes(map=n > 0, shape=shape, axes=axes, frame=frame)
+        if update.scatter is not None:  # a non-grid scan's positions, re-read
+            if self.scatter is None:
+                self.scatter = ScatterGeometry(update.scatter, self.rank)
+            self.scatter.set(update.scatter)
+        return Changes(map=n > 0, shape=shape, axes=axes, frame=frame,
+                       scatter=update.scatter is not None)
 
     def _append(self, positions: np.ndarray) -> None:
         n = len(positions)
