@@ -117,6 +117,25 @@ class ScatterGeometry:
         todo = ~done.ravel()
         return s.planned_x.ravel()[todo], s.planned_y.ravel()[todo]
 
+    def pending_path(self, state: ViewState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`pending` and, per point, whether the trajectory runs on to the next one.
+
+        Consecutive planned points are joined only when they are neighbours (at most 2.5 times
+        the scan's typical spacing apart): a raster's fly-back or a golden-angle spiral's jumps
+        are not drawn as lines across the map.
+        """
+        x, y = self.pending(state)
+        if len(x) < 2:
+            return x, y, np.zeros(len(x), bool)
+        s = self.scatter
+        px, py = s.planned_x.ravel(), s.planned_y.ravel()
+        wide, high = float(np.ptp(px)), float(np.ptp(py))
+        n = max(len(px), 2)
+        spacing = np.sqrt(wide * high / n) if wide * high > 0 else max(wide, high) / (n - 1)
+        step = np.hypot(np.diff(x), np.diff(y))
+        connect = np.append(step <= 2.5 * spacing, False)
+        return x, y, connect
+
     def nearest(self, state: ViewState, x: float, y: float,
                 scale: tuple[float, float] = (1.0, 1.0),
                 max_distance: float | None = None) -> Position | None:
@@ -155,6 +174,13 @@ class ScatterGeometry:
                 else s.planned_x is not None and _collinear(s.planned_x, s.planned_y)
         return all(_along_one_dim(_last_plane(a)) and _along_one_dim(_last_plane(b))
                    for a, b in pairs)
+
+    def prefers_points(self, state: ViewState) -> bool:
+        """True if the scatter map shows the scan better than the grid map: the points are off
+        a grid, or the grid map has no motor positions to place its cells at."""
+        dims = (0,) if state.rank == 1 else (state.rank - 2, state.rank - 1)
+        placed = all(d < len(state.axes) and state.axes[d].values is not None for d in dims)
+        return not (placed and self.grid_like(state))
 
     # ------------------------------------------------------------------ interpolation
     def interpolate(self, state: ViewState, size: int | None = None) -> Interpolated | None:

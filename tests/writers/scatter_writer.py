@@ -13,7 +13,8 @@ What it writes, as GDA 9 writes a spiral or a fly scan (compare ``tests/writers/
 - NXdata ``/entry/det``: ``@signal = data``, ``@axes`` naming ``sample_x_value`` (spiral) or
   ``sample_y_value, sample_x_value`` (fly), with ``sample_x_value_indices`` and
   ``sample_y_value_indices`` both ``[0]`` (spiral) or ``[0, 1]`` (fly).
-- Per point: positions and frame written and flushed, then the key; the flag last.
+- Per point: positions and frame written and flushed, then the key; the flag last (never, when
+  ``stop_at`` stops the writer part way).
 """
 
 from __future__ import annotations
@@ -44,17 +45,17 @@ class ScatterScan:
     rate: float = 200.0
     jitter: float = 0.2          # fly scan: readback off the demand by up to this many steps
     start_delay: float = 0.0
+    stop_at: int | None = None   # points written before the writer stops, flag unset
 
 
 def planned_positions(shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Demand (x, y) of every point, shaped ``shape`` (mm): Fermat spiral, or a raster."""
+    """Demand (x, y) of every point, shaped ``shape`` (mm): a spiral, or a raster."""
     shape = tuple(shape)
     n = int(np.prod(shape))
-    if len(shape) == 1:
-        k = np.arange(n)
-        r = 0.2 * np.sqrt(k)
-        theta = k * np.pi * (3 - np.sqrt(5))
-        return (r * np.cos(theta)).reshape(shape), (r * np.sin(theta)).reshape(shape)
+    if len(shape) == 1:  # as scanpointgenerator's SpiralGenerator: equal steps along the arm
+        phi = np.sqrt(np.arange(n) + 0.5) * np.sqrt(4 * np.pi)
+        r = 0.2 / (2 * np.pi) * phi
+        return (r * np.sin(phi)).reshape(shape), (r * np.cos(phi)).reshape(shape)
     rows, cols = shape
     y, x = np.meshgrid(np.linspace(-1.0, 1.0, rows), np.linspace(-2.0, 2.0, cols), indexing="ij")
     return x, y
@@ -136,6 +137,8 @@ def write_scatter_scan(path: str | os.PathLike, scan: ScatterScan) -> None:
         f.swmr_mode = True
         t0 = time.monotonic()
         for n in range(int(np.prod(scan.shape))):
+            if n == scan.stop_at:
+                return  # stopped mid-scan: the file stays unfinished
             delay = t0 + n / scan.rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
