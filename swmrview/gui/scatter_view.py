@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 GRID, POINTS, INTERPOLATED = "Grid", "Points", "Interpolated"
 PICK_PX = 20.0          # a click selects the nearest point within this many pixels
+MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols redraw slowly)
 NAN_BRUSH = (128, 128, 128, 160)
 
 
@@ -167,9 +168,12 @@ class ScatterView:
         if range_moved(self.levels, levels, 0.005):
             self.levels = levels
             mv.colorbar.setLevels(levels)
-        if self.mode == INTERPOLATED:
+        binned = self.mode == POINTS and len(pts) > MAX_SYMBOLS
+        self.points.setVisible(self.mode == POINTS and not binned)
+        self.image.setVisible(self.mode == INTERPOLATED or binned)
+        if self.image.isVisible():
             self.points.setData([], [])
-            self._draw_image(state, scale)
+            self._draw_image(state, scale, pts, binned)
         else:
             self.points.setData(pts.x, pts.y, brush=self._brush_list(values),
                                 size=self._point_size(len(pts)))
@@ -184,8 +188,10 @@ class ScatterView:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(values > 0, np.log10(values), np.nan)
 
-    def _draw_image(self, state: ViewState, scale: str) -> None:
-        result = state.scatter.interpolate(state)
+    def _draw_image(self, state: ViewState, scale: str, pts, binned: bool = False) -> None:
+        """The interpolated image, or (``binned``) the points binned about one per cell."""
+        size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
+        result = state.scatter.interpolate(state, size, fill=not binned, points=pts)
         if result is None:
             self.image.clear()
             return

@@ -183,18 +183,21 @@ class ScatterGeometry:
         return not (placed and self.grid_like(state))
 
     # ------------------------------------------------------------------ interpolation
-    def interpolate(self, state: ViewState, size: int | None = None) -> Interpolated | None:
-        """The shown plane's values on a regular grid over the acquired points' extent.
+    def interpolate(self, state: ViewState, size: int | None = None, fill: bool = True,
+                    points: ScatterPoints | None = None) -> Interpolated | None:
+        """The shown plane's values on a regular ``size`` x ``size`` grid over the acquired
+        points' extent.
 
-        Each cell holds the mean of the points in it; empty cells inside the points' convex
-        hull take the mean of their filled neighbours, repeatedly (nearest-neighbour-like
-        filling); cells outside the hull are NaN. None with fewer than 3 points not on a line.
+        Each cell holds the mean of the points in it; with ``fill``, empty cells inside the
+        points' convex hull take the mean of their filled neighbours, repeatedly (nearest-
+        neighbour-like filling), and cells outside it are NaN; without, empty cells are NaN (the
+        points themselves, binned: how many thousands of points are drawn quickly). None with
+        fewer than 3 points, or all on a line. ``points`` are :meth:`points` when known.
         """
-        pts = self.points(state)
+        pts = points if points is not None else self.points(state)
         good = np.isfinite(pts.values)
         x, y, v = pts.x[good], pts.y[good], pts.values[good]
-        hull = convex_hull(x, y)
-        if len(hull) < 3:
+        if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
             return None
         n = size or int(np.clip(2 * np.sqrt(len(x)), 8, MAX_GRID))
         x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
@@ -206,12 +209,21 @@ class ScatterGeometry:
         total = np.bincount(flat, weights=v, minlength=n * n).reshape(n, n)
         with np.errstate(invalid="ignore", divide="ignore"):
             image = total / count
-        cy, cx = np.meshgrid(y0 + (np.arange(n) + 0.5) * dy, x0 + (np.arange(n) + 0.5) * dx,
-                             indexing="ij")
-        inside = in_polygon(hull, cx, cy) | (count > 0)
+        rect = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+        if not fill:
+            return Interpolated(image, rect)
+        # hull vertices are among each row's and column's outermost points (to within a cell)
+        keep = _outermost(col, y, n) | _outermost(row, x, n)
+        hull = convex_hull(x[keep], y[keep])
+        if len(hull) < 3:
+            return None
+        lo, hi = _row_spans(hull, y0 + (np.arange(n) + 0.5) * dy)
+        cx = x0 + (np.arange(n) + 0.5) * dx
+        slack = 1e-9 * (x1 - x0)
+        inside = ((cx >= lo[:, None] - slack) & (cx <= hi[:, None] + slack)) | (count > 0)
         _fill(image, inside)
         image[~inside] = np.nan
-        return Interpolated(image, (float(x0), float(y0), float(x1 - x0), float(y1 - y0)))
+        return Interpolated(image, rect)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -271,6 +283,29 @@ def convex_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     lower, upper = half(pts), half(pts[::-1])
     hull = np.array(lower[:-1] + upper[:-1])
     return hull if len(hull) >= 3 else hull[:0]
+
+
+def _outermost(bins: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """True for the points holding the smallest or the largest of ``values`` in their bin."""
+    low, high = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(low, bins, values)
+    np.maximum.at(high, bins, values)
+    return (values == low[bins]) | (values == high[bins])
+
+
+def _row_spans(hull: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each height in ``ys``, the x interval (lo, hi) the convex polygon ``hull`` covers
+    (lo > hi where it covers none)."""
+    a, b = hull, np.roll(hull, -1, axis=0)
+    ya, yb = a[:, 1], b[:, 1]
+    y = ys[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (y - ya) / (yb - ya)
+        x = a[:, 0] + t * (b[:, 0] - a[:, 0])
+    crosses = (y >= np.minimum(ya, yb)) & (y <= np.maximum(ya, yb)) & (ya != yb)
+    lo = np.where(crosses, x, np.inf).min(axis=1)
+    hi = np.where(crosses, x, -np.inf).max(axis=1)
+    return lo, hi
 
 
 def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from swmrview.gui.frame_view import colormap
@@ -105,3 +107,34 @@ def test_fly_scan_defaults_to_points_and_a_grid_scan_keeps_its_grid(make_window,
     assert scatter.mode == GRID and window.map_view.image.isVisible()
     scatter.set_mode(POINTS)
     assert len(scatter.points.getData()[0]) == 54
+
+
+def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp_path):
+    """Beyond MAX_SYMBOLS points the scatter is an image of the points (symbols redraw too
+    slowly), still at the real positions; a click still picks a point."""
+    from swmrview.gui.scatter_view import MAX_SYMBOLS
+
+    n = MAX_SYMBOLS + 2000
+    x, y = sw.planned_positions((n,))
+    path = tmp_path / "big.nxs"
+    with h5py.File(path, "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs.update(NX_class="NXentry", default="data")
+        data = entry.create_group("data")
+        data.attrs.update(NX_class="NXdata", signal="counts", axes=["sample_x"],
+                          sample_x_indices=0, sample_y_indices=0)
+        data["counts"] = sw.expected_value(x, y)
+        data["sample_x"], data["sample_y"] = x, y
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    scatter = window.map_view.scatter_view
+    qtbot.waitUntil(lambda: scatter.image.isVisible(), timeout=5000)
+    assert scatter.mode == POINTS and len(scatter.points.getData()[0]) == 0
+    rect = scatter.image.mapRectToParent(scatter.image.boundingRect())
+    assert (rect.left(), rect.bottom()) == pytest.approx((x.min(), y.max()))
+    image = scatter.image.image
+    assert np.nanmin(image) >= sw.expected_value(x, y).min() - 1e-9
+    assert 0.3 < np.isfinite(image).mean() < 1.0
+    k = n // 2
+    assert window.map_view.click_at_scene(window.map_view.scene_position((k,))) == (k,)

@@ -178,3 +178,13 @@ def test_session_sends_live_positions_until_the_scan_ends(tmp_path, follow, shap
     np.testing.assert_allclose(pts.y, ry[at])
     np.testing.assert_allclose(pts.values, sw.expected_value(pts.x, pts.y) * 20)
     assert f.state.scatter.prefers_points(f.state)
+
+
+def test_binned_points_hold_each_cells_mean_and_nan_where_no_point_fell():
+    x = np.array([0.0, 1.0, 1.0, 2.0, 2.0])
+    y = np.array([0.0, 0.0, 2.0, 2.0, 2.0])
+    state = make_state((5,), x, y, 5)
+    acquire(state, np.arange(5), [1.0, 2.0, 3.0, 4.0, 6.0])
+    image = state.scatter.interpolate(state, size=2, fill=False).image
+    # cells of 1 x 1: (row 0: y < 1) [0 -> 1.0, 1 and 2 at x >= 1 -> 2.0]; row 1: 3 and (4 + 6)
+    np.testing.assert_array_equal(image, [[1.0, 2.0], [np.nan, (3 + 4 + 6) / 3]])
