@@ -12,8 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from swmrview.core.scatter_axes import (ScatterAxes, find_scatter_axes, read_planned,
-                                        read_positions)
+from swmrview.core.scatter_axes import ScatterAxes, find_scatter_axes, read_planned, read_positions
 
 from .messages import Scatter, frozen
 
@@ -32,7 +31,7 @@ class ScatterSource:
         self._planned: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def find(cls, h5: Any, layout: Any) -> "ScatterSource | None":
+    def find(cls, h5: Any, layout: Any) -> ScatterSource | None:
         """The source of a scan whose points have recorded positions, else None (a grid)."""
         axes = find_scatter_axes(h5, layout.scan_rank, layout.scan_shape, layout.signal)
         if axes is None:

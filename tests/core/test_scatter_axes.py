@@ -99,7 +99,7 @@ def test_live_writer_positions_grow_and_the_plan_is_whole_from_the_start(tmp_pat
     try:
         h5 = open_swmr(str(path), retry_for=30)
         try:
-            layout, axes = scatter_of(h5)
+            _, axes = scatter_of(h5)
             assert axes is not None and axes.dims == tuple(range(len(shape)))
             assert (axes.x_name, axes.y_name) == ("sample_x", "sample_y")
             planned = read_planned(h5, axes, shape)

@@ -55,7 +55,7 @@ def test_pending_trajectory_joins_neighbours_only():
     """A raster's fly-back is a jump, not a line across the map."""
     gx, gy = sw.planned_positions((4, 6))
     state = make_state((4, 6), gx, gy, 0, planned=(gx, gy))
-    x, y, connect = state.scatter.pending_path(state)
+    x, _, connect = state.scatter.pending_path(state)
     assert len(x) == 24
     assert connect.reshape(4, 6)[:, :-1].all()             # along each row
     assert not connect.reshape(4, 6)[:, -1].any()          # row end -> next row start
