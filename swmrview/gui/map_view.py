@@ -237,6 +237,9 @@ class MapView(QWidget):
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         position = self.position_at_scene(scene_pos)
         self.readout.setText(self.state.readout(position) if position is not None else " ")
+        if position is not None and self.scatter_view.active():  # where the motors really were
+            self.readout.setText(f"{self.readout.text()}  "
+                                 f"{self.state.scatter.readout(position)}")
 
     def scene_position(self, position: tuple[int, ...]) -> QPointF:
         """Scene coordinates of the point at ``position`` (for clicking it in tests)."""

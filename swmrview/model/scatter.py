@@ -103,6 +103,17 @@ class ScatterGeometry:
         x, y, known = self._xy(np.asarray([position], np.int64))
         return (float(x[0]), float(y[0])) if known[0] else None
 
+    def readout(self, position: Position) -> str:
+        """``"at sample_x=1.2 mm  sample_y=-0.4 mm"``: where the point really was ("" unknown)."""
+        xy = self.point_xy(position)
+        if xy is None:
+            return ""
+        s = self.scatter
+        parts = [f"{name}={value:.6g}" + (f" {unit}" if unit else "")
+                 for name, value, unit in ((s.x_name, xy[0], s.unit_x),
+                                           (s.y_name, xy[1], s.unit_y))]
+        return "at " + "  ".join(parts)
+
     def pending(self, state: ViewState) -> tuple[np.ndarray, np.ndarray]:
         """Planned (x, y) of the points of the shown plane not acquired yet, in scan order."""
         s = self.scatter

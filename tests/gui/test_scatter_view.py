@@ -73,6 +73,9 @@ def test_live_spiral_fills_the_scatter_map_and_a_click_shows_a_frame(make_window
                                np.full(sw.FRAME, sw.expected_value(rx[k], ry[k])))
     mx, my = view.marker.getData()
     assert (mx[0], my[0]) == (rx[k], ry[k])
+    view._mouse_moved(view.scene_position((k,)))          # hovering reads out that point
+    assert view.readout.text().startswith(f"point {k} ({k},)")
+    assert f"at sample_x={rx[k]:.6g} mm  sample_y={ry[k]:.6g} mm" in view.readout.text()
 
     # interpolated: an image over the points' extent; "Line": the 1-D curve again
     scatter.set_mode(INTERPOLATED)

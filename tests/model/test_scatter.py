@@ -75,6 +75,7 @@ def test_points_of_a_3d_scan_are_those_of_the_shown_plane():
     np.testing.assert_array_equal(pts.x, x.ravel())
     assert state.scatter.point_xy((1, 1, 0)) == (-0.85, 13.605)
     assert state.scatter.prefers_points(state)            # the grid map has no positions
+    assert state.scatter.readout((1, 1, 0)) == "at sx=-0.85 mm  sy=13.605 mm"
 
 
 def test_nearest_point_pick_in_pixel_units():
