@@ -228,6 +228,9 @@ class MainWindow(QMainWindow):
             self._map_dirty = self._map_dirty or changes.map or changes.shape or changes.axes
             if changes.axes:
                 self.map_view.update_axes()
+            if changes.scatter:  # a non-grid scan's positions, re-read
+                self._map_dirty = True
+                self.map_view.scatter_view.positions_changed()
             if update.frame is not None:
                 self._latest_frame = (update.frame_position, update.frame, True,
                                       update.frame_levels, update.frame_binning)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from swmrview.gui.frame_view import range_moved, colormap, display_levels
+from swmrview.gui.scatter_view import ScatterView
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class MapView(QWidget):
         layout.addWidget(self.empty, 1)
         layout.addLayout(self.slow_row)
         layout.addLayout(bottom)
+        self.scatter_view = ScatterView(self, bottom)  # non-grid scans: points at real positions
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state: ViewState | None = None
@@ -119,6 +121,7 @@ class MapView(QWidget):
         self.set_layers()
         for item in (self.outline, self.colorbar):
             item.setVisible(rank >= 2)
+        self.scatter_view.set_state(state)
         self._make_slow_boxes()
         self.update_axes()
         self.refresh()
@@ -129,6 +132,8 @@ class MapView(QWidget):
         state = self.state
         if state is None or state.rank == 0:
             return
+        if self.scatter_view.active():
+            return self.scatter_view.update_axes()
         if state.rank == 1:
             self.plot.setLabel("bottom", state.x_label())
             self.plot.setLabel("left", state.reduction)
@@ -174,6 +179,8 @@ class MapView(QWidget):
             box.setValue(value)
             box.blockSignals(False)
         self.drawn_slow = tuple(state.slow_index)
+        if self.scatter_view.active():
+            return self.scatter_view.refresh()
         plane = state.plane()
         scale = self.scale_combo.currentText()
         if scale == "log":
@@ -265,6 +272,8 @@ class MapView(QWidget):
         if state.rank > 2 and tuple(position[:-2]) != tuple(state.slow_index):
             self.marker.setData([], [])  # on another plane than the one shown
             return
+        if self.scatter_view.active():
+            return self.scatter_view.mark(position)
         x, y = state.point_xy(position)
         if state.rank == 1 and self.scale_combo.currentText() == "log":
             y = float(np.log10(y)) if y > 0 else np.nan  # on the curve, drawn as log10 values
@@ -277,9 +286,14 @@ class MapView(QWidget):
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         position = self.position_at_scene(scene_pos)
         self.readout.setText(self.state.readout(position) if position is not None else " ")
+        if position is not None and self.scatter_view.active():  # where the motors really were
+            self.readout.setText(f"{self.readout.text()}  "
+                                 f"{self.state.scatter.readout(position)}")
 
     def scene_position(self, position: tuple[int, ...]) -> QPointF:
         """Scene coordinates of the point at ``position`` (for clicking it in tests)."""
+        if self.scatter_view.active():
+            return self.scatter_view.scene_position(position)
         x, y = self.state.point_xy(position)
         return self.plot.vb.mapViewToScene(QPointF(x, y))
 
@@ -302,5 +316,7 @@ class MapView(QWidget):
         """Position of the scan point under ``scene_pos``, or None outside the map."""
         if self.state is None or self.state.rank == 0:
             return None
+        if self.scatter_view.active():
+            return self.scatter_view.position_at_scene(scene_pos)
         view = self.plot.vb.mapSceneToView(scene_pos)
         return self.state.position_at(view.x(), view.y())

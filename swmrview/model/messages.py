@@ -34,6 +34,27 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class Scatter:
+    """Real positions of a non-grid scan's points (spiral, fly, snake): drawn as a scatter map.
+
+    ``x`` and ``y`` are indexed by the scan dims ``dims`` (their extent read so far); the first
+    ``n_points`` acquired points (arrival order) have their positions in them. ``planned_x`` /
+    ``planned_y`` are the demand positions of the whole scan, shaped like the scan over ``dims``.
+    """
+
+    x_name: str
+    y_name: str
+    unit_x: str | None
+    unit_y: str | None
+    x: np.ndarray
+    y: np.ndarray
+    planned_x: np.ndarray | None = None
+    planned_y: np.ndarray | None = None
+    dims: tuple[int, ...] = (0,)
+    n_points: int = 0
+
+
+@dataclass(frozen=True)
 class ScanInfo:
     """What a scan is: sent when a file opens, a new scan replaces it, or the dataset changes."""
 
@@ -51,6 +72,7 @@ class ScanInfo:
     masked: bool = False                      # a pixel mask or overflow value applies
     frame_axis: Axis | None = None            # calibration of a spectrum's channels (energy)
     fields: tuple[tuple[str, tuple[int, ...]], ...] = ()   # per-point datasets: (path, frame)
+    scatter: Scatter | None = None            # per-point positions (a non-grid scan)
 
     @property
     def frame_rank(self) -> int:
@@ -90,6 +112,7 @@ class Update:
     n_ready: int = 0
     total: int | None = None
     rate: float = 0.0
+    scatter: Scatter | None = None            # per-point positions when they were re-read
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from swmrview.core.pipeline import ReducePipeline
 from .followers import CompleteFollower
 from .messages import Axis, frozen
 from .options import ViewerOptions
+from .scatter_source import ScatterSource
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class OpenScan:
     axes: tuple[Axis, ...] = ()
     mask: np.ndarray | None = None       # excluded pixels now in use (True = left out)
     overflow: float | None = None        # values at or above it left out
+    scatter: ScatterSource | None = None  # per-point positions of a non-grid scan
     _axis_sizes: tuple = field(default=(), repr=False)
 
     @property
@@ -141,6 +143,9 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
     apply_mask(scan, mask)
     refresh_axes(scan)
+    scan.scatter = ScatterSource.find(h5, layout)
+    if scan.scatter is not None:
+        scan.scatter.read(0, scan.follower.scan_shape)
     return scan
 
 

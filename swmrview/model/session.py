@@ -250,7 +250,8 @@ class Session:
                         scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
                         str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
                         masked=has_detector_mask(scan), frame_axis=self._frame_axis,
-                        fields=fields)
+                        fields=fields,
+                        scatter=scan.scatter.last if scan.scatter is not None else None)
 
     # ------------------------------------------------------------------ following
     def _follow(self) -> None:
@@ -283,6 +284,10 @@ class Session:
             self._last_axes = now
             if refresh_axes(scan, force=final):  # at the end: positions written last too
                 update["axes"] = scan.axes
+            scatter = scan.scatter.read(self._n_ready, scan.follower.scan_shape) \
+                if scan.scatter is not None else None
+            if scatter is not None:  # a non-grid scan's point positions
+                update["scatter"] = scatter
         self._axes_final = final
         self._update_status(scan, now)
         self._emit(**update)

@@ -18,6 +18,7 @@ from swmrview.core.channels import Channel
 from swmrview.core.scanmap import REDUCTIONS, ScanMap
 
 from .messages import Axis, ScanInfo, Update
+from .scatter import ScatterGeometry
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Changes:
     shape: bool = False
     axes: bool = False
     frame: bool = False
+    scatter: bool = False
 
 
 class ViewState:
@@ -52,6 +54,7 @@ class ViewState:
         self.overlay: tuple[str, ...] = ()  # 1-D scans: more maps drawn with the shown one
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
+        self.scatter = ScatterGeometry(info.scatter, self.rank) if info.scatter else None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -109,7 +112,12 @@ class ViewState:
             self.latest, frame = tuple(update.frame_position), True
         if self.rank > 2 and self.follow_slow and self.pinned is None and self.latest is not None:
             self.slow_index = self.latest[:-2]  # before drawing, so the plane is never late
-        return Changes(map=n > 0, shape=shape, axes=axes, frame=frame)
+        if update.scatter is not None:  # a non-grid scan's positions, re-read
+            if self.scatter is None:
+                self.scatter = ScatterGeometry(update.scatter, self.rank)
+            self.scatter.set(update.scatter)
+        return Changes(map=n > 0, shape=shape, axes=axes, frame=frame,
+                       scatter=update.scatter is not None)
 
     def _append(self, positions: np.ndarray) -> None:
         n = len(positions)

@@ -1,0 +1,243 @@
+"""The scatter map of a non-grid scan, drawn inside the :class:`~swmrview.gui.map_view.MapView`.
+
+Acquired points sit at their real positions, coloured by the map value with the map's colormap
+and levels (its colour bar); the planned points still to come are a faint grey line of small
+dots. A "Map:" combo shows the grid map instead ("Grid", "Line" for 1-D scans), the points, or
+the points interpolated onto a regular image. Everything drawn comes from the view state's
+:class:`~swmrview.model.scatter.ScatterGeometry`; nothing is read from files here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QBoxLayout, QComboBox, QLabel
+
+from swmrview.gui.frame_view import colormap, display_levels, range_moved
+
+if TYPE_CHECKING:
+    from swmrview.gui.map_view import MapView
+    from swmrview.model.view_state import ViewState
+
+logger = logging.getLogger(__name__)
+
+GRID, POINTS, INTERPOLATED = "Grid", "Points", "Interpolated"
+PICK_PX = 20.0          # a click selects the nearest point within this many pixels
+MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols redraw slowly)
+NAN_BRUSH = (128, 128, 128, 160)
+
+
+class ScatterView:
+    """Scatter items of a map view and the choice between grid, points and interpolated."""
+
+    def __init__(self, map_view: MapView, row: QBoxLayout) -> None:
+        self.map_view = map_view
+        plot = map_view.plot
+        self.pending_line = pg.PlotCurveItem(pen=pg.mkPen((160, 160, 160, 90), width=1))
+        self.pending_dots = pg.ScatterPlotItem(size=3, pen=None,
+                                               brush=pg.mkBrush(160, 160, 160, 140))
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.points = pg.ScatterPlotItem(size=8, pen=None)
+        for z, item in enumerate((self.image, self.pending_line, self.pending_dots,
+                                  self.points)):
+            item.setZValue(-10 + z)  # under the marker
+            item.setVisible(False)
+            plot.addItem(item)
+        self.label = QLabel("Map:")
+        self.combo = QComboBox()
+        self.combo.setToolTip("A scan with recorded positions: its points at their real "
+                              "positions, interpolated onto an image, or on the scan's grid")
+        self.combo.activated.connect(self._chosen)
+        row.insertWidget(1, self.label)
+        row.insertWidget(2, self.combo)
+        self.state: ViewState | None = None
+        self.user_choice = False     # the user picked a mode: kept for this scan
+        self.levels: tuple[float, float] | None = None
+        self._brushes: list = []
+        self._lut_name = ""
+        self._show_combo(False)
+
+    # ------------------------------------------------------------------ mode
+    @property
+    def mode(self) -> str:
+        """"Grid" (the grid map or line), "Points" or "Interpolated"."""
+        return GRID if self.combo.currentIndex() <= 0 else self.combo.currentText()
+
+    def active(self) -> bool:
+        """True if the map shows the scatter (points or interpolated) instead of the grid."""
+        return self.state is not None and self.state.scatter is not None and self.mode != GRID
+
+    def set_mode(self, mode: str) -> None:
+        """Show ``mode`` ("Grid", "Points", "Interpolated") as if the user chose it."""
+        self.combo.setCurrentIndex({GRID: 0, POINTS: 1, INTERPOLATED: 2}[mode])
+        self._chosen()
+
+    def _chosen(self, _index: int = 0) -> None:
+        self.user_choice = True
+        self._apply_mode()
+
+    def _show_combo(self, on: bool) -> None:
+        self.label.setVisible(on)
+        self.combo.setVisible(on)
+
+    def set_state(self, state: ViewState) -> None:
+        """A new scan or dataset: offer the scatter when it has positions, and pick the mode."""
+        new_scan = state is not self.state
+        self.state = state
+        self.levels = None
+        has = state.scatter is not None
+        self._show_combo(has)
+        if new_scan:
+            self.user_choice = False
+            self.combo.blockSignals(True)
+            self.combo.clear()
+            self.combo.addItems(["Line" if state.rank == 1 else GRID, POINTS, INTERPOLATED])
+            self.combo.blockSignals(False)
+        if has and not self.user_choice:
+            self._auto_mode()
+        self._apply_mode(redraw=False)
+
+    def positions_changed(self) -> None:
+        """New positions were read: the first ones of a scan may settle which view fits."""
+        state = self.state
+        if state is None or state.scatter is None:
+            return
+        self._show_combo(True)
+        if not self.user_choice:
+            before = self.active()
+            self._auto_mode()
+            if self.active() != before:
+                self._apply_mode()
+
+    def _auto_mode(self) -> None:
+        points = self.state.scatter.prefers_points(self.state)
+        self.combo.setCurrentIndex(1 if points else 0)
+
+    def _apply_mode(self, redraw: bool = True) -> None:
+        """Show the scatter's items or the grid map's, labelled for what is shown."""
+        mv, state = self.map_view, self.state
+        if state is None:
+            return
+        on = self.active()
+        rank = state.rank
+        mv.curve.setVisible(rank == 1 and not on)
+        mv.image.setVisible(rank >= 2 and not on and not mv._mesh_mode)
+        mv.mesh.setVisible(rank >= 2 and not on and mv._mesh_mode)
+        mv.outline.setVisible(rank >= 2 and not on)
+        mv.colorbar.setVisible(rank >= 2 or on)
+        self.points.setVisible(on and self.mode == POINTS)
+        self.image.setVisible(on and self.mode == INTERPOLATED)
+        for item in (self.pending_line, self.pending_dots):
+            item.setVisible(on)
+        if not on:
+            for item in (self.points, self.pending_dots):
+                item.setData([], [])
+            self.pending_line.setData([], [])
+        if redraw:
+            mv._levels = self.levels = None
+            mv.update_axes()
+            mv.refresh()
+            mv.plot.enableAutoRange()
+
+    # ------------------------------------------------------------------ drawing
+    def update_axes(self) -> None:
+        """Label the axes with the motors' names and units; same units keep the aspect."""
+        geometry = self.state.scatter
+        plot = self.map_view.plot
+        plot.setLabel("bottom", geometry.label("x"))
+        plot.setLabel("left", geometry.label("y"))
+        plot.setAspectLocked(geometry.shared_unit() is not None)
+        plot.enableAutoRange()
+
+    def refresh(self) -> None:
+        """Redraw points (or the interpolated image) and the pending trajectory."""
+        state, mv = self.state, self.map_view
+        geometry = state.scatter
+        scale = mv.scale_combo.currentText()
+        pts = geometry.points(state)
+        values = self._scaled(pts.values, scale)
+        levels = display_levels(values)
+        if scale == "1-99 %" and np.isfinite(values).any():
+            lo, hi = np.nanpercentile(values, [1, 99])
+            levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
+        mv.colorbar.axis.setLabel(("log10 " if scale == "log" else "") + state.reduction)
+        if range_moved(self.levels, levels, 0.005):
+            self.levels = levels
+            mv.colorbar.setLevels(levels)
+        binned = self.mode == POINTS and len(pts) > MAX_SYMBOLS
+        self.points.setVisible(self.mode == POINTS and not binned)
+        self.image.setVisible(self.mode == INTERPOLATED or binned)
+        if self.image.isVisible():
+            self.points.setData([], [])
+            self._draw_image(state, scale, pts, binned)
+        else:
+            self.points.setData(pts.x, pts.y, brush=self._brush_list(values),
+                                size=self._point_size(len(pts)))
+        px, py, connect = geometry.pending_path(state)
+        self.pending_line.setData(px, py, connect=connect)
+        self.pending_dots.setData(px, py)
+
+    @staticmethod
+    def _scaled(values: np.ndarray, scale: str) -> np.ndarray:
+        if scale != "log":
+            return values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(values > 0, np.log10(values), np.nan)
+
+    def _draw_image(self, state: ViewState, scale: str, pts, binned: bool = False) -> None:
+        """The interpolated image, or (``binned``) the points binned about one per cell."""
+        size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
+        result = state.scatter.interpolate(state, size, fill=not binned, points=pts)
+        if result is None:
+            self.image.clear()
+            return
+        image = self._scaled(result.image, scale).astype(np.float32)
+        self.image.setLookupTable(colormap(self.map_view._lut_name).getLookupTable(nPts=256))
+        self.image.setImage(image, autoLevels=False, levels=self.levels or (0.0, 1.0))
+        self.image.setRect(*result.rect)
+
+    def _brush_list(self, values: np.ndarray) -> list:
+        """One brush per point from the map's colormap (256 shared brushes) and levels."""
+        name = self.map_view._lut_name
+        if name != self._lut_name or not self._brushes:
+            lut = colormap(name).getLookupTable(nPts=256, alpha=False)
+            self._brushes = [pg.mkBrush(*(int(c) for c in rgb)) for rgb in lut]
+            self._brushes.append(pg.mkBrush(*NAN_BRUSH))
+            self._lut_name = name
+        lo, hi = self.levels or (0.0, 1.0)
+        with np.errstate(invalid="ignore"):
+            index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
+        index = np.where(np.isfinite(index), index, 256).astype(np.int64)
+        return [self._brushes[i] for i in index]
+
+    def _point_size(self, n: int) -> float:
+        """Symbol size in pixels: big for a few points, small for many (at least 4)."""
+        box = self.map_view.plot.vb.boundingRect()
+        side = max(100.0, min(box.width(), box.height()))
+        return float(np.clip(0.8 * side / np.sqrt(max(n, 1)), 4, 14))
+
+    def mark(self, position: tuple[int, ...] | None) -> None:
+        """Outline the point whose frame is shown, at its real position."""
+        xy = None if position is None else self.state.scatter.point_xy(position)
+        if xy is None:
+            self.map_view.marker.setData([], [])
+        else:
+            self.map_view.marker.setData([xy[0]], [xy[1]])
+
+    # ------------------------------------------------------------------ picking
+    def position_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:
+        """The drawn point nearest ``scene_pos`` (within :data:`PICK_PX` pixels), or None."""
+        vb = self.map_view.plot.vb
+        view = vb.mapSceneToView(scene_pos)
+        pixel = vb.viewPixelSize()
+        scale = (pixel[0] or 1.0, pixel[1] or 1.0)
+        return self.state.scatter.nearest(self.state, view.x(), view.y(), scale, PICK_PX)
+
+    def scene_position(self, position: tuple[int, ...]) -> QPointF | None:
+        """Scene coordinates of the point at ``position`` (for clicking it in tests)."""
+        xy = self.state.scatter.point_xy(position)
+        return None if xy is None else self.map_view.plot.vb.mapViewToScene(QPointF(*xy))

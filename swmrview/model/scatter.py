@@ -1,0 +1,358 @@
+"""The scatter map of a non-grid scan: acquired points at their real positions, as the view draws.
+
+:class:`ScatterGeometry` holds the newest :class:`~swmrview.model.messages.Scatter` of a scan
+(one field of the :class:`~swmrview.model.view_state.ViewState`) and answers, against that view
+state, what to draw: each acquired point's (x, y) and map value, the planned points still to
+come, the point nearest a click, and the values interpolated onto a regular grid (NaN outside the
+convex hull of the acquired points). Plain numpy; nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .messages import Scatter
+
+if TYPE_CHECKING:
+    from .view_state import ViewState
+
+Position = tuple[int, ...]
+MAX_GRID = 256          # cells along each side of an interpolated image, at most
+
+
+@dataclass(frozen=True)
+class ScatterPoints:
+    """The acquired points drawn (arrival order): positions (n, rank), x, y and map values."""
+
+    positions: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """Map values on a regular grid: ``image[row, col]`` at y0 + row * dy, x0 + col * dx."""
+
+    image: np.ndarray
+    rect: tuple[float, float, float, float]     # x0, y0, width, height of the whole image
+
+
+class ScatterGeometry:
+    """What a scatter map shows of a view state; :meth:`set` takes each new position message."""
+
+    def __init__(self, scatter: Scatter, rank: int) -> None:
+        self.scatter = scatter
+        self.rank = rank
+
+    def set(self, scatter: Scatter) -> None:
+        """Use newer positions (more points written, or the planned trajectory read)."""
+        self.scatter = scatter
+
+    # ------------------------------------------------------------------ labels
+    def label(self, axis: str) -> str:
+        """``"name (unit)"`` of the ``"x"`` or ``"y"`` motor."""
+        s = self.scatter
+        name, unit = (s.x_name, s.unit_x) if axis == "x" else (s.y_name, s.unit_y)
+        return f"{name} ({unit})" if unit else name
+
+    def shared_unit(self) -> str | None:
+        """The unit x and y share (then the map keeps its aspect), else None."""
+        s = self.scatter
+        return s.unit_x if s.unit_x and s.unit_x == s.unit_y else None
+
+    # ------------------------------------------------------------------ points
+    def _in_plane(self, state: ViewState, positions: np.ndarray) -> np.ndarray:
+        """Rows of ``positions`` on the plane shown (scans of rank > 2 show one at a time)."""
+        if self.rank <= 2 or not len(positions):
+            return np.ones(len(positions), bool)
+        slow = np.asarray(state.slow_index, np.int64)
+        return (positions[:, : self.rank - 2] == slow).all(axis=1)
+
+    def _xy(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, known) of ``positions``: known where the positions read so far reach."""
+        s = self.scatter
+        dims = list(s.dims)
+        index = positions[:, dims] if len(positions) else np.zeros((0, len(dims)), np.int64)
+        known = (index < np.asarray(s.x.shape, np.int64)).all(axis=1) & (index >= 0).all(axis=1)
+        x = np.full(len(index), np.nan)
+        y = np.full(len(index), np.nan)
+        at = tuple(index[known].T)
+        x[known], y[known] = s.x[at], s.y[at]
+        return x, y, known & np.isfinite(x) & np.isfinite(y)
+
+    def points(self, state: ViewState) -> ScatterPoints:
+        """The acquired points of the shown plane whose positions are known, with map values."""
+        positions = state.acquired_positions()[: self.scatter.n_points]
+        positions = positions[self._in_plane(state, positions)]
+        x, y, known = self._xy(positions)
+        positions = positions[known]
+        values = state.map.values[state.reduction]
+        shown = values[tuple(positions.T)] if len(positions) else np.zeros(0)
+        return ScatterPoints(positions, x[known], y[known], np.asarray(shown, np.float64))
+
+    def point_xy(self, position: Position) -> tuple[float, float] | None:
+        """Real (x, y) of the point at ``position``, None while its position is not read."""
+        x, y, known = self._xy(np.asarray([position], np.int64))
+        return (float(x[0]), float(y[0])) if known[0] else None
+
+    def readout(self, position: Position) -> str:
+        """``"at sample_x=1.2 mm  sample_y=-0.4 mm"``: where the point really was ("" unknown)."""
+        xy = self.point_xy(position)
+        if xy is None:
+            return ""
+        s = self.scatter
+        parts = [f"{name}={value:.6g}" + (f" {unit}" if unit else "")
+                 for name, value, unit in ((s.x_name, xy[0], s.unit_x),
+                                           (s.y_name, xy[1], s.unit_y))]
+        return "at " + "  ".join(parts)
+
+    def pending(self, state: ViewState) -> tuple[np.ndarray, np.ndarray]:
+        """Planned (x, y) of the points of the shown plane not acquired yet, in scan order."""
+        s = self.scatter
+        if s.planned_x is None or s.planned_y is None:
+            return np.zeros(0), np.zeros(0)
+        shape = s.planned_x.shape
+        done = np.zeros(shape, bool)
+        acquired = state.acquired_positions()
+        acquired = acquired[self._in_plane(state, acquired)][:, list(s.dims)]
+        inside = (acquired < np.asarray(shape)).all(axis=1)
+        done[tuple(acquired[inside].T)] = True
+        todo = ~done.ravel()
+        return s.planned_x.ravel()[todo], s.planned_y.ravel()[todo]
+
+    def pending_path(self, state: ViewState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`pending` and, per point, whether the trajectory runs on to the next one.
+
+        Consecutive planned points are joined only when they are neighbours (at most 2.5 times
+        the scan's typical spacing apart): a raster's fly-back or a golden-angle spiral's jumps
+        are not drawn as lines across the map.
+        """
+        x, y = self.pending(state)
+        if len(x) < 2:
+            return x, y, np.zeros(len(x), bool)
+        s = self.scatter
+        px, py = s.planned_x.ravel(), s.planned_y.ravel()
+        wide, high = float(np.ptp(px)), float(np.ptp(py))
+        n = max(len(px), 2)
+        spacing = np.sqrt(wide * high / n) if wide * high > 0 else max(wide, high) / (n - 1)
+        step = np.hypot(np.diff(x), np.diff(y))
+        connect = np.append(step <= 2.5 * spacing, False)
+        return x, y, connect
+
+    def nearest(self, state: ViewState, x: float, y: float,
+                scale: tuple[float, float] = (1.0, 1.0),
+                max_distance: float | None = None) -> Position | None:
+        """The drawn point nearest (x, y), distances in units of ``scale`` (e.g. pixels).
+
+        None when nothing is drawn or the nearest point is further than ``max_distance``.
+        """
+        points = self.points(state)
+        if not len(points):
+            return None
+        d2 = ((points.x - x) / scale[0]) ** 2 + ((points.y - y) / scale[1]) ** 2
+        best = int(np.argmin(d2))
+        if max_distance is not None and d2[best] > max_distance ** 2:
+            return None
+        return tuple(int(p) for p in points.positions[best])
+
+    # ------------------------------------------------------------------ which view
+    def grid_like(self, state: ViewState) -> bool:
+        """True if the positions lie on a grid of the scan's indices (a step scan, not a
+        spiral or a jittered fly scan): then the grid map shows the same.
+
+        Both the planned trajectory (the whole scan, when the file has it) and the positions
+        of the points acquired so far must be on the grid; a 1-D scan is grid-like when its
+        points lie on one line.
+        """
+        s = self.scatter
+        x = np.full(s.x.shape, np.nan)
+        y = np.full(s.y.shape, np.nan)
+        positions = state.acquired_positions()[: s.n_points]
+        px, py, known = self._xy(positions)
+        at = tuple(positions[known][:, list(s.dims)].T)
+        x[at], y[at] = px[known], py[known]
+        pairs = [(x, y)] + ([(s.planned_x, s.planned_y)] if s.planned_x is not None else [])
+        if len(s.dims) == 1:
+            return all(_collinear(a, b) for a, b in pairs) if known.sum() >= 3 \
+                else s.planned_x is not None and _collinear(s.planned_x, s.planned_y)
+        return all(_along_one_dim(_last_plane(a)) and _along_one_dim(_last_plane(b))
+                   for a, b in pairs)
+
+    def prefers_points(self, state: ViewState) -> bool:
+        """True if the scatter map shows the scan better than the grid map: the points are off
+        a grid, or the grid map has no motor positions to place its cells at."""
+        dims = (0,) if state.rank == 1 else (state.rank - 2, state.rank - 1)
+        placed = all(d < len(state.axes) and state.axes[d].values is not None for d in dims)
+        return not (placed and self.grid_like(state))
+
+    # ------------------------------------------------------------------ interpolation
+    def interpolate(self, state: ViewState, size: int | None = None, fill: bool = True,
+                    points: ScatterPoints | None = None) -> Interpolated | None:
+        """The shown plane's values on a regular ``size`` x ``size`` grid over the acquired
+        points' extent.
+
+        Each cell holds the mean of the points in it; with ``fill``, empty cells inside the
+        points' convex hull take the mean of their filled neighbours, repeatedly (nearest-
+        neighbour-like filling), and cells outside it are NaN; without, empty cells are NaN (the
+        points themselves, binned: how many thousands of points are drawn quickly). None with
+        fewer than 3 points, or all on a line. ``points`` are :meth:`points` when known.
+        """
+        pts = points if points is not None else self.points(state)
+        good = np.isfinite(pts.values)
+        x, y, v = pts.x[good], pts.y[good], pts.values[good]
+        if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            return None
+        n = size or int(np.clip(2 * np.sqrt(len(x)), 8, MAX_GRID))
+        x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
+        dx, dy = (x1 - x0) / n, (y1 - y0) / n
+        col = np.clip(((x - x0) / dx).astype(np.int64), 0, n - 1)
+        row = np.clip(((y - y0) / dy).astype(np.int64), 0, n - 1)
+        flat = row * n + col
+        count = np.bincount(flat, minlength=n * n).reshape(n, n)
+        total = np.bincount(flat, weights=v, minlength=n * n).reshape(n, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            image = total / count
+        rect = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+        if not fill:
+            return Interpolated(image, rect)
+        # hull vertices are among each row's and column's outermost points (to within a cell)
+        keep = _outermost(col, y, n) | _outermost(row, x, n)
+        hull = convex_hull(x[keep], y[keep])
+        if len(hull) < 3:
+            return None
+        lo, hi = _row_spans(hull, y0 + (np.arange(n) + 0.5) * dy)
+        cx = x0 + (np.arange(n) + 0.5) * dx
+        slack = 1e-9 * (x1 - x0)
+        inside = ((cx >= lo[:, None] - slack) & (cx <= hi[:, None] + slack)) | (count > 0)
+        _fill(image, inside)
+        image[~inside] = np.nan
+        return Interpolated(image, rect)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _collinear(x: np.ndarray, y: np.ndarray) -> bool:
+    """At least 3 finite points and all on one line (a line scan of two motors)."""
+    good = np.isfinite(x) & np.isfinite(y)
+    x, y = x[good].ravel(), y[good].ravel()
+    if len(x) < 3:
+        return False
+    span = max(np.ptp(x), np.ptp(y))
+    if span == 0:
+        return True
+    d = np.stack([x - x.mean(), y - y.mean()])
+    singular = np.linalg.svd(d, compute_uv=False)
+    return bool(singular[-1] <= 1e-3 * singular[0])
+
+
+def _last_plane(values: np.ndarray) -> np.ndarray:
+    """The last 2-D plane of a position array over more than 2 scan dims."""
+    return values.reshape((-1,) + values.shape[-2:])[-1] if values.ndim > 2 else values
+
+
+def _along_one_dim(values: np.ndarray) -> bool:
+    """A 2-D position array (NaN: not known) that changes along one of its dims only, to
+    within 10 % of a step."""
+    if values.ndim != 2 or not np.isfinite(values).any():
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
+        along_rows = np.nanmax(np.abs(values - np.nanmedian(values, axis=0, keepdims=True)))
+        along_cols = np.nanmax(np.abs(values - np.nanmedian(values, axis=1, keepdims=True)))
+        moving, still, axis = (along_cols, along_rows, 1) if along_cols >= along_rows \
+            else (along_rows, along_cols, 0)
+        if not moving > 0:
+            return True
+        steps = np.abs(np.diff(values, axis=axis))
+        steps = steps[np.isfinite(steps) & (steps > 0)]
+        step = float(np.median(steps)) if steps.size else float(moving)
+    return bool(still <= 0.1 * step)
+
+
+def convex_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Vertices (k, 2) of the convex hull of the points, counter-clockwise (monotone chain)."""
+    pts = np.unique(np.stack([x, y], axis=1), axis=0) if len(x) else np.zeros((0, 2))
+    if len(pts) < 3:
+        return pts
+
+    def half(points: np.ndarray) -> list:
+        chain: list = []
+        for p in points:
+            while len(chain) >= 2 and _cross(chain[-2], chain[-1], p) <= 0:
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    lower, upper = half(pts), half(pts[::-1])
+    hull = np.array(lower[:-1] + upper[:-1])
+    return hull if len(hull) >= 3 else hull[:0]
+
+
+def _outermost(bins: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """True for the points holding the smallest or the largest of ``values`` in their bin."""
+    low, high = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(low, bins, values)
+    np.maximum.at(high, bins, values)
+    return (values == low[bins]) | (values == high[bins])
+
+
+def _row_spans(hull: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each height in ``ys``, the x interval (lo, hi) the convex polygon ``hull`` covers
+    (lo > hi where it covers none)."""
+    a, b = hull, np.roll(hull, -1, axis=0)
+    ya, yb = a[:, 1], b[:, 1]
+    y = ys[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (y - ya) / (yb - ya)
+        x = a[:, 0] + t * (b[:, 0] - a[:, 0])
+    crosses = (y >= np.minimum(ya, yb)) & (y <= np.maximum(ya, yb)) & (ya != yb)
+    lo = np.where(crosses, x, np.inf).min(axis=1)
+    hi = np.where(crosses, x, -np.inf).max(axis=1)
+    return lo, hi
+
+
+def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
+
+
+def in_polygon(hull: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where (x, y) lies inside (or on) the convex counter-clockwise polygon ``hull``."""
+    inside = np.ones(np.shape(x), bool)
+    scale = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]), 1e-300)
+    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
+        cross = (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0])
+        inside &= cross >= -1e-9 * scale * scale
+    return inside
+
+
+def _fill(image: np.ndarray, where: np.ndarray) -> None:
+    """Fill NaN cells of ``image`` inside ``where`` from their filled 8 neighbours, repeatedly."""
+    known = np.isfinite(image)
+    for _ in range(sum(image.shape)):
+        todo = where & ~known
+        if not todo.any():
+            return
+        values = np.pad(np.where(known, image, 0.0), 1)
+        counts = np.pad(known.astype(np.float64), 1)
+        total = np.zeros(image.shape)
+        n = np.zeros(image.shape)
+        rows, cols = image.shape
+        for dr in (0, 1, 2):
+            for dc in (0, 1, 2):
+                if dr == dc == 1:
+                    continue
+                total += values[dr: dr + rows, dc: dc + cols]
+                n += counts[dr: dr + rows, dc: dc + cols]
+        new = todo & (n > 0)
+        if not new.any():
+            return
+        image[new] = total[new] / n[new]
+        known = known | new

@@ -1,0 +1,143 @@
+"""Non-grid scans in the window: points at real positions, pending plan, click, interpolation."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from swmrview.gui.frame_view import colormap
+from swmrview.gui.scatter_view import GRID, INTERPOLATED, POINTS
+from swmrview.model.status import FINISHED
+from tests.writers import scatter_writer as sw
+
+from .conftest import wait_terminal
+
+N = 240
+
+
+def test_live_spiral_fills_the_scatter_map_and_a_click_shows_a_frame(make_window, qtbot,
+                                                                       tmp_path):
+    path = tmp_path / "spiral.nxs"
+    writer = sw.start_scatter_writer(path, (N,), rate=80)
+    window = make_window(path)
+    view = window.map_view
+    scatter = view.scatter_view
+    seen_pending, seen_points = [], []
+
+    def ended() -> bool:
+        if scatter.active():
+            seen_pending.append(len(scatter.pending_dots.getData()[0]))
+            seen_points.append(len(scatter.points.getData()[0]))
+        return window.status.terminal
+
+    qtbot.waitUntil(ended, timeout=30_000)
+    wait_terminal(qtbot, window)
+    writer.join(10)
+    assert window.status.kind == FINISHED
+    # a 1-D spiral is a scatter map, not a curve against one motor
+    assert scatter.mode == POINTS and scatter.points.isVisible()
+    assert not view.curve.isVisible()
+    assert view.plot.getAxis("bottom").labelText == "sample_x (mm)"
+    assert view.plot.getAxis("left").labelText == "sample_y (mm)"
+    assert view.plot.getViewBox().state["aspectLocked"]       # both in mm: true shape
+    # filled in as points arrived; the pending trajectory shrank to nothing
+    assert len(set(seen_points)) > 2 and seen_points == sorted(seen_points)
+    assert seen_pending[0] > 0 and seen_pending == sorted(seen_pending, reverse=True)
+    qtbot.waitUntil(lambda: len(scatter.pending_dots.getData()[0]) == 0, timeout=5000)
+    # every point at its written position, coloured by its value with the map's colormap
+    x, y = scatter.points.getData()
+    assert len(x) == N
+    rx, ry = sw.real_positions(writer.scan)
+    order = [window.state.order_position(k)[0] for k in range(N)]
+    np.testing.assert_allclose(x, rx[order])
+    np.testing.assert_allclose(y, ry[order])
+    values = window.state.map.values["sum"][order]
+    np.testing.assert_allclose(values, 20 * sw.expected_value(x, y))
+    lut = colormap("viridis").getLookupTable(nPts=256, alpha=False)
+    brushes = scatter.points.data["brush"]
+    lowest, highest = int(np.argmin(values)), int(np.argmax(values))
+    assert brushes[lowest].color().getRgb()[:3] == tuple(int(c) for c in lut[0])
+    assert brushes[highest].color().getRgb()[:3] == tuple(int(c) for c in lut[255])
+    assert view.colorbar.levels() == (values.min(), values.max())
+
+    # a click on a point shows its frame, as on the grid map
+    k = order[N // 3]
+    viewport = view.plot_widget.viewport()
+    point = view.plot_widget.mapFromScene(view.scene_position((k,)))
+    qtbot.mouseClick(viewport, Qt.LeftButton, pos=QPoint(point.x(), point.y()))
+    qtbot.waitUntil(lambda: window.shown_position == (k,), timeout=5000)
+    assert window.state.pinned == (k,)
+    np.testing.assert_allclose(window.frame_view.current_frame(),
+                               np.full(sw.FRAME, sw.expected_value(rx[k], ry[k])))
+    mx, my = view.marker.getData()
+    assert (mx[0], my[0]) == (rx[k], ry[k])
+    view._mouse_moved(view.scene_position((k,)))          # hovering reads out that point
+    assert view.readout.text().startswith(f"point {k} ({k},)")
+    assert f"at sample_x={rx[k]:.6g} mm  sample_y={ry[k]:.6g} mm" in view.readout.text()
+
+    # interpolated: an image over the points' extent; "Line": the 1-D curve again
+    scatter.set_mode(INTERPOLATED)
+    assert scatter.image.isVisible() and not scatter.points.isVisible()
+    image = scatter.image.image
+    assert image.shape[0] >= 8 and np.isfinite(image[image.shape[0] // 2,
+                                                      image.shape[1] // 2])
+    assert np.isnan(image[0, 0])                       # a corner, outside the spiral
+    scatter.set_mode(GRID)
+    assert view.curve.isVisible() and not scatter.image.isVisible()
+    assert len(view.curve.getData()[0]) == N
+
+
+def test_fly_scan_defaults_to_points_and_a_grid_scan_keeps_its_grid(make_window, qtbot,
+                                                                     tmp_path):
+    """A jittered 2-D fly scan shows its points; the same scan on the grid (no jitter) keeps
+    the grid map, with the points one choice away."""
+    fly = tmp_path / "fly.nxs"
+    step = tmp_path / "step.nxs"
+    for path, jitter in ((fly, 0.3), (step, 0.0)):
+        sw.start_scatter_writer(path, (6, 9), rate=400, jitter=jitter).join(20)
+    window = make_window(fly)
+    wait_terminal(qtbot, window)
+    scatter = window.map_view.scatter_view
+    qtbot.waitUntil(lambda: len(scatter.points.getData()[0]) == 54, timeout=5000)
+    assert scatter.mode == POINTS and not window.map_view.image.isVisible()
+    assert scatter.combo.isVisible()
+    window.open_path(str(step))
+    qtbot.waitUntil(lambda: window.info is not None and window.info.path == str(step),
+                    timeout=10_000)
+    wait_terminal(qtbot, window)
+    assert scatter.mode == GRID and window.map_view.image.isVisible()
+    scatter.set_mode(POINTS)
+    assert len(scatter.points.getData()[0]) == 54
+
+
+def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp_path):
+    """Beyond MAX_SYMBOLS points the scatter is an image of the points (symbols redraw too
+    slowly), still at the real positions; a click still picks a point."""
+    from swmrview.gui.scatter_view import MAX_SYMBOLS
+
+    n = MAX_SYMBOLS + 2000
+    x, y = sw.planned_positions((n,))
+    path = tmp_path / "big.nxs"
+    with h5py.File(path, "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs.update(NX_class="NXentry", default="data")
+        data = entry.create_group("data")
+        data.attrs.update(NX_class="NXdata", signal="counts", axes=["sample_x"],
+                          sample_x_indices=0, sample_y_indices=0)
+        data["counts"] = sw.expected_value(x, y)
+        data["sample_x"], data["sample_y"] = x, y
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    scatter = window.map_view.scatter_view
+    qtbot.waitUntil(lambda: scatter.image.isVisible(), timeout=5000)
+    assert scatter.mode == POINTS and len(scatter.points.getData()[0]) == 0
+    rect = scatter.image.mapRectToParent(scatter.image.boundingRect())
+    assert (rect.left(), rect.bottom()) == pytest.approx((x.min(), y.max()))
+    image = scatter.image.image
+    assert np.nanmin(image) >= sw.expected_value(x, y).min() - 1e-9
+    assert 0.3 < np.isfinite(image).mean() < 1.0
+    k = n // 2
+    assert window.map_view.click_at_scene(window.map_view.scene_position((k,))) == (k,)
