@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
+from swmrview.gui.channel_marks import ChannelMarks
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
@@ -33,6 +34,8 @@ class ChannelControl(QObject):
         self.dock.show_requested.connect(self.show)
         self.dock.overlay_changed.connect(self._overlay_changed)
         window.map_view.x_chosen.connect(self._x_chosen)
+        self.marks = ChannelMarks(window.frame_view)
+        window.toolbar.reduction_combo.currentTextChanged.connect(self._mark_shown)
 
     # ------------------------------------------------------------------ menus
     def install_actions(self, file_menu, view_menu) -> None:
@@ -103,6 +106,11 @@ class ChannelControl(QObject):
         if state is not None:
             self.window.toolbar.set_layers(state.layers, state.reduction)
             self.window.map_view.set_layers()
+            self._mark_shown(state.reduction)
+
+    def _mark_shown(self, name: str) -> None:
+        state = self.window.state
+        self.marks.show(state.channels.get(name) if state is not None else None)
 
     # ------------------------------------------------------------------ view settings
     def view(self) -> ViewSettings:

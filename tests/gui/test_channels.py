@@ -156,3 +156,18 @@ def test_a_1d_scan_is_plotted_against_a_chosen_field_with_a_ratio_overlaid(make_
     # clicking a point on the curve pins that point
     target = int(np.argmax(gamma))
     assert view.click_at_scene(view.scene_position((target,))) == (target,)
+
+
+def test_the_shown_channel_is_marked_on_the_frame(make_window, qtbot):
+    window = make_window(DATA / "fluo.nxs")
+    wait_terminal(qtbot, window)
+    window.channels.dock.set_channels((Channel("K", "window", bounds=(3300.0, 3500.0)),
+                                       Channel("lo", "rect", bounds=(10, 20))), emit=True)
+    marks = window.channels.marks
+    window.channels.show("K")
+    assert marks.region.isVisible() and marks.region.getRegion() == pytest.approx((3300, 3500))
+    window.channels.show("lo")
+    energy = window.frame_view.trace_panel.x_values(4096)
+    assert marks.region.getRegion() == pytest.approx((energy[10], energy[19]))
+    window.channels.show("sum")
+    assert not marks.region.isVisible()

@@ -132,3 +132,43 @@ def test_a_channel_that_cannot_be_computed_is_refused_with_a_reason(follow, bad,
     assert why in f.session.status.message and "channel x" in f.session.status.message
     np.testing.assert_allclose(f.state.values("Co"), expected_i18()["Co"])   # the others work
     assert np.isnan(f.state.values("x")).all()
+
+
+def test_element_channels_of_a_live_simulated_xrf_map_equal_numpy(follow, tmp_path):
+    """The simulator's XRF writer (4 elements, I0, energy in keV), followed live: element
+    windows in keV over chosen elements, divided by I0, equal numpy on the exact frames."""
+    from swmrview import simulate
+
+    cfg = simulate.SimConfig(shape=(6, 7), detector="xrf", elements=4, channels=1024,
+                             rate=60.0, snake=True)
+    path = tmp_path / "xrf.h5"
+    writer = simulate.start_writer(path, cfg)
+    channels = (Channel("Fe/I0", "window", bounds=(6.3, 6.5), elements=(0, 2),
+                        monitor=simulate.I0_PATH),
+                Channel("Cu", "window", bounds=(7.95, 8.15)),
+                Channel("I0", dataset=simulate.I0_PATH))
+    try:
+        f = follow(path, timeout=20.0)
+        f.until(lambda f: f.state is not None, timeout=60)
+        assert f.infos[-1].frame_axis.unit == "keV"
+        use(f, channels)
+        f.until_ended(timeout=90)
+        writer.join(30)
+    finally:
+        if writer.is_alive():
+            writer.kill()
+    energy = simulate.energy_axis(cfg)
+    fe = (energy >= 6.3) & (energy <= 6.5)
+    cu = (energy >= 7.95) & (energy <= 8.15)
+    want = {name: np.full(cfg.shape, np.nan) for name in ("Fe/I0", "Cu", "I0")}
+    for index in range(int(np.prod(cfg.shape))):
+        position = np.unravel_index(index, cfg.shape)
+        frame = simulate.expected_frame(index, cfg).astype(np.float64)
+        i0 = simulate.expected_i0(index, cfg)
+        want["Fe/I0"][position] = frame[[0, 2]][:, fe].sum() / i0
+        want["Cu"][position] = frame[:, cu].sum()
+        want["I0"][position] = i0
+    assert f.state.n_acquired == 42
+    for name, values in want.items():
+        np.testing.assert_allclose(f.state.values(name), values, rtol=1e-12, err_msg=name)
+    assert np.nanstd(want["Cu"]) > 0.1 * np.nanmean(want["Cu"])   # a map, not a constant
