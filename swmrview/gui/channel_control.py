@@ -13,8 +13,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
-from swmrview.gui.channel_marks import ChannelMarks
+from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
+from swmrview.gui.maps_grid import MapsGrid
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,17 @@ class ChannelControl(QObject):
         self.dock.show_requested.connect(self.show)
         self.dock.overlay_changed.connect(self._overlay_changed)
         window.map_view.x_chosen.connect(self._x_chosen)
+        self.grid = MapsGrid(window)
+        window.addDockWidget(Qt.BottomDockWidgetArea, self.grid)
+        self.grid.hide()
+        self.grid.point_clicked.connect(window.pin_point)
+        self.grid.visibilityChanged.connect(lambda _on: self.map_redrawn())
+        window.toolbar.colormap_combo.currentTextChanged.connect(self.grid.set_colormap)
         self.marks = ChannelMarks(window.frame_view)
+        self.polygon = PolygonTool(window.frame_view.image_panel)
+        self.dock.polygon_source = self._polygon_vertices
+        self.dock.kind_combo.currentTextChanged.connect(
+            lambda kind: None if kind == "polygon" else self.polygon.hide())
         window.toolbar.reduction_combo.currentTextChanged.connect(self._mark_shown)
 
     # ------------------------------------------------------------------ menus
@@ -48,6 +59,7 @@ class ChannelControl(QObject):
         for action in (save, load):
             file_menu.insertAction(file_menu.actions()[-1], action)
         view_menu.addAction(self.dock.toggleViewAction())
+        view_menu.addAction(self.grid.toggleViewAction())
 
     # ------------------------------------------------------------------ scans
     def scan_opened(self, info, state, new_scan: bool) -> None:
@@ -100,6 +112,20 @@ class ChannelControl(QObject):
             state.set_x_layer(name)
             self.window.map_view.update_axes()
             self.window.mark_map_dirty()
+
+    def map_redrawn(self) -> None:
+        """The main map was redrawn: so are the side-by-side maps (when shown)."""
+        self.grid.refresh(self.window.state)
+
+    def _polygon_vertices(self) -> tuple[tuple[float, float], ...]:
+        """The dragged polygon's vertices; the first call puts the polygon on the image."""
+        if self.window.frame_view.kind != "image":
+            self.dock.say("Polygons are drawn on images")
+            return ()
+        if not self.polygon.shown:
+            self.polygon.show()
+            return ()
+        return self.polygon.vertices()
 
     def _layers_changed(self) -> None:
         state = self.window.state

@@ -1,5 +1,5 @@
-"""Where the shown map's channel looks on the frame: its energy window shaded on spectra, its
-rectangle or polygon outlined on images (drawn only; the drawn ROI stays the thing to drag)."""
+"""Channels on the frame: the shown map's energy window shaded on spectra and its rectangle or
+polygon outlined on images (drawn only), and a polygon to drag for new polygon channels."""
 
 from __future__ import annotations
 
@@ -49,3 +49,47 @@ class ChannelMarks:
             xs = [p[0] * scale for p in channel.polygon] + [channel.polygon[0][0] * scale]
             ys = [p[1] * scale for p in channel.polygon] + [channel.polygon[0][1] * scale]
             self.outline.setData(xs, ys)
+
+
+class PolygonTool:
+    """A closed polygon with draggable vertices on the image, for polygon channels."""
+
+    def __init__(self, image_panel) -> None:
+        self.panel = image_panel
+        self.roi: pg.PolyLineROI | None = None
+
+    @property
+    def shown(self) -> bool:
+        """True while the polygon is on the image."""
+        return self.roi is not None and self.roi.isVisible()
+
+    def show(self) -> None:
+        """Put a diamond on the middle of the frame (once); drag its vertices, click the edges
+        to add vertices."""
+        if self.roi is not None:
+            self.roi.setVisible(True)
+            return
+        frame = self.panel.frame
+        h, w = frame.shape[-2:] if frame is not None else (100, 100)
+        scale = max(1, self.panel.binning)
+        cx, cy, rx, ry = w / 2, h / 2, w / 4, h / 4
+        points = [(cx, cy - ry), (cx + rx, cy), (cx, cy + ry), (cx - rx, cy)]
+        self.roi = pg.PolyLineROI([(x / scale, y / scale) for x, y in points], closed=True,
+                                  pen=pg.mkPen("m", width=2))
+        self.panel.plot.addItem(self.roi)
+
+    def hide(self) -> None:
+        """Take the polygon off the image."""
+        if self.roi is not None:
+            self.roi.setVisible(False)
+
+    def vertices(self) -> tuple[tuple[float, float], ...]:
+        """The vertices in frame pixels (x, y)."""
+        if not self.shown:
+            return ()
+        scale = max(1, self.panel.binning)
+        out = []
+        for handle in self.roi.getLocalHandlePositions():
+            point = self.roi.mapToParent(handle[1])
+            out.append((float(point.x()) * scale, float(point.y()) * scale))
+        return tuple(out)

@@ -67,6 +67,7 @@ class ChannelsDock(QDockWidget):
         self.setObjectName("channels-dock")
         self._channels: list[Channel] = []
         self.roi_source = lambda: None   # set by the window: the frame view's drawn ROI
+        self.polygon_source = lambda: ()  # set by the window: the polygon dragged on the image
         body = QWidget()
         self.list = QListWidget()
         self.list.setToolTip("Map channels: double-click to show one; tick to overlay on 1-D "
@@ -219,9 +220,18 @@ class ChannelsDock(QDockWidget):
     def _kind_changed(self, kind: str) -> None:
         self.bounds_edit.setPlaceholderText(HINTS.get(kind, ""))
         self.bounds_edit.setEnabled(kind in ("rect", "polygon", "window"))
-        self.roi_button.setEnabled(kind in ("rect", "window"))
+        self.roi_button.setEnabled(kind in ("rect", "window", "polygon"))
 
     def _bounds_from_roi(self) -> None:
+        if self.kind_combo.currentText() == "polygon":
+            vertices = self.polygon_source()
+            if not vertices:
+                self.message.setText("Drag the polygon's vertices on the image (click an edge "
+                                     "to add one), then press From ROI again")
+                return
+            self.message.setText("")
+            self.bounds_edit.setText("; ".join(f"{x:.1f}, {y:.1f}" for x, y in vertices))
+            return
         bounds = self.roi_source()
         if not bounds:
             self.message.setText("Draw a ROI on the frame first (tick ROI in the toolbar)")

@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
             self._map_drawn = now
             self._drawn_latest = state.latest  # the newest point the map shows
             self.map_view.refresh()
+            self.channels.map_redrawn()
         if self._frame_pending is not None and state is not None:
             position, frame, live, levels, binning = self._frame_pending
             self._frame_pending = None

@@ -171,3 +171,73 @@ def test_the_shown_channel_is_marked_on_the_frame(make_window, qtbot):
     assert marks.region.getRegion() == pytest.approx((energy[10], energy[19]))
     window.channels.show("sum")
     assert not marks.region.isVisible()
+
+
+def test_a_dragged_polygon_becomes_a_polygon_channel_equal_to_numpy(make_window, qtbot):
+    from swmrview.core.channels import points_in_polygon
+
+    path = DATA / "xrd_test.nxs"
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    dock = window.channels.dock
+    fill_form(dock, "wedge", "polygon")
+    qtbot.mouseClick(dock.roi_button, Qt.LeftButton)           # puts the polygon on the image
+    assert window.channels.polygon.shown and dock.bounds_edit.text() == ""
+    roi = window.channels.polygon.roi
+    roi.movePoint(roi.getHandles()[0], (150.0, 10.0))          # drag a vertex
+    qtbot.mouseClick(dock.roi_button, Qt.LeftButton)           # takes its vertices
+    vertices = [tuple(map(float, p.split(","))) for p in dock.bounds_edit.text().split(";")]
+    assert vertices[0] == pytest.approx((150.0, 10.0)) and len(vertices) == 4
+    qtbot.mouseClick(dock.apply_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("wedge")).all(), timeout=10000)
+    with h5py.File(path, "r", locking=False) as f:
+        images = f["entry1/xrd_entry/instrument/detector/data"][()].astype(np.float64)
+    yy, xx = np.mgrid[:100, :1000]
+    polygon = tuple(tuple(round(v, 1) for v in p) for p in vertices)
+    inside = points_in_polygon(xx + 0.5, yy + 0.5, polygon)
+    assert 0 < inside.sum() < inside.size
+    np.testing.assert_allclose(window.state.values("wedge"), images[..., inside].sum(-1),
+                               rtol=1e-6)
+    xs, _ys = window.channels.marks.outline.getData()
+    assert len(xs) == 5                                          # outlined while shown
+
+
+def test_all_maps_side_by_side_and_a_click_on_a_tile_shows_that_point(make_window, qtbot):
+    window = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, window)
+    window.channels.dock.set_channels((Channel("Co", "window", bounds=(1200, 1400)),
+                                       Channel("It", dataset="/entry1/raster_counterTimer01/It")),
+                                      emit=True)
+    grid = window.channels.grid
+    grid.show()
+    qtbot.waitUntil(lambda: set(grid.tiles) == {"sum", "Co", "It"}, timeout=5000)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("It")).all(), timeout=10000)
+    window.mark_map_dirty()
+    qtbot.wait(250)
+    _plot, item = grid.tiles["It"]
+    np.testing.assert_allclose(item.image, i18("/entry1/raster_counterTimer01/It"))
+    plot, _item = grid.tiles["Co"]
+    x, y = window.state.point_xy((1, 0))
+    scene = plot.vb.mapViewToScene(pg_point(x, y))
+    shown = []
+    grid.point_clicked.connect(shown.append)
+
+    class Click:   # what pyqtgraph's scene hands to sigMouseClicked
+        def button(self):
+            return Qt.LeftButton
+
+        def scenePos(self):
+            return scene
+
+        def accept(self):
+            pass
+
+    grid._clicked(Click())
+    assert shown == [(1, 0)]
+    assert window.state.pinned == (1, 0)
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)

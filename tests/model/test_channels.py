@@ -172,3 +172,25 @@ def test_element_channels_of_a_live_simulated_xrf_map_equal_numpy(follow, tmp_pa
     for name, values in want.items():
         np.testing.assert_allclose(f.state.values(name), values, rtol=1e-12, err_msg=name)
     assert np.nanstd(want["Cu"]) > 0.1 * np.nanmean(want["Cu"])   # a map, not a constant
+
+
+def test_rectangle_and_polygon_channels_on_diffraction_images(follow):
+    """xrd_test.nxs: 2x2x2 points of 100 x 1000 images."""
+    from swmrview.core.channels import points_in_polygon
+
+    path = DATA / "xrd_test.nxs"
+    triangle = ((100.0, 5.0), (900.0, 5.0), (100.0, 95.0))
+    f = follow(path)
+    f.until(lambda f: f.state is not None)
+    use(f, (Channel("ring", "rect", bounds=(10, 60, 200, 700)),
+            Channel("wedge", "polygon", polygon=triangle),
+            Channel("peak", "max")))
+    f.until_ended()
+    with h5py.File(path, "r", locking=False) as h:
+        images = h["entry1/xrd_entry/instrument/detector/data"][()].astype(np.float64)
+    yy, xx = np.mgrid[:100, :1000]
+    inside = points_in_polygon(xx + 0.5, yy + 0.5, triangle)
+    np.testing.assert_allclose(f.state.values("ring"), images[..., 10:60, 200:700].sum((-1, -2)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(f.state.values("wedge"), images[..., inside].sum(-1), rtol=1e-6)
+    np.testing.assert_allclose(f.state.values("peak"), images.max((-1, -2)))
