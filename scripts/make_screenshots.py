@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from swmrview.gui.app import app_icon  # noqa: E402
@@ -134,6 +134,96 @@ def real_eiger_masked(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def xrf_view():
+    """Element windows (keV, Xspress3-like simulator) divided by I0, as a beamline would share."""
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+    from swmrview.simulate import I0_PATH
+
+    lines = {"Ca": (3.55, 3.85), "Fe": (6.25, 6.55), "Cu": (7.9, 8.2), "Zn": (8.5, 8.78)}
+    channels = tuple(Channel(f"{el}/I0", "window", bounds=b, monitor=I0_PATH)
+                     for el, b in lines.items())
+    return ViewSettings(channels=channels + (Channel("I0", dataset=I0_PATH),),
+                        colormap="inferno", shown="Fe/I0")
+
+
+def xrf_channels_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A live XRF map: element channels over I0 side by side, Fe shown, its window shaded."""
+    cfg = SimConfig(shape=(30, 40), detector="xrf", elements=4, channels=4096, rate=150.0,
+                    snake=True)
+    writer = start_writer(workdir / "xrf.h5", cfg)
+    window = open_window(workdir / "xrf.h5", view=xrf_view())
+    window.resize(1500, 950)
+    try:
+        window.channels.grid.show()
+        wait(app, lambda: window.state is not None
+             and window.state.n_acquired >= cfg.n_points * 0.6)
+        window.headless.screenshot(str(out / "xrf_channels_live.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
+def spiral_scatter_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A live spiral XRF scan: points at their recorded positions, the plan still to come
+    drawn faintly."""
+    cfg = SimConfig(shape=(900,), detector="xrf", elements=4, channels=2048, rate=200.0,
+                    positions="spiral")
+    writer = start_writer(workdir / "spiral.h5", cfg)
+    window = open_window(workdir / "spiral.h5", view=xrf_view())
+    try:
+        wait(app, lambda: window.state is not None and window.state.n_acquired >= 550)
+        window.headless.screenshot(str(out / "spiral_scatter_live.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
+def fly_interpolated(app: QApplication, workdir: Path, out: Path) -> None:
+    """A finished fly scan (jittered encoder positions) interpolated onto an image."""
+    cfg = SimConfig(shape=(40, 50), frame=(64, 64), rate=2000.0, positions="fly", seed=2)
+    path = workdir / "fly.h5"
+    writer = start_writer(path, cfg)
+    writer.join(60)
+    window = open_window(path)
+    try:
+        wait(app, lambda: window.status.kind == "finished" and window.state.scatter is not None)
+        window.map_view.scatter_view.set_mode("Interpolated")
+        wait(app, lambda: True)
+        window.headless.screenshot(str(out / "fly_interpolated.png"))
+    finally:
+        window.close()
+
+
+def real_1d_ratio(app: QApplication, workdir: Path, out: Path) -> None:
+    """A real GDA 1-D scan (i07): a detector ROI sum against the diffractometer angle, with
+    the ratio of two ROIs overlaid."""
+    from swmrview.core.channels import Channel
+
+    data = Path(__file__).resolve().parents[1] / "tests" / "data" / "i07-418550.nxs"
+    roi = "/entry/instrument/pil2roi/"
+    window = open_window(data)
+    try:
+        wait(app, lambda: window.status.terminal)
+        window.channels.dock.set_channels(
+            (Channel("gamma", dataset="/entry/instrument/diff1gamma/value"),
+             Channel("roi1", dataset=roi + "roi1_sum"),
+             Channel("roi2/roi1", dataset=roi + "roi2_sum", monitor=roi + "roi1_sum")),
+            emit=True)
+        wait(app, lambda: np.isfinite(window.state.values("roi2/roi1")).all())
+        window.map_view.x_combo.setCurrentText("gamma")
+        window.map_view.x_combo.textActivated.emit("gamma")
+        window.channels.show("roi1")
+        window.channels.dock.list.item(2).setCheckState(Qt.Checked)
+        window.mark_map_dirty()
+        wait(app, lambda: True)
+        window.headless.screenshot(str(out / "real_1d_ratio.png"))
+    finally:
+        window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots into OUTDIR (default ``screenshots/``)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -146,8 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         app = QApplication.instance() or QApplication([])
         app.setWindowIcon(app_icon())
         workdir = Path(tmp)
-        for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
-                     real_eiger_masked):
+        shots = [image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
+                 real_eiger_masked, xrf_channels_live, spiral_scatter_live, fly_interpolated,
+                 real_1d_ratio]
+        only = os.environ.get("SHOTS")  # e.g. SHOTS=xrf_channels_live,real_1d_ratio
+        for shot in shots:
+            if only and shot.__name__ not in only.split(","):
+                continue
             logger.info("making %s", shot.__name__)
             shot(app, workdir, out)
     logger.info("screenshots written to %s", out)

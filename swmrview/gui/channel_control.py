@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
+from swmrview.model.channels import channel_fits
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class ChannelControl(QObject):
         self.dock.set_fields(info.fields)
         self.window.frame_view.set_frame_axis(info.frame_axis)
         if new_scan:
-            state.set_channels(self.dock.channels())
+            state.set_channels(self.usable(info))
             shown = self._wanted_shown or self.window.toolbar.reduction_combo.currentText()
             if shown in state.layers:
                 state.set_reduction(shown)
@@ -76,10 +77,18 @@ class ChannelControl(QObject):
             self._send(state)
         self._layers_changed()
 
+    def usable(self, info) -> tuple:
+        """The dock's channels that fit the scan ``info``; the others are greyed out in the
+        dock with the reason (kept for scans they fit)."""
+        reasons = {c.name: channel_fits(c, info) for c in self.dock.channels()}
+        self.dock.mark_unfit({n: r for n, r in reasons.items() if r})
+        return tuple(c for c in self.dock.channels() if reasons[c.name] is None)
+
     def _send(self, state) -> None:
         follow = self.window.follow
         if follow is not None:
-            follow.request_channels.emit(self.dock.channels(), state.acquired_positions())
+            follow.request_channels.emit(tuple(state.channels.values()),
+                                         state.acquired_positions())
 
     # ------------------------------------------------------------------ user actions
     def set_channels(self, channels) -> None:
@@ -87,7 +96,7 @@ class ChannelControl(QObject):
         the new or changed ones over the points already read."""
         state = self.window.state
         if state is not None:
-            state.set_channels(channels)
+            state.set_channels(self.usable(state.info))
             state.set_overlay(self.dock.ticked())
             self._send(state)
             self.window.headless.channels_changed(state)

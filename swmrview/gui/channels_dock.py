@@ -199,6 +199,21 @@ class ChannelsDock(QDockWidget):
             del self._channels[row]
             self.set_channels(self._channels, emit=True)
 
+    def mark_unfit(self, reasons) -> None:
+        """Grey out the channels that do not fit the scan shown, the reason in their tooltip."""
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            channel = self._channels[i]
+            why = reasons.get(channel.name)
+            item.setForeground(Qt.gray if why else self.list.palette().text())
+            item.setToolTip(f"Not computed for this scan: {why}" if why
+                            else channel.describe())
+        if reasons:
+            names = ", ".join(reasons)
+            self.message.setText(f"Not computed for this scan: {names} (see their tooltips)")
+        elif self.message.text().startswith("Not computed"):
+            self.message.setText("")
+
     def say(self, text: str) -> None:
         """Show a message under the editor (e.g. why the follower refused a channel)."""
         self.message.setText(text)

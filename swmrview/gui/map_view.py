@@ -73,7 +73,13 @@ class MapView(QWidget):
         self.x_combo.textActivated.connect(
             lambda text: self.x_chosen.emit(None if text == SCAN_AXIS else text))
         self.x_label = QLabel("x:")
-        self.overlays: list[pg.PlotDataItem] = []   # 1-D scans: more maps on the same axes
+        self.overlays: list[pg.PlotDataItem] = []   # 1-D scans: more maps, on a right axis
+        self.right = pg.ViewBox()   # their own scale: a ratio beside counts stays readable
+        self.plot.scene().addItem(self.right)
+        self.plot.getAxis("right").linkToView(self.right)
+        self.right.setXLink(self.plot.vb)
+        self.plot.vb.sigResized.connect(
+            lambda *_: self.right.setGeometry(self.plot.vb.sceneBoundingRect()))
         bottom = QHBoxLayout()
         bottom.addWidget(self.readout, 1)
         bottom.addWidget(self.x_label)
@@ -116,8 +122,11 @@ class MapView(QWidget):
         self.plot_widget.setVisible(rank > 0)
         self.empty.setVisible(rank == 0)
         self.curve.setVisible(rank == 1)
-        self.x_combo.setVisible(rank == 1)
-        self.x_label.setVisible(rank == 1)
+        self.x_combo.setVisible(rank == 1 and state.scatter is None)
+        self.x_label.setVisible(rank == 1 and state.scatter is None)
+        self.plot.showAxis("right", False)
+        for item in self.overlays:
+            item.setData([], [])
         self.set_layers()
         for item in (self.outline, self.colorbar):
             item.setVisible(rank >= 2)
@@ -204,8 +213,10 @@ class MapView(QWidget):
 
     def _draw_curves(self, state: ViewState, plane: np.ndarray, log: bool) -> None:
         """1-D scans: the shown map, and the overlaid ones, against the chosen x."""
-        names = (state.reduction,) + state.overlay
-        self.plot.setLabel("left", ("log10 " if log else "") + " , ".join(names))
+        self.plot.setLabel("left", ("log10 " if log else "") + state.reduction)
+        if state.overlay:
+            self.plot.setLabel("right", ("log10 " if log else "") + ", ".join(state.overlay))
+        self.plot.showAxis("right", bool(state.overlay))
         self.plot.setLabel("bottom", state.x_label())
         x = state.curve_x()
         self.curve.setData(x, plane) if np.isfinite(plane).any() else self.curve.setData([], [])
@@ -213,7 +224,7 @@ class MapView(QWidget):
             pen = pg.mkPen(OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)], width=1.5)
             item = pg.PlotDataItem(pen=pen, symbol="t", symbolSize=5, connect="finite",
                                    symbolBrush=pen.color())
-            self.plot.addItem(item)
+            self.right.addItem(item)
             self.overlays.append(item)
         for item, name in zip(self.overlays, state.overlay + (None,) * len(self.overlays)):
             if name is None:
@@ -224,6 +235,7 @@ class MapView(QWidget):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     y = np.where(y > 0, np.log10(y), np.nan)
             item.setData(x, y, name=name) if np.isfinite(y).any() else item.setData([], [])
+        self.right.enableAutoRange()
 
     def _draw_plane(self, state: ViewState, plane: np.ndarray) -> None:
         if plane.size == 0:  # no row yet (a scan whose shape is only known as it grows)

@@ -13,9 +13,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from swmrview.core.channels import Channel, ChannelReducer, normalise
+from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
 from swmrview.core.pipeline import ReducePipeline
 
+from .frames import frame_kind
 from .messages import Axis
 
 logger = logging.getLogger(__name__)
@@ -221,3 +222,31 @@ def per_point_fields(tree: Mapping[str, Any], scan_shape: Sequence[int | None],
 
     walk(tree)
     return tuple(found)
+
+
+def channel_fits(channel: Channel, info: Any) -> str | None:
+    """Why ``channel`` cannot be computed for the scan ``info`` (a ScanInfo), or None if it can.
+
+    Checked before a channel is sent to the follower, so channels kept from another scan (a
+    beamline's settings file, last session's channels) that do not fit are left aside, not
+    shown as empty maps.
+    """
+    fields = dict(info.fields)
+    if channel.monitor and fields.get(channel.monitor, None) != ():
+        return f"no per-point monitor {channel.monitor}"
+    if channel.dataset is not None:
+        if channel.dataset not in fields:
+            return f"no per-point dataset {channel.dataset}"
+        frame = fields[channel.dataset]
+    else:
+        frame = tuple(info.frame_shape)
+    if channel.kind in ("rect", "polygon", "window") and not frame:
+        return f"a {channel.kind} needs frames, {channel.dataset or 'the detector'} holds " \
+               "one value per point"
+    if channel.kind == "polygon" or (channel.kind == "rect" and len(channel.bounds) == 4):
+        if frame_kind(frame) != "image":
+            return f"a {channel.kind} needs images, not frames of shape {frame}"
+    if channel.elements is not None and (len(frame) < 2
+                                         or max(channel.elements) >= frame[0]):
+        return f"elements {format_elements(channel.elements)} not in frames of shape {frame}"
+    return None

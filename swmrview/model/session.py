@@ -492,7 +492,8 @@ class Session:
             self._channels.rebuild(*args)
         changed, refused = self._channels.set(self._wanted, *args)
         if refused:
-            self._notice = ("; ".join(refused), self.clock() + NOTICE_S)
+            more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
+            self._notice = (refused[0] + more, self.clock() + NOTICE_S)
             self._set(self._plain)
         return changed
 

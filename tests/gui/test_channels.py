@@ -241,3 +241,22 @@ def pg_point(x, y):
     from PySide6.QtCore import QPointF
 
     return QPointF(x, y)
+
+
+def test_kept_channels_that_do_not_fit_the_next_scan_are_greyed_not_shown_empty(make_window,
+                                                                                qtbot):
+    first = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, first)
+    first.channels.dock.set_channels((Channel("Co/I0", "window", bounds=(1200, 1400),
+                                              monitor=I0),), emit=True)
+    first.channels.show("Co/I0")
+    first.close()                                   # kept in the user's settings
+    window = make_window(DATA / "xrd_test.nxs")
+    wait_terminal(qtbot, window)
+    dock = window.channels.dock
+    assert [c.name for c in dock.channels()] == ["Co/I0"]          # kept for scans it fits
+    assert "no per-point monitor" in dock.list.item(0).toolTip()
+    assert "Not computed for this scan: Co/I0" in dock.message.text()
+    assert window.state.channels == {} and window.state.reduction == "sum"
+    assert "channel" not in window.status.message                 # no refusal from the worker
+    assert np.isfinite(window.state.values("sum")).all()

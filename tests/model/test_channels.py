@@ -194,3 +194,19 @@ def test_rectangle_and_polygon_channels_on_diffraction_images(follow):
                                rtol=1e-6)
     np.testing.assert_allclose(f.state.values("wedge"), images[..., inside].sum(-1), rtol=1e-6)
     np.testing.assert_allclose(f.state.values("peak"), images.max((-1, -2)))
+
+
+def test_channels_that_do_not_fit_a_scan_are_said_before_they_are_sent(follow):
+    from swmrview.model.channels import channel_fits
+
+    f = follow(I18, data=(MCAS,))
+    f.until(lambda f: f.state is not None)
+    info = f.infos[-1]
+    assert channel_fits(CHANNELS[1], info) is None and channel_fits(CHANNELS[3], info) is None
+    cases = {Channel("a", dataset="/entry/I0/data"): "no per-point dataset",
+             Channel("b", monitor=MCAS): "no per-point monitor",
+             Channel("c", "polygon", polygon=((0, 0), (9, 0), (0, 9))): "needs images",
+             Channel("d", "window", bounds=(1, 2), dataset=I0): "one value per point",
+             Channel("e", elements=(10,)): "elements 10"}
+    for channel, said in cases.items():
+        assert said in channel_fits(channel, info), channel
