@@ -290,3 +290,38 @@ def test_a_newer_file_that_is_not_a_scan_leaves_the_shown_scan(tmp_path, follow_
     f.session.open_scan(str(tmp_path / "notes.h5"))   # chosen by the user: its error is shown
     f.until(lambda f: f.session.status.terminal and "notes.h5" in f.session.status.message)
     assert f.session.status.exit_code == 2
+
+
+def test_map_channels_hold_for_each_new_scan_of_the_folder(tmp_path, follow_dir,
+                                                          monkeypatch):
+    from swmrview import simulate
+    from swmrview.core.channels import Channel
+
+    fe = Channel("Fe/I0", "window", bounds=(6.3, 6.5), monitor=simulate.I0_PATH)
+
+    plain = ViewState
+
+    def view_state(info):           # as the window does: each scan's state gets the channels
+        state = plain(info)
+        state.set_channels((fe,))
+        return state
+
+    monkeypatch.setitem(globals(), "ViewState", view_state)
+    cfg = SimConfig(shape=(3, 4), detector="xrf", elements=2, channels=512, rate=2000.0)
+    first = start_writer(tmp_path / "one.nxs", cfg)
+    first.join(30)
+    f = follow_dir(tmp_path)
+    f.until(lambda f: f.state is not None)
+    f.session.set_channels((fe,), f.state.acquired_positions())
+    f.until(lambda f: f.ended() and np.isfinite(f.state.values("Fe/I0")).all())
+    second = start_writer(tmp_path / "two.nxs", SimConfig(**{**cfg.__dict__, "seed": 5}))
+    f.until(lambda f: f.shown == "two.nxs")
+    f.until(lambda f: f.ended() and f.n_acquired == 12
+            and np.isfinite(f.state.values("Fe/I0")).all())
+    second.join(30)
+    energy = simulate.energy_axis(cfg)
+    window = (energy >= 6.3) & (energy <= 6.5)
+    two = SimConfig(**{**cfg.__dict__, "seed": 5})
+    want = [simulate.expected_frame(i, two)[:, window].sum() / simulate.expected_i0(i, two)
+            for i in range(12)]
+    np.testing.assert_allclose(f.state.values("Fe/I0").ravel(), want, rtol=1e-12)
