@@ -16,6 +16,7 @@ import numpy as np
 
 from swmrview.core.scanmap import REDUCTIONS, ScanMap
 
+from .compare import HeldPoints
 from .messages import Axis, ScanInfo, Update
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class ViewState:
         self.latest: Position | None = None
         self.slow_index: Position = (0,) * max(0, self.rank - 2)
         self.follow_slow = True
+        self.held = HeldPoints(self.is_acquired)   # points held to compare (hold and compare)
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
 
