@@ -29,6 +29,7 @@ class MapView(QWidget):
 
     point_clicked = Signal(object)   # tuple position
     slow_changed = Signal(object)    # tuple of slower-axis indices chosen by the user
+    point_held = Signal(object)      # tuple position Ctrl+clicked (hold and compare)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -240,6 +241,9 @@ class MapView(QWidget):
         position = self.position_at_scene(event.scenePos())
         if position is not None:
             event.accept()
+            if event.modifiers() & Qt.ControlModifier:
+                self.point_held.emit(position)
+                return
             self.point_clicked.emit(position)
 
     def click_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:
