@@ -52,49 +52,56 @@ class FrameAccumulator:
             self._acc = np.full(self.frame_shape, -np.inf)
         else:
             self._acc = np.zeros(self.frame_shape)
-        self._count = np.zeros(self.frame_shape, np.int64)   # valid values per pixel
+        self._missing: np.ndarray | None = None   # per pixel: frames whose value was left out
 
     def add(self, frame: np.ndarray) -> None:
-        """Take one frame into the reduction (the frame is not modified)."""
+        """Take one frame into the reduction (the frame is not modified).
+
+        Frames with no overflowing or NaN value are added as they are; masked pixels are
+        only blanked in :meth:`result` (a mask is the same for every frame).
+        """
         frame = np.asarray(frame)
         if frame.shape != self.frame_shape:
             raise ValueError(f"frame of shape {frame.shape}, expected {self.frame_shape}")
-        values = frame.astype(np.float64)   # a copy: excluded pixels are set in it
-        bad = self._excluded(values, frame.dtype.kind in "fc")
-        if bad is None:
-            self._count += 1
-        else:
+        bad = self._excluded(frame)
+        if bad is not None:
+            values = frame.astype(np.float64)   # a copy to blank the excluded values in
             values[bad] = -np.inf if self.how == "max" else 0.0
-            self._count += ~bad
+            if self._missing is None:
+                self._missing = np.zeros(self.frame_shape, np.int64)
+            self._missing += bad
+            frame = values
         if self.how == "max":
-            np.maximum(self._acc, values, out=self._acc)
+            np.maximum(self._acc, frame, out=self._acc)
         else:
-            self._acc += values
+            np.add(self._acc, frame, out=self._acc)
         self.n += 1
 
-    def _excluded(self, values: np.ndarray, floating: bool) -> np.ndarray | None:
-        """Pixels of ``values`` left out (None: none), as the map's reductions leave them out."""
-        bad = None if self.mask is None else self.mask.copy()
-        checks = []
-        if self.overflow is not None:
-            with np.errstate(invalid="ignore"):
-                checks.append(values >= self.overflow)
-        if floating and values.size and np.isnan(values.max()):
-            checks.append(np.isnan(values))
-        for check in checks:
-            bad = check if bad is None else bad | check
-        if bad is not None and not bad.any():
+    def _excluded(self, frame: np.ndarray) -> np.ndarray | None:
+        """Values of ``frame`` at or above the overflow, or NaN (None: there are none)."""
+        if frame.size == 0 or frame.dtype.kind not in "iuf":
             return None
+        top = frame.max()
+        nan = frame.dtype.kind == "f" and top != top   # max propagates NaN
+        bad = np.isnan(frame) if nan else None
+        if self.overflow is not None and (nan or top >= self.overflow):
+            with np.errstate(invalid="ignore"):
+                over = frame >= self.overflow
+            bad = over if bad is None else bad | over
         return bad
 
     def result(self) -> np.ndarray:
         """The reduced frame so far (float64; NaN where no value was left at a pixel)."""
+        count = self.n if self._missing is None else self.n - self._missing
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = self._acc / self._count if self.how == "mean" else self._acc.copy()
-        out = np.asarray(out, dtype=np.float64)
+            out = self._acc / count if self.how == "mean" else self._acc.copy()
         if out.ndim == 0:
-            return out if self._count > 0 else np.asarray(np.nan)
-        out[self._count == 0] = np.nan
+            empty = bool(count == 0) or (self.mask is not None and bool(self.mask))
+            return np.asarray(np.nan) if empty else np.asarray(out)
+        if self._missing is not None or self.n == 0:
+            out[count == 0] = np.nan
+        if self.mask is not None:
+            out[self.mask] = np.nan
         return out
 
 

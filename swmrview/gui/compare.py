@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from swmrview.gui.compare_dock import REGION_COLOR, CompareDock, point_color
@@ -39,7 +39,7 @@ class HeldMarkers:
 
     def __init__(self, map_view: MapView) -> None:
         self.map_view = map_view
-        self.scatter = pg.ScatterPlotItem(size=13, symbol="star", pen=pg.mkPen("k", width=1))
+        self.scatter = pg.ScatterPlotItem(size=17, symbol="star", pen=pg.mkPen("w", width=1.5))
         self.scatter.setZValue(20)
         map_view.plot.addItem(self.scatter)
         self.labels: list[pg.TextItem] = []
@@ -156,6 +156,7 @@ class CompareController(QObject):
         self._requested_n = -1                   # points in the region last asked for
         self._asked_at = 0.0
         self._in_flight = False                  # a region request not answered in full yet
+        self._refresh_pending = False            # a timer will look at the region again
         self.hold_action = QAction("Hold shown point", window)
         self.hold_action.setShortcut(QKeySequence("H"))
         self.hold_action.triggered.connect(self.hold_shown)
@@ -261,9 +262,10 @@ class CompareController(QObject):
     def _on_region(self, message: RegionFrame) -> None:
         if message.generation != self.window._generation or message.request != self._request:
             return
+        self.dock.show_region(message)
         if message.done:
             self.region, self._in_flight = message, False
-        self.dock.show_region(message)
+            self._refresh_region()   # points that arrived while it was read
 
     # ------------------------------------------------------------------ window events
     def scan_info(self, switch: bool) -> None:
@@ -281,9 +283,23 @@ class CompareController(QObject):
 
     def map_redrawn(self) -> None:
         """The map was redrawn: move the markers, and read a live region again if it grew."""
+        self.markers.refresh(self.state)
+        self._refresh_region()
+
+    def _refresh_region(self) -> None:
+        """Read the region again if points arrived since it was asked for (at most every
+        :data:`REGION_REFRESH_S`; later if asked sooner), so a live region keeps up."""
         state = self.state
-        self.markers.refresh(state)
-        if self.selector.active and state is not None and state.n_acquired != self._requested_n \
-                and not self._in_flight \
-                and time.monotonic() - self._asked_at >= REGION_REFRESH_S:
+        if not self.selector.active or state is None or self._in_flight \
+                or state.n_acquired == self._requested_n:
+            return
+        wait_s = REGION_REFRESH_S - (time.monotonic() - self._asked_at)
+        if wait_s <= 0:
             self.request_region()
+        elif not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(int(wait_s * 1000) + 1, self._refresh_timer)
+
+    def _refresh_timer(self) -> None:
+        self._refresh_pending = False
+        self._refresh_region()

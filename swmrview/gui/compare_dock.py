@@ -83,7 +83,7 @@ class CompareDock(QDockWidget):
         self.how_combo.addItems(HOWS)
         self.region_label = QLabel(" ")
         self.list = QListWidget()
-        self.list.setMaximumHeight(90)
+        self.list.setMaximumHeight(64)
         self.list.setSelectionMode(QListWidget.ExtendedSelection)
         self.kind = "spectrum"
 

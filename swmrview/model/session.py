@@ -464,8 +464,9 @@ class Session:
         if self.scan is None:
             return None
         scan = self.scan
-        self._region = RegionJob(self.generation, request, np.asarray(positions, np.int64)
-                                 .reshape(len(positions), -1), how,
+        positions = np.asarray(positions, np.int64).reshape(len(positions),
+                                                            scan.pipeline.scan_rank)
+        self._region = RegionJob(self.generation, request, positions, how,
                                  tuple(scan.pipeline.frame_shape), scan.mask, scan.overflow)
         return self.region_more()
 

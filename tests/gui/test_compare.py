@@ -135,3 +135,22 @@ def test_line_profile_is_the_frames_row_and_follows_new_frames(sim_writer, make_
     qtbot.waitUntil(lambda: bool(np.array_equal(profile.values, want)), timeout=5000)
     profile.hide()
     assert not profile.line.isVisible()
+
+
+def test_region_on_a_live_scan_keeps_up_with_new_points(sim_writer, make_window, qtbot):
+    cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=30.0)
+    path, _proc = sim_writer(cfg)
+    window = make_window(path)
+    qtbot.waitUntil(lambda: window.state is not None and window.state.n_acquired >= 3,
+                    timeout=10000)
+    compare = window.compare
+    compare.dock.region_box.setChecked(True)
+    compare.selector.set_bounds((-100.0, 100.0), (-100.0, 100.0))   # the whole map
+    qtbot.waitUntil(lambda: compare.region is not None, timeout=5000)
+    first = compare.region.n_points
+    assert 3 <= first < cfg.n_points                        # read while the scan goes on
+    wait_terminal(qtbot, window)
+    qtbot.waitUntil(lambda: compare.region.n_points == cfg.n_points, timeout=10000)
+    want = np.sum([expected_frame(i, cfg).astype(np.float64) for i in range(cfg.n_points)],
+                  axis=0)
+    np.testing.assert_array_equal(compare.region.frame, want)

@@ -99,7 +99,7 @@ def test_big_region_is_read_in_budgeted_batches(follow, tmp_path, sim_writer, mo
 
 def test_region_of_a_live_scan_matches_the_written_frames(follow, sim_writer):
     cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=40.0)
-    path, proc = sim_writer(cfg)
+    path, _proc = sim_writer(cfg)
     f = follow(path)
     f.until(lambda f: f.state is not None and f.state.n_acquired >= 10)
     assert not f.session.status.terminal            # still being written
@@ -141,3 +141,10 @@ def test_a_failed_read_ends_the_region_with_the_reason():
     job.run(lambda p: (_ for _ in ()).throw(OSError("chunk gone")), deadline=float("inf"))
     message = job.message()
     assert message.done and message.frame is None and "chunk gone" in message.text
+
+
+def test_an_empty_region_answers_at_once_with_no_value(follow):
+    f = _finished(follow, DATA / "eiger" / "test_master.h5")
+    message = f.session.region_frame(np.zeros((0, 1), np.int64), "mean")
+    assert message.done and message.n_points == 0 and message.text == "mean of 0 points"
+    assert message.frame.shape == (13, 11) and np.isnan(message.frame).all()
