@@ -57,7 +57,8 @@ class HeldMarkers:
                     continue
                 color = point_color(point.number)
                 spots.append({"pos": xy, "brush": pg.mkBrush(color)})
-                label = pg.TextItem(str(point.number), color=color, anchor=(-0.3, 1.1))
+                label = pg.TextItem(str(point.number), color=color, anchor=(-0.3, 1.1),
+                                    fill=pg.mkBrush(0, 0, 0, 160))
                 label.setPos(*xy)
                 label.setZValue(21)
                 self.map_view.plot.addItem(label, ignoreBounds=True)
@@ -157,6 +158,7 @@ class CompareController(QObject):
         self._asked_at = 0.0
         self._in_flight = False                  # a region request not answered in full yet
         self._refresh_pending = False            # a timer will look at the region again
+        self._dock_sized = False
         self.hold_action = QAction("Hold shown point", window)
         self.hold_action.setShortcut(QKeySequence("H"))
         self.hold_action.triggered.connect(self.hold_shown)
@@ -189,9 +191,18 @@ class CompareController(QObject):
                     f"At most {state.held.limit} points are held: remove one first", 5000)
             return False
         follow.request_held.emit([tuple(int(p) for p in position)])
-        self.dock.show()
+        self.show_dock()
         self._redraw()
         return True
+
+    def show_dock(self) -> None:
+        """Show the dock; the first time at about a third of the window's width."""
+        first = not self._dock_sized
+        self._dock_sized = True
+        self.dock.show()
+        if first:
+            self.window.resizeDocks([self.dock], [max(320, self.window.width() // 3)],
+                                    Qt.Horizontal)
 
     def hold_shown(self) -> None:
         """Hold the point whose frame is shown (the "H" key and the dock's button)."""
@@ -235,7 +246,7 @@ class CompareController(QObject):
         """Show the region on the map and read its frame, or hide it."""
         self.selector.show(self.state, on)
         if self.selector.active:
-            self.dock.show()
+            self.show_dock()
             self.request_region()
         else:
             self._request += 1   # answers still on their way are dropped

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from swmrview.gui.frame_view import ImagePanel
 
@@ -45,6 +45,7 @@ class LineProfileDock(QDockWidget):
         self.setWidget(body)
         self.values: np.ndarray | None = None    # the profile drawn
         self._placed_for: tuple[int, ...] | None = None
+        self._sized = False
         self.line.sigRegionChanged.connect(self.update_profile)
         # after ImagePanel.display has also placed the image (its rect is set after setImage)
         panel.image.sigImageChanged.connect(self.update_profile, Qt.QueuedConnection)
@@ -53,6 +54,10 @@ class LineProfileDock(QDockWidget):
     def _visibility_changed(self, visible: bool) -> None:
         self.line.setVisible(bool(visible))
         if visible:
+            window = self.parent()
+            if not self._sized and isinstance(window, QMainWindow):
+                self._sized = True   # a strip under the views, not half the window
+                window.resizeDocks([self], [max(160, window.height() // 4)], Qt.Vertical)
             self.update_profile()
 
     def set_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -103,7 +108,10 @@ class LineProfileDock(QDockWidget):
 
     def update_profile(self, *_args) -> None:
         """Read the profile again (a new frame or a moved line) if the dock is shown."""
-        if not self.isVisible() or self.panel.frame is None:
+        if not self.isVisible():
+            return
+        if self.panel.frame is None or not self.panel.isVisible():
+            self.label.setText("Line profiles are drawn on images")
             return
         if self._shape() != self._placed_for:
             self._place()   # emits sigRegionChanged: drawn there
