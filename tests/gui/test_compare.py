@@ -9,6 +9,7 @@ from swmrview.model.status import FINISHED
 from swmrview.simulate import SimConfig, expected_frame
 
 from .conftest import wait_terminal
+from .files import static_file
 
 
 def _finished_window(sim_writer, make_window, qtbot, cfg):
@@ -154,3 +155,21 @@ def test_region_on_a_live_scan_keeps_up_with_new_points(sim_writer, make_window,
     want = np.sum([expected_frame(i, cfg).astype(np.float64) for i in range(cfg.n_points)],
                   axis=0)
     np.testing.assert_array_equal(compare.region.frame, want)
+
+
+def test_dataset_switch_reads_the_held_frames_from_the_new_dataset(make_window, qtbot, tmp_path):
+    path = tmp_path / "s.h5"
+    data = static_file(path)
+    window = make_window(path, data=("/data/images",))
+    wait_terminal(qtbot, window, timeout=10000)
+    compare = window.compare
+    assert compare.hold((0, 1)) and compare.hold((2, 3))
+    qtbot.waitUntil(lambda: len(compare.dock.images) == 2, timeout=5000)
+    np.testing.assert_array_equal(compare.dock.images[1].image, data["images"][0, 1])
+    window.set_dataset("/data/spectra")
+    qtbot.waitUntil(lambda: len(compare.dock.curves) == 2, timeout=5000)
+    assert window.state.held.positions == [(0, 1), (2, 3)]
+    for number, position in ((1, (0, 1)), (2, (2, 3))):
+        np.testing.assert_array_equal(compare.dock.curves[number].getData()[1],
+                                      data["spectra"][position])
+    assert not window.compare.hold((5, 5))        # outside the scan: never acquired

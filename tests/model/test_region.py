@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import numpy as np
 import pytest
 
 from swmrview.model import session as session_module
+from swmrview.model.directory import DirectorySession
+from swmrview.model.messages import ScanInfo
+from swmrview.model.options import ViewerOptions
 from swmrview.model.region import RegionJob
-from swmrview.simulate import SimConfig, expected_frame
+from swmrview.simulate import SimConfig, expected_frame, start_writer
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -148,3 +152,28 @@ def test_an_empty_region_answers_at_once_with_no_value(follow):
     message = f.session.region_frame(np.zeros((0, 1), np.int64), "mean")
     assert message.done and message.n_points == 0 and message.text == "mean of 0 points"
     assert message.frame.shape == (13, 11) and np.isnan(message.frame).all()
+
+
+def test_directory_mode_reads_the_region_of_the_scan_shown(tmp_path):
+    cfg = SimConfig(shape=(3, 4), frame=(5, 6), rate=2000.0)
+    writer = start_writer(tmp_path / "scan.nxs", cfg)
+    writer.join(30)
+    session = DirectorySession(ViewerOptions(path=str(tmp_path), timeout=5.0), check_every=0.1)
+    try:
+        infos = []
+        deadline = time.monotonic() + 30
+        while not (infos and session.status.terminal and not session.busy):
+            assert time.monotonic() < deadline
+            infos += [m for m in session.step() if isinstance(m, ScanInfo)]
+            time.sleep(0.01)
+        positions = np.array([[0, 1], [2, 3]])
+        message = session.region_frame(positions, "sum", request=5)
+        while not message.done:
+            message = session.region_more()
+        assert message.generation == infos[-1].generation and message.request == 5
+        want = np.sum([expected_frame(i, cfg).astype(np.float64) for i in (1, 11)],
+                      axis=0)
+        np.testing.assert_array_equal(message.frame, want)
+        assert not session.region_busy
+    finally:
+        session.close()
