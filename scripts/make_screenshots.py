@@ -1,8 +1,8 @@
 """Make the README screenshots from the real viewer following real writers.
 
 Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR [SHOT ...]]``
-(default ``screenshots/``, every shot). Each shot starts a writer process (the simulated beamline, or a live replay
-of a real beamline file from ``tests/data``), opens the real
+(default ``screenshots/``, every shot). Each shot starts a writer process (the simulated
+beamline, or a live replay of a real beamline file from ``tests/data``), opens the real
 :class:`~swmrview.gui.main_window.MainWindow` on its file and grabs the window at a chosen moment.
 """
 
