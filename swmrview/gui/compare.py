@@ -159,6 +159,7 @@ class CompareController(QObject):
         self._in_flight = False                  # a region request not answered in full yet
         self._refresh_pending = False            # a timer will look at the region again
         self._dock_sized = False
+        self._requested_slow: tuple[int, ...] = ()  # plane the region was read on (rank >= 3)
         self.hold_action = QAction("Hold shown point", window)
         self.hold_action.setShortcut(QKeySequence("H"))
         self.hold_action.triggered.connect(self.hold_shown)
@@ -267,6 +268,7 @@ class CompareController(QObject):
         positions = self.region_positions()
         self._request += 1
         self._requested_n, self._asked_at = state.n_acquired, time.monotonic()
+        self._requested_slow = tuple(state.slow_index)
         self._in_flight = True
         follow.request_region.emit(positions, self.dock.how_combo.currentText(), self._request)
 
@@ -301,8 +303,12 @@ class CompareController(QObject):
         """Read the region again if points arrived since it was asked for (at most every
         :data:`REGION_REFRESH_S`; later if asked sooner), so a live region keeps up."""
         state = self.state
-        if not self.selector.active or state is None or self._in_flight \
-                or state.n_acquired == self._requested_n:
+        if not self.selector.active or state is None or self._in_flight:
+            return
+        if tuple(state.slow_index) != self._requested_slow:   # another plane shown
+            self.request_region()
+            return
+        if state.n_acquired == self._requested_n:
             return
         wait_s = REGION_REFRESH_S - (time.monotonic() - self._asked_at)
         if wait_s <= 0:
