@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from swmrview.model.status import FINISHED
@@ -189,3 +190,21 @@ def test_region_of_a_3d_scan_follows_the_plane_shown(sim_writer, make_window, qt
     window._slow_changed((1,))
     plane1 = np.sum([expected_frame(i, cfg).astype(np.float64) for i in range(12, 24)], axis=0)
     qtbot.waitUntil(lambda: bool(np.array_equal(compare.region.frame, plane1)), timeout=5000)
+
+
+def test_scalar_scan_compares_values(sim_writer, make_window, qtbot):
+    cfg = SimConfig(shape=(3, 4), frame=(), rate=500.0)
+    window = _finished_window(sim_writer, make_window, qtbot, cfg)
+    compare = window.compare
+    assert compare.hold((1, 1)) and compare.hold((2, 0))
+    qtbot.waitUntil(lambda: not window.state.held.missing_frames(), timeout=5000)
+    text = compare.dock.values.text()
+    for position in ((1, 1), (2, 0)):
+        assert f"{float(expected_frame(_index(position, cfg), cfg)):.6g}" in text
+    compare.dock.region_box.setChecked(True)
+    compare.selector.set_bounds((-100.0, 100.0), (-100.0, 100.0))
+    qtbot.waitUntil(lambda: compare.region is not None and compare.region.n_points == 12,
+                    timeout=5000)
+    want = sum(float(expected_frame(i, cfg)) for i in range(12))
+    assert float(compare.region.frame) == pytest.approx(want, rel=1e-12)
+    assert f"sum of 12 points = {want:.6g}" in compare.dock.values.text()
