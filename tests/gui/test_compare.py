@@ -140,7 +140,7 @@ def test_line_profile_is_the_frames_row_and_follows_new_frames(sim_writer, make_
 
 
 def test_region_on_a_live_scan_keeps_up_with_new_points(sim_writer, make_window, qtbot):
-    cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=30.0)
+    cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=20.0)
     path, _proc = sim_writer(cfg)
     window = make_window(path)
     qtbot.waitUntil(lambda: window.state is not None and window.state.n_acquired >= 3,
