@@ -1,8 +1,8 @@
 """Make the README screenshots from the real viewer following real writers.
 
-Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR]`` (default
-``screenshots/``). Each shot starts a writer process (the simulated beamline, or a live replay
-of a real beamline file from ``tests/data``), opens the real
+Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR [SHOT ...]]``
+(default ``screenshots/``, every shot). Each shot starts a writer process (the simulated
+beamline, or a live replay of a real beamline file from ``tests/data``), opens the real
 :class:`~swmrview.gui.main_window.MainWindow` on its file and grabs the window at a chosen moment.
 """
 
@@ -197,6 +197,50 @@ def fly_interpolated(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def finished_window(app: QApplication, workdir: Path, name: str, cfg: SimConfig) -> MainWindow:
+    """The window on a simulated scan written to the end first."""
+    path = workdir / f"{name}.h5"
+    writer = start_writer(path, cfg)
+    writer.join(60)
+    window = open_window(path)
+    wait(app, lambda: window.status.kind == "finished")
+    return window
+
+
+def brightest_points(window: MainWindow, n: int) -> list[tuple[int, ...]]:
+    """The ``n`` acquired points of highest map value, spread out (not neighbours)."""
+    plane = window.state.map.plane("max")
+    picked: list[tuple[int, ...]] = []
+    for flat in np.argsort(np.nan_to_num(plane, nan=-np.inf), axis=None)[::-1]:
+        p = tuple(int(v) for v in np.unravel_index(flat, plane.shape))
+        if all(max(abs(a - b) for a, b in zip(p, q)) > 3 for q in picked):
+            picked.append(p)
+        if len(picked) == n:
+            break
+    return picked
+
+
+def compare_held_spectra(app: QApplication, workdir: Path, out: Path) -> None:
+    """Three held points' spectra overlaid with the mean spectrum of a region of the map."""
+    cfg = SimConfig(shape=(20, 28), frame=(256,), rate=800.0, seed=3)
+    window = finished_window(app, workdir, "compare_spectra", cfg)
+    window.resize(1700, 820)
+    try:
+        compare = window.compare
+        state = window.state
+        for position in [(4, 5), (10, 14), (15, 23)]:
+            compare.hold(position)
+        compare.dock.how_combo.setCurrentText("mean")
+        compare.dock.region_box.setChecked(True)
+        x, y = state.coordinates(1), state.coordinates(0)
+        compare.selector.set_bounds((x[3], x[10]), (y[11], y[17]))
+        window.resizeDocks([compare.dock], [620], Qt.Horizontal)
+        wait(app, lambda: len(compare.dock.curves) == 3 and compare.region is not None)
+        window.headless.screenshot(str(out / "compare_held_spectra.png"))
+    finally:
+        window.close()
+
+
 def real_1d_ratio(app: QApplication, workdir: Path, out: Path) -> None:
     """A real GDA 1-D scan (i07): a detector ROI sum against the diffractometer angle, with
     the ratio of two ROIs overlaid."""
@@ -224,11 +268,50 @@ def real_1d_ratio(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def compare_region_images(app: QApplication, workdir: Path, out: Path) -> None:
+    """Two held images side by side on one scale, and the summed image of a map region."""
+    cfg = SimConfig(shape=(24, 32), frame=(96, 96), rate=800.0, seed=1)
+    window = finished_window(app, workdir, "compare_images", cfg)
+    window.resize(1800, 820)
+    try:
+        compare = window.compare
+        state = window.state
+        window.toolbar.colormap_combo.setCurrentText("inferno")
+        for position in brightest_points(window, 2):
+            compare.hold(position)
+        compare.dock.region_box.setChecked(True)
+        x, y = state.coordinates(1), state.coordinates(0)
+        compare.selector.set_bounds((x[8], x[20]), (y[6], y[15]))
+        window.resizeDocks([compare.dock], [720], Qt.Horizontal)
+        wait(app, lambda: len(compare.dock.images) == 3)
+        window.headless.screenshot(str(out / "compare_region_images.png"))
+    finally:
+        window.close()
+
+
+def line_profile(app: QApplication, workdir: Path, out: Path) -> None:
+    """The line profile dock: a line across the newest image and the values along it."""
+    cfg = SimConfig(shape=(10, 12), frame=(128, 128), rate=800.0, seed=2)
+    window = finished_window(app, workdir, "line_profile", cfg)
+    try:
+        window.profile.show()
+        window.resizeDocks([window.profile], [230], Qt.Vertical)
+        wait(app, lambda: window.profile.values is not None)
+        frame = window.frame_view.current_frame()
+        y, x = np.unravel_index(np.argmax(frame), frame.shape)   # through the spot
+        window.profile.set_line((x - 60.5, y + 25.5), (x + 30.5, y - 12.5))
+        wait(app, lambda: True)
+        window.headless.screenshot(str(out / "line_profile.png"))
+    finally:
+        window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots into OUTDIR (default ``screenshots/``)."""
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = Path(argv[0] if argv else Path(__file__).resolve().parents[1] / "screenshots")
+    only = set(argv[1:])   # names of the shots to make (default: all)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="swmrview-shots-") as tmp:
         for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
@@ -236,12 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         app = QApplication.instance() or QApplication([])
         app.setWindowIcon(app_icon())
         workdir = Path(tmp)
-        shots = [image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
-                 real_eiger_masked, xrf_channels_live, spiral_scatter_live, fly_interpolated,
-                 real_1d_ratio]
-        only = os.environ.get("SHOTS")  # e.g. SHOTS=xrf_channels_live,real_1d_ratio
-        for shot in shots:
-            if only and shot.__name__ not in only.split(","):
+        for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
+                     real_eiger_masked, xrf_channels_live, spiral_scatter_live,
+                     fly_interpolated, real_1d_ratio, compare_held_spectra,
+                     compare_region_images, line_profile):
+            if only and shot.__name__ not in only:
                 continue
             logger.info("making %s", shot.__name__)
             shot(app, workdir, out)

@@ -17,11 +17,13 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
 from swmrview.gui.channel_control import ChannelControl
+from swmrview.gui.compare import CompareController
 from swmrview.gui.dataset_dock import DatasetDock
 from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import COLORMAPS, FrameView
 from swmrview.gui.headless import HeadlessActions
+from swmrview.gui.line_profile import LineProfileDock
 from swmrview.gui.map_view import MapView
 from swmrview.gui.scans_dock import ScansDock
 from swmrview.gui.settings import Settings
@@ -101,6 +103,12 @@ class MainWindow(QMainWindow):
         self.scans_dock = ScansDock(self)  # directory mode: the scans to go back to
         self.addDockWidget(Qt.LeftDockWidgetArea, self.scans_dock)
         self.scans_dock.hide()
+        self.compare = CompareController(self)   # hold and compare: held points, regions
+        self.addDockWidget(Qt.RightDockWidgetArea, self.compare.dock)
+        self.compare.dock.hide()
+        self.profile = LineProfileDock(self.frame_view.image_panel, self)
+        self.addDockWidget(Qt.BottomDockWidgetArea, self.profile)
+        self.profile.hide()
         self.status_bar = StatusBar(self)
         self.setStatusBar(self.status_bar)
         self.status_bar.show_status(self.status)
@@ -109,6 +117,7 @@ class MainWindow(QMainWindow):
 
         self.frame_view.roi_changed.connect(self.set_roi)
         self.map_view.point_clicked.connect(self.pin_point)
+        self.map_view.point_held.connect(self.compare.toggle)
         self.map_view.slow_changed.connect(self._slow_changed)
         self.dock.dataset_chosen.connect(self.set_dataset)
         bar.follow_toggled.connect(self._follow_toggled)
@@ -131,6 +140,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.dock.toggleViewAction())
         view.addAction(self.scans_dock.toggleViewAction())
         self.channels.install_actions(self.file_menu, view)
+        view.addAction(self.compare.dock.toggleViewAction())
+        view.addAction(self.profile.toggleViewAction())
 
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()
@@ -164,6 +175,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
+        self.compare.attach(self.follow)
         self.scans_dock.attach(self.follow, path if os.path.isdir(path) else None)
         self.follow.start()
         self._status_pending = None
@@ -213,6 +225,7 @@ class MainWindow(QMainWindow):
             bar.roi_box.setChecked(False)
             self._leave_roi_reduction()
         self._map_dirty = True
+        self.compare.scan_info(switch)
         self.headless.scan_info(info, self.state)
 
     def _on_update(self, update: Update) -> None:
@@ -269,6 +282,7 @@ class MainWindow(QMainWindow):
             self._drawn_latest = state.latest  # the newest point the map shows
             self.map_view.refresh()
             self.channels.map_redrawn()
+            self.compare.map_redrawn()
         if self._frame_pending is not None and state is not None:
             position, frame, live, levels, binning = self._frame_pending
             self._frame_pending = None
@@ -368,6 +382,7 @@ class MainWindow(QMainWindow):
     def _colormap_changed(self, name: str) -> None:
         self.frame_view.set_colormap(name)
         self.map_view.set_colormap(name)
+        self.compare.dock.set_colormap(name)
         self.settings.set_colormap(name)
 
     def _roi_toggled(self, on: bool) -> None:

@@ -35,6 +35,7 @@ class MapView(QWidget):
     point_clicked = Signal(object)   # tuple position
     slow_changed = Signal(object)    # tuple of slower-axis indices chosen by the user
     x_chosen = Signal(object)        # 1-D scans: the map to plot against (None: scan axis)
+    point_held = Signal(object)      # tuple position Ctrl+clicked (hold and compare)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -315,6 +316,9 @@ class MapView(QWidget):
         position = self.position_at_scene(event.scenePos())
         if position is not None:
             event.accept()
+            if event.modifiers() & Qt.ControlModifier:
+                self.point_held.emit(position)
+                return
             self.point_clicked.emit(position)
 
     def click_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:

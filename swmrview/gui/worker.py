@@ -28,6 +28,8 @@ class FollowWorker(QObject):
     update_ready = Signal(object)   # Update
     point_ready = Signal(object)    # PointFrame
     scans_ready = Signal(object)    # ScanList (directory mode)
+    held_ready = Signal(object)     # PointFrame of a held point (hold and compare)
+    region_ready = Signal(object)   # RegionFrame: progress, then the region's frame
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
@@ -36,6 +38,7 @@ class FollowWorker(QObject):
         self.generation = self.session.generation
         self._timer: QTimer | None = None
         self._point_request: tuple[int, ...] | None = None
+        self._region_scheduled = False
 
     @Slot()
     def start(self) -> None:
@@ -97,6 +100,31 @@ class FollowWorker(QObject):
             if point is not None:
                 self.point_ready.emit(point)
 
+    @Slot(object)
+    def read_held(self, positions) -> None:
+        """Send the frames of the held ``positions`` (each answered, none dropped)."""
+        for position in positions:
+            point = self.session.point(tuple(position))
+            if point is not None:
+                self.held_ready.emit(point)
+
+    @Slot(object, str, int)
+    def region_frame(self, positions: np.ndarray, how: str, request: int) -> None:
+        """Reduce the frames at ``positions``; batches are read between the timer's steps."""
+        self._send_region(self.session.region_frame(positions, how, request))
+
+    @Slot()
+    def _region_more(self) -> None:
+        self._region_scheduled = False
+        self._send_region(self.session.region_more())
+
+    def _send_region(self, message) -> None:
+        if message is not None:
+            self.region_ready.emit(message)
+        if self.session.region_busy and not self._region_scheduled:
+            self._region_scheduled = True
+            QTimer.singleShot(0, self._region_more)
+
     @Slot(object, object)
     def set_roi(self, roi, positions: np.ndarray) -> None:
         """Recompute the "roi" value with ``roi`` at the acquired ``positions``."""
@@ -147,6 +175,8 @@ class FollowThread(QObject):
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
     request_stop = Signal()
+    request_held = Signal(object)              # positions of held points
+    request_region = Signal(object, str, int)  # positions, "sum"/"max"/"mean", request number
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +193,8 @@ class FollowThread(QObject):
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)
         self.request_stop.connect(self.worker.stop)
+        self.request_held.connect(self.worker.read_held)
+        self.request_region.connect(self.worker.region_frame)
 
     def start(self) -> None:
         """Start the thread (the worker begins following at once)."""

@@ -36,6 +36,7 @@ from swmrview.core.files import FileLockedError, is_hdf5, open_swmr
 
 from .messages import PointFrame, ScanInfo, ScanList, Update, frozen
 from .options import EXIT_TIMED_OUT, ViewerOptions
+from .region import RegionFrame
 from .session import _GENERATIONS, Message, Session
 from .status import ERROR, TIMED_OUT, WAITING, Status
 
@@ -474,6 +475,31 @@ class DirectorySession:
         if point is None:
             return None
         return dataclasses.replace(point, generation=self._outer(self.current, point.generation))
+
+    def region_frame(self, positions: np.ndarray, how: str = "sum",
+                     request: int = 0) -> RegionFrame | None:
+        """As :meth:`Session.region_frame`, for the shown scan."""
+        if self.current is None:
+            return None
+        return self._region_message(self.current.session.region_frame(
+            self._requested(positions), how, request))
+
+    def region_more(self) -> RegionFrame | None:
+        """As :meth:`Session.region_more`, for the shown scan."""
+        if self.current is None:
+            return None
+        return self._region_message(self.current.session.region_more())
+
+    @property
+    def region_busy(self) -> bool:
+        """True while the shown scan's session reads a region."""
+        return self.current is not None and self.current.session.region_busy
+
+    def _region_message(self, message: RegionFrame | None) -> RegionFrame | None:
+        if message is None:
+            return None
+        return dataclasses.replace(message,
+                                   generation=self._outer(self.current, message.generation))
 
     def set_roi(self, roi: Sequence[int] | None, positions: np.ndarray) -> None:
         """As :meth:`Session.set_roi`, for the shown scan."""

@@ -39,6 +39,7 @@ from .channels import ChannelSet, per_point_fields, spectrum_axis
 from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
+from .region import REGION_BUDGET_S, RegionFrame, RegionJob
 from .scan import (
     COMPLETE,
     GROWTH,
@@ -541,6 +542,39 @@ class Session:
             self.scan.close()
             self.scan = None
         self.stop_event = threading.Event()
+
+    # ------------------------------------------------------------------ regions (hold and compare)
+    _region: RegionJob | None = None   # the region being read, a budgeted batch per call
+
+    def region_frame(self, positions: np.ndarray, how: str = "sum",
+                     request: int = 0) -> RegionFrame | None:
+        """Start the ``how`` frame of the acquired ``positions`` (replacing any region still
+        being read) and read a first batch; its progress, or the frame if it is small."""
+        self._region = None
+        if self.scan is None:
+            return None
+        scan = self.scan
+        positions = np.asarray(positions, np.int64).reshape(len(positions),
+                                                            scan.pipeline.scan_rank)
+        self._region = RegionJob(self.generation, request, positions, how,
+                                 tuple(scan.pipeline.frame_shape), scan.mask, scan.overflow)
+        return self.region_more()
+
+    def region_more(self) -> RegionFrame | None:
+        """Read the region's next batch within its budget; its progress or, at the end, frame."""
+        job = self._region
+        if job is None or self.scan is None or job.generation != self.generation:
+            self._region = None  # another file or dataset meanwhile: the request is stale
+            return None
+        job.run(self.scan.pipeline.read, self.clock() + REGION_BUDGET_S, self.clock)
+        if job.done:
+            self._region = None
+        return job.message()
+
+    @property
+    def region_busy(self) -> bool:
+        """True while a region's frames are being read (call :meth:`region_more`)."""
+        return self._region is not None
 
 
 def _exit_code_for(exc: BaseException) -> int:

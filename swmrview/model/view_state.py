@@ -17,6 +17,7 @@ import numpy as np
 from swmrview.core.channels import Channel
 from swmrview.core.scanmap import REDUCTIONS, ScanMap
 
+from .compare import HeldPoints
 from .messages import Axis, ScanInfo, Update
 from .scatter import ScatterGeometry
 
@@ -52,6 +53,7 @@ class ViewState:
         self.channels: dict[str, Channel] = {}   # map channels beyond the built-in reductions
         self.x_layer: str | None = None   # 1-D scans: plot against this map (None: scan axis)
         self.overlay: tuple[str, ...] = ()  # 1-D scans: more maps drawn with the shown one
+        self.held = HeldPoints(self.is_acquired)   # points held to compare (hold and compare)
         self._order = np.zeros((1024, self.rank), np.int64)   # positions in arrival order
         self._n = 0
         self.scatter = ScatterGeometry(info.scatter, self.rank) if info.scatter else None

@@ -1,0 +1,175 @@
+"""Hold and compare: the scan points held for comparison, and the points inside a map region.
+
+:class:`HeldPoints` is owned by the :class:`~swmrview.model.view_state.ViewState`
+(``state.held``): the points the user held, in the order held, each with a number that stays
+with it (its marker label and curve colour), and their frames as the session sent them.
+:func:`region_positions` picks the acquired points whose map cells' centres lie inside a
+rectangle (or, for 1-D scans, an interval) of motor coordinates. Qt-free, like the whole model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .view_state import ViewState
+
+logger = logging.getLogger(__name__)
+
+Position = tuple[int, ...]
+
+#: At most this many points are held: more curves or images cannot be told apart.
+MAX_HELD = 8
+
+
+@dataclass(frozen=True)
+class HeldPoint:
+    """One held point: its number (1 ... MAX_HELD, kept while held) and scan position."""
+
+    number: int
+    position: Position
+
+
+class HeldPoints:
+    """The points held for comparison, in the order held, and the frames received for them.
+
+    Parameters
+    ----------
+    is_acquired
+        Tells whether a position has a frame; only such points can be held.
+    limit
+        The most points held at once.
+    """
+
+    def __init__(self, is_acquired: Callable[[Position], bool], limit: int = MAX_HELD) -> None:
+        self._is_acquired = is_acquired
+        self.limit = int(limit)
+        self._points: list[HeldPoint] = []
+        self._frames: dict[Position, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ the points
+    @property
+    def points(self) -> tuple[HeldPoint, ...]:
+        """The held points in the order they were held."""
+        return tuple(self._points)
+
+    @property
+    def positions(self) -> list[Position]:
+        """Positions of the held points in the order held."""
+        return [p.position for p in self._points]
+
+    @property
+    def full(self) -> bool:
+        """True when no more points can be held."""
+        return len(self._points) >= self.limit
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def __iter__(self) -> Iterator[HeldPoint]:
+        return iter(tuple(self._points))
+
+    def __contains__(self, position: object) -> bool:
+        return self.number(position) is not None  # type: ignore[arg-type]
+
+    def number(self, position: Sequence[int]) -> int | None:
+        """The number of the held point at ``position``, or None if it is not held."""
+        position = _position(position)
+        return next((p.number for p in self._points if p.position == position), None)
+
+    def add(self, position: Sequence[int]) -> bool:
+        """Hold the point at ``position``; False (nothing changes) if held, full or not acquired."""
+        position = _position(position)
+        if position in self or self.full or not self._is_acquired(position):
+            return False
+        used = {p.number for p in self._points}
+        number = next(n for n in range(1, self.limit + 1) if n not in used)
+        self._points.append(HeldPoint(number, position))
+        return True
+
+    def remove(self, position: Sequence[int]) -> bool:
+        """Let go of the point at ``position``; False if it was not held."""
+        position = _position(position)
+        kept = [p for p in self._points if p.position != position]
+        if len(kept) == len(self._points):
+            return False
+        self._points = kept
+        self._frames.pop(position, None)
+        return True
+
+    def toggle(self, position: Sequence[int]) -> bool:
+        """Hold the point, or let it go if held; True if it is held afterwards."""
+        if self.remove(position):
+            return False
+        return self.add(position)
+
+    def clear(self) -> None:
+        """Let go of every point."""
+        self._points.clear()
+        self._frames.clear()
+
+    # ------------------------------------------------------------------ their frames
+    def set_frame(self, position: Sequence[int], frame: np.ndarray) -> bool:
+        """Keep the frame read for a held point; False (dropped) if the point is not held now."""
+        position = _position(position)
+        if position not in self:
+            return False
+        self._frames[position] = frame
+        return True
+
+    def frame(self, position: Sequence[int]) -> np.ndarray | None:
+        """The frame received for the held point at ``position``, or None (not yet)."""
+        return self._frames.get(_position(position))
+
+    def missing_frames(self) -> list[Position]:
+        """Held points whose frame has not arrived (to request from the session)."""
+        return [p.position for p in self._points if p.position not in self._frames]
+
+    def clear_frames(self) -> None:
+        """Forget the frames (another dataset is shown): the points stay held."""
+        self._frames.clear()
+
+
+def _position(position: Sequence[int]) -> Position:
+    return tuple(int(p) for p in position)
+
+
+def region_positions(state: "ViewState", x: tuple[float, float],
+                     y: tuple[float, float] | None = None) -> np.ndarray:
+    """Acquired positions, shape (n, rank) in arrival order, whose cells' centres are inside.
+
+    ``x`` is the interval along the map's horizontal axis (the fastest scan dimension) in its
+    motor coordinates, ``y`` the one along the vertical axis (ignored for 1-D scans). For scans
+    of rank >= 3 only points of the plane on screen (``state.slow_index``) are taken. Bounds
+    may come in either order; a centre on a bound is inside.
+    """
+    rank = state.rank
+    if rank == 0:
+        return np.zeros((0, 0), np.int64)
+    positions = _unique_rows(state.acquired_positions())
+    if rank > 2:
+        on_plane = (positions[:, : rank - 2] == np.asarray(state.slow_index)).all(axis=1)
+        positions = positions[on_plane]
+    inside = _between(state.coordinates(rank - 1)[positions[:, -1]], x)
+    if rank >= 2:
+        if y is None:
+            raise ValueError("a map of rank >= 2 needs a y interval")
+        inside &= _between(state.coordinates(rank - 2)[positions[:, -2]], y)
+    return positions[inside]
+
+
+def _between(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    lo, hi = min(bounds), max(bounds)
+    return (values >= lo) & (values <= hi)
+
+
+def _unique_rows(positions: np.ndarray) -> np.ndarray:
+    """``positions`` without repeats, first arrival kept, in arrival order."""
+    if len(positions) < 2:
+        return positions
+    _, first = np.unique(positions, axis=0, return_index=True)
+    return positions[np.sort(first)]
