@@ -163,6 +163,7 @@ class ChannelControl(QObject):
         window.toolbar.colormap_combo.setCurrentText(view.colormap)
         window.map_view.scale_combo.setCurrentText(view.map_scale)
         self.dock.set_channels(view.channels)
+        self.dock.setVisible(bool(view.channels))   # View > Channels opens it
         for i in range(self.dock.list.count()):
             item = self.dock.list.item(i)
             item.setCheckState(Qt.Checked if item.text() in view.overlay else Qt.Unchecked)

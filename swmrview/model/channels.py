@@ -160,12 +160,33 @@ class ChannelSet:
         held = np.asarray(pipeline.dataset.shape[: self.scan_rank])
         inside = (block < held).all(axis=1) if len(block) else np.zeros(0, bool)
         out = np.full(len(block), np.nan)
-        if inside.any():
+        scalars = _box_values(pipeline.dataset, block[inside]) \
+            if inside.any() and not pipeline.frame_shape else None
+        if scalars is not None:
+            out[inside] = scalars
+        elif inside.any():
             extra = {"v": reducer} if reducer is not None else None
             reduced, _ = pipeline.read_reduce([tuple(p) for p in block[inside]], extra=extra,
                                               builtin=reducer is None)
             out[inside] = reduced["v"] if reducer is not None else reduced["sum"]
         return out, ~inside
+
+
+def _box_values(dataset: Any, points: np.ndarray) -> np.ndarray | None:
+    """One value per point (a counter, a monitor) read as the points' bounding box in one
+    h5py call, not a frame reduction per point; None if HDF5 refuses the read.
+
+    HDF5 refuses reads of a dataset refreshed while another handle of it is open ("can't
+    insert duplicate key"); the pipeline's direct chunk reads still work then.
+    """
+    low = points.min(axis=0)
+    box = tuple(slice(int(a), int(b) + 1) for a, b in zip(low, points.max(axis=0)))
+    try:
+        values = np.asarray(dataset[box], dtype=np.float64)
+    except OSError as exc:
+        logger.debug("box read of %s refused (%s): reading point by point", dataset.name, exc)
+        return None
+    return values[tuple((points - low).T)]
 
 
 def spectrum_axis(dataset: Any) -> Axis | None:
