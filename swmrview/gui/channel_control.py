@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
+from swmrview.core.channels import Channel
 from swmrview.model.channels import channel_fits
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
@@ -117,10 +118,28 @@ class ChannelControl(QObject):
 
     def _x_chosen(self, name) -> None:
         state = self.window.state
+        if state is not None and name is not None and name not in state.layers \
+                and name.startswith("/"):   # a per-point field: mapped as a channel first
+            name = self._field_channel(name)
         if state is not None and (name is None or name in state.layers):
             state.set_x_layer(name)
+            self.window.map_view.set_layers()
             self.window.map_view.update_axes()
             self.window.mark_map_dirty()
+
+    def _field_channel(self, path: str) -> str:
+        """A channel of the per-point field ``path`` (named after it), added if needed."""
+        for channel in self.dock.channels():
+            if channel.dataset == path and channel.kind == "sum" and not channel.monitor:
+                return channel.name
+        names = {c.name for c in self.dock.channels()}
+        name = base = path.rstrip("/").rsplit("/", 1)[-1] or path
+        k = 2
+        while name in names or name in ("sum", "mean", "max", "roi"):
+            name, k = f"{base}_{k}", k + 1
+        self.dock.set_channels(self.dock.channels() + (Channel(name, dataset=path),),
+                               emit=True)
+        return name
 
     def map_redrawn(self) -> None:
         """The main map was redrawn: so are the side-by-side maps (when shown)."""

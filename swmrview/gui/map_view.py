@@ -202,9 +202,11 @@ class MapView(QWidget):
         self._draw_plane(state, plane)
 
     def set_layers(self) -> None:
-        """Offer the state's maps as the 1-D x axis (after channels change)."""
+        """Offer the state's maps, then the scan's per-point fields, as the 1-D x axis."""
         state = self.state
         names = [SCAN_AXIS] + (list(state.layers) if state is not None else [])
+        if state is not None and state.rank == 1:   # a field becomes a channel when chosen
+            names += [path for path, frame in state.info.fields if not frame]
         current = state.x_layer if state is not None and state.x_layer else SCAN_AXIS
         self.x_combo.blockSignals(True)
         self.x_combo.clear()

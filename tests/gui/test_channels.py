@@ -260,3 +260,25 @@ def test_kept_channels_that_do_not_fit_the_next_scan_are_greyed_not_shown_empty(
     assert window.state.channels == {} and window.state.reduction == "sum"
     assert "channel" not in window.status.message                 # no refusal from the worker
     assert np.isfinite(window.state.values("sum")).all()
+
+
+def test_a_1d_scan_is_plotted_against_any_per_point_field_chosen_as_x(make_window, qtbot):
+    path = DATA / "i07-418550.nxs"
+    field = "/entry/instrument/diff1gamma/value"
+    with h5py.File(path, "r") as f:
+        gamma = f[field][()]
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    view = window.map_view
+    offered = [view.x_combo.itemText(i) for i in range(view.x_combo.count())]
+    assert field in offered and "/entry/instrument/pil2roi/roi1_sum" in offered
+    view.x_combo.setCurrentText(field)
+    view.x_combo.textActivated.emit(field)               # as the user picks it
+    assert [c.name for c in window.channels.dock.channels()] == ["value"]
+    assert window.state.x_layer == "value"
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("value")).all(), timeout=10000)
+    window.mark_map_dirty()
+    qtbot.wait(250)
+    x, _y = view.curve.getData()
+    np.testing.assert_allclose(x, gamma)
+    assert view.x_combo.currentText() == "value"
