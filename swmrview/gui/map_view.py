@@ -13,7 +13,15 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from swmrview.gui.frame_view import range_moved, colormap, display_levels
 from swmrview.gui.scatter_view import ScatterView
@@ -57,6 +65,8 @@ class MapView(QWidget):
         self.title = QLabel(" ")
         self.notes = QLabel("")
         self.notes.setStyleSheet("color: #b07000;")
+        for label in (self.title, self.notes):   # long paths and notes never widen the map
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.empty = QLabel("A single frame: no scan map")
         self.empty.setAlignment(Qt.AlignCenter)
         self.slow_row = QHBoxLayout()
