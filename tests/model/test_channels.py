@@ -233,3 +233,30 @@ def test_a_counter_channel_reads_right_when_another_handle_of_it_is_open(tmp_pat
             assert not late.any()
             chans.close()
             del held
+
+
+@pytest.mark.parametrize("name, data, channel, expected", [
+    ("fluo.nxs", "/entry1/fluo_entry/data/data", Channel("w", "rect", bounds=(1000, 1400)),
+     lambda d: d[..., 1000:1400].sum(-1)),
+    ("xrd_test.nxs", "/entry1/xrd_entry/instrument/detector/data",
+     Channel("r", "rect", bounds=(10, 60, 200, 700)),
+     lambda d: d[..., 10:60, 200:700].sum((-1, -2))),
+])
+def test_channels_follow_live_replays_of_the_fluorescence_and_diffraction_maps(
+        follow, tmp_path, name, data, channel, expected):
+    out = tmp_path / name
+    writer = start_replay(DATA / name, out, rate=8.0)
+    try:
+        f = follow(out, data=(data,), timeout=20.0)
+        f.until(lambda f: f.state is not None, timeout=60)
+        use(f, (channel,))
+        f.until_ended(timeout=90)
+        writer.join(30)
+        assert writer.exitcode == 0
+    finally:
+        if writer.is_alive():
+            writer.kill()
+    with h5py.File(DATA / name, "r", locking=False) as h:
+        want = expected(h[data][()].astype(np.float64))
+    assert f.state.n_acquired == 8
+    np.testing.assert_allclose(f.state.values(channel.name), want, rtol=1e-6)
