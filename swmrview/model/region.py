@@ -85,11 +85,32 @@ class RegionJob:
         positions = np.asarray(positions, dtype=np.int64)
         self.generation, self.request, self.how = generation, request, how
         self.n_requested = len(positions)
+        self.max_points = max_points
         self.positions = positions[:max_points]
         self.accumulator = FrameAccumulator(frame_shape, how, mask, overflow)
         self.mask, self.overflow = mask, overflow
         self.error: str | None = None
         self._next = 0
+
+    def grown(self, positions: np.ndarray, request: int) -> bool:
+        """Take the region again with ``positions`` (a live scan filled more of it): True if
+        they hold every point read so far, so only the new ones need reading; False (nothing
+        changed) if the region is another one."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.error is not None or len(positions) < len(self.positions) \
+                or len(self.positions) >= self.max_points:
+            return False
+        old = {tuple(p) for p in self.positions.tolist()}
+        wanted = [tuple(p) for p in positions.tolist()]
+        if not old.issubset(wanted):
+            return False
+        new = np.array([p for p in wanted if p not in old], dtype=np.int64).reshape(
+            -1, self.positions.shape[1])
+        room = self.max_points - len(self.positions)
+        self.positions = np.concatenate([self.positions, new[:room]])
+        self.n_requested = len(positions)
+        self.request = request
+        return True
 
     @property
     def done(self) -> bool:

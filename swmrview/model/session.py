@@ -545,19 +545,25 @@ class Session:
 
     # ------------------------------------------------------------------ regions (hold and compare)
     _region: RegionJob | None = None   # the region being read, a budgeted batch per call
+    _region_last: RegionJob | None = None   # the last region read (grown if asked again)
 
     def region_frame(self, positions: np.ndarray, how: str = "sum",
                      request: int = 0) -> RegionFrame | None:
         """Start the ``how`` frame of the acquired ``positions`` (replacing any region still
         being read) and read a first batch; its progress, or the frame if it is small."""
-        self._region = None
+        last, self._region, self._region_last = self._region_last, None, None
         if self.scan is None:
             return None
         scan = self.scan
         positions = np.asarray(positions, np.int64).reshape(len(positions),
                                                             scan.pipeline.scan_rank)
-        self._region = RegionJob(self.generation, request, positions, how,
-                                 tuple(scan.pipeline.frame_shape), scan.mask, scan.overflow)
+        if last is not None and last.how == how and last.generation == self.generation \
+                and last.mask is scan.mask and last.grown(positions, request):
+            self._region = last   # the same region, filled further: read only its new points
+        else:
+            self._region = RegionJob(self.generation, request, positions, how,
+                                     tuple(scan.pipeline.frame_shape), scan.mask,
+                                     scan.overflow)
         return self.region_more()
 
     def region_more(self) -> RegionFrame | None:
@@ -568,7 +574,7 @@ class Session:
             return None
         job.run(self.scan.pipeline.read, self.clock() + REGION_BUDGET_S, self.clock)
         if job.done:
-            self._region = None
+            self._region, self._region_last = None, job
         return job.message()
 
     @property

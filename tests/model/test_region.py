@@ -177,3 +177,35 @@ def test_directory_mode_reads_the_region_of_the_scan_shown(tmp_path):
         assert not session.region_busy
     finally:
         session.close()
+
+
+def test_a_region_asked_again_as_a_live_scan_fills_it_reads_only_the_new_points(
+        follow, sim_writer, monkeypatch):
+    cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=40.0)
+    path, _proc = sim_writer(cfg)
+    f = follow(path)
+    f.until(lambda f: f.state is not None and f.state.n_acquired >= 8)
+    first = f.state.acquired_positions()
+    message = f.session.region_frame(first, "mean", request=1)
+    while not message.done:
+        message = f.session.region_more()
+    f.until_ended()
+    reads = []
+    pipeline = f.session.scan.pipeline
+    original = pipeline.read
+    monkeypatch.setattr(pipeline, "read", lambda p: (reads.append(tuple(p)), original(p))[1])
+    everything = f.state.acquired_positions()
+    message = f.session.region_frame(everything, "mean", request=2)
+    while not message.done:
+        message = f.session.region_more()
+    assert len(reads) == len(everything) - len(first)          # only the new points
+    assert set(reads).isdisjoint(map(tuple, first.tolist()))
+    assert message.request == 2 and message.n_points == 48
+    frames = [expected_frame(i, cfg) for i in range(48)]
+    _same(np.asarray(message.frame), _numpy(frames, "mean"))
+    reads.clear()                                            # another reduction: all again
+    message = f.session.region_frame(everything, "max", request=3)
+    while not message.done:
+        message = f.session.region_more()
+    assert len(reads) == 48
+    _same(np.asarray(message.frame), _numpy(frames, "max"))
