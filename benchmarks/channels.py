@@ -319,7 +319,7 @@ def main() -> None:
     win = frame["window 60 ch x 4 elements"]
     win_all = win / frame["window 4096 ch x 4 elements"]
     print(f"ChannelSet.finish reads and divides by I0 at {monitor:.0f}x the time of h5py reading "
-          "the same rows in one call (the pipeline reduces every scalar as a frame)")
+          "the same rows in one call (one box read per block, plus the refresh and the division)")
     print(f"a 60-channel x 4-element window costs {win:.2f}x FrameReducer on the whole XRF frame "
           f"and {win_all:.2f}x the same window over all 4096 channels; "
           f"a hexagon over a 128x111 box {frame['hexagon r=64 (box 128x111)']:.2f}x, over a "
