@@ -170,6 +170,10 @@ class ChannelReducer:
         if bad is not None and bad.any():
             keep = ~bad if keep is None else keep & ~bad
         self._keep = keep
+        # a polygon's pixels as runs of the flattened box: summed with np.add.reduceat in
+        # 32 bits (8/16-bit pixels, runs of <= 65536), half the time of copying them out
+        self._runs = _runs(keep) if self._reduction == "sum" and keep is not None \
+            and keep.shape[-1] <= 65536 else None
 
     def _select(self, channel: Channel, energy: np.ndarray | None) -> _Region:
         shape = self.frame_shape
@@ -226,6 +230,12 @@ class ChannelReducer:
         if self._region.empty or frame.size == 0:
             return 0.0 if self._reduction == "sum" else float("nan")
         values = frame[self._region.index]
+        if self._runs is not None and values.dtype.kind in "ui" and values.dtype.itemsize <= 2 \
+                and (self.overflow is None or values.max() < self.overflow):
+            flat = np.ascontiguousarray(values).reshape(-1)
+            sums = np.add.reduceat(flat, self._runs,
+                                   dtype=np.uint32 if values.dtype.kind == "u" else np.int32)
+            return float(sums[0::2].sum(dtype=np.int64))
         keep = self._keep
         if values.dtype.kind in "fc":
             finite = ~np.isnan(values)
@@ -245,6 +255,16 @@ class ChannelReducer:
             np.int64 if values.dtype.kind == "i" else np.uint64)
         total = float(values.sum(dtype=wide))
         return total / values.size if self._reduction == "mean" else total
+
+
+def _runs(keep: np.ndarray) -> np.ndarray | None:
+    """Start and end indices of the runs of True in ``keep`` flattened, for np.add.reduceat
+    (sums of the even segments are the runs); None if nothing is kept."""
+    flat = np.concatenate([[False], np.asarray(keep, dtype=bool).reshape(-1), [False]])
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8)))
+    if edges.size == 0:
+        return None
+    return edges[edges < keep.size].astype(np.intp)
 
 
 def normalise(values: np.ndarray, monitor: np.ndarray) -> np.ndarray:
