@@ -282,3 +282,43 @@ def test_a_1d_scan_is_plotted_against_any_per_point_field_chosen_as_x(make_windo
     x, _y = view.curve.getData()
     np.testing.assert_allclose(x, gamma)
     assert view.x_combo.currentText() == "value"
+
+
+@pytest.mark.parametrize("positions, shape", [("grid", (20, 25)), ("spiral", (500,))])
+def test_element_maps_of_a_larger_live_simulated_xrf_scan(make_window, qtbot, tmp_path,
+                                                          positions, shape):
+    """The simulator's XRF writer (500 points, 4 elements x 1024 channels, I0), followed live
+    with a beamline's view settings, all maps side by side: every channel equals numpy on the
+    exact frames, on a grid and on a spiral drawn at its recorded positions."""
+    from swmrview import simulate
+
+    cfg = simulate.SimConfig(shape=shape, detector="xrf", elements=4, channels=1024,
+                             rate=400.0, positions=positions, snake=positions == "grid")
+    lines = {"Ca": (3.55, 3.85), "Fe": (6.25, 6.55), "Zn": (8.5, 8.78)}
+    channels = tuple(Channel(f"{el}/I0", "window", bounds=b, elements=(0, 1, 3),
+                             monitor=simulate.I0_PATH) for el, b in lines.items())
+    view = ViewSettings(channels=channels + (Channel("I0", dataset=simulate.I0_PATH),),
+                        shown="Fe/I0")
+    path = tmp_path / "xrf.h5"
+    writer = simulate.start_writer(path, cfg)
+    window = make_window(path, view=view, timeout=20.0)
+    window.channels.grid.show()
+    wait_terminal(qtbot, window, timeout=90000)
+    writer.join(30)
+    assert window.status.kind == FINISHED, window.status.message
+    energy = simulate.energy_axis(cfg)
+    n = int(np.prod(shape))
+    frames = np.array([simulate.expected_frame(i, cfg) for i in range(n)], dtype=np.float64)
+    i0 = np.array([simulate.expected_i0(i, cfg) for i in range(n)])
+    for el, (lo, hi) in lines.items():
+        inside = (energy >= lo) & (energy <= hi)
+        want = frames[:, [0, 1, 3]][:, :, inside].sum(axis=(1, 2)) / i0
+        np.testing.assert_allclose(window.state.values(f"{el}/I0").ravel(), want, rtol=1e-12,
+                                   err_msg=el)
+    np.testing.assert_allclose(window.state.values("I0").ravel(), i0)
+    assert window.state.reduction == "Fe/I0"
+    assert set(window.channels.grid.tiles) == {"sum", "Ca/I0", "Fe/I0", "Zn/I0", "I0"}
+    if positions == "spiral":
+        assert window.map_view.scatter_view.active()
+        xs, _ys = window.map_view.scatter_view.points.getData()
+        assert len(xs) == n
