@@ -154,6 +154,9 @@ class MainWindow(QMainWindow):
             self.toolbar.colormap_combo.setCurrentText(view.colormap)
         self._colormap_changed(self.toolbar.colormap_combo.currentText())
         self.channels.apply_view(view)
+        docks = self.settings.window_state()   # which docks were open, and where
+        if docks is not None:
+            self.restoreState(docks)
 
     # ------------------------------------------------------------------ files
     def open_path(self, path: str) -> None:
@@ -413,6 +416,7 @@ class MainWindow(QMainWindow):
         self.headless.closing()
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())
+        self.settings.set_window_state(self.saveState())
         self.redraw_timer.stop()
         errors.remove_handler(self.show_error)
         self.stop_follower()

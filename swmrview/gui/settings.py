@@ -47,6 +47,14 @@ class Settings:
         """Remember the window geometry."""
         self.qsettings.setValue("geometry", geometry)
 
+    def window_state(self):
+        """Saved dock layout (QByteArray of QMainWindow.saveState) or None."""
+        return self.qsettings.value("window_state")
+
+    def set_window_state(self, state) -> None:
+        """Remember the dock layout."""
+        self.qsettings.setValue("window_state", state)
+
     def view(self) -> ViewSettings:
         """The view settings (channels, colormap, ...) of last time."""
         text = self.qsettings.value("view")

@@ -322,3 +322,16 @@ def test_element_maps_of_a_larger_live_simulated_xrf_scan(make_window, qtbot, tm
         assert window.map_view.scatter_view.active()
         xs, _ys = window.map_view.scatter_view.points.getData()
         assert len(xs) == n
+
+
+def test_open_docks_are_remembered_for_the_next_window(make_window, qtbot):
+    first = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, first)
+    first.channels.grid.show()
+    first.compare.dock.show()
+    first.channels.dock.hide()
+    first.close()
+    window = make_window(I18, data=(MCAS,))
+    wait_terminal(qtbot, window)
+    assert window.channels.grid.isVisible() and window.compare.dock.isVisible()
+    assert not window.channels.dock.isVisible()
