@@ -152,6 +152,12 @@ class ChannelsDock(QDockWidget):
         self.monitor_combo.addItems([NO_MONITOR] + [path for path, shape in fields if not shape])
         self.dataset_combo.setCurrentText(keep_data or DETECTOR)
         self.monitor_combo.setCurrentText(keep_mon or NO_MONITOR)
+        self._show_starts()
+
+    def _show_starts(self) -> None:
+        """Long paths in the editable boxes read from their start, not their end."""
+        for combo in (self.dataset_combo, self.monitor_combo):
+            combo.lineEdit().setCursorPosition(0)
 
     # ------------------------------------------------------------------ editing
     def form_channel(self) -> Channel:
@@ -231,6 +237,7 @@ class ChannelsDock(QDockWidget):
             self.bounds_edit.setText(", ".join(f"{v:g}" for v in c.bounds))
         self.elements_edit.setText("" if c.elements is None else format_elements(c.elements))
         self.monitor_combo.setCurrentText(c.monitor or NO_MONITOR)
+        self._show_starts()
 
     def _kind_changed(self, kind: str) -> None:
         self.bounds_edit.setPlaceholderText(HINTS.get(kind, ""))
