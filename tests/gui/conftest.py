@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc  # noqa: E402
 import weakref  # noqa: E402
 
 import h5py  # noqa: E402
@@ -38,6 +39,7 @@ def no_thread_left_running(monkeypatch, qapp):
     monkeypatch.setattr(QThread, "start", tracking_start)
     yield
     qapp.processEvents()
+    gc.collect()   # the test's closed windows, here in the GUI thread (see main_window)
     running = [t() for t in started if t() is not None and t().isRunning()]
     for thread in running:  # stop them so one failure does not cascade
         thread.quit()

@@ -49,3 +49,17 @@ def test_slot_exception_during_a_live_scan_stays_shown(sim_writer, make_window, 
     assert "a broken slot" not in window.status_bar.label.text()
     for box in window.findChildren(errors.QMessageBox):
         box.close()
+
+
+def test_reference_cycles_are_collected_in_the_gui_thread_only(make_window, qtbot):
+    """Python's automatic collector could run in the follower thread and destroy a closed
+    window's Qt objects there (a deadlock); the window collects them on a GUI timer."""
+    import gc
+
+    window = make_window()
+    assert not gc.isenabled()
+    from swmrview.gui import main_window
+
+    collector = main_window._COLLECTOR
+    assert collector is not None and collector.timer.isActive()
+    assert collector.timer.thread() is window.thread()
