@@ -232,7 +232,9 @@ class MapView(QWidget):
         self.plot.showAxis("right", bool(state.overlay))
         self.plot.setLabel("bottom", state.x_label())
         x = state.curve_x()
-        self.curve.setData(x, plane) if np.isfinite(plane).any() else self.curve.setData([], [])
+        drawable = np.isfinite(x).any()   # an x channel not computed yet: nothing to draw
+        self.curve.setData(x, plane) if drawable and np.isfinite(plane).any() \
+            else self.curve.setData([], [])
         while len(self.overlays) < len(state.overlay):
             pen = pg.mkPen(OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)], width=1.5)
             item = pg.PlotDataItem(pen=pen, symbol="t", symbolSize=5, connect="finite",
@@ -247,7 +249,8 @@ class MapView(QWidget):
             if log:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     y = np.where(y > 0, np.log10(y), np.nan)
-            item.setData(x, y, name=name) if np.isfinite(y).any() else item.setData([], [])
+            item.setData(x, y, name=name) if drawable and np.isfinite(y).any() \
+                else item.setData([], [])
         self.right.enableAutoRange()
 
     def _draw_plane(self, state: ViewState, plane: np.ndarray) -> None:
