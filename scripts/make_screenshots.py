@@ -325,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                      compare_region_images, line_profile):
             if only and shot.__name__ not in only:
                 continue
-            QSettings("swmrview", "swmrview").remove("view")   # each shot from a clean view
+            for key in ("view", "window_state"):   # each shot from a clean view and docks
+                QSettings("swmrview", "swmrview").remove(key)
             logger.info("making %s", shot.__name__)
             shot(app, workdir, out)
     logger.info("screenshots written to %s", out)
