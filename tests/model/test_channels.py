@@ -260,3 +260,65 @@ def test_channels_follow_live_replays_of_the_fluorescence_and_diffraction_maps(
         want = expected(h[data][()].astype(np.float64))
     assert f.state.n_acquired == 8
     np.testing.assert_allclose(f.state.values(channel.name), want, rtol=1e-6)
+
+
+def _lagging_counter_writer(path: str, n: int, lag: int) -> None:
+    """A 1-D SWMR scan whose counter is written ``lag`` points after each detector frame and
+    key (a counter flushed late): per point the frame, then its key, then the counter of the
+    point ``lag`` before; the rest of the counter at the end, then the finished flag."""
+    import time as _time
+
+    with h5py.File(path, "w", libver="latest") as f:
+        data = f.create_dataset("/entry/data/data", (0, 8), maxshape=(None, 8), chunks=(1, 8),
+                                dtype="f8")
+        f["/entry/data"].attrs.update(NX_class="NXdata", signal="data")
+        f["/entry"].attrs["NX_class"] = "NXentry"
+        f.attrs["default"] = "entry"
+        f["/entry"].attrs["default"] = "data"
+        keys = f.create_dataset("/entry/diamond_scan/keys/uniqueKeys", (0,), maxshape=(None,),
+                                chunks=(4,), dtype="i4")
+        counter = f.create_dataset("/entry/instrument/ct/counts", (0,), maxshape=(None,),
+                                   chunks=(4,), dtype="f8")
+        f.create_dataset("/entry/diamond_scan/scan_shape", data=np.array([n], "i4"))
+        f.create_dataset("/entry/diamond_scan/scan_rank", data=np.int32(1))
+        done = f.create_dataset("/entry/diamond_scan/scan_finished", (1,), maxshape=(None,),
+                                dtype="i4")
+        f.swmr_mode = True
+        for i in range(n + lag):
+            if i < n:
+                data.resize((i + 1, 8))
+                data[i] = np.arange(8) + i
+                data.flush()
+                keys.resize((i + 1,))
+                keys[i] = i + 1
+                keys.flush()
+            if i >= lag:
+                counter.resize((i - lag + 1,))
+                counter[i - lag] = 100.0 + 3 * (i - lag)
+                counter.flush()
+            _time.sleep(0.02)
+        done[0] = 1
+        done.flush()
+
+
+def test_a_counter_written_after_the_key_is_read_once_it_is_there(follow, tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "lag.nxs"
+    ctx = multiprocessing.get_context("spawn")
+    writer = ctx.Process(target=_lagging_counter_writer, args=(str(path), 30, 5), daemon=True)
+    writer.start()
+    try:
+        f = follow(path, timeout=20.0)
+        f.until(lambda f: f.state is not None, timeout=60)
+        use(f, (Channel("ct", dataset="/entry/instrument/ct/counts"),
+                Channel("per ct", monitor="/entry/instrument/ct/counts")))
+        f.until(lambda f: f.session.status.terminal and np.isfinite(f.state.values("ct")).all(),
+                timeout=60)
+        writer.join(20)
+    finally:
+        if writer.is_alive():
+            writer.kill()
+    counts = 100.0 + 3 * np.arange(30)
+    np.testing.assert_array_equal(f.state.values("ct"), counts)
+    np.testing.assert_allclose(f.state.values("per ct"), (28 + 8 * np.arange(30)) / counts)
