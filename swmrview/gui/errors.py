@@ -2,6 +2,8 @@
 
 Qt swallows exceptions raised in slots after printing them; :func:`install_exception_hook`
 routes them to logging and to a callback (the window's status bar, with a details view).
+:func:`collect_garbage_in_gui_thread` keeps Python's cycle collector out of the follower
+thread, where destroying Qt objects deadlocks.
 """
 
 from __future__ import annotations
@@ -58,3 +60,22 @@ def show_details(parent: QWidget, summary: str, details: str) -> QMessageBox:
     box.setModal(False)
     box.show()
     return box
+
+
+_COLLECTOR = None
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Collect Python's reference cycles on a GUI-thread timer only (pyqtgraph's
+    GarbageCollector), never in the follower thread.
+
+    A cycle holding Qt objects (a closed window's widgets) collected by the follower thread
+    destroys them there: it then waits for the GIL inside QObject's destructor while the GUI
+    thread, holding the GIL, waits for the Qt lock that destructor holds. The viewer froze so
+    once in the test suite.
+    """
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _COLLECTOR = GarbageCollector(interval=1.0)

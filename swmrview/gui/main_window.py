@@ -41,25 +41,6 @@ REDRAW_MS = 33
 MAP_REDRAW_S = 0.1   # the map changes a few cells at a time: 10 redraws a second are plenty
 
 
-_COLLECTOR = None
-
-
-def collect_garbage_in_gui_thread() -> None:
-    """Collect Python's reference cycles on a GUI-thread timer only (pyqtgraph's
-    GarbageCollector), never in the follower thread.
-
-    A cycle holding Qt objects (a closed window's widgets) collected by the follower thread
-    destroys them there: it then waits for the GIL inside QObject's destructor while the GUI
-    thread, holding the GIL, waits for the Qt lock that destructor holds. The viewer froze so
-    once in the test suite.
-    """
-    global _COLLECTOR
-    if _COLLECTOR is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
-
-        _COLLECTOR = GarbageCollector(interval=1.0)
-
-
 class MainWindow(QMainWindow):
     """swmrview's window; ``options`` says what to follow and the headless behaviour."""
 
@@ -68,7 +49,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, options: ViewerOptions | None = None) -> None:
         super().__init__()
-        collect_garbage_in_gui_thread()
+        errors.collect_garbage_in_gui_thread()
         self.options = options or ViewerOptions()
         self.settings = Settings()
         self.headless = HeadlessActions(self, self.options)

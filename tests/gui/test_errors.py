@@ -58,8 +58,8 @@ def test_reference_cycles_are_collected_in_the_gui_thread_only(make_window, qtbo
 
     window = make_window()
     assert not gc.isenabled()
-    from swmrview.gui import main_window
+    from swmrview.gui import errors
 
-    collector = main_window._COLLECTOR
+    collector = errors._COLLECTOR
     assert collector is not None and collector.timer.isActive()
     assert collector.timer.thread() is window.thread()
