@@ -51,6 +51,8 @@ class OpenScan:
     axes: tuple[Axis, ...] = ()
     mask: np.ndarray | None = None       # excluded pixels now in use (True = left out)
     overflow: float | None = None        # values at or above it left out
+    channels: Any = None                 # model.channels.ChannelSet: the map channels' readers
+    frame_axis: Axis | None = None       # calibration of the spectra shown (energy), if any
     scatter: ScatterSource | None = None  # per-point positions of a non-grid scan
     _axis_sizes: tuple = field(default=(), repr=False)
 
@@ -87,6 +89,8 @@ class OpenScan:
         """Stop following and close the file (never raises)."""
         try:
             self.follower.stop()
+            if self.channels is not None:
+                self.channels.close()
             self.pipeline.close()
             self.file.close()
         except Exception:  # noqa: BLE001 - closing must not raise on the way out

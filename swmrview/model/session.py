@@ -100,8 +100,6 @@ class Session:
         self._late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
         # the map channels asked for (a settings file's, until the window sends its own)
         self._wanted: tuple[Channel, ...] = tuple(options.view.channels) if options.view else ()
-        self._channels: ChannelSet | None = None
-        self._frame_axis = None
         self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
         self._roi: tuple[int, ...] | None = None
         self._mask_on = options.mask
@@ -155,9 +153,6 @@ class Session:
     def _fail(self, exc: BaseException) -> None:
         message = str(exc) or type(exc).__name__
         logger.error("%s", message)
-        if self._channels is not None:
-            self._channels.close()
-            self._channels = None
         if self.scan is not None:
             self.scan.close()
             self.scan = None
@@ -215,8 +210,8 @@ class Session:
         self.scan = scan
         self._watch.arm(active)
         self._last_new = self.clock()
-        self._channels = ChannelSet(scan.file, scan.scan_rank)
-        self._frame_axis = spectrum_axis(scan.file[scan.data_path])
+        scan.channels = ChannelSet(scan.file, scan.scan_rank)
+        scan.frame_axis = spectrum_axis(scan.file[scan.data_path])
         self._use_channels(rebuild=False)
         for note in scan.notes:
             logger.warning("%s: %s", self.name, note)
@@ -250,7 +245,7 @@ class Session:
         return ScanInfo(self.generation, self.path, scan.mode, shape, scan.axes,
                         scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
                         str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
-                        masked=has_detector_mask(scan), frame_axis=self._frame_axis,
+                        masked=has_detector_mask(scan), frame_axis=scan.frame_axis,
                         fields=fields,
                         scatter=scan.scatter.last if scan.scatter is not None else None)
 
@@ -332,8 +327,8 @@ class Session:
             update["values"] = MappingProxyType({k: frozen(np.concatenate(v))
                                                  for k, v in values.items()})
             update["new_points"] = new
-            if self._channels is not None:
-                update["channels"] = MappingProxyType(dict(self._channels.channels))
+            if scan.channels is not None:
+                update["channels"] = MappingProxyType(dict(scan.channels.channels))
         if frame is not None:
             shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
             update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
@@ -343,7 +338,7 @@ class Session:
     def _reduce(self, scan: OpenScan, block: np.ndarray, names: tuple[str, ...] | None
                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Values of ``block`` (all, or only the channels ``names``) and its last frame."""
-        chans = self._channels
+        chans = scan.channels
         extra = chans.main_reducers(names) if chans is not None else {}
         reduced: dict[str, np.ndarray] = {}
         last = None
@@ -465,7 +460,7 @@ class Session:
         scan.pipeline, scan.data_path = pipeline, path
         self._roi = None
         apply_mask(scan, self._mask_on)
-        self._frame_axis = spectrum_axis(scan.file[path])
+        scan.frame_axis = spectrum_axis(scan.file[path])
         self._use_channels(rebuild=True)
         self.generation = next(_GENERATIONS)
         self._outbox.append(self.info())
@@ -485,13 +480,13 @@ class Session:
     def _use_channels(self, rebuild: bool) -> list[str]:
         """Give the channel set the wanted channels (``rebuild``: the detector changed)."""
         scan = self.scan
-        if scan is None or self._channels is None:
+        if scan is None or scan.channels is None:
             return []
         args = (scan.pipeline.frame_shape, scan.mask, scan.overflow,
-                None if self._frame_axis is None else self._frame_axis.values)
+                None if scan.frame_axis is None else scan.frame_axis.values)
         if rebuild:
-            self._channels.rebuild(*args)
-        changed, refused = self._channels.set(self._wanted, *args)
+            scan.channels.rebuild(*args)
+        changed, refused = scan.channels.set(self._wanted, *args)
         if refused:
             more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
             self._notice = (refused[0] + more, self.clock() + NOTICE_S)
@@ -535,9 +530,6 @@ class Session:
     def close(self) -> None:
         """Close the file (the session can open it again with :meth:`step`)."""
         self.stop_event.set()
-        if self._channels is not None:
-            self._channels.close()
-            self._channels = None
         if self.scan is not None:
             self.scan.close()
             self.scan = None
