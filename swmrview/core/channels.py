@@ -19,12 +19,12 @@ costs 200 channels per element, not the whole frame.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .reduce import REDUCTIONS
+from .reduce import REDUCTIONS, exact_total
 
 __all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements"]
 
@@ -134,9 +134,7 @@ def points_in_polygon(xs: np.ndarray, ys: np.ndarray,
 class _Region:
     index: tuple            # what to take from the frame
     keep: np.ndarray | None = None   # bool over the taken values (polygon, mask); None: all
-    size: int = 0
     empty: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class ChannelReducer:
@@ -171,9 +169,9 @@ class ChannelReducer:
             keep = ~bad if keep is None else keep & ~bad
         self._keep = keep
         # a polygon's pixels as runs of the flattened box: summed with np.add.reduceat in
-        # 32 bits (8/16-bit pixels, runs of <= 65536), half the time of copying them out
-        self._runs = _runs(keep) if self._reduction == "sum" and keep is not None \
-            and keep.shape[-1] <= 65536 else None
+        # 32 bits (8/16-bit pixels, runs short enough not to overflow), half the time of
+        # copying them out
+        self._runs = _runs(keep) if self._reduction == "sum" and keep is not None else None
 
     def _select(self, channel: Channel, energy: np.ndarray | None) -> _Region:
         shape = self.frame_shape
@@ -251,18 +249,20 @@ class ChannelReducer:
             return 0.0 if self._reduction == "sum" else float("nan")
         if self._reduction == "max":
             return float(values.max())
-        wide = np.float64 if values.dtype.kind in "fcb" else (
-            np.int64 if values.dtype.kind == "i" else np.uint64)
-        total = float(values.sum(dtype=wide))
+        total = exact_total(values)
         return total / values.size if self._reduction == "mean" else total
+
+
+MAX_RUN = 1 << 15   # 32768 pixels of 16 bits sum within 32 bits, signed or not
 
 
 def _runs(keep: np.ndarray) -> np.ndarray | None:
     """Start and end indices of the runs of True in ``keep`` flattened, for np.add.reduceat
-    (sums of the even segments are the runs); None if nothing is kept."""
+    (sums of the even segments are the runs); None if nothing is kept or a run is longer
+    than :data:`MAX_RUN` (its 32-bit sum could overflow: a run goes on across rows)."""
     flat = np.concatenate([[False], np.asarray(keep, dtype=bool).reshape(-1), [False]])
     edges = np.flatnonzero(np.diff(flat.astype(np.int8)))
-    if edges.size == 0:
+    if edges.size == 0 or (edges[1::2] - edges[0::2]).max() > MAX_RUN:
         return None
     return edges[edges < keep.size].astype(np.intp)
 
