@@ -51,10 +51,11 @@ def open_window(path: Path, **options) -> MainWindow:
 
 
 def live_shot(app: QApplication, workdir: Path, out: Path, name: str, cfg: SimConfig,
-              fraction: float, setup=None) -> None:
-    """Grab ``name``.png once ``fraction`` of a live scan is in; ``setup(window)`` first."""
+              fraction: float, setup=None, **options) -> None:
+    """Grab ``name``.png once ``fraction`` of a live scan is in; ``setup(window)`` first;
+    ``options`` for the viewer (e.g. ``view=`` settings)."""
     writer = start_writer(workdir / f"{name}.h5", cfg)
-    window = open_window(workdir / f"{name}.h5")
+    window = open_window(workdir / f"{name}.h5", **options)
     try:
         if setup is not None:
             wait(app, lambda: window.info is not None)
@@ -88,16 +89,11 @@ def spectrum_scan_live(app: QApplication, workdir: Path, out: Path) -> None:
 def finished_pinned(app: QApplication, workdir: Path, out: Path) -> None:
     """A finished scan with the brightest point clicked (pinned), the dataset tree shown."""
     cfg = SimConfig(shape=(24, 32), frame=(128, 128), rate=600.0, snake=True, seed=1)
-    path = workdir / "finished_scan.h5"
-    writer = start_writer(path, cfg)
-    writer.join(30)
-    window = open_window(path)
+    window = finished_window(app, workdir, "finished_scan", cfg)
     try:
         window.toolbar.colormap_combo.setCurrentText("inferno")
-        wait(app, lambda: window.status.kind == "finished")
         window.dock.show()
-        plane = window.state.map.plane("max")
-        brightest = tuple(int(p) for p in np.unravel_index(np.nanargmax(plane), plane.shape))
+        brightest = brightest_points(window, 1)[0]
         window.map_view.click_at_scene(window.map_view.scene_position(brightest))
         wait(app, lambda: window.shown_position == brightest)
         window.headless.screenshot(str(out / "finished_pinned.png"))
@@ -151,18 +147,12 @@ def xrf_channels_live(app: QApplication, workdir: Path, out: Path) -> None:
     """A live XRF map: element channels over I0 side by side, Fe shown, its window shaded."""
     cfg = SimConfig(shape=(30, 40), detector="xrf", elements=4, channels=4096, rate=150.0,
                     snake=True)
-    writer = start_writer(workdir / "xrf.h5", cfg)
-    window = open_window(workdir / "xrf.h5", view=xrf_view())
-    window.resize(1500, 950)
-    try:
+
+    def setup(window: MainWindow) -> None:
+        window.resize(1500, 950)
         window.channels.grid.show()
-        wait(app, lambda: window.state is not None
-             and window.state.n_acquired >= cfg.n_points * 0.6)
-        window.headless.screenshot(str(out / "xrf_channels_live.png"))
-    finally:
-        window.close()
-        writer.terminate()
-        writer.join(5)
+
+    live_shot(app, workdir, out, "xrf_channels_live", cfg, 0.6, setup, view=xrf_view())
 
 
 def spiral_scatter_live(app: QApplication, workdir: Path, out: Path) -> None:
@@ -170,26 +160,15 @@ def spiral_scatter_live(app: QApplication, workdir: Path, out: Path) -> None:
     drawn faintly."""
     cfg = SimConfig(shape=(900,), detector="xrf", elements=4, channels=2048, rate=200.0,
                     positions="spiral")
-    writer = start_writer(workdir / "spiral.h5", cfg)
-    window = open_window(workdir / "spiral.h5", view=xrf_view())
-    try:
-        wait(app, lambda: window.state is not None and window.state.n_acquired >= 550)
-        window.headless.screenshot(str(out / "spiral_scatter_live.png"))
-    finally:
-        window.close()
-        writer.terminate()
-        writer.join(5)
+    live_shot(app, workdir, out, "spiral_scatter_live", cfg, 0.61, view=xrf_view())
 
 
 def fly_interpolated(app: QApplication, workdir: Path, out: Path) -> None:
     """A finished fly scan (jittered encoder positions) interpolated onto an image."""
     cfg = SimConfig(shape=(40, 50), frame=(64, 64), rate=2000.0, positions="fly", seed=2)
-    path = workdir / "fly.h5"
-    writer = start_writer(path, cfg)
-    writer.join(60)
-    window = open_window(path)
+    window = finished_window(app, workdir, "fly", cfg)
     try:
-        wait(app, lambda: window.status.kind == "finished" and window.state.scatter is not None)
+        wait(app, lambda: window.state.scatter is not None)
         window.map_view.scatter_view.set_mode("Interpolated")
         wait(app, lambda: True)
         window.headless.screenshot(str(out / "fly_interpolated.png"))
