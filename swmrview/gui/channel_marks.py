@@ -41,14 +41,13 @@ class ChannelMarks:
             self.region.setRegion((lo, hi))
             self.region.setVisible(True)
             return
-        scale = 1.0 / max(1, self.frame_view.image_panel.binning)
+        # the image is drawn in frame pixels whatever its display binning
         if channel.kind == "rect":
-            y0, y1, x0, x1 = (v * scale for v in channel.bounds)
+            y0, y1, x0, x1 = channel.bounds
             self.outline.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
         elif channel.kind == "polygon":
-            xs = [p[0] * scale for p in channel.polygon] + [channel.polygon[0][0] * scale]
-            ys = [p[1] * scale for p in channel.polygon] + [channel.polygon[0][1] * scale]
-            self.outline.setData(xs, ys)
+            closed = channel.polygon + channel.polygon[:1]
+            self.outline.setData([p[0] for p in closed], [p[1] for p in closed])
 
 
 class PolygonTool:
@@ -69,13 +68,10 @@ class PolygonTool:
         if self.roi is not None:
             self.roi.setVisible(True)
             return
-        frame = self.panel.frame
-        h, w = frame.shape[-2:] if frame is not None else (100, 100)
-        scale = max(1, self.panel.binning)
+        h, w = self.panel.full_shape() if self.panel.frame is not None else (100, 100)
         cx, cy, rx, ry = w / 2, h / 2, w / 4, h / 4
         points = [(cx, cy - ry), (cx + rx, cy), (cx, cy + ry), (cx - rx, cy)]
-        self.roi = pg.PolyLineROI([(x / scale, y / scale) for x, y in points], closed=True,
-                                  pen=pg.mkPen("m", width=2))
+        self.roi = pg.PolyLineROI(points, closed=True, pen=pg.mkPen("m", width=2))
         self.panel.plot.addItem(self.roi)
 
     def hide(self) -> None:
@@ -87,9 +83,6 @@ class PolygonTool:
         """The vertices in frame pixels (x, y)."""
         if not self.shown:
             return ()
-        scale = max(1, self.panel.binning)
-        out = []
-        for handle in self.roi.getLocalHandlePositions():
-            point = self.roi.mapToParent(handle[1])
-            out.append((float(point.x()) * scale, float(point.y()) * scale))
-        return tuple(out)
+        return tuple((float(p.x()), float(p.y())) for p in
+                     (self.roi.mapToParent(handle[1])
+                      for handle in self.roi.getLocalHandlePositions()))

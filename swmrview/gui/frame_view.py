@@ -149,12 +149,13 @@ class ImagePanel(QWidget):
         self.roi.setVisible(bool(on))
         self._emit_roi()
 
-    def _full_shape(self) -> tuple[int, int]:
+    def full_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the frame shown, in frame pixels (before display binning)."""
         h, w = self.frame.shape[:2]
         return h * self.binning, w * self.binning
 
     def _place_roi(self) -> None:
-        h, w = self._full_shape()
+        h, w = self.full_shape()
         self.roi.setPos([w // 4, h // 4], finish=False)
         self.roi.setSize([max(1, w // 2), max(1, h // 2)], finish=False)
 
@@ -230,7 +231,7 @@ class ImagePanel(QWidget):
         """The ROI as (y0, y1, x0, x1) pixel slice bounds clipped to the frame, or None."""
         if not self.roi.isVisible() or self.frame is None:
             return None
-        h, w = self._full_shape()
+        h, w = self.full_shape()
         pos, size = self.roi.pos(), self.roi.size()
         x0 = int(np.clip(round(pos.x()), 0, w))
         y0 = int(np.clip(round(pos.y()), 0, h))
@@ -246,7 +247,7 @@ class ImagePanel(QWidget):
             return
         p = self.plot.vb.mapSceneToView(scene_pos)
         col, row = int(np.floor(p.x())), int(np.floor(p.y()))
-        h, w = self._full_shape()
+        h, w = self.full_shape()
         inside = 0 <= row < h and 0 <= col < w
         self.vline.setVisible(inside)
         self.hline.setVisible(inside)

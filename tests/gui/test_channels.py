@@ -335,3 +335,19 @@ def test_open_docks_are_remembered_for_the_next_window(make_window, qtbot):
     wait_terminal(qtbot, window)
     assert window.channels.grid.isVisible() and window.compare.dock.isVisible()
     assert not window.channels.dock.isVisible()
+
+
+def test_marks_and_the_polygon_are_in_frame_pixels_on_a_binned_frame(make_window, qtbot):
+    """Frames wider than the screen are shown binned but drawn in frame pixels: a channel's
+    outline and a dragged polygon use the same pixels as the ROI and the channel."""
+    window = make_window()
+    view = window.frame_view
+    view.set_frame_kind("image")
+    view.show_frame(np.zeros((4096, 4096), np.uint16), "big", binning=2)
+    marks, polygon = window.channels.marks, window.channels.polygon
+    marks.show(Channel("r", "rect", bounds=(2048, 6144, 1000, 3000)))
+    xs, ys = marks.outline.getData()
+    assert (min(xs), max(xs), min(ys), max(ys)) == (1000, 3000, 2048, 6144)
+    polygon.show()
+    vertices = np.array(polygon.vertices())
+    np.testing.assert_allclose(vertices.mean(axis=0), (4096, 4096))   # the frame's centre
