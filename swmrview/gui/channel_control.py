@@ -42,7 +42,6 @@ class ChannelControl(QObject):
         self.grid.hide()
         self.grid.point_clicked.connect(window.pin_point)
         self.grid.visibilityChanged.connect(lambda _on: self.map_redrawn())
-        window.toolbar.colormap_combo.currentTextChanged.connect(self.grid.set_colormap)
         self.marks = ChannelMarks(window.frame_view)
         self.polygon = PolygonTool(window.frame_view.image_panel)
         self.dock.polygon_source = self._polygon_vertices

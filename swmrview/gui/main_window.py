@@ -21,7 +21,7 @@ from swmrview.gui.compare import CompareController
 from swmrview.gui.dataset_dock import DatasetDock
 from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
-from swmrview.gui.frame_view import COLORMAPS, FrameView
+from swmrview.gui.frame_view import FrameView
 from swmrview.gui.headless import HeadlessActions
 from swmrview.gui.line_profile import LineProfileDock
 from swmrview.gui.map_view import MapView
@@ -151,10 +151,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 700)
         view = self.options.view or self.settings.view()  # --settings FILE, else last time's
-        if view.colormap in COLORMAPS:
-            self.toolbar.colormap_combo.setCurrentText(view.colormap)
-        self._colormap_changed(self.toolbar.colormap_combo.currentText())
-        self.channels.apply_view(view)
+        self.channels.apply_view(view)   # colormap, map scale, channels, shown map
+        self._colormap_changed(self.toolbar.colormap_combo.currentText())  # also if unchanged
         docks = self.settings.window_state()   # which docks were open, and where
         if docks is not None:
             self.restoreState(docks)
@@ -387,6 +385,7 @@ class MainWindow(QMainWindow):
         self.frame_view.set_colormap(name)
         self.map_view.set_colormap(name)
         self.compare.dock.set_colormap(name)
+        self.channels.grid.set_colormap(name)
         self.settings.set_colormap(name)
 
     def _roi_toggled(self, on: bool) -> None:

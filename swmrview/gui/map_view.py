@@ -186,6 +186,8 @@ class MapView(QWidget):
         self._lut_name = name
         self.colorbar.setColorMap(colormap(name))
         self.mesh.setColorMap(colormap(name))
+        if self.scatter_view.active():   # points are coloured when drawn: draw them again
+            self.refresh()
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:

@@ -141,3 +141,22 @@ def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp
     assert 0.3 < np.isfinite(image).mean() < 1.0
     k = n // 2
     assert window.map_view.click_at_scene(window.map_view.scene_position((k,))) == (k,)
+
+
+def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_window, qtbot,
+                                                                          tmp_path):
+    from swmrview.simulate import SimConfig, start_writer
+
+    path = tmp_path / "spiral.h5"
+    writer = start_writer(path, SimConfig(shape=(40,), frame=(8, 8), rate=2000.0,
+                                          positions="spiral"))
+    writer.join(30)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    qtbot.waitUntil(lambda: window.map_view.scatter_view.active(), timeout=5000)
+    qtbot.wait(200)
+    points = window.map_view.scatter_view.points
+    before = [b.color().getRgb() for b in points.data["brush"]]
+    window.toolbar.colormap_combo.setCurrentText("gray")
+    after = [b.color().getRgb() for b in points.data["brush"]]
+    assert after != before and all(r == g == b for r, g, b, _a in after)
