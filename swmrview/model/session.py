@@ -292,6 +292,7 @@ class Session:
         """Read and reduce pending points (then backfill) until ``deadline``."""
         chunks, values, new, frame, position = [], collections.defaultdict(list), 0, None, None
         refreshed = False
+        taken: Any = ()   # the names of the blocks in this update (None: every value)
         self._backfill.extend(self._late)  # points another dataset did not hold last step
         self._late = []
         for queue, is_new in ((self._pending, True), (self._backfill, False)):
@@ -300,6 +301,9 @@ class Session:
                     scan.pipeline.refresh()
                     refreshed = True
                 block, names = (queue.popleft(), None) if is_new else queue.popleft()
+                if chunks and names != taken:  # other values than this update's: next step
+                    queue.appendleft(block if is_new else (block, names))
+                    break
                 if len(block) > scan.batch:
                     rest = block[scan.batch:]
                     queue.appendleft(rest if is_new else (rest, names))
@@ -308,10 +312,7 @@ class Session:
                 if len(block) and len(reduced) == 0 and not chunks:
                     continue  # nothing to compute for these names any more
                 chunks.append(block)
-                if values and set(reduced) != set(values):  # another set of names: next step
-                    chunks.pop()
-                    queue.appendleft(block if is_new else (block, names))
-                    break
+                taken = names
                 for name, column in reduced.items():
                     values[name].append(column)
                 if is_new:

@@ -322,3 +322,33 @@ def test_a_counter_written_after_the_key_is_read_once_it_is_there(follow, tmp_pa
     counts = 100.0 + 3 * np.arange(30)
     np.testing.assert_array_equal(f.state.values("ct"), counts)
     np.testing.assert_allclose(f.state.values("per ct"), (28 + 8 * np.arange(30)) / counts)
+
+
+def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(follow, tmp_path,
+                                                                             monkeypatch):
+    """New points and a channel's backfill are different values: a step takes one kind and
+    leaves the other for the next step, without reading it first (found in review: one batch
+    was read, reduced and thrown away on every step)."""
+    from swmrview import simulate
+    from swmrview.core.pipeline import ReducePipeline
+
+    cfg = simulate.SimConfig(shape=(20, 30), frame=(16, 16), rate=300.0)
+    path = tmp_path / "scan.h5"
+    writer = simulate.start_writer(path, cfg)
+    read = []
+    original = ReducePipeline.read_reduce
+
+    def counting(self, positions, *args, **kwargs):
+        read.append(len(positions))
+        return original(self, positions, *args, **kwargs)
+
+    monkeypatch.setattr(ReducePipeline, "read_reduce", counting)
+    f = follow(path, timeout=20.0)
+    f.until(lambda f: f.state is not None and f.state.n_acquired >= 100, timeout=60)
+    acquired = f.state.n_acquired
+    use(f, (Channel("top", "max"),))
+    f.until(lambda f: f.session.status.terminal and not f.session.busy
+            and np.isfinite(f.state.values("top")).all(), timeout=60)
+    writer.join(30)
+    assert sum(read) == 600 + acquired   # every frame once, plus the channel over the first
+    np.testing.assert_allclose(f.state.values("top"), f.state.values("max"))
