@@ -52,7 +52,7 @@ class HeldMarkers:
         spots = []
         if state is not None and state.rank > 0:
             for point in state.held:
-                xy = self._xy(state, point.position)
+                xy = self.map_view.drawn_xy(point.position)
                 if xy is None:
                     continue
                 color = point_color(point.number)
@@ -64,17 +64,6 @@ class HeldMarkers:
                 self.map_view.plot.addItem(label, ignoreBounds=True)
                 self.labels.append(label)
         self.scatter.setData(spots)
-
-    def _xy(self, state: ViewState, position: tuple[int, ...]) -> tuple[float, float] | None:
-        if not state.map.contains(position) or (
-                state.rank > 2 and tuple(position[:-2]) != tuple(state.slow_index)):
-            return None
-        x, y = state.point_xy(position)
-        if state.rank == 1 and self.map_view.scale_combo.currentText() == "log":
-            if y <= 0:
-                return None
-            y = float(np.log10(y))
-        return x, y
 
 
 class RegionSelector:

@@ -292,25 +292,26 @@ class MapView(QWidget):
             self._levels = levels
             self.colorbar.setLevels(levels)
 
-    def mark(self, position: tuple[int, ...] | None) -> None:
-        """Outline the point whose frame is shown."""
+    def drawn_xy(self, position: tuple[int, ...] | None) -> tuple[float, float] | None:
+        """Where the point at ``position`` is drawn (plot coordinates), or None if it is not
+        on screen: outside the map, on another plane, or with no value to draw."""
         state = self.state
         if position is None or state is None or state.rank == 0 \
                 or not state.map.contains(position):
-            self.marker.setData([], [])
-            return
+            return None
         if state.rank > 2 and tuple(position[:-2]) != tuple(state.slow_index):
-            self.marker.setData([], [])  # on another plane than the one shown
-            return
-        if self.scatter_view.active():
-            return self.scatter_view.mark(position)
+            return None   # on another plane than the one shown
+        if self.scatter_view.active():   # where the motors really were
+            return self.state.scatter.point_xy(position)
         x, y = state.point_xy(position)
         if state.rank == 1 and self.scale_combo.currentText() == "log":
             y = float(np.log10(y)) if y > 0 else np.nan  # on the curve, drawn as log10 values
-            if not np.isfinite(y):
-                self.marker.setData([], [])
-                return
-        self.marker.setData([x], [y])
+        return (x, y) if np.isfinite(x) and np.isfinite(y) else None
+
+    def mark(self, position: tuple[int, ...] | None) -> None:
+        """Outline the point whose frame is shown."""
+        xy = self.drawn_xy(position)
+        self.marker.setData(*(([xy[0]], [xy[1]]) if xy is not None else ([], [])))
 
     # ------------------------------------------------------------------ hover and clicks
     def _mouse_moved(self, scene_pos: QPointF) -> None:
@@ -320,12 +321,10 @@ class MapView(QWidget):
             self.readout.setText(f"{self.readout.text()}  "
                                  f"{self.state.scatter.readout(position)}")
 
-    def scene_position(self, position: tuple[int, ...]) -> QPointF:
+    def scene_position(self, position: tuple[int, ...]) -> QPointF | None:
         """Scene coordinates of the point at ``position`` (for clicking it in tests)."""
-        if self.scatter_view.active():
-            return self.scatter_view.scene_position(position)
-        x, y = self.state.point_xy(position)
-        return self.plot.vb.mapViewToScene(QPointF(x, y))
+        xy = self.drawn_xy(position)
+        return None if xy is None else self.plot.vb.mapViewToScene(QPointF(*xy))
 
     def _scene_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton:

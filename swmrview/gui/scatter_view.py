@@ -220,14 +220,6 @@ class ScatterView:
         side = max(100.0, min(box.width(), box.height()))
         return float(np.clip(0.8 * side / np.sqrt(max(n, 1)), 4, 14))
 
-    def mark(self, position: tuple[int, ...] | None) -> None:
-        """Outline the point whose frame is shown, at its real position."""
-        xy = None if position is None else self.state.scatter.point_xy(position)
-        if xy is None:
-            self.map_view.marker.setData([], [])
-        else:
-            self.map_view.marker.setData([xy[0]], [xy[1]])
-
     # ------------------------------------------------------------------ picking
     def position_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:
         """The drawn point nearest ``scene_pos`` (within :data:`PICK_PX` pixels), or None."""
@@ -237,7 +229,3 @@ class ScatterView:
         scale = (pixel[0] or 1.0, pixel[1] or 1.0)
         return self.state.scatter.nearest(self.state, view.x(), view.y(), scale, PICK_PX)
 
-    def scene_position(self, position: tuple[int, ...]) -> QPointF | None:
-        """Scene coordinates of the point at ``position`` (for clicking it in tests)."""
-        xy = self.state.scatter.point_xy(position)
-        return None if xy is None else self.map_view.plot.vb.mapViewToScene(QPointF(*xy))

@@ -68,14 +68,11 @@ class ChannelSet:
         self._close_unused()
         return changed, refused
 
-    def rebuild(self, frame_shape: Sequence[int], mask: np.ndarray | None,
-                overflow: float | None, energy: np.ndarray | None) -> tuple[list[str], list[str]]:
-        """The detector on show changed (dataset or mask): rebuild its channels' reducers."""
-        again = [c for c in self.channels.values() if c.frames]
-        for channel in again:
+    def forget_frames(self) -> None:
+        """The detector on show changed (dataset or mask): its channels' reducers must be
+        made again by the next :meth:`set`."""
+        for channel in [c for c in self.channels.values() if c.frames]:
             self._drop(channel.name)
-        kept = [c for c in self.channels.values()] + again
-        return self.set(kept, frame_shape, mask, overflow, energy)
 
     def _add(self, channel: Channel, frame_shape: Sequence[int], mask: np.ndarray | None,
              overflow: float | None, energy: np.ndarray | None) -> None:

@@ -486,7 +486,7 @@ class Session:
         args = (scan.pipeline.frame_shape, scan.mask, scan.overflow,
                 None if scan.frame_axis is None else scan.frame_axis.values)
         if rebuild:
-            scan.channels.rebuild(*args)
+            scan.channels.forget_frames()
         changed, refused = scan.channels.set(self._wanted, *args)
         if refused:
             more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""

@@ -160,3 +160,21 @@ def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_win
     window.toolbar.colormap_combo.setCurrentText("gray")
     after = [b.color().getRgb() for b in points.data["brush"]]
     assert after != before and all(r == g == b for r, g, b, _a in after)
+
+
+def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot, tmp_path):
+    from swmrview.simulate import SimConfig, start_writer
+
+    path = tmp_path / "spiral.h5"
+    start_writer(path, SimConfig(shape=(50,), frame=(8, 8), rate=2000.0,
+                                 positions="spiral")).join(30)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    qtbot.waitUntil(lambda: window.map_view.scatter_view.active(), timeout=5000)
+    window.compare.hold((10,))
+    window.mark_map_dirty()
+    qtbot.wait(250)
+    spots = window.compare.markers.scatter.data
+    assert len(spots) == 1
+    assert (spots["x"][0], spots["y"][0]) == pytest.approx(window.state.scatter.point_xy((10,)))
+    assert window.map_view.scene_position((10,)) is not None
