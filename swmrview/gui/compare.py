@@ -67,7 +67,8 @@ class HeldMarkers:
 
 
 class RegionSelector:
-    """A rectangle (maps) or an x interval (1-D scans) on the map, in motor coordinates."""
+    """A rectangle (maps, and scatter maps of any scan) or an x interval (1-D plots) on the
+    map, in its plot coordinates."""
 
     def __init__(self, map_view: MapView) -> None:
         self.map_view = map_view
@@ -89,7 +90,7 @@ class RegionSelector:
     def show(self, state: ViewState | None, on: bool) -> None:
         """Show the region (placed on the middle half of the map the first time) or hide it."""
         self.active = bool(on and state is not None and state.rank > 0)
-        rank = state.rank if state is not None else 0
+        rank = self._drawn_rank(state)
         if self.active and (rank != self.rank or not self._item(rank).isVisible()):
             self.rank = rank
             self._place(state)
@@ -99,12 +100,29 @@ class RegionSelector:
     def _item(self, rank: int):
         return self.span if rank == 1 else self.rect
 
+    def _drawn_rank(self, state: ViewState | None) -> int:
+        """2 where the map is drawn in two dimensions (a map, or the scatter of any scan)."""
+        if state is None or state.rank == 0:
+            return 0
+        return 2 if state.rank >= 2 or self.map_view.scatter_view.active() else 1
+
     def _place(self, state: ViewState) -> None:
-        x = state.edges(state.rank - 1)
-        x0, x1 = sorted((float(x[0]), float(x[-1])))
+        if self.map_view.scatter_view.active():   # around the points drawn so far
+            points = state.scatter.points(state)
+            if len(points.x):
+                x0, x1 = float(np.min(points.x)), float(np.max(points.x))
+                y0, y1 = float(np.min(points.y)), float(np.max(points.y))
+                self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
+                                (y0 + (y1 - y0) / 4, y1 - (y1 - y0) / 4), finish=False)
+                return
         if state.rank == 1:
+            x = state.curve_x()
+            x0, x1 = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() \
+                else (0.0, 1.0)
             self.span.setRegion((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4))
             return
+        x = state.edges(state.rank - 1)
+        x0, x1 = sorted((float(x[0]), float(x[-1])))
         y = state.edges(state.rank - 2)
         y0, y1 = sorted((float(y[0]), float(y[-1])))
         self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
@@ -247,7 +265,8 @@ class CompareController(QObject):
     def region_positions(self) -> np.ndarray:
         """The acquired positions inside the region now."""
         x, y = self.selector.bounds()
-        return region_positions(self.state, x, y)
+        return region_positions(self.state, x, y,
+                                scatter=self.window.map_view.scatter_view.active())
 
     def request_region(self) -> None:
         """Ask the follower thread for the frame of the points inside the region."""

@@ -69,14 +69,7 @@ class ScatterGeometry:
         return s.unit_x if s.unit_x and s.unit_x == s.unit_y else None
 
     # ------------------------------------------------------------------ points
-    def _in_plane(self, state: ViewState, positions: np.ndarray) -> np.ndarray:
-        """Rows of ``positions`` on the plane shown (scans of rank > 2 show one at a time)."""
-        if self.rank <= 2 or not len(positions):
-            return np.ones(len(positions), bool)
-        slow = np.asarray(state.slow_index, np.int64)
-        return (positions[:, : self.rank - 2] == slow).all(axis=1)
-
-    def _xy(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def xy(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, known) of ``positions``: known where the positions read so far reach."""
         s = self.scatter
         dims = list(s.dims)
@@ -91,8 +84,8 @@ class ScatterGeometry:
     def points(self, state: ViewState) -> ScatterPoints:
         """The acquired points of the shown plane whose positions are known, with map values."""
         positions = state.acquired_positions()[: self.scatter.n_points]
-        positions = positions[self._in_plane(state, positions)]
-        x, y, known = self._xy(positions)
+        positions = positions[state.on_plane(positions)]
+        x, y, known = self.xy(positions)
         positions = positions[known]
         values = state.map.values[state.reduction]
         shown = values[tuple(positions.T)] if len(positions) else np.zeros(0)
@@ -100,7 +93,7 @@ class ScatterGeometry:
 
     def point_xy(self, position: Position) -> tuple[float, float] | None:
         """Real (x, y) of the point at ``position``, None while its position is not read."""
-        x, y, known = self._xy(np.asarray([position], np.int64))
+        x, y, known = self.xy(np.asarray([position], np.int64))
         return (float(x[0]), float(y[0])) if known[0] else None
 
     def readout(self, position: Position) -> str:
@@ -122,7 +115,7 @@ class ScatterGeometry:
         shape = s.planned_x.shape
         done = np.zeros(shape, bool)
         acquired = state.acquired_positions()
-        acquired = acquired[self._in_plane(state, acquired)][:, list(s.dims)]
+        acquired = acquired[state.on_plane(acquired)][:, list(s.dims)]
         inside = (acquired < np.asarray(shape)).all(axis=1)
         done[tuple(acquired[inside].T)] = True
         todo = ~done.ravel()
@@ -176,7 +169,7 @@ class ScatterGeometry:
         x = np.full(s.x.shape, np.nan)
         y = np.full(s.y.shape, np.nan)
         positions = state.acquired_positions()[: s.n_points]
-        px, py, known = self._xy(positions)
+        px, py, known = self.xy(positions)
         at = tuple(positions[known][:, list(s.dims)].T)
         x[at], y[at] = px[known], py[known]
         pairs = [(x, y)] + ([(s.planned_x, s.planned_y)] if s.planned_x is not None else [])

@@ -78,6 +78,14 @@ class ViewState:
         """Positions (n, rank) of the acquired points in arrival order (a copy)."""
         return self._order[: self._n].copy()
 
+    def on_plane(self, positions: np.ndarray) -> np.ndarray:
+        """Which rows of ``positions`` (n, rank) lie on the plane shown (scans of rank > 2
+        show one plane of their two fastest axes at a time)."""
+        positions = np.asarray(positions)
+        if self.rank <= 2 or not len(positions):
+            return np.ones(len(positions), bool)
+        return (positions[:, : self.rank - 2] == np.asarray(self.slow_index)).all(axis=1)
+
     def is_acquired(self, position: Sequence[int]) -> bool:
         """True if a frame was read at ``position``."""
         return self.map.is_filled(tuple(position))

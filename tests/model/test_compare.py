@@ -140,3 +140,34 @@ def test_rank_3_region_takes_the_plane_on_screen():
 def test_a_point_read_twice_is_in_the_region_once():
     state = _state((2, 2), [[0, 0], [0, 1], [0, 0]])
     assert [tuple(p) for p in region_positions(state, (0, 1), (0, 1))] == [(0, 0), (0, 1)]
+
+
+def test_a_1d_region_uses_the_x_the_plot_is_drawn_against():
+    """A 1-D scan plotted against another map (a channel): the region is an interval of that
+    map's values, not of the motor (found in review: it picked nothing)."""
+    from swmrview.core.channels import Channel
+
+    state = _state((10,), [[i] for i in range(10)])
+    state.set_channels((Channel("angle", dataset="/angle"),))
+    angle = 190.0 - 10 * np.arange(10)
+    state.apply(Update(1, Status(LIVE, "live"), positions=_grid((10,)),
+                       values={"angle": angle},
+                       channels={"angle": state.channels["angle"]}))
+    state.set_x_layer("angle")
+    got = region_positions(state, (100.0, 130.0))
+    assert sorted(int(p[0]) for p in got) == [6, 7, 8, 9]
+
+
+def test_a_scatter_region_takes_the_points_drawn_inside_the_box():
+    from swmrview.model.messages import Scatter
+
+    n = 20
+    x, y = np.cos(np.arange(n)), np.sin(np.arange(n))
+    info = ScanInfo(1, "/x.h5", "keys", (n,), (Axis("x"),), "/d", ("/d",), (4,), "uint16", {},
+                    scatter=Scatter("x", "y", "mm", "mm", x, y, n_points=n))
+    state = ViewState(info)
+    state.apply(Update(1, Status(LIVE, "live"), positions=_grid((n,)),
+                       values={"sum": np.arange(n, dtype=float)}, new_points=n))
+    got = region_positions(state, (0.0, 1.0), (0.0, 1.0), scatter=True)
+    want = [i for i in range(n) if 0 <= x[i] <= 1 and 0 <= y[i] <= 1]
+    assert [int(p[0]) for p in got] == want and want
