@@ -238,14 +238,14 @@ class CompareController(QObject):
 
     def _on_held(self, point: PointFrame) -> None:
         if self.state is not None and point.generation == self.window._generation \
-                and self.state.held.set_frame(point.position, point.frame):
+                and self.state.held.set_frame(point.position, point.frame, point.levels):
             self._redraw()
 
     def _redraw(self) -> None:
         state = self.state
         held = [] if state is None else [
             (p.number, p.position, f"point {state.flat_index(p.position)} {p.position}",
-             state.held.frame(p.position)) for p in state.held]
+             state.held.frame(p.position), state.held.levels(p.position)) for p in state.held]
         self.dock.show_held(held)
         self.markers.refresh(state)
 

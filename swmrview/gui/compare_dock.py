@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 
 from swmrview.core.accumulate import HOWS
 from swmrview.gui.frame_view import lookup_table
-from swmrview.model.frames import levels_of
 from swmrview.model.region import RegionFrame
 
 logger = logging.getLogger(__name__)
@@ -124,7 +123,8 @@ class CompareDock(QDockWidget):
         self.region_box.toggled.connect(self.region_toggled)
         self.how_combo.currentTextChanged.connect(self.how_changed)
         self._lut = lookup_table("viridis")
-        self._held: list[tuple[int, tuple[int, ...], str, np.ndarray | None]] = []
+        # (number, position, label, frame or None, its levels) of each held point
+        self._held: list[tuple] = []
         self.region: RegionFrame | None = None
 
     # ------------------------------------------------------------------ settings
@@ -148,11 +148,12 @@ class CompareDock(QDockWidget):
                 self.remove_requested.emit(item.data(Qt.UserRole))
 
     # ------------------------------------------------------------------ drawing
-    def show_held(self, held: list[tuple[int, tuple[int, ...], str, np.ndarray | None]]) -> None:
-        """Draw the held points: (number, position, label, frame or None) in the order held."""
+    def show_held(self, held: list[tuple]) -> None:
+        """Draw the held points: (number, position, label, frame or None, levels or None) in
+        the order held; the levels are the follower's (masked pixels left out)."""
         self._held = list(held)
         self.list.clear()
-        for number, position, label, frame in self._held:
+        for number, position, label, frame, _levels in self._held:
             waiting = "" if frame is not None else "  (reading...)"
             item = QListWidgetItem(f"{number}: {label}{waiting}")
             item.setForeground(QColor(point_color(number)))
@@ -188,7 +189,7 @@ class CompareDock(QDockWidget):
         self.curves = {}
         if self.region_curve.scene() is not None:
             self.spectra.removeItem(self.region_curve)
-        for number, _position, label, frame in self._held:
+        for number, _position, label, frame, _levels in self._held:
             if frame is None:
                 continue
             curve = pg.PlotDataItem(as_trace(frame), pen=pg.mkPen(point_color(number), width=1.5),
@@ -203,14 +204,14 @@ class CompareDock(QDockWidget):
     def _draw_images(self) -> None:
         self.grid.clear()
         self.images = {}
-        planes = [(number, label, as_plane(frame)) for number, _p, label, frame in self._held
-                  if frame is not None]
-        shared = _union(levels_of(plane) for _n, _l, plane in planes)   # held: one scale
-        cells = [(n, f"{n}: {label}", plane, shared, point_color(n)) for n, label, plane in planes]
+        held = [(number, label, as_plane(frame), levels)
+                for number, _p, label, frame, levels in self._held if frame is not None]
+        shared = _union(levels for *_rest, levels in held if levels is not None)  # one scale
+        cells = [(n, f"{n}: {label}", plane, shared, point_color(n))
+                 for n, label, plane, _levels in held]
         if self.region is not None:
-            plane = as_plane(self.region.frame)
-            cells.append(("region", self.region.text, plane,
-                          self.region.levels or levels_of(plane), REGION_COLOR))
+            cells.append(("region", self.region.text, as_plane(self.region.frame),
+                          self.region.levels, REGION_COLOR))
         for k, (key, title, plane, levels, color) in enumerate(cells):
             plot = self.grid.addPlot(row=k // GRID_COLUMNS, col=k % GRID_COLUMNS)
             plot.setTitle(title, color=color, size="8pt")
@@ -226,7 +227,7 @@ class CompareDock(QDockWidget):
 
     def _draw_values(self) -> None:
         lines = []
-        for number, _position, label, frame in self._held:
+        for number, _position, label, frame, _levels in self._held:
             value = "..." if frame is None else f"{float(np.asarray(frame)):.6g}"
             lines.append(f"<span style='color:{point_color(number)}'>{number}: {label}"
                          f" = {value}</span>")

@@ -113,17 +113,25 @@ class HeldPoints:
         self._frames.clear()
 
     # ------------------------------------------------------------------ their frames
-    def set_frame(self, position: Sequence[int], frame: np.ndarray) -> bool:
-        """Keep the frame read for a held point; False (dropped) if the point is not held now."""
+    def set_frame(self, position: Sequence[int], frame: np.ndarray,
+                  levels: tuple[float, float] | None = None) -> bool:
+        """Keep the frame read for a held point, with the levels the follower computed for it
+        (masked and overflowing pixels left out); False (dropped) if the point is not held."""
         position = _position(position)
         if position not in self:
             return False
-        self._frames[position] = frame
+        self._frames[position] = (frame, levels)
         return True
 
     def frame(self, position: Sequence[int]) -> np.ndarray | None:
         """The frame received for the held point at ``position``, or None (not yet)."""
-        return self._frames.get(_position(position))
+        held = self._frames.get(_position(position))
+        return None if held is None else held[0]
+
+    def levels(self, position: Sequence[int]) -> tuple[float, float] | None:
+        """The levels of the held point's frame (None: not received, or no valid pixel)."""
+        held = self._frames.get(_position(position))
+        return None if held is None else held[1]
 
     def missing_frames(self) -> list[Position]:
         """Held points whose frame has not arrived (to request from the session)."""

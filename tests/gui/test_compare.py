@@ -208,3 +208,22 @@ def test_scalar_scan_compares_values(sim_writer, make_window, qtbot):
     want = sum(float(expected_frame(i, cfg)) for i in range(12))
     assert float(compare.region.frame) == pytest.approx(want, rel=1e-12)
     assert f"sum of 12 points = {want:.6g}" in compare.dock.values.text()
+
+
+def test_held_images_of_a_masked_detector_share_the_followers_levels(make_window, qtbot):
+    """The Eiger 1 file's gap pixels (65535) are left out of the held images' scale, as of
+    the frame view's: the follower's levels are kept with each held frame."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "eiger" / \
+        "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5"
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    compare = window.compare
+    compare.hold((0,))
+    compare.hold((1,))
+    qtbot.waitUntil(lambda: len(compare.dock.images) == 2, timeout=10000)
+    low, high = compare.dock.images[1].getLevels()
+    assert high < 65535                                  # no gap pixel sets the scale
+    given = [window.state.held.levels((i,)) for i in (0, 1)]   # the follower's, kept
+    assert (low, high) == (min(g[0] for g in given), max(g[1] for g in given))
