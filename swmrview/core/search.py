@@ -87,12 +87,18 @@ def quiet_usable(obj) -> bool:
 
 def fits(ds: h5py.Dataset, shape: Sequence[int | None], exact: bool) -> bool:
     """Leading dims fit the scan shape: while live a dim may be short of it if it can grow."""
-    if ds.ndim < len(shape):
+    return fits_shape(ds.shape, ds.maxshape, shape, exact)
+
+
+def fits_shape(got_shape: Sequence[int], maxshape: Sequence[int | None],
+               shape: Sequence[int | None], exact: bool) -> bool:
+    """:func:`fits` for a dataset's ``shape`` and ``maxshape`` (as in a tree description)."""
+    if len(got_shape) < len(shape):
         return False
     for d, want in enumerate(shape):
         if want is None:
             continue
-        got, most = ds.shape[d], ds.maxshape[d]
+        got, most = got_shape[d], maxshape[d]
         if exact:       # a finished file; an aborted scan may be short in its unlimited dim 0
             if got != want and not (d == 0 and most is None and 1 < got < want):
                 return False

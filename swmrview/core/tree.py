@@ -36,6 +36,7 @@ def hdf5_tree(group: Any, usable: set[str], budget: list[int] | None = None,
         elif isinstance(obj, h5py.Dataset):
             node["children"].append({"name": name, "path": path, "kind": "dataset",
                                      "shape": tuple(obj.shape), "dtype": str(obj.dtype),
+                                     "maxshape": tuple(obj.maxshape or obj.shape),
                                      "usable": path in usable})
         elif isinstance(obj, h5py.Group) and not isinstance(link, h5py.SoftLink):
             child = hdf5_tree(obj, usable, budget, depth + 1)

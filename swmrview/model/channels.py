@@ -15,6 +15,7 @@ import numpy as np
 
 from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
 from swmrview.core.pipeline import ReducePipeline
+from swmrview.core.search import fits_shape
 
 from .frames import frame_kind
 from .messages import Axis
@@ -217,8 +218,11 @@ def spectrum_axis(dataset: Any) -> Axis | None:
 
 
 def per_point_fields(tree: Mapping[str, Any], scan_shape: Sequence[int | None],
-                     skip: Iterable[str] = ()) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """(path, frame shape) of the numeric datasets holding one value or frame per scan point."""
+                     skip: Iterable[str] = (), exact: bool = True
+                     ) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """(path, frame shape) of the numeric datasets holding one value or frame per scan point:
+    their leading dims are the scan's (``exact``: a finished scan), or can still grow to it
+    (the rule of :func:`swmrview.core.search.fits`)."""
     rank = len(scan_shape)
     skip = set(skip)
     found: list[tuple[str, tuple[int, ...]]] = []
@@ -235,7 +239,7 @@ def per_point_fields(tree: Mapping[str, Any], scan_shape: Sequence[int | None],
                     continue
                 if rank == 0 or kind not in "biuf" or len(shape) < rank:
                     continue
-                if all(1 <= n <= (s or n) for n, s in zip(shape[:rank], scan_shape)):
+                if fits_shape(shape, child.get("maxshape", shape), scan_shape, exact):
                     found.append((child["path"], shape[rank:]))
 
     walk(tree)

@@ -241,7 +241,8 @@ class Session:
             tree = {"name": "/", "path": "/", "kind": "group", "children": []}
         shape = tuple(scan.follower.scan_shape) if scan.mode == COMPLETE \
             else tuple(layout.scan_shape)
-        fields = per_point_fields(tree, shape, skip=layout.keys)
+        fields = per_point_fields(tree, shape, skip=tuple(layout.keys) + (layout.finished,),
+                                  exact=scan.mode == COMPLETE)
         return ScanInfo(self.generation, self.path, scan.mode, shape, scan.axes,
                         scan.data_path, data_paths, tuple(scan.pipeline.frame_shape),
                         str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,

@@ -352,3 +352,21 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
     writer.join(30)
     assert sum(read) == 600 + acquired   # every frame once, plus the channel over the first
     np.testing.assert_allclose(f.state.values("top"), f.state.values("max"))
+
+
+def test_scan_bookkeeping_is_not_offered_as_a_per_point_field(follow, tmp_path):
+    """A live 1-D scan: the finished flag and scan_shape are shorter than the scan but are not
+    one value per point (found in review: both were offered as datasets and monitors)."""
+    from swmrview import simulate
+
+    cfg = simulate.SimConfig(shape=(300,), frame=(4,), rate=100.0, positions="spiral")
+    writer = simulate.start_writer(tmp_path / "spiral.h5", cfg)
+    try:
+        f = follow(tmp_path / "spiral.h5", timeout=20.0)
+        f.until(lambda f: f.state is not None, timeout=60)
+        fields = dict(f.infos[-1].fields)
+    finally:
+        writer.kill()
+    assert "/entry/diamond_scan/scan_finished" not in fields
+    assert "/entry/diamond_scan/scan_shape" not in fields
+    assert "/entry/data/data" in fields and fields["/entry/data/data"] == (4,)
