@@ -146,8 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--demo views its own temporary file; do not also give FILE")
     for flag, value in (("--export-map", args.export_map),
                         ("--export-frame", args.export_frame)):
-        if value and os.path.splitext(value)[1].lower() not in (".png", ".tif", ".tiff", ".csv"):
-            build_parser().error(f"{flag} {value}: use a .png, .tif, .tiff or .csv file name")
+        if value:
+            from swmrview.model.export import array_format
+
+            try:
+                array_format(value)
+            except ValueError as exc:
+                build_parser().error(f"{flag}: {exc}")
 
     view = None
     if args.settings:

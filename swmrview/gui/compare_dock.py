@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from swmrview.core.accumulate import HOWS
-from swmrview.gui.frame_view import lookup_table
+from swmrview.gui.frame_view import as_trace, lookup_table
 from swmrview.model.region import RegionFrame
 
 logger = logging.getLogger(__name__)
@@ -44,12 +44,6 @@ GRID_COLUMNS = 3
 def point_color(number: int) -> str:
     """The colour of held point ``number`` (1-based)."""
     return COLORS[(number - 1) % len(COLORS)]
-
-
-def as_trace(frame: np.ndarray) -> np.ndarray:
-    """A spectrum as one curve: several detector elements summed channel by channel."""
-    trace = np.asarray(frame, dtype=np.float64)
-    return trace.reshape(-1, trace.shape[-1]).sum(axis=0) if trace.ndim > 1 else trace
 
 
 def as_plane(frame: np.ndarray) -> np.ndarray:

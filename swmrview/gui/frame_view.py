@@ -56,6 +56,12 @@ def display_levels(data: np.ndarray) -> tuple[float, float]:
     return levels_of(data) or (0.0, 1.0)
 
 
+def as_trace(frame: np.ndarray) -> np.ndarray:
+    """A spectrum as one curve: several detector elements summed channel by channel."""
+    trace = np.asarray(frame, dtype=np.float64)
+    return trace.reshape(-1, trace.shape[-1]).sum(axis=0) if trace.ndim > 1 else trace
+
+
 def _smallest_positive(frame: np.ndarray) -> float:
     """The smallest value > 0 (1.0 when there is none): log scale clips to it."""
     if frame.dtype.kind == "u" and frame.dtype.itemsize <= 2:
@@ -330,10 +336,9 @@ class TracePanel(QWidget):
         if first:
             self._recent.clear()
             self._last_live = None
-        trace = np.asarray(frame, dtype=np.float64)
-        if trace.ndim > 1:  # several detector elements: their sum, channel by channel
-            label = f"{label}  (sum of {int(np.prod(trace.shape[:-1]))} elements)"
-            trace = trace.reshape(-1, trace.shape[-1]).sum(axis=0)
+        if frame.ndim > 1:  # several detector elements: their sum, channel by channel
+            label = f"{label}  (sum of {int(np.prod(frame.shape[:-1]))} elements)"
+        trace = as_trace(frame)
         x = self.x_values(trace.shape[-1])
         self.curve.setData(x, trace)
         if live and label != self._last_live:  # the newest frame re-shown on unpinning: once

@@ -101,8 +101,7 @@ class LineProfileDock(QDockWidget):
         h, w = frame.shape
         inside = (cols >= -0.5) & (cols <= w - 0.5) & (rows >= -0.5) & (rows <= h - 0.5)
         coords = np.stack([np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1)], axis=-1)
-        values = pg.functions.interpolateArray(np.asarray(frame, dtype=np.float64), coords,
-                                               order=1)
+        values = pg.functions.interpolateArray(frame, coords, order=1)   # float64 out
         values = np.where(inside, values, np.nan)
         return t * length, values
 
