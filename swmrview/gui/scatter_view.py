@@ -55,6 +55,7 @@ class ScatterView:
         row.insertWidget(1, self.label)
         row.insertWidget(2, self.combo)
         self.state: ViewState | None = None
+        self.drawn = None    # the points drawn last (model.scatter.ScatterPoints), for picking
         self.user_choice = False     # the user picked a mode: kept for this scan
         self.levels: tuple[float, float] | None = None
         self._brushes: list = []
@@ -89,6 +90,7 @@ class ScatterView:
         new_scan = state is not self.state
         self.state = state
         self.levels = None
+        self.drawn = None
         has = state.scatter is not None
         self._show_combo(has)
         if new_scan:
@@ -158,7 +160,7 @@ class ScatterView:
         state, mv = self.state, self.map_view
         geometry = state.scatter
         scale = mv.scale_combo.currentText()
-        pts = geometry.points(state)
+        pts = self.drawn = geometry.points(state)
         values = self._scaled(pts.values, scale)
         levels = display_levels(values)
         if scale == "1-99 %" and np.isfinite(values).any():
@@ -227,5 +229,6 @@ class ScatterView:
         view = vb.mapSceneToView(scene_pos)
         pixel = vb.viewPixelSize()
         scale = (pixel[0] or 1.0, pixel[1] or 1.0)
-        return self.state.scatter.nearest(self.state, view.x(), view.y(), scale, PICK_PX)
+        return self.state.scatter.nearest(self.state, view.x(), view.y(), scale, PICK_PX,
+                                          points=self.drawn)
 

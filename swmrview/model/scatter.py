@@ -142,12 +142,14 @@ class ScatterGeometry:
 
     def nearest(self, state: ViewState, x: float, y: float,
                 scale: tuple[float, float] = (1.0, 1.0),
-                max_distance: float | None = None) -> Position | None:
+                max_distance: float | None = None,
+                points: ScatterPoints | None = None) -> Position | None:
         """The drawn point nearest (x, y), distances in units of ``scale`` (e.g. pixels).
 
         None when nothing is drawn or the nearest point is further than ``max_distance``.
+        ``points``: the points drawn, if the caller has them (else they are gathered again).
         """
-        points = self.points(state)
+        points = self.points(state) if points is None else points
         if not len(points):
             return None
         d2 = ((points.x - x) / scale[0]) ** 2 + ((points.y - y) / scale[1]) ** 2
