@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
+from swmrview.core.nexus import axis_candidates, child, units
 from swmrview.core.pipeline import ReducePipeline
 from swmrview.core.search import fits_shape
 
@@ -189,29 +190,14 @@ def _box_values(dataset: Any, points: np.ndarray) -> np.ndarray | None:
 
 def spectrum_axis(dataset: Any) -> Axis | None:
     """The calibration of a spectrum's channels: a 1-D field of the data's NXdata (or detector
-    group) that the ``axes`` / ``*_indices`` attributes put on the last dimension."""
+    group) that its ``axes`` / ``*_indices`` attributes put on the last dimension."""
     try:
-        group = dataset.parent
-        last = len(dataset.shape) - 1
         n = dataset.shape[-1]
-        names: list[str] = []
-        axes = group.attrs.get("axes")
-        if axes is not None:
-            axes = [a.decode() if isinstance(a, bytes) else str(a)
-                    for a in np.atleast_1d(axes)]
-            if len(axes) == len(dataset.shape) and axes[last] not in ("", "."):
-                names.append(axes[last])
-        for key, value in group.attrs.items():
-            if key.endswith("_indices") and np.atleast_1d(value).tolist() == [last]:
-                names.append(key[: -len("_indices")])
-        for name in names:
-            field = group.get(name)
+        for name in axis_candidates(dataset.parent, dataset, len(dataset.shape))[-1]:
+            field = child(dataset.parent, name)
             if field is not None and getattr(field, "shape", None) == (n,) \
                     and field.dtype.kind in "iuf":
-                unit = field.attrs.get("units")
-                unit = unit.decode() if isinstance(unit, bytes) else unit
-                return Axis(name, str(unit) if unit else None,
-                            np.asarray(field[()], dtype=np.float64))
+                return Axis(name, units(field), np.asarray(field[()], dtype=np.float64))
     except Exception:  # noqa: BLE001 - no calibration: channel numbers
         logger.debug("no spectrum axis for %s", getattr(dataset, "name", dataset), exc_info=True)
     return None
