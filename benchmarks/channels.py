@@ -31,6 +31,7 @@ import os
 import statistics
 import tempfile
 import time
+from typing import Any
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -159,30 +160,34 @@ def measure(scan: Scan, repeat: int) -> tuple[dict[str, float], dict[str, float]
             {m: statistics.median(v) for m, v in cpu.items()})
 
 
+def _h5py_rows_time(scan: Scan, rows: slice, fe: np.ndarray, repeat: int) -> tuple[float, Any]:
+    """Per call, h5py reading I0's ``rows`` in one call and dividing; and I0's chunks. The
+    handle is closed on return: HDF5 refuses reads of a dataset refreshed while another
+    handle of it is open, and the channel set refreshes its own (the session holds only that
+    one)."""
+    i0 = scan.file[I0_PATH]
+
+    def h5py_rows() -> None:
+        np.divide(fe, i0[rows].reshape(-1)[: len(fe)])
+
+    return median_time(h5py_rows, repeat=max(5, 3 * repeat)), i0.chunks
+
+
 def monitor_report(scan: Scan, repeat: int) -> float:
     """The I0 read and division of `ChannelSet.finish` alone, per point, against h5py reading
     the same rows of I0 in one call; returns the ratio."""
     block = scan.positions[: scan.batch]
     rows = slice(int(block[0, 0]), int(block[-1, 0]) + 1)
-    i0 = scan.file[I0_PATH]
-    chunks = i0.chunks
     fe = np.ones(len(block))
 
     def finish() -> None:
         scan.chans.finish(block, {"Fe": fe.copy()}, names=["Fe"])
 
-    def h5py_rows() -> None:
-        values = i0[rows].reshape(-1)[: len(block)]
-        np.divide(fe, values)
-
-    times = {"h5py I0[rows] + divide": median_time(h5py_rows, repeat=max(5, 3 * repeat))
-             / len(block)}
-    # HDF5 refuses reads of a dataset refreshed while another handle of it is open: close
-    # ours before the channel set refreshes its own (the session holds only that one)
-    del h5py_rows, i0
+    h5py_time, chunks = _h5py_rows_time(scan, rows, fe, repeat)
     gc.collect()
-    times["ChannelSet.finish (Fe / I0)"] = median_time(finish, repeat=max(5, 3 * repeat)) \
-        / len(block)
+    times = {"h5py I0[rows] + divide": h5py_time / len(block),
+             "ChannelSet.finish (Fe / I0)": median_time(finish, repeat=max(5, 3 * repeat))
+             / len(block)}
     base = times["h5py I0[rows] + divide"]
     table(f"the monitor alone: I0 read and divide, {len(block)} points "
           f"(I0 chunks {chunks})", ["method", "us/point", "time / h5py"],

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["LINES", "BEAM_ENERGY", "ENERGY_MAX", "I0_FULL", "energy_axis", "i0_value",
-           "element_maps", "xrf_mean", "xrf_frame", "line_channels"]
+           "element_maps", "xrf_mean", "xrf_frame"]
 
 #: Emission lines (keV) and their intensity relative to K-alpha, per element.
 LINES: dict[str, tuple[tuple[float, float], ...]] = {
@@ -47,11 +47,6 @@ def energy_axis(channels: int) -> np.ndarray:
     """Channel centres in keV: the calibration written as the spectra's ``energy`` axis."""
     width = ENERGY_MAX / channels
     return (np.arange(channels, dtype=np.float64) + 0.5) * width
-
-
-def line_channels(energy: float, channels: int) -> int:
-    """Channel whose centre is nearest ``energy`` keV (for ROIs in tests and demos)."""
-    return int(np.clip(round(energy * channels / ENERGY_MAX - 0.5), 0, channels - 1))
 
 
 def i0_value(sequence: int, n_points: int) -> float:

@@ -214,19 +214,19 @@ def per_point_fields(tree: Mapping[str, Any], scan_shape: Sequence[int | None],
     found: list[tuple[str, tuple[int, ...]]] = []
 
     def walk(node: Mapping[str, Any]) -> None:
-        for child in node.get("children", ()):
-            if child.get("kind") == "group":
-                walk(child)
-            elif child.get("kind") == "dataset" and child["path"] not in skip:
-                shape = tuple(child.get("shape", ()))
+        for entry in node.get("children", ()):
+            if entry.get("kind") == "group":
+                walk(entry)
+            elif entry.get("kind") == "dataset" and entry["path"] not in skip:
+                shape = tuple(entry.get("shape", ()))
                 try:
-                    kind = np.dtype(child.get("dtype", "")).kind
+                    kind = np.dtype(entry.get("dtype", "")).kind
                 except TypeError:
                     continue
                 if rank == 0 or kind not in "biuf" or len(shape) < rank:
                     continue
-                if fits_shape(shape, child.get("maxshape", shape), scan_shape, exact):
-                    found.append((child["path"], shape[rank:]))
+                if fits_shape(shape, entry.get("maxshape", shape), scan_shape, exact):
+                    found.append((entry["path"], shape[rank:]))
 
     walk(tree)
     return tuple(found)

@@ -39,6 +39,7 @@ from .options import EXIT_TIMED_OUT, ViewerOptions
 from .region import RegionFrame
 from .session import _GENERATIONS, Message, Session
 from .status import ERROR, TIMED_OUT, WAITING, Status
+from .view_settings import ViewSettings
 
 logger = logging.getLogger(__name__)
 
@@ -373,9 +374,12 @@ class DirectorySession:
 
     def _start(self, path: str, chosen: bool) -> None:
         """Open ``path``: shown at once if nothing is shown, else once it has a point."""
-        session = Session(dataclasses.replace(self.options, path=path), self.clock)
+        options = dataclasses.replace(self.options, path=path)
         if self._channels is not None:  # the user's channels hold for the next scans too
-            session.set_channels(self._channels, np.zeros((0, 0), np.int64))
+            view = dataclasses.replace(self.options.view or ViewSettings(),
+                                       channels=self._channels)
+            options = dataclasses.replace(options, view=view)
+        session = Session(options, self.clock)
         if self.stop_event.is_set():
             session.stop_event.set()
         self.pending = _Followed(session, chosen)

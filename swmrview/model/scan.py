@@ -8,7 +8,6 @@ point ready at once). Everything here runs in the follower thread; nothing here 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,6 +282,3 @@ def _axis_values(h5: Any, path: str | None, dim: int, rank: int) -> np.ndarray |
     return frozen(values)
 
 
-def scan_name(path: str) -> str:
-    """The file name shown in messages."""
-    return os.path.basename(path)
