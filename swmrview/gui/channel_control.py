@@ -68,13 +68,10 @@ class ChannelControl(QObject):
         self.dock.set_fields(info.fields)
         self.window.frame_view.set_frame_axis(info.frame_axis)
         if new_scan:
-            state.set_channels(self.usable(info))
             shown = self._wanted_shown or self.window.toolbar.reduction_combo.currentText()
-            if shown in state.layers:
-                state.set_reduction(shown)
+            self._apply(state, shown)
+            if shown == state.reduction:
                 self._wanted_shown = None
-            state.set_overlay(self.dock.ticked())
-            self._send(state)
         self._layers_changed()
 
     def usable(self, info) -> tuple:
@@ -84,7 +81,14 @@ class ChannelControl(QObject):
         self.dock.mark_unfit({n: r for n, r in reasons.items() if r})
         return tuple(c for c in self.dock.channels() if reasons[c.name] is None)
 
-    def _send(self, state) -> None:
+    def _apply(self, state, shown: str | None = None) -> None:
+        """Give ``state`` the dock's channels that fit its scan (and show ``shown`` if it is
+        one of its maps), then have the follower compute the new or changed ones over the
+        points already read."""
+        state.set_channels(self.usable(state.info))
+        if shown in state.layers:
+            state.set_reduction(shown)
+        state.set_overlay(self.dock.ticked())
         follow = self.window.follow
         if follow is not None:
             follow.request_channels.emit(tuple(state.channels.values()),
@@ -96,9 +100,7 @@ class ChannelControl(QObject):
         the new or changed ones over the points already read."""
         state = self.window.state
         if state is not None:
-            state.set_channels(self.usable(state.info))
-            state.set_overlay(self.dock.ticked())
-            self._send(state)
+            self._apply(state)
             self.window.headless.channels_changed(state)
             self._layers_changed()
             self.window.map_view.update_axes()
