@@ -28,13 +28,14 @@ from typing import Iterable, Sequence
 import h5py
 import numpy as np
 
+from swmrview.core.files import HDF5_SUFFIXES
+from swmrview.core.reduce import REDUCTIONS as CHANNELS
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["FilePlan", "Task", "plan_file", "plan_tasks", "run_task", "compute_maps",
            "write_nexus", "find_files", "main", "CHANNELS"]
 
-CHANNELS = ("sum", "mean", "max", "roi")
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5")
 TASK_BYTES = 1 << 30    # about this much raw frame data per task when a file is split
 
 

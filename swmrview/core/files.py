@@ -12,6 +12,9 @@ import hdf5plugin  # noqa: F401  (registers bitshuffle, LZ4, Blosc... so compres
 
 logger = logging.getLogger(__name__)
 
+#: File name endings of HDF5 scan files (NeXus included), for finding scans in a folder.
+HDF5_SUFFIXES = (".nxs", ".h5", ".hdf5", ".hdf", ".nx5")
+
 __all__ = ["open_swmr", "writer_active", "NotHDF5Error", "FileLockedError"]
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"

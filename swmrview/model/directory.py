@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from swmrview.core.files import FileLockedError, is_hdf5, open_swmr
+from swmrview.core.files import HDF5_SUFFIXES, FileLockedError, is_hdf5, open_swmr
 
 from .messages import PointFrame, ScanInfo, ScanList, Update, frozen
 from .options import EXIT_TIMED_OUT, ViewerOptions
@@ -43,7 +43,7 @@ from .view_settings import ViewSettings
 
 logger = logging.getLogger(__name__)
 
-SCAN_SUFFIXES = (".nxs", ".h5", ".hdf5", ".hdf", ".nx5")
+SCAN_SUFFIXES = HDF5_SUFFIXES
 MAX_DEPTH = 3            # subfolder levels below the followed folder
 MAX_FILES = 5000         # scan-like names looked at per check (the newest are kept)
 LINK_BUDGET_S = 0.1      # time per check spent opening new files to read their links
