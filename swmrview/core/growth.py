@@ -25,7 +25,7 @@ from math import prod
 from typing import Any
 
 from .keys import Following, best_scan_shape, refresh_dataset
-from .positions import n_points
+from .positions import n_points, unravel
 
 __all__ = ["GrowthFollower"]
 
@@ -114,7 +114,7 @@ class GrowthFollower(Following):
         start = self._start
         before = len(self._pending)
         for _ in range(MAX_RUNS_PER_POLL):
-            pos = _unravel(start, fast)
+            pos = unravel(start, (None,) + tuple(fast))
             if any(p >= n for s in shapes for p, n in zip(pos, s)):
                 break
             stop = (fast[-1] if fast else None)
@@ -151,7 +151,7 @@ class GrowthFollower(Following):
         before it is complete: only then are the points of a chunk holding several reported
         (else points not yet written would be read as fill).
         """
-        pos = _unravel(index, fast)
+        pos = unravel(index, (None,) + tuple(fast))
         if any(p >= n for s in shapes for p, n in zip(pos, s)):
             return False
         for ds, chunks in zip(self.datasets, self._chunks):
@@ -159,15 +159,6 @@ class GrowthFollower(Following):
                                                             zip(pos, chunks))):
                 return False
         return True
-
-
-def _unravel(index: int, fast: Sequence[int]) -> tuple[int, ...]:
-    pos = []
-    for n in reversed(fast):
-        index, p = divmod(index, n)
-        pos.append(p)
-    pos.append(index)
-    return tuple(reversed(pos))
 
 
 def _chunks(ds: Any, scan_rank: int) -> tuple[int, ...] | None:

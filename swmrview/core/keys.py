@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .positions import n_points, scan_rank_of
+from .positions import n_points, scan_rank_of, unravel
 
 logger = logging.getLogger(__name__)
 
@@ -830,12 +830,7 @@ class _H5Probe:
         if index != self.index:
             self.index = index
             self._offset = None
-            pos = []
-            for n in reversed(scan_shape[1:]):
-                index, p = divmod(index, int(n))
-                pos.append(p)
-            pos.append(index)
-            self.coords = tuple(reversed(pos)) + (0,) * (self.id.rank - rank)
+            self.coords = unravel(index, scan_shape) + (0,) * (self.id.rank - rank)
             self.fspace = None
         if self.fspace is None or refresh:
             if self.fspace is None or not _inside(self.coords, self.extent):
