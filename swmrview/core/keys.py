@@ -320,15 +320,14 @@ class Following:
         dataset = self.finished_dataset
         if dataset is None or self.finished_set:
             return self.finished_set
-        refresh_dataset(dataset)
-        size = dataset.size
-        if size != 1:
-            if size and not self._flag_warned:
+        try:
+            finished = read_finished_flag(dataset)
+        except ValueError as exc:   # several values: a warning once, never the scan's end
+            if not self._flag_warned:
                 self._flag_warned = True
-                logger.warning("finished dataset %s holds %s values, not one: ignored",
-                               getattr(dataset, "name", ""), size)
+                logger.warning("%s: ignored", exc)
             return False
-        if np.asarray(dataset[()]).ravel()[0] != 0:
+        if finished:
             self.finished_set = True
             self._flag_at = now
             logger.debug("finished flag set")
