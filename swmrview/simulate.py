@@ -531,7 +531,7 @@ class _ScanFiles:
             dataset.flush()
         if self.i0 is not None:
             self._grow(self.i0, pos)
-            self.i0[pos] = expected_i0(index, self.cfg)
+            self.i0[pos] = sim_xrf.i0_value(count - 1, self.cfg.n_points)   # by acquisition
             self.i0.flush()
         for key in (self.det_key, self.unique_keys):
             self._grow(key, pos)
