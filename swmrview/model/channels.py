@@ -30,14 +30,19 @@ class ChannelSet:
     Parameters
     ----------
     file
-        The open h5py file (datasets of other channels and monitors are looked up in it).
+        The scan's :class:`~swmrview.model.handles.ScanFile` (datasets of other channels and
+        monitors are looked up in it, sharing the handles of every other reader).
     scan_rank
         Number of scan dimensions.
+    written
+        The scan's :class:`~swmrview.model.written.WrittenRule`: a point is read from a
+        dataset only once it is written there.
     """
 
-    def __init__(self, file: Any, scan_rank: int) -> None:
+    def __init__(self, file: Any, scan_rank: int, written: Any) -> None:
         self.file = file
         self.scan_rank = scan_rank
+        self.written = written
         self.channels: dict[str, Channel] = {}
         self._main: dict[str, ChannelReducer] = {}       # channels of the detector on show
         self._other: dict[str, ChannelReducer] = {}      # channels of another dataset
@@ -153,16 +158,14 @@ class ChannelSet:
 
     def _read(self, path: str, block: np.ndarray,
               reducer: ChannelReducer | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Values of ``path`` at ``block`` (a channel's reduction, else the scalar itself)."""
+        """Values of ``path`` at ``block`` (a channel's reduction, else the scalar itself) and
+        the points not written there yet (NaN, read again later)."""
         pipeline = self._pipelines[path]
         pipeline.refresh()
-        held = np.asarray(pipeline.dataset.shape[: self.scan_rank])
-        inside = (block < held).all(axis=1) if len(block) else np.zeros(0, bool)
+        inside = self.written.mask(path, block) if len(block) else np.zeros(0, bool)
         out = np.full(len(block), np.nan)
-        scalars = _box_values(pipeline.dataset, block[inside]) \
-            if inside.any() and not pipeline.frame_shape else None
-        if scalars is not None:
-            out[inside] = scalars
+        if inside.any() and not pipeline.frame_shape:
+            out[inside] = _box_values(pipeline.dataset, block[inside])
         elif inside.any():
             extra = {"v": reducer} if reducer is not None else None
             reduced, _ = pipeline.read_reduce([tuple(p) for p in block[inside]], extra=extra,
@@ -171,20 +174,12 @@ class ChannelSet:
         return out, ~inside
 
 
-def _box_values(dataset: Any, points: np.ndarray) -> np.ndarray | None:
+def _box_values(dataset: Any, points: np.ndarray) -> np.ndarray:
     """One value per point (a counter, a monitor) read as the points' bounding box in one
-    h5py call, not a frame reduction per point; None if HDF5 refuses the read.
-
-    HDF5 refuses reads of a dataset refreshed while another handle of it is open ("can't
-    insert duplicate key"); the pipeline's direct chunk reads still work then.
-    """
+    h5py call, not a frame reduction per point."""
     low = points.min(axis=0)
     box = tuple(slice(int(a), int(b) + 1) for a, b in zip(low, points.max(axis=0)))
-    try:
-        values = np.asarray(dataset[box], dtype=np.float64)
-    except OSError as exc:
-        logger.debug("box read of %s refused (%s): reading point by point", dataset.name, exc)
-        return None
+    values = np.asarray(dataset[box], dtype=np.float64)
     return values[tuple((points - low).T)]
 
 

@@ -19,8 +19,11 @@ from swmrview.core.growth import GrowthFollower
 from swmrview.core.keys import KeyFollower, read_finished_flag
 from swmrview.core.layout import LayoutError, ScanLayout
 from swmrview.core.pipeline import ReducePipeline
+from swmrview.core.positions import unravel_many
 
 from .followers import CompleteFollower
+from .handles import ScanFile
+from .written import WrittenRule
 from .messages import Axis, frozen
 from .options import ViewerOptions
 from .scatter_source import ScatterSource
@@ -38,9 +41,12 @@ class WaitForFiles(LayoutError):
 
 @dataclass
 class OpenScan:
-    """Everything held for one open file (h5py objects never leave the follower thread)."""
+    """Everything held for one open file (h5py objects never leave the follower thread).
 
-    file: Any
+    ``file`` hands out one shared handle per dataset: every reader asks it for its datasets.
+    """
+
+    file: ScanFile
     layout: ScanLayout
     mode: str
     follower: Any
@@ -53,6 +59,7 @@ class OpenScan:
     channels: Any = None                 # model.channels.ChannelSet: the map channels' readers
     frame_axis: Axis | None = None       # calibration of the spectra shown (energy), if any
     scatter: ScatterSource | None = None  # per-point positions of a non-grid scan
+    written: WrittenRule | None = None   # is point i of dataset D written (every reader asks)
     _axis_sizes: tuple = field(default=(), repr=False)
 
     @property
@@ -77,12 +84,7 @@ class OpenScan:
 
     def positions(self, indices: np.ndarray) -> np.ndarray:
         """Scan positions, shape (n, rank), of the follower's flat ``indices``."""
-        shape = self.index_shape()
-        if not shape:
-            return np.zeros((indices.size, 0), np.int64)
-        dims = [n if n else 1 for n in shape]
-        dims[0] = np.iinfo(np.int64).max // max(1, int(np.prod(dims[1:], dtype=np.int64)))
-        return np.stack(np.unravel_index(indices, dims), axis=1).astype(np.int64)
+        return unravel_many(indices, self.index_shape())
 
     def close(self) -> None:
         """Stop following and close the file (never raises)."""
@@ -90,6 +92,8 @@ class OpenScan:
             self.follower.stop()
             if self.channels is not None:
                 self.channels.close()
+            if self.written is not None:
+                self.written.close()
             self.pipeline.close()
             self.file.close()
         except Exception:  # noqa: BLE001 - closing must not raise on the way out
@@ -118,6 +122,7 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
 
     ``mask`` leaves the detector's masked and overflowing pixels out (the user's choice).
     """
+    h5 = h5 if isinstance(h5, ScanFile) else ScanFile(h5)
     notes = list(layout.notes)
     data_path = data_path or (options.data[0] if options.data else None) \
         or layout.signal or (layout.data[0] if layout.data else None)
@@ -144,6 +149,8 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
         follower = CompleteFollower(data.shape[: layout.scan_rank])
     pipeline = make_pipeline(data, layout.scan_rank, options)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
+    scan.written = WrittenRule(mode == GROWTH, h5.__getitem__, scan.scan_rank,
+                               scan.index_shape)
     apply_mask(scan, mask)
     refresh_axes(scan)
     scan.scatter = ScatterSource.find(h5, layout)

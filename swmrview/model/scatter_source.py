@@ -32,8 +32,12 @@ class ScatterSource:
 
     @classmethod
     def find(cls, h5: Any, layout: Any) -> ScatterSource | None:
-        """The source of a scan whose points have recorded positions, else None (a grid)."""
-        axes = find_scatter_axes(h5, layout.scan_rank, layout.scan_shape, layout.signal)
+        """The source of a scan whose points have recorded positions, else None (a grid).
+
+        ``h5`` is the scan's :class:`~swmrview.model.handles.ScanFile`: the tree is searched
+        through its File, the positions read through its shared handles.
+        """
+        axes = find_scatter_axes(h5.h5, layout.scan_rank, layout.scan_shape, layout.signal)
         if axes is None:
             return None
         logger.info("non-grid scan: positions %s, %s (planned: %s)", axes.x, axes.y,

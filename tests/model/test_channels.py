@@ -37,7 +37,7 @@ def expected_i18() -> dict[str, np.ndarray]:
 def use(f, channels) -> list[str]:
     """Set channels as the window does: on the view state, then on the session."""
     changed = f.state.set_channels(channels)
-    f.session.set_channels(channels, f.state.acquired_positions())
+    f.session.set_channels(channels)
     return changed
 
 
@@ -212,27 +212,30 @@ def test_channels_that_do_not_fit_a_scan_are_said_before_they_are_sent(follow):
         assert said in channel_fits(channel, info), channel
 
 
-def test_a_counter_channel_reads_right_when_another_handle_of_it_is_open(tmp_path):
-    """HDF5 refuses reads of a dataset refreshed while another handle of it is open; the
-    counter is then read through the pipeline's direct chunk reads instead."""
+def test_a_counter_channel_shares_the_handle_other_readers_of_the_scan_hold(tmp_path):
+    """Two handles of one dataset refreshed under SWMR make HDF5 refuse reads ("can't insert
+    duplicate key"): the channel reads the counter through the scan's one shared handle."""
     from swmrview.model.channels import ChannelSet
+    from swmrview.model.handles import ScanFile
+    from swmrview.model.written import WrittenRule
 
     path = tmp_path / "counter.h5"
     counts = np.arange(24, dtype=np.float64).reshape(4, 6) * 1.5
     with h5py.File(path, "w", libver="latest") as f:
         f.create_dataset("It", data=counts, maxshape=(None, None), chunks=(1, 6))
     block = np.array([[0, 1], [3, 5], [2, 0]])
-    with h5py.File(path, "r", swmr=True) as f:
-        for other in (False, True):
-            chans = ChannelSet(f, 2)
-            chans.set((Channel("It", dataset="/It"),), (), None, None, None)
-            held = f["/It"] if other else None       # e.g. the axes' refresh holding it
-            values: dict = {}
-            late = chans.finish(block, values)
-            np.testing.assert_array_equal(values["It"], counts[tuple(block.T)])
-            assert not late.any()
-            chans.close()
-            del held
+    with h5py.File(path, "r", swmr=True) as h5:
+        f = ScanFile(h5)
+        held = f["It"]        # e.g. the axes' refresh holding it
+        chans = ChannelSet(f, 2, WrittenRule(False, f.__getitem__, 2, lambda: (4, 6)))
+        chans.set((Channel("It", dataset="/It"),), (), None, None, None)
+        values: dict = {}
+        f.refresh()
+        late = chans.finish(block, values)
+        np.testing.assert_array_equal(values["It"], counts[tuple(block.T)])
+        assert not late.any()
+        assert chans._pipelines["/It"].dataset is held
+        chans.close()
 
 
 @pytest.mark.parametrize("name, data, channel, expected", [
