@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .positions import n_points, scan_rank_of, unravel
+from .positions import n_points, scan_rank_of, unravel, unravel_many
 
 logger = logging.getLogger(__name__)
 
@@ -357,13 +357,8 @@ class Following:
         """Scan positions of flat ``indices`` over the current `scan_shape` (like
         `numpy.unravel_index`, with the slow axis unbounded); valid for any index reported."""
         self._prepare()
-        indices = np.asarray(indices, np.int64)
-        out = []
-        for n in reversed(self.scan_shape[1:]):
-            indices, p = np.divmod(indices, max(1, int(n)))
-            out.append(p)
-        out.append(indices)
-        return tuple(reversed(out))
+        shape = np.shape(indices)
+        return tuple(c.reshape(shape) for c in unravel_many(indices, self.scan_shape).T)
 
     # -- additions -------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ import numpy as np
 
 __all__ = [
     "unravel",
+    "unravel_many",
+    "ravel_many",
     "n_points",
     "scan_rank_of",
     "get_position",
@@ -35,6 +37,31 @@ def unravel(index: int, scan_shape: Sequence[int | None]) -> tuple[int, ...]:
         pos.append(p)
     pos.append(index)
     return tuple(reversed(pos))
+
+
+def _dims(scan_shape: Sequence[int | None]) -> list[int]:
+    """C-order dims for numpy, the slow axis unbounded (a live scan's first dim grows)."""
+    dims = [int(n) if n else 1 for n in scan_shape]
+    dims[0] = np.iinfo(np.int64).max // max(1, prod(dims[1:]))
+    return dims
+
+
+def unravel_many(indices: np.ndarray, scan_shape: Sequence[int | None]) -> np.ndarray:
+    """Positions (n, rank) int64 of flat ``indices`` in C order; ``scan_shape[0]`` may be
+    None or too small (the slow axis is unbounded). The one vectorised rule: followers, the
+    session, batch maps and replays all count points this way."""
+    indices = np.asarray(indices, dtype=np.int64).ravel()
+    if not len(scan_shape):
+        return np.zeros((indices.size, 0), np.int64)
+    return np.stack(np.unravel_index(indices, _dims(scan_shape)), axis=1).astype(np.int64)
+
+
+def ravel_many(positions: np.ndarray, scan_shape: Sequence[int | None]) -> np.ndarray:
+    """Flat C-order indices of ``positions`` (n, rank): the inverse of :func:`unravel_many`."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if not len(scan_shape):
+        return np.zeros(len(positions), np.int64)
+    return np.ravel_multi_index(tuple(positions.T), _dims(scan_shape)).astype(np.int64)
 
 
 def get_position(index: int, shape: Sequence[int], scan_rank: int) -> tuple[int, ...]:

@@ -91,8 +91,7 @@ class ChannelControl(QObject):
         state.set_overlay(self.dock.ticked())
         follow = self.window.follow
         if follow is not None:
-            follow.request_channels.emit(tuple(state.channels.values()),
-                                         state.acquired_positions())
+            follow.request_channels.emit(tuple(state.channels.values()))
 
     # ------------------------------------------------------------------ user actions
     def set_channels(self, channels) -> None:

@@ -399,16 +399,16 @@ class MainWindow(QMainWindow):
         """Sum ``roi`` of each frame into the map's "roi" value (recomputed in the worker)."""
         if self.state is not None and self.state.set_roi(roi) and self.follow is not None:
             self._map_dirty = True
-            self.follow.request_roi.emit(self.state.roi, self.state.acquired_positions())
+            self.follow.request_roi.emit(self.state.roi)
 
     def _mask_toggled(self, on: bool) -> None:
         if self.state is not None and self.follow is not None:
-            self.follow.request_mask.emit(bool(on), self.state.acquired_positions())
+            self.follow.request_mask.emit(bool(on))
 
     def set_dataset(self, path: str) -> None:
         """Show another dataset of the file (the worker re-reads acquired points for the map)."""
         if self.follow is not None and self.state is not None:
-            self.follow.request_dataset.emit(path, self.state.acquired_positions())
+            self.follow.request_dataset.emit(path)
 
     # ------------------------------------------------------------------ Qt events
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -125,28 +125,28 @@ class FollowWorker(QObject):
             self._region_scheduled = True
             QTimer.singleShot(0, self._region_more)
 
-    @Slot(object, object)
-    def set_roi(self, roi, positions: np.ndarray) -> None:
-        """Recompute the "roi" value with ``roi`` at the acquired ``positions``."""
-        self.session.set_roi(roi, positions)
+    @Slot(object)
+    def set_roi(self, roi) -> None:
+        """Recompute the "roi" value with ``roi`` over the acquired points."""
+        self.session.set_roi(roi)
         self._send(self.session.step())
 
-    @Slot(bool, object)
-    def set_mask(self, on: bool, positions: np.ndarray) -> None:
-        """Leave masked pixels out (or in) and recompute the map at ``positions``."""
-        self.session.set_mask_enabled(on, positions)
+    @Slot(bool)
+    def set_mask(self, on: bool) -> None:
+        """Leave masked pixels out (or in) and recompute the map."""
+        self.session.set_mask_enabled(on)
         self._send(self.session.step())
 
-    @Slot(object, object)
-    def set_channels(self, channels, positions: np.ndarray) -> None:
-        """Compute these map channels; new or changed ones over the acquired ``positions``."""
-        self.session.set_channels(channels, positions)
+    @Slot(object)
+    def set_channels(self, channels) -> None:
+        """Compute these map channels; new or changed ones over the acquired points."""
+        self.session.set_channels(channels)
         self._send(self.session.step())
 
-    @Slot(str, object)
-    def set_dataset(self, path: str, positions: np.ndarray) -> None:
-        """Show another dataset; its map is recomputed at ``positions``."""
-        self.session.set_dataset(path, positions)
+    @Slot(str)
+    def set_dataset(self, path: str) -> None:
+        """Show another dataset; its map is recomputed."""
+        self.session.set_dataset(path)
         self._send(self.session.step())
 
     @Slot(str)
@@ -168,10 +168,10 @@ class FollowThread(QObject):
     """Owns one :class:`FollowWorker` and its QThread; the GUI talks to the worker through it."""
 
     request_point = Signal(object)
-    request_roi = Signal(object, object)
-    request_mask = Signal(bool, object)
-    request_channels = Signal(object, object)
-    request_dataset = Signal(str, object)
+    request_roi = Signal(object)
+    request_mask = Signal(bool)
+    request_channels = Signal(object)
+    request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
     request_stop = Signal()

@@ -197,39 +197,6 @@ class ScanFinder:
 
 # ---------------------------------------------------------------------------- following
 
-class _Acquired:
-    """Which scan positions a session has handed out (to check positions sent back with requests)."""
-
-    def __init__(self) -> None:
-        self.grid: np.ndarray | None = None
-
-    def add(self, positions: np.ndarray) -> None:
-        positions = np.asarray(positions, dtype=np.int64)
-        if positions.ndim != 2 or not len(positions):
-            return
-        high = tuple(int(n) for n in positions.max(axis=0) + 1)
-        grid = self.grid
-        if grid is None or grid.ndim != len(high):
-            grid = self.grid = np.zeros(high, bool)
-        elif any(h > n for h, n in zip(high, grid.shape)):
-            grown = np.zeros(tuple(max(h, n) for h, n in zip(high, grid.shape)), bool)
-            grown[tuple(slice(0, n) for n in grid.shape)] = grid
-            grid = self.grid = grown
-        grid[tuple(positions.T)] = True
-
-    def only_acquired(self, positions: np.ndarray) -> np.ndarray:
-        positions = np.asarray(positions, dtype=np.int64)
-        if self.grid is None or not positions.size:
-            return positions[:0]
-        positions = positions.reshape(len(positions), -1)
-        if positions.shape[1] != self.grid.ndim:
-            return positions[:0]
-        inside = np.all((positions >= 0) & (positions < self.grid.shape), axis=1)
-        keep = inside.copy()
-        keep[inside] = self.grid[tuple(positions[inside].T)]
-        return positions[keep]
-
-
 class _Followed:
     """One Session and the outer generations its messages are handed out with."""
 
@@ -237,7 +204,6 @@ class _Followed:
         self.session = session
         self.chosen = chosen          # opened by the user (open_scan), not by following
         self.generations: dict[int, int] = {}
-        self.acquired = _Acquired()
         self.seen_info = False
         self.buffer: list[Message] = []   # while waiting to be shown: its info, then updates
 
@@ -431,7 +397,7 @@ class DirectorySession:
     def _info_seen(self, followed: _Followed) -> None:
         followed.seen_info = True
         if not self._mask_on:  # the user's choice holds for the next scans too
-            followed.session.set_mask_enabled(False, np.zeros((0, 0), np.int64))
+            followed.session.set_mask_enabled(False)
 
     # ------------------------------------------------------------------ relaying
     def _outer(self, followed: _Followed, generation: int) -> int:
@@ -457,8 +423,6 @@ class DirectorySession:
             status = message.status
             if name not in status.message:
                 status = dataclasses.replace(status, message=f"{name}: {status.message}")
-            if message.new_points:
-                followed.acquired.add(message.positions[: message.new_points])
             out.append(dataclasses.replace(
                 message, generation=self._outer(followed, message.generation), status=status))
         self.status = followed.session.status if followed is self.current else self.status
@@ -467,10 +431,6 @@ class DirectorySession:
                                               message=f"{name}: {self.status.message}")
 
     # ------------------------------------------------------------------ requests
-    def _requested(self, positions: np.ndarray) -> np.ndarray:
-        """Only the positions the shown scan has handed out (a request may predate a switch)."""
-        return frozen(self.current.acquired.only_acquired(positions))
-
     def point(self, position: Sequence[int]) -> PointFrame | None:
         """The frame at ``position`` of the shown scan, or None."""
         if self.current is None:
@@ -486,7 +446,7 @@ class DirectorySession:
         if self.current is None:
             return None
         return self._region_message(self.current.session.region_frame(
-            self._requested(positions), how, request))
+            positions, how, request))
 
     def region_more(self) -> RegionFrame | None:
         """As :meth:`Session.region_more`, for the shown scan."""
@@ -505,27 +465,27 @@ class DirectorySession:
         return dataclasses.replace(message,
                                    generation=self._outer(self.current, message.generation))
 
-    def set_roi(self, roi: Sequence[int] | None, positions: np.ndarray) -> None:
+    def set_roi(self, roi: Sequence[int] | None) -> None:
         """As :meth:`Session.set_roi`, for the shown scan."""
         if self.current is not None:
-            self.current.session.set_roi(roi, self._requested(positions))
+            self.current.session.set_roi(roi)
 
-    def set_mask_enabled(self, on: bool, positions: np.ndarray) -> None:
+    def set_mask_enabled(self, on: bool) -> None:
         """As :meth:`Session.set_mask_enabled`; the choice holds for the next scans too."""
         self._mask_on = bool(on)
         if self.current is not None:
-            self.current.session.set_mask_enabled(on, self._requested(positions))
+            self.current.session.set_mask_enabled(on)
 
-    def set_channels(self, channels, positions: np.ndarray) -> None:
+    def set_channels(self, channels) -> None:
         """As :meth:`Session.set_channels`; the channels hold for the next scans too."""
         self._channels = tuple(channels)
         if self.current is not None:
-            self.current.session.set_channels(channels, self._requested(positions))
+            self.current.session.set_channels(channels)
 
-    def set_dataset(self, path: str, positions: np.ndarray) -> None:
+    def set_dataset(self, path: str) -> None:
         """As :meth:`Session.set_dataset`, for the shown scan."""
         if self.current is not None:
-            self.current.session.set_dataset(path, self._requested(positions))
+            self.current.session.set_dataset(path)
 
     def open_scan(self, path: str) -> None:
         """Show ``path`` (an older scan of the list) and stop switching to new scans."""

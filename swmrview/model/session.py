@@ -3,8 +3,9 @@
 A :class:`Session` is driven by repeated calls to :meth:`Session.step` (the GUI's worker calls
 it on a timer in its own thread; tests call it in a loop) and hands out immutable
 :class:`~swmrview.model.messages.ScanInfo` and :class:`~swmrview.model.messages.Update`
-messages. It holds no map: the view state owns that, and sends the positions to recompute
-with each request that needs them (ROI, mask, dataset).
+messages. It holds no map (the view state owns that) but owns the acquired set: a request
+carries only its parameter (ROI, mask, dataset, channels) and the session recomputes over the
+points it read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .channels import ChannelSet, per_point_fields, spectrum_axis
 from .frames import display_frame, frame_kind
 from .messages import PointFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
+from .acquired import Acquired
 from .region import REGION_BUDGET_S, RegionFrame, RegionJob
 from .scan import (
     COMPLETE,
@@ -71,7 +73,6 @@ CHECK_FILE_S = 1.0       # how often to look for a replaced file
 AXES_EVERY_S = 1.0       # how often growing motor positions are re-read
 RETRY_OPEN_S = 0.25      # how often a missing or locked file is tried again
 NOTICE_S = 10.0          # how long a refused request is said after the status
-RECENT_POINTS = 1 << 18  # newest points' positions kept for requests that raced with them
 
 # Unique in the process, so the GUI can drop what a previous session (or this one before a
 # reopen or a dataset switch) queued and is still delivered.
@@ -100,7 +101,7 @@ class Session:
         self._late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
         # the map channels asked for (a settings file's, until the window sends its own)
         self._wanted: tuple[Channel, ...] = tuple(options.view.channels) if options.view else ()
-        self._recent: collections.deque[np.ndarray] = collections.deque()  # newest points sent
+        self.acquired = Acquired()   # the points read, in arrival order
         self._roi: tuple[int, ...] | None = None
         self._mask_on = options.mask
         self._notice: tuple[str, float] | None = None   # (what was refused, until when)
@@ -125,7 +126,7 @@ class Session:
         self._writer_closed = False
         self._axes_final = False
         self._n_ready = 0
-        self._recent.clear()
+        self.acquired.clear()
         self._sent_status: Status | None = None
         self._rate.clear()
         self._rate_value = 0.0
@@ -210,7 +211,7 @@ class Session:
         self.scan = scan
         self._watch.arm(active)
         self._last_new = self.clock()
-        scan.channels = ChannelSet(scan.file, scan.scan_rank)
+        scan.channels = ChannelSet(scan.file, scan.scan_rank, scan.written)
         scan.frame_axis = spectrum_axis(scan.file[scan.data_path])
         self._use_channels(rebuild=False)
         for note in scan.notes:
@@ -270,6 +271,7 @@ class Session:
             if not writer_active(self.path):  # no flag to wait for: the writer's close ends it
                 self._writer_closed = True
                 follower.settle()  # what is stored now is final: the last chunk too
+                scan.written.settle()
                 new = follower.poll()
                 if new.size:
                     self._pending.append(scan.positions(new))
@@ -318,7 +320,7 @@ class Session:
                     values[name].append(column)
                 if is_new:
                     new += len(block)
-                    self._remember(block)
+                    self.acquired.add(block)
                     frame, position = last, tuple(int(p) for p in block[-1])
             if queue:
                 break
@@ -354,21 +356,6 @@ class Session:
                                 and (chans.channels[n].dataset or chans.channels[n].monitor))
                 self._late.append((block[late], lagging))
         return reduced, last
-
-    def _remember(self, block: np.ndarray) -> None:
-        """Keep the newest points' positions (bounded), for :meth:`_recompute`."""
-        self._recent.append(block)
-        held = sum(map(len, self._recent))
-        while len(self._recent) > 1 and held - len(self._recent[0]) >= RECENT_POINTS:
-            held -= len(self._recent.popleft())
-
-    def _sent_after(self, n: int) -> np.ndarray | None:
-        """Positions of the new points sent after the first ``n`` (None: none kept)."""
-        held = np.concatenate(self._recent) if self._recent else None
-        if held is None:
-            return None
-        first = self._n_ready - len(held)   # arrival number of held[0]
-        return held[max(0, n - first):]
 
     def _update_status(self, scan: OpenScan, now: float) -> None:
         follower = scan.follower
@@ -420,8 +407,8 @@ class Session:
         return PointFrame(self.generation, tuple(int(p) for p in position), frozen(shown),
                           levels, binning)
 
-    def set_roi(self, roi: Sequence[int] | None, positions: np.ndarray) -> None:
-        """Use ``roi`` for the "roi" value and recompute it at ``positions`` (acquired points)."""
+    def set_roi(self, roi: Sequence[int] | None) -> None:
+        """Use ``roi`` for the "roi" value and recompute it over the acquired points."""
         roi = None if roi is None else tuple(int(v) for v in roi)
         if self.scan is not None:
             kind = frame_kind(tuple(self.scan.pipeline.frame_shape))
@@ -433,9 +420,9 @@ class Session:
         self._roi = roi
         if self.scan is not None:
             self.scan.pipeline.set_roi(roi)
-            self._recompute(positions)
+            self._recompute()
 
-    def set_mask_enabled(self, on: bool, positions: np.ndarray) -> None:
+    def set_mask_enabled(self, on: bool) -> None:
         """Leave masked and overflowing pixels out (``on``) or in, and recompute the map."""
         if bool(on) == self._mask_on:
             return
@@ -443,10 +430,10 @@ class Session:
         if self.scan is not None:
             apply_mask(self.scan, self._mask_on)
             self._use_channels(rebuild=True)
-            self._recompute(positions)
+            self._recompute()
 
-    def set_dataset(self, path: str, positions: np.ndarray) -> None:
-        """Show another dataset of the file: a new pipeline, the map recomputed at ``positions``."""
+    def set_dataset(self, path: str) -> None:
+        """Show another dataset of the file: a new pipeline, the map recomputed."""
         scan = self.scan
         if scan is None or path == scan.data_path:
             return
@@ -466,16 +453,16 @@ class Session:
         self._use_channels(rebuild=True)
         self.generation = next(_GENERATIONS)
         self._outbox.append(self.info())
-        self._recompute(positions)
+        self._recompute()
 
-    def set_channels(self, channels: Sequence[Channel], positions: np.ndarray) -> None:
-        """Compute the map ``channels``; new or changed ones over the acquired ``positions``."""
+    def set_channels(self, channels: Sequence[Channel]) -> None:
+        """Compute the map ``channels``; new or changed ones over the acquired points."""
         self._wanted = tuple(channels)
         if self.scan is None:
             return
         changed = self._use_channels(rebuild=False)
         if changed:
-            self._queue_again(positions, tuple(changed))
+            self._queue_again(tuple(changed))
         else:
             self._emit(force=True)
 
@@ -495,24 +482,18 @@ class Session:
             self._set(self._plain)
         return changed
 
-    def _recompute(self, positions: np.ndarray) -> None:
-        """Read the acquired ``positions`` again, and the points sent after them.
-
-        ``positions`` are the points the window had applied, in arrival order; points this
-        session read since are still queued to it with values for the old ROI, mask or dataset.
-        """
+    def _recompute(self) -> None:
+        """Read every acquired point again (a new ROI, mask or dataset); the window applies
+        these values after the ones already on their way to it."""
         self._backfill.clear()
         self._late = []
-        self._queue_again(positions, None)
+        self._queue_again(None)
 
-    def _queue_again(self, positions: np.ndarray, names: tuple[str, ...] | None) -> None:
-        """Queue ``positions`` (and the points sent after them) to compute ``names`` again."""
-        positions = np.asarray(positions, dtype=np.int64)
+    def _queue_again(self, names: tuple[str, ...] | None) -> None:
+        """Queue the acquired points to compute ``names`` (None: every value) again."""
+        positions = self.acquired.positions()
         if positions.size:
-            self._backfill.append((positions.reshape(len(positions), -1), names))
-        later = self._sent_after(len(positions))
-        if later is not None and len(later):
-            self._backfill.append((later, names))
+            self._backfill.append((positions, names))
         if self.scan is not None and self.status.terminal:
             self._emit(**self._read(self.scan, self.clock() + READ_BUDGET_S))
 
@@ -549,8 +530,10 @@ class Session:
         if self.scan is None:
             return None
         scan = self.scan
-        positions = np.asarray(positions, np.int64).reshape(len(positions),
-                                                            scan.pipeline.scan_rank)
+        rank = scan.pipeline.scan_rank
+        positions = np.asarray(positions, np.int64).reshape(len(positions), rank)
+        positions = self.acquired.only_acquired(positions) if rank \
+            else positions[: min(1, self._n_ready)]   # a single frame: the one point
         if last is not None and last.how == how and last.generation == self.generation \
                 and last.mask is scan.mask and last.grown(positions, request):
             self._region = last   # the same region, filled further: read only its new points

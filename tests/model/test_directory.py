@@ -249,12 +249,11 @@ def test_requests_use_only_points_of_the_shown_scan(tmp_path, follow_dir):
     time.sleep(0.05)
     f = follow_dir(tmp_path)
     f.until(lambda f: f.ended() and f.shown == "big.nxs")
-    old_positions = f.state.acquired_positions()
     write(tmp_path / "small.nxs", shape=(2, 2))
     f.until(lambda f: f.ended() and f.shown == "small.nxs")
-    # a ROI request sent with the previous scan's points (before the window saw the switch)
+    # a ROI request sent as the window switches: the shown scan recomputes its own points
     mark = len(f.messages)
-    f.session.set_roi((0, 2, 0, 2), old_positions)
+    f.session.set_roi((0, 2, 0, 2))
     for _ in range(5):
         f.step()
     recomputed = [m for m in f.messages[mark:] if isinstance(m, Update) and len(m.positions)]
@@ -312,7 +311,7 @@ def test_map_channels_hold_for_each_new_scan_of_the_folder(tmp_path, follow_dir,
     first.join(30)
     f = follow_dir(tmp_path)
     f.until(lambda f: f.state is not None)
-    f.session.set_channels((fe,), f.state.acquired_positions())
+    f.session.set_channels((fe,))
     f.until(lambda f: f.ended() and np.isfinite(f.state.values("Fe/I0")).all())
     second = start_writer(tmp_path / "two.nxs", SimConfig(**{**cfg.__dict__, "seed": 5}))
     f.until(lambda f: f.shown == "two.nxs")

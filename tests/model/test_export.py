@@ -328,7 +328,7 @@ def test_map_channels_are_exported_live_and_a_new_channel_starts_the_next_file(t
                 f.infos.append(message)
                 f.state = ViewState(message)
                 f.state.set_channels((co,))
-                f.session.set_channels((co,), f.state.acquired_positions())
+                f.session.set_channels((co,))
                 feed.scan_info(message, f.state)
             elif f.state is not None:
                 f.state.apply(message)
@@ -341,7 +341,7 @@ def test_map_channels_are_exported_live_and_a_new_channel_starts_the_next_file(t
     later = Channel("top", "max")
     f.state.set_channels((co, later))
     feed.channels_changed(f.state)
-    f.session.set_channels((co, later), f.state.acquired_positions())
+    f.session.set_channels((co, later))
     f.until(lambda f: np.isfinite(f.state.values("top")).all())
     feed.close()
     assert feed.paths == [str(out), str(tmp_path / "feed-2.nxs")]

@@ -126,7 +126,7 @@ def test_a_dataset_switch_drops_the_region_being_read(follow, tmp_path, monkeypa
     first = f.session.region_frame(np.array([[0, 0], [0, 1], [1, 1]]), "sum")
     assert not first.done
     other = next(p for p in f.state.info.data_paths if p.endswith("AllElementSum"))
-    f.session.set_dataset(other, f.state.acquired_positions())
+    f.session.set_dataset(other)
     assert f.session.region_more() is None and not f.session.region_busy
 
 

@@ -153,7 +153,7 @@ def test_roi_request_recomputes_acquired_points(tmp_path, follow):
     f.until_ended()
     writer.join(10)
     f.state.set_roi((0, 2, 0, 2))
-    f.session.set_roi(f.state.roi, f.state.acquired_positions())
+    f.session.set_roi(f.state.roi)
     f.until(lambda f: np.isfinite(f.state.map.values["roi"]).all())
     expected = [gda.expected_frame(i, (4, 4))[0:2, 0:2].sum(dtype=float) for i in range(6)]
     np.testing.assert_array_equal(f.state.map.values["roi"].ravel(), expected)
@@ -179,9 +179,9 @@ def test_roi_request_made_before_the_newest_points_arrived_recomputes_them_too(t
     f = follow(path)
     f.until_ended()
     writer.join(10)
-    seen_by_window = f.state.acquired_positions()[:2]
+    # the window had applied only 2 points; the session recomputes all it read
     f.state.set_roi((0, 2, 0, 2))
-    f.session.set_roi(f.state.roi, seen_by_window)
+    f.session.set_roi(f.state.roi)
     f.step()
     f.until(lambda f: not f.session.busy)
     expected = [gda.expected_frame(i, (4, 4))[0:2, 0:2].sum(dtype=float) for i in range(6)]
@@ -196,9 +196,9 @@ def test_dataset_switch_made_before_the_newest_points_arrived_recomputes_them_to
     f.until_ended()
     writer.join(10)
     other = "/entry/diamond_scan/keys/uniqueKeys"  # chosen in the dataset tree
-    seen_by_window = f.state.acquired_positions()[:2]
+    # the window had applied only 2 points; the session recomputes all it read
     state = f.state
-    f.session.set_dataset(other, seen_by_window)
+    f.session.set_dataset(other)
     for message in f.session.step():  # as the window does: same points, new values
         if isinstance(message, ScanInfo):
             f.infos.append(message)
@@ -243,7 +243,7 @@ def test_a_dataset_that_cannot_be_shown_is_said_for_a_while(tmp_path, follow):
     f = follow(path)
     f.until_ended()
     writer.join(10)
-    f.session.set_dataset("/entry/diamond_scan/point_start_times", f.state.acquired_positions())
+    f.session.set_dataset("/entry/diamond_scan/point_start_times")
     for _ in range(5):
         f.step()
         time.sleep(0.02)
@@ -272,7 +272,7 @@ def test_detector_overflow_and_mask_stay_with_the_detector_on_a_dataset_switch(t
     f = follow(path)
     f.until_ended()
     assert f.infos[-1].masked
-    f.session.set_dataset("/entry/monitor", f.state.acquired_positions())
+    f.session.set_dataset("/entry/monitor")
     for message in f.session.step():
         if isinstance(message, ScanInfo):
             f.infos.append(message)
