@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel
 
 from swmrview.gui.frame_view import colormap
 from swmrview.gui.scatter_view import GRID, INTERPOLATED, POINTS
@@ -178,3 +179,31 @@ def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot
     assert len(spots) == 1
     assert (spots["x"][0], spots["y"][0]) == pytest.approx(window.state.scatter.point_xy((10,)))
     assert window.map_view.scene_position((10,)) is not None
+
+
+def test_hovering_a_spiral_map_never_squeezes_the_frame_panel(make_window, qtbot, tmp_path):
+    """The scatter readout (point, value, both motors with units) is long: an unelided label
+    widened the map's minimum and the splitter squeezed the frame panel, for good."""
+    from swmrview.simulate import SimConfig, start_writer
+
+    path = tmp_path / "spiral.h5"
+    start_writer(path, SimConfig(shape=(60,), frame=(16, 16), rate=2000.0,
+                                 positions="spiral")).join(30)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    view = window.map_view
+    qtbot.waitUntil(lambda: view.scatter_view.active(), timeout=5000)
+    qtbot.wait(100)
+    frame_width = window.frame_view.width()
+    assert frame_width > 300
+    readout = view.readout
+    for k in (7, 31, 59):
+        point = view.plot_widget.mapFromScene(view.scene_position((k,)))
+        qtbot.mouseMove(view.plot_widget.viewport(), QPoint(point.x(), point.y()))
+        qtbot.waitUntil(lambda: f"({k},)" in readout.text(), timeout=2000)
+        qtbot.wait(50)   # the layout settles after the text changed
+        assert "stage_y=" in readout.text()
+        assert window.frame_view.width() == frame_width
+    shown = QLabel.text(readout)                 # what is drawn: cut to the map's width
+    assert shown.endswith("\u2026") and len(shown) < len(readout.text())
+    assert readout.toolTip() == readout.text()   # the whole text, however narrow the map
