@@ -44,7 +44,8 @@ class ChannelControl(QObject):
         self.grid.point_clicked.connect(window.pin_point)
         self.grid.visibilityChanged.connect(lambda _on: self.map_redrawn())
         # Points / Interpolated / Grid chosen on the main map: the tiles follow at once
-        window.map_view.scatter_view.combo.activated.connect(lambda _i: self.map_redrawn())
+        window.map_view.scatter_view.combo.currentIndexChanged.connect(
+            lambda _i: self.map_redrawn())
         self.marks = ChannelMarks(window.frame_view)
         self.polygon = PolygonTool(window.frame_view.image_panel)
         self.dock.polygon_source = self._polygon_vertices

@@ -265,3 +265,10 @@ def test_all_maps_of_a_spiral_are_scatter_maps_at_the_recorded_positions(make_wi
 
     grid._clicked(Click())
     assert shown == [(k,)]
+    window.map_view.scatter_view.set_mode(INTERPOLATED)    # the tiles follow the main map
+    for name, (plot, item) in grid.tiles.items():
+        assert item.image.isVisible() and not item.points.isVisible(), name
+        assert np.isfinite(item.image.image).any()
+    window.map_view.scatter_view.set_mode(GRID)            # "Line": each map against x
+    for name, (plot, item) in grid.tiles.items():
+        assert isinstance(item, pg.PlotDataItem) and len(item.getData()[0]) == cfg.n_points
