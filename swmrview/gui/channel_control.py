@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
+from swmrview.gui.scatter_view import GRID
 from swmrview.core.channels import Channel
 from swmrview.model.channels import channel_fits
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
@@ -42,6 +43,9 @@ class ChannelControl(QObject):
         self.grid.hide()
         self.grid.point_clicked.connect(window.pin_point)
         self.grid.visibilityChanged.connect(lambda _on: self.map_redrawn())
+        # Points / Interpolated / Grid chosen on the main map: the tiles follow at once
+        window.map_view.scatter_view.combo.currentIndexChanged.connect(
+            lambda _i: self.map_redrawn())
         self.marks = ChannelMarks(window.frame_view)
         self.polygon = PolygonTool(window.frame_view.image_panel)
         self.dock.polygon_source = self._polygon_vertices
@@ -142,8 +146,10 @@ class ChannelControl(QObject):
         return name
 
     def map_redrawn(self) -> None:
-        """The main map was redrawn: so are the side-by-side maps (when shown)."""
-        self.grid.refresh(self.window.state)
+        """The main map was redrawn: so are the side-by-side maps (when shown), drawn as it is
+        (a non-grid scan's points, or its grid)."""
+        scatter = self.window.map_view.scatter_view
+        self.grid.refresh(self.window.state, scatter.mode if scatter.active() else GRID)
 
     def _polygon_vertices(self) -> tuple[tuple[float, float], ...]:
         """The dragged polygon's vertices; the first call puts the polygon on the image."""

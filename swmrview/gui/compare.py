@@ -292,6 +292,7 @@ class CompareController(QObject):
     def scan_info(self, switch: bool) -> None:
         """A new scan (nothing held) or another dataset of it (the held frames read again)."""
         info, state = self.window.info, self.state
+        self.dock.set_frame_axis(info.frame_axis)   # spectra in the frame view's units
         self.dock.set_kind(info.frame_kind)
         self.region = None
         if switch and state is not None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from swmrview.core.accumulate import HOWS
-from swmrview.gui.frame_view import as_trace, lookup_table
+from swmrview.gui.frame_view import as_trace, channel_label, channel_x, lookup_table
 from swmrview.model.region import RegionFrame
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class CompareDock(QDockWidget):
         self.list.setMaximumHeight(64)
         self.list.setSelectionMode(QListWidget.ExtendedSelection)
         self.kind = "spectrum"
+        self.axis = None    # calibration of the spectra (model.messages.Axis), as the frame's
 
         self.spectra = pg.PlotWidget()
         self.spectra.setLabel("bottom", "channel")
@@ -129,6 +130,13 @@ class CompareDock(QDockWidget):
                                     .get(kind, self.values))
         self.region = None
         self.show_held([])
+
+    def set_frame_axis(self, axis) -> None:
+        """Draw spectra against ``axis`` (the scan's ``frame_axis``: energy in keV), as the
+        frame view does; None: channel numbers."""
+        self.axis = axis
+        self.spectra.setLabel("bottom", channel_label(axis))
+        self._draw()
 
     def set_colormap(self, name: str) -> None:
         """Colormap of the images."""
@@ -186,12 +194,15 @@ class CompareDock(QDockWidget):
         for number, _position, label, frame, _levels in self._held:
             if frame is None:
                 continue
-            curve = pg.PlotDataItem(as_trace(frame), pen=pg.mkPen(point_color(number), width=1.5),
+            trace = as_trace(frame)
+            curve = pg.PlotDataItem(channel_x(self.axis, len(trace)), trace,
+                                    pen=pg.mkPen(point_color(number), width=1.5),
                                     name=f"{number}: {label}")
             self.spectra.addItem(curve)
             self.curves[number] = curve
         if self.region is not None:
-            self.region_curve.setData(as_trace(self.region.frame))
+            trace = as_trace(self.region.frame)
+            self.region_curve.setData(channel_x(self.axis, len(trace)), trace)
             self.spectra.addItem(self.region_curve)
             self.legend.addItem(self.region_curve, self.region.text)
 

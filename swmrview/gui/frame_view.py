@@ -62,6 +62,19 @@ def as_trace(frame: np.ndarray) -> np.ndarray:
     return trace.reshape(-1, trace.shape[-1]).sum(axis=0) if trace.ndim > 1 else trace
 
 
+def channel_x(axis, n: int) -> np.ndarray:
+    """The x of each of ``n`` spectrum channels: the calibration ``axis`` (e.g. energy in
+    keV, a :class:`~swmrview.model.messages.Axis` or None) when it fits, else channel numbers."""
+    if axis is not None and axis.values is not None and len(axis.values) == n:
+        return np.asarray(axis.values, dtype=np.float64)
+    return np.arange(n, dtype=np.float64)
+
+
+def channel_label(axis) -> str:
+    """The x axis label of spectra drawn against :func:`channel_x`."""
+    return axis.label if axis is not None else "channel"
+
+
 def _smallest_positive(frame: np.ndarray) -> float:
     """The smallest value > 0 (1.0 when there is none): log scale clips to it."""
     if frame.dtype.kind == "u" and frame.dtype.itemsize <= 2:
@@ -301,14 +314,12 @@ class TracePanel(QWidget):
     def set_axis(self, axis) -> None:
         """Plot against ``axis`` (e.g. energy in keV) when the file has one, else channels."""
         self.axis = axis
-        self.plot.setLabel("bottom", axis.label if axis is not None else "channel")
+        self.plot.setLabel("bottom", channel_label(axis))
         self.frame = None   # the next frame places the region in the new units
 
     def x_values(self, n: int) -> np.ndarray:
         """The x of each of ``n`` channels: the calibration, or channel numbers."""
-        if self.axis is not None and self.axis.values is not None and len(self.axis.values) == n:
-            return np.asarray(self.axis.values, dtype=np.float64)
-        return np.arange(n, dtype=np.float64)
+        return channel_x(self.axis, n)
 
     def window(self) -> tuple[float, float] | None:
         """The drawn x range in the plot's units (energy when calibrated), or None."""

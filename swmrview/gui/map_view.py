@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from swmrview.gui.frame_view import range_moved, colormap, display_levels
+from swmrview.gui.readout import ReadoutLabel
 from swmrview.gui.scatter_view import ScatterView
 from swmrview.model.view_state import ViewState
 
@@ -71,8 +72,7 @@ class MapView(QWidget):
         self.empty.setAlignment(Qt.AlignCenter)
         self.slow_row = QHBoxLayout()
         self.slow_boxes: list[QSpinBox] = []
-        self.readout = QLabel(" ")
-        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.readout = ReadoutLabel()   # a long scatter readout never squeezes the frame
         self.scale_combo = QComboBox()
         self.scale_combo.addItems(SCALES)
         self.scale_combo.setToolTip("Map colour scale: linear, log10, or levels at the 1st and "

@@ -31,6 +31,94 @@ MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols re
 NAN_BRUSH = (128, 128, 128, 160)
 
 
+def scaled(values: np.ndarray, scale: str) -> np.ndarray:
+    """``values`` as drawn in map ``scale`` ("log": log10 of the positive ones, else as is)."""
+    if scale != "log":
+        return values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(values), np.nan)
+
+
+def scale_levels(values: np.ndarray, scale: str) -> tuple[float, float]:
+    """Colour levels of (scaled) ``values``: their range, or the 1-99 percentiles."""
+    if scale == "1-99 %" and np.isfinite(values).any():
+        lo, hi = np.nanpercentile(values, [1, 99])
+        return (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
+    return display_levels(values)
+
+
+class ScatterItems:
+    """The coloured points of a scatter map in one plot: symbols (binned into an image beyond
+    :data:`MAX_SYMBOLS`) or the points interpolated onto an image. The main map draws with one,
+    each *All maps* tile with its own."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.points = pg.ScatterPlotItem(size=8, pen=None)
+        self._brushes: list = []
+        self._lut_name = ""
+
+    def draw(self, state: ViewState, pts, mode: str, levels: tuple[float, float] | None,
+             lut_name: str, scale: str = "linear") -> None:
+        """Draw ``pts`` (:class:`~swmrview.model.scatter.ScatterPoints`) as ``mode`` (Points or
+        Interpolated), coloured with colormap ``lut_name`` over ``levels`` of the scaled
+        values."""
+        binned = mode == POINTS and len(pts) > MAX_SYMBOLS
+        self.points.setVisible(mode == POINTS and not binned)
+        self.image.setVisible(mode == INTERPOLATED or binned)
+        if self.image.isVisible():
+            self.points.setData([], [])
+            self._draw_image(state, scale, pts, levels, lut_name, binned)
+        else:
+            self.points.setData(pts.x, pts.y,
+                                brush=self._brush_list(scaled(pts.values, scale), levels,
+                                                       lut_name),
+                                size=self._point_size(len(pts)))
+
+    def _draw_image(self, state: ViewState, scale: str, pts, levels, lut_name: str,
+                    binned: bool = False) -> None:
+        """The interpolated image, or (``binned``) the points binned about one per cell."""
+        size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
+        result = state.scatter.interpolate(state, size, fill=not binned, points=pts)
+        if result is None:
+            self.image.clear()
+            return
+        image = scaled(result.image, scale).astype(np.float32)
+        self.image.setLookupTable(colormap(lut_name).getLookupTable(nPts=256))
+        self.image.setImage(image, autoLevels=False, levels=levels or (0.0, 1.0))
+        self.image.setRect(*result.rect)
+
+    def _brush_list(self, values: np.ndarray, levels, name: str) -> list:
+        """One brush per point from colormap ``name`` (256 shared brushes) and ``levels``."""
+        if name != self._lut_name or not self._brushes:
+            lut = colormap(name).getLookupTable(nPts=256, alpha=False)
+            self._brushes = [pg.mkBrush(*(int(c) for c in rgb)) for rgb in lut]
+            self._brushes.append(pg.mkBrush(*NAN_BRUSH))
+            self._lut_name = name
+        lo, hi = levels or (0.0, 1.0)
+        with np.errstate(invalid="ignore"):
+            index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
+        index = np.where(np.isfinite(index), index, 256).astype(np.int64)
+        return [self._brushes[i] for i in index]
+
+    def _point_size(self, n: int) -> float:
+        """Symbol size in pixels: big for a few points, small for many (at least 4)."""
+        box = self.plot.vb.boundingRect()
+        side = max(100.0, min(box.width(), box.height()))
+        return float(np.clip(0.8 * side / np.sqrt(max(n, 1)), 4, 14))
+
+    def position_at_scene(self, state: ViewState, scene_pos: QPointF,
+                          points=None) -> tuple[int, ...] | None:
+        """The point (of ``points``, if drawn) nearest ``scene_pos`` within :data:`PICK_PX`
+        pixels, or None."""
+        vb = self.plot.vb
+        view = vb.mapSceneToView(scene_pos)
+        pixel = vb.viewPixelSize()
+        scale = (pixel[0] or 1.0, pixel[1] or 1.0)
+        return state.scatter.nearest(state, view.x(), view.y(), scale, PICK_PX, points=points)
+
+
 class ScatterView:
     """Scatter items of a map view and the choice between grid, points and interpolated."""
 
@@ -40,8 +128,8 @@ class ScatterView:
         self.pending_line = pg.PlotCurveItem(pen=pg.mkPen((160, 160, 160, 90), width=1))
         self.pending_dots = pg.ScatterPlotItem(size=3, pen=None,
                                                brush=pg.mkBrush(160, 160, 160, 140))
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.points = pg.ScatterPlotItem(size=8, pen=None)
+        self.items = ScatterItems(plot)   # the coloured points, drawn as the tiles' are
+        self.image, self.points = self.items.image, self.items.points
         for z, item in enumerate((self.image, self.pending_line, self.pending_dots,
                                   self.points)):
             item.setZValue(-10 + z)  # under the marker
@@ -58,8 +146,6 @@ class ScatterView:
         self.drawn = None    # the points drawn last (model.scatter.ScatterPoints), for picking
         self.user_choice = False     # the user picked a mode: kept for this scan
         self.levels: tuple[float, float] | None = None
-        self._brushes: list = []
-        self._lut_name = ""
         self._show_combo(False)
 
     # ------------------------------------------------------------------ mode
@@ -161,74 +247,18 @@ class ScatterView:
         geometry = state.scatter
         scale = mv.scale_combo.currentText()
         pts = self.drawn = geometry.points(state)
-        values = self._scaled(pts.values, scale)
-        levels = display_levels(values)
-        if scale == "1-99 %" and np.isfinite(values).any():
-            lo, hi = np.nanpercentile(values, [1, 99])
-            levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
+        levels = scale_levels(scaled(pts.values, scale), scale)
         mv.colorbar.axis.setLabel(("log10 " if scale == "log" else "") + state.reduction)
         if range_moved(self.levels, levels, 0.005):
             self.levels = levels
             mv.colorbar.setLevels(levels)
-        binned = self.mode == POINTS and len(pts) > MAX_SYMBOLS
-        self.points.setVisible(self.mode == POINTS and not binned)
-        self.image.setVisible(self.mode == INTERPOLATED or binned)
-        if self.image.isVisible():
-            self.points.setData([], [])
-            self._draw_image(state, scale, pts, binned)
-        else:
-            self.points.setData(pts.x, pts.y, brush=self._brush_list(values),
-                                size=self._point_size(len(pts)))
+        self.items.draw(state, pts, self.mode, self.levels, mv._lut_name, scale)
         px, py, connect = geometry.pending_path(state)
         self.pending_line.setData(px, py, connect=connect)
         self.pending_dots.setData(px, py)
 
-    @staticmethod
-    def _scaled(values: np.ndarray, scale: str) -> np.ndarray:
-        if scale != "log":
-            return values
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(values > 0, np.log10(values), np.nan)
-
-    def _draw_image(self, state: ViewState, scale: str, pts, binned: bool = False) -> None:
-        """The interpolated image, or (``binned``) the points binned about one per cell."""
-        size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
-        result = state.scatter.interpolate(state, size, fill=not binned, points=pts)
-        if result is None:
-            self.image.clear()
-            return
-        image = self._scaled(result.image, scale).astype(np.float32)
-        self.image.setLookupTable(colormap(self.map_view._lut_name).getLookupTable(nPts=256))
-        self.image.setImage(image, autoLevels=False, levels=self.levels or (0.0, 1.0))
-        self.image.setRect(*result.rect)
-
-    def _brush_list(self, values: np.ndarray) -> list:
-        """One brush per point from the map's colormap (256 shared brushes) and levels."""
-        name = self.map_view._lut_name
-        if name != self._lut_name or not self._brushes:
-            lut = colormap(name).getLookupTable(nPts=256, alpha=False)
-            self._brushes = [pg.mkBrush(*(int(c) for c in rgb)) for rgb in lut]
-            self._brushes.append(pg.mkBrush(*NAN_BRUSH))
-            self._lut_name = name
-        lo, hi = self.levels or (0.0, 1.0)
-        with np.errstate(invalid="ignore"):
-            index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
-        index = np.where(np.isfinite(index), index, 256).astype(np.int64)
-        return [self._brushes[i] for i in index]
-
-    def _point_size(self, n: int) -> float:
-        """Symbol size in pixels: big for a few points, small for many (at least 4)."""
-        box = self.map_view.plot.vb.boundingRect()
-        side = max(100.0, min(box.width(), box.height()))
-        return float(np.clip(0.8 * side / np.sqrt(max(n, 1)), 4, 14))
-
     # ------------------------------------------------------------------ picking
     def position_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:
         """The drawn point nearest ``scene_pos`` (within :data:`PICK_PX` pixels), or None."""
-        vb = self.map_view.plot.vb
-        view = vb.mapSceneToView(scene_pos)
-        pixel = vb.viewPixelSize()
-        scale = (pixel[0] or 1.0, pixel[1] or 1.0)
-        return self.state.scatter.nearest(self.state, view.x(), view.y(), scale, PICK_PX,
-                                          points=self.drawn)
+        return self.items.position_at_scene(self.state, scene_pos, self.drawn)
 

@@ -81,13 +81,14 @@ class ScatterGeometry:
         x[known], y[known] = s.x[at], s.y[at]
         return x, y, known & np.isfinite(x) & np.isfinite(y)
 
-    def points(self, state: ViewState) -> ScatterPoints:
-        """The acquired points of the shown plane whose positions are known, with map values."""
+    def points(self, state: ViewState, layer: str | None = None) -> ScatterPoints:
+        """The acquired points of the shown plane whose positions are known, with the values
+        of map ``layer`` (the map shown by default)."""
         positions = state.acquired_positions()[: self.scatter.n_points]
         positions = positions[state.on_plane(positions)]
         x, y, known = self.xy(positions)
         positions = positions[known]
-        values = state.map.values[state.reduction]
+        values = state.map.values[layer or state.reduction]
         shown = values[tuple(positions.T)] if len(positions) else np.zeros(0)
         return ScatterPoints(positions, x[known], y[known], np.asarray(shown, np.float64))
 

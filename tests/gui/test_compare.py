@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from swmrview.model.status import FINISHED
+from swmrview import simulate
 from swmrview.simulate import SimConfig, expected_frame
 
 from .conftest import wait_terminal
@@ -227,3 +228,28 @@ def test_held_images_of_a_masked_detector_share_the_followers_levels(make_window
     assert high < 65535                                  # no gap pixel sets the scale
     given = [window.state.held.levels((i,)) for i in (0, 1)]   # the follower's, kept
     assert (low, high) == (min(g[0] for g in given), max(g[1] for g in given))
+
+
+def test_held_spectra_are_drawn_in_the_frame_views_calibration(sim_writer, make_window, qtbot):
+    """Held spectra were drawn against channel numbers beside a main spectrum in keV: the
+    compare dock draws them (and a region's) against the scan's energy axis, labelled so."""
+    cfg = SimConfig(shape=(3, 4), detector="xrf", elements=2, channels=256, rate=300.0)
+    window = _finished_window(sim_writer, make_window, qtbot, cfg)
+    energy = simulate.energy_axis(cfg)
+    compare = window.compare
+    assert compare.hold((0, 1)) and compare.hold((2, 3))
+    qtbot.waitUntil(lambda: len(compare.dock.curves) == 2, timeout=5000)
+    for number, position in ((1, (0, 1)), (2, (2, 3))):
+        x, y = compare.dock.curves[number].getData()
+        np.testing.assert_array_equal(x, energy)
+        np.testing.assert_array_equal(y, expected_frame(_index(position, cfg), cfg).sum(axis=0))
+    frame_x, _y = window.frame_view.trace_panel.curve.getData()
+    np.testing.assert_array_equal(frame_x, energy)          # the same x as the main spectrum
+    label = compare.dock.spectra.getAxis("bottom").labelText
+    assert "keV" in compare.dock.spectra.getAxis("bottom").labelString() and label \
+        == window.frame_view.trace_panel.plot.getAxis("bottom").labelText
+    compare.dock.region_box.setChecked(True)
+    compare.selector.set_bounds(_around(window.state, 1, 0, 3), _around(window.state, 0, 0, 2))
+    qtbot.waitUntil(lambda: compare.region is not None and compare.region.n_points == 12,
+                    timeout=5000)
+    np.testing.assert_array_equal(compare.dock.region_curve.getData()[0], energy)

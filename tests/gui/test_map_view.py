@@ -1,4 +1,5 @@
-"""The map view draws the view state: 1-D plots in range, uneven motors, slower axes, growth."""
+"""The map view draws the view state: 1-D plots in range, uneven motors, slower axes, growth;
+and a MapView alone (no window, no writer) drawing view states filled by hand."""
 
 from __future__ import annotations
 
@@ -138,3 +139,122 @@ def test_1d_marker_sits_on_the_log_scaled_curve(sim_writer, make_window, qtbot):
     assert my == pytest.approx(y[-1])
     _x_range, (_y0, y1) = window.map_view.plot.vb.viewRange()
     assert y1 < 2 * np.nanmax(y)  # the view holds the curve, not a marker far above it
+
+
+# ----------------------------------------------------------------------------- MapView alone
+# A MapView drawing a ViewState filled by hand: no window, no follower thread, no writer.
+
+def _hand_made_state(shape, axes, positions, values, scatter=None, channels=()):
+    """A ViewState of a scan of ``shape`` with ``values`` (name -> one value per point) placed
+    at ``positions``, in that arrival order, as one update from the session would place them."""
+    from swmrview.model.messages import ScanInfo, Update
+    from swmrview.model.status import FINISHED, Status
+    from swmrview.model.view_state import ViewState
+
+    info = ScanInfo(generation=1, path="hand-made.h5", mode="complete", scan_shape=shape,
+                    axes=axes, data_path="/entry/data/data", data_paths=("/entry/data/data",),
+                    frame_shape=(8, 8), dtype="float32", tree={}, scatter=scatter)
+    state = ViewState(info)
+    state.set_channels(channels)
+    positions = np.asarray(positions, np.int64)
+    state.apply(Update(generation=1, status=Status(FINISHED, "finished"), positions=positions,
+                       values={k: np.asarray(v, np.float64) for k, v in values.items()},
+                       new_points=len(positions), channels={c.name: c for c in channels},
+                       frame_position=tuple(int(p) for p in positions[-1])))
+    return state
+
+
+@pytest.fixture
+def map_view(qtbot):
+    from swmrview.gui.map_view import MapView
+
+    view = MapView()
+    qtbot.addWidget(view)
+    view.resize(600, 450)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_map_view_alone_draws_a_hand_made_2d_state(map_view):
+    from swmrview.model.messages import Axis
+
+    axes = (Axis("stage_y", "mm", np.array([0.0, 0.5, 1.0])),
+            Axis("stage_x", "mm", np.array([10.0, 11.0, 12.0, 13.0])))
+    positions = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+    sums = [5.0, 1.0, 3.0, 9.0, 4.0]
+    state = _hand_made_state((3, 4), axes, positions, {"sum": sums})
+    map_view.set_state(state, "hand-made")
+    want = np.full((3, 4), np.nan)
+    want[tuple(np.array(positions).T)] = sums
+    np.testing.assert_array_equal(map_view.image.image, want.astype(np.float32))
+    assert map_view.image.isVisible() and not map_view.mesh.isVisible()
+    assert map_view.colorbar.levels() == (1.0, 9.0)
+    rect = map_view.image.mapRectToParent(map_view.image.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == \
+        pytest.approx((9.5, -0.25, 4.0, 1.5))                # cells centred on the motors
+    assert map_view.plot.getAxis("bottom").labelText == "stage_x (mm)"
+    assert map_view.plot.getAxis("left").labelText == "stage_y (mm)"
+    assert map_view.plot.vb.state["aspectLocked"]
+    map_view.mark((0, 3))
+    assert [list(v) for v in map_view.marker.getData()] == [[13.0], [0.0]]
+    map_view._mouse_moved(map_view.scene_position((0, 3)))
+    assert "sum=9" in map_view.readout.text() and "stage_x=13 mm" in map_view.readout.text()
+    assert map_view.position_at_scene(map_view.scene_position((1, 0))) == (1, 0)
+    map_view.scale_combo.setCurrentText("log")
+    np.testing.assert_allclose(map_view.image.image, np.log10(want).astype(np.float32))
+    assert map_view.colorbar.levels() == pytest.approx((0.0, np.log10(9.0)))
+
+
+def test_map_view_alone_draws_a_hand_made_1d_state_with_an_overlay(map_view):
+    from swmrview.core.channels import Channel
+    from swmrview.model.messages import Axis
+
+    energy = np.array([7100.0, 7101.0, 7102.0, 7104.0, 7108.0])
+    i0 = Channel("I0", dataset="/entry/i0")
+    state = _hand_made_state((5,), (Axis("energy", "eV", energy),), [(0,), (1,), (2,)],
+                             {"sum": [2.0, 6.0, 4.0], "I0": [100.0, 99.0, 98.0]},
+                             channels=(i0,))
+    state.set_overlay(("I0",))
+    map_view.set_state(state)
+    x, y = map_view.curve.getData()
+    np.testing.assert_array_equal(x, energy)
+    np.testing.assert_array_equal(y, [2.0, 6.0, 4.0, np.nan, np.nan])
+    ox, oy = map_view.overlays[0].getData()
+    np.testing.assert_array_equal(ox, energy)
+    np.testing.assert_array_equal(oy, [100.0, 99.0, 98.0, np.nan, np.nan])
+    assert map_view.plot.getAxis("bottom").labelText == "energy (eV)"
+    assert map_view.plot.getAxis("right").isVisible()
+    assert map_view.plot.getAxis("right").labelText == "I0"
+    assert not map_view.image.isVisible() and map_view.curve.isVisible()
+    assert map_view.position_at_scene(map_view.scene_position((1,))) == (1,)
+
+
+def test_map_view_alone_draws_a_hand_made_scatter_state(map_view):
+    from swmrview.gui.frame_view import colormap
+    from swmrview.model.messages import Axis, Scatter
+
+    x = np.array([0.0, 1.0, -1.0, 0.5, -0.5])
+    y = np.array([0.0, 0.5, 1.0, -1.0, -0.5])
+    scatter = Scatter("sample_x", "sample_y", "mm", "mm", x, y, planned_x=x, planned_y=y,
+                      n_points=5)
+    order = [2, 0, 4, 1]                                  # arrival order; point 3 to come
+    sums = [7.0, 3.0, 5.0, 11.0]
+    state = _hand_made_state((5,), (Axis("sample_x", "mm"),), [(k,) for k in order],
+                             {"sum": sums}, scatter=scatter)
+    map_view.set_state(state)
+    scatter_view = map_view.scatter_view
+    assert scatter_view.active() and scatter_view.points.isVisible()
+    assert not map_view.curve.isVisible()
+    px, py = scatter_view.points.getData()
+    np.testing.assert_array_equal(px, x[order])
+    np.testing.assert_array_equal(py, y[order])
+    lut = colormap("viridis").getLookupTable(nPts=256, alpha=False)
+    brushes = scatter_view.points.data["brush"]
+    assert brushes[1].color().getRgb()[:3] == tuple(int(c) for c in lut[0])      # 3.0
+    assert brushes[3].color().getRgb()[:3] == tuple(int(c) for c in lut[255])    # 11.0
+    assert map_view.colorbar.levels() == (3.0, 11.0)
+    dots = scatter_view.pending_dots.getData()
+    assert [list(v) for v in dots] == [[x[3]], [y[3]]]
+    assert map_view.plot.getAxis("bottom").labelText == "sample_x (mm)"
+    assert map_view.position_at_scene(map_view.scene_position((4,))) == (4,)

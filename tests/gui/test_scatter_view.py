@@ -5,7 +5,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QLabel
 
 from swmrview.gui.frame_view import colormap
 from swmrview.gui.scatter_view import GRID, INTERPOLATED, POINTS
@@ -178,3 +179,96 @@ def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot
     assert len(spots) == 1
     assert (spots["x"][0], spots["y"][0]) == pytest.approx(window.state.scatter.point_xy((10,)))
     assert window.map_view.scene_position((10,)) is not None
+
+
+def test_hovering_a_spiral_map_never_squeezes_the_frame_panel(make_window, qtbot, tmp_path):
+    """The scatter readout (point, value, both motors with units) is long: an unelided label
+    widened the map's minimum and the splitter squeezed the frame panel, for good."""
+    from swmrview.simulate import SimConfig, start_writer
+
+    path = tmp_path / "spiral.h5"
+    start_writer(path, SimConfig(shape=(60,), frame=(16, 16), rate=2000.0,
+                                 positions="spiral")).join(30)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    view = window.map_view
+    qtbot.waitUntil(lambda: view.scatter_view.active(), timeout=5000)
+    qtbot.wait(100)
+    frame_width = window.frame_view.width()
+    assert frame_width > 300
+    readout = view.readout
+    for k in (7, 31, 59):
+        point = view.plot_widget.mapFromScene(view.scene_position((k,)))
+        qtbot.mouseMove(view.plot_widget.viewport(), QPoint(point.x(), point.y()))
+        qtbot.waitUntil(lambda: f"({k},)" in readout.text(), timeout=2000)
+        qtbot.wait(50)   # the layout settles after the text changed
+        assert "stage_y=" in readout.text()
+        assert window.frame_view.width() == frame_width
+    shown = QLabel.text(readout)                 # what is drawn: cut to the map's width
+    assert shown.endswith("\u2026") and len(shown) < len(readout.text())
+    assert readout.toolTip() == readout.text()   # the whole text, however narrow the map
+
+
+def test_all_maps_of_a_spiral_are_scatter_maps_at_the_recorded_positions(make_window, qtbot,
+                                                                         tmp_path):
+    """View > All maps drew a spiral's values against x, joined in acquisition order: each
+    tile must be the main map's scatter, its points where the motors were, coloured by its
+    own map; a click on a tile picks the nearest point."""
+    import pyqtgraph as pg
+
+    from swmrview.core.channels import Channel
+    from swmrview.simulate import SimConfig, recorded_positions, start_writer
+
+    cfg = SimConfig(shape=(50,), frame=(8, 8), rate=2000.0, positions="spiral")
+    path = tmp_path / "spiral.h5"
+    start_writer(path, cfg).join(30)
+    window = make_window(path)
+    wait_terminal(qtbot, window)
+    qtbot.waitUntil(lambda: window.map_view.scatter_view.active(), timeout=5000)
+    window.channels.dock.set_channels((Channel("corner", "rect", bounds=(0, 3, 0, 3)),),
+                                      emit=True)
+    grid = window.channels.grid
+    grid.show()
+    qtbot.waitUntil(lambda: set(grid.tiles) == {"sum", "corner"}, timeout=5000)
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("corner")).all(), timeout=10000)
+    window.mark_map_dirty()
+    qtbot.wait(250)
+    recorded = recorded_positions(cfg)
+    order = [window.state.order_position(k)[0] for k in range(cfg.n_points)]
+    lut = colormap("viridis").getLookupTable(nPts=256, alpha=False)
+    for name, (plot, _item) in grid.tiles.items():
+        drawn = [i for i in plot.items if isinstance(i, pg.ScatterPlotItem) and i.isVisible()]
+        assert len(drawn) == 1, name
+        assert not any(isinstance(i, pg.PlotDataItem) and i.isVisible() for i in plot.items)
+        x, y = drawn[0].getData()
+        np.testing.assert_allclose(x, recorded["stage_x"][order], err_msg=name)
+        np.testing.assert_allclose(y, recorded["stage_y"][order], err_msg=name)
+        values = window.state.values(name)[order]
+        brushes = drawn[0].data["brush"]
+        for k, end in ((int(np.argmin(values)), 0), (int(np.argmax(values)), 255)):
+            assert brushes[k].color().getRgb()[:3] == tuple(int(c) for c in lut[end]), name
+    plot, _item = grid.tiles["corner"]
+    k = order[17]
+    scene = plot.vb.mapViewToScene(QPointF(recorded["stage_x"][k], recorded["stage_y"][k]))
+    shown = []
+    grid.point_clicked.connect(shown.append)
+
+    class Click:   # what pyqtgraph's scene hands to sigMouseClicked
+        def button(self):
+            return Qt.LeftButton
+
+        def scenePos(self):
+            return scene
+
+        def accept(self):
+            pass
+
+    grid._clicked(Click())
+    assert shown == [(k,)]
+    window.map_view.scatter_view.set_mode(INTERPOLATED)    # the tiles follow the main map
+    for name, (plot, item) in grid.tiles.items():
+        assert item.image.isVisible() and not item.points.isVisible(), name
+        assert np.isfinite(item.image.image).any()
+    window.map_view.scatter_view.set_mode(GRID)            # "Line": each map against x
+    for name, (plot, item) in grid.tiles.items():
+        assert isinstance(item, pg.PlotDataItem) and len(item.getData()[0]) == cfg.n_points
