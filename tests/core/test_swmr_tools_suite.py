@@ -121,7 +121,11 @@ def _run(tests: Path, run_dir: Path, shim: bool) -> tuple[dict[str, int], str]:
     elif conftest.exists():
         conftest.unlink()
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:pytestqt",
-           "-c", str(run_dir / "pytest.ini"), "--rootdir", str(run_dir), str(run_dir)]
+           "-c", str(run_dir / "pytest.ini"), "--rootdir", str(run_dir),
+           # a temp dir of its own: pytest's shared numbered dirs under /tmp are cleaned by
+           # other pytest runs (the two runs here, a developer's), and a file still open in a
+           # removed dir made one of swmr_tools' own tests fail with "unable to lock file"
+           "--basetemp", str(run_dir / "tmp"), str(run_dir)]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=run_dir, env=env,
                           check=False)
