@@ -110,3 +110,18 @@ def test_running_mean_of_live_spectra_only(sim_writer, make_window, qtbot):
     window.pin_point((0,))
     qtbot.waitUntil(lambda: window.shown_position == (0,), timeout=5000)
     assert len(panel._recent) == count                   # a pinned frame is not live
+
+
+def test_the_spectrum_roi_takes_the_channels_inside_the_drawn_range(make_window):
+    """The ROI drawn on a spectrum follows the rule of windows: a channel is in it when its x
+    (channel number here, no calibration) lies in the range, both ends included."""
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("spectrum")
+    view.show_frame(np.arange(100, dtype=np.float64))
+    panel = view.trace_panel
+    panel.set_roi_enabled(True)
+    for drawn, want in (((40.0, 60.0), (40, 61)), ((40.3, 60.7), (41, 61)),
+                        ((40.6, 40.9), (0, 0))):
+        panel.region.setRegion(drawn)
+        assert panel.roi_bounds() == want, drawn
