@@ -13,7 +13,7 @@ xspress3's 10 x 4096) and an optional monitor (I0) to divide by. Kinds:
   the calibration is then the channel number itself), summed over the chosen elements: an XRF
   element map. :func:`window_span` is the one rule, also used for the shading on the spectrum.
 
-Pixels are left out as in :mod:`swmrview.core.reduce`: masked, ``>= overflow`` or NaN. A
+Pixels are left out as in :mod:`swmrview.core.reduce`: masked, ``>= overflow`` or not finite. A
 :class:`ChannelReducer` looks only at the region a channel needs, so a window of 200 channels
 costs 200 channels per element, not the whole frame.
 """
@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .reduce import REDUCTIONS, exact_total
+from .reduce import REDUCTIONS, exact_total, nonfinite
 
 __all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements",
            "window_span", "spectrum_span"]
@@ -262,10 +262,9 @@ class ChannelReducer:
                                    dtype=np.uint32 if values.dtype.kind == "u" else np.int32)
             return float(sums[0::2].sum(dtype=np.int64))
         keep = self._keep
-        if values.dtype.kind in "fc":
-            finite = ~np.isnan(values)
-            if not finite.all():
-                keep = finite if keep is None else keep & finite
+        bad = nonfinite(values)
+        if bad is not None:
+            keep = ~bad if keep is None else keep & ~bad
         if self.overflow is not None and values.dtype.kind in "iuf":
             below = values < self.overflow
             if not below.all():

@@ -151,6 +151,30 @@ def test_masked_overflowing_and_nan_pixels_are_left_out():
     assert ChannelReducer(Channel("m", "max"), frame.shape, overflow=500)(frame) == 39
 
 
+def test_inf_pixels_are_left_out_like_nan():
+    spectrum = np.tile(np.arange(100, dtype=np.float32), (4, 1))     # 4 elements
+    spectrum[0, 20] = np.inf
+    spectrum[1, 30] = -np.inf
+    spectrum[2, 40] = np.nan
+    keep = np.isfinite(spectrum)
+    window = ChannelReducer(Channel("w", "window", bounds=(10, 50)), spectrum.shape)
+    assert window(spectrum) == pytest.approx(np.where(keep, spectrum, 0)[:, 10:51].sum())
+    for kind, want in (("sum", spectrum[keep].sum(dtype=np.float64)),
+                       ("mean", spectrum[keep].mean(dtype=np.float64)), ("max", 99.0)):
+        got = ChannelReducer(Channel("c", kind), spectrum.shape)(spectrum)
+        assert np.isfinite(got) and got == pytest.approx(want), kind
+    only = ChannelReducer(Channel("c", "sum", elements=(1,)), spectrum.shape)(spectrum)
+    assert only == pytest.approx(spectrum[1][keep[1]].sum())
+    image = np.ones((10, 10))
+    image[1, 5], image[2, 8] = np.inf, -np.inf          # both inside the triangle
+    triangle = ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0))
+    yy, xx = np.mgrid[:10, :10]
+    inside = points_in_polygon(xx + 0.5, yy + 0.5, triangle)
+    assert inside[1, 5] and inside[2, 8]
+    poly = ChannelReducer(Channel("p", "polygon", polygon=triangle), image.shape)(image)
+    assert poly == inside.sum() - 2
+
+
 def test_integer_frames_sum_exactly():
     frame = np.full((3, 5), 2**31 - 1, dtype=np.int32)
     assert ChannelReducer(Channel("c", "sum"), frame.shape)(frame) == 15 * (2**31 - 1)

@@ -40,6 +40,14 @@ def test_masked_and_overflowing_pixels_leave_the_levels(make_window):
     assert levels == (1.0, 14.0) and binning == 1
 
 
+def test_inf_pixels_leave_the_levels():
+    """Levels computed in the follower thread (display_frame) ignore +-inf like NaN."""
+    frame = np.arange(16, dtype=np.float32).reshape(4, 4)
+    frame[0, 0], frame[3, 3], frame[1, 1] = -np.inf, np.inf, np.nan
+    assert display_frame(frame)[1] == (1.0, 14.0)
+    assert display_frame(np.full((2, 2), np.inf))[1] is None
+
+
 def test_log_scale_levels_leave_overflowing_pixels_out_too(make_window):
     """In log scale the levels were taken from every pixel: Eiger gap pixels set the top."""
     frame = np.arange(1, 65, dtype=np.uint16).reshape(8, 8)
