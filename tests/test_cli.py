@@ -251,7 +251,7 @@ def test_a_settings_file_maps_its_channels_headless(tmp_path):
                       "--export-map", out], tmp_path)
     assert result.returncode == 0, result.stderr
     with h5py.File(data, "r") as f:
-        want = f[mcas][:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / f[i0][()]
+        want = f[mcas][:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2)) / f[i0][()]
     assert "Co/I0" in out.read_text().splitlines()[0]
     np.testing.assert_allclose(np.loadtxt(out, delimiter=",", comments="#"), want)
 

@@ -1,8 +1,8 @@
 """Pixel-wise reduction of many frames into one: the sum, mean or max frame of a scan region.
 
 Pixels are left out as in :mod:`swmrview.core.reduce`: where the ``mask`` marks them, where a
-value is ``>= overflow`` (saturated or gap pixels), and where it is NaN. Over the values that
-remain at each pixel:
+value is ``>= overflow`` (saturated or gap pixels), and where it is not finite (NaN, +inf,
+-inf). Over the values that remain at each pixel:
 
 - ``sum``: their sum (float64, exact for integer frames below 2**53);
 - ``mean``: their sum divided by their number;
@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+
+from .reduce import nonfinite
 
 __all__ = ["HOWS", "FrameAccumulator", "accumulate_frames"]
 
@@ -78,13 +80,13 @@ class FrameAccumulator:
         self.n += 1
 
     def _excluded(self, frame: np.ndarray) -> np.ndarray | None:
-        """Values of ``frame`` at or above the overflow, or NaN (None: there are none)."""
+        """Values of ``frame`` at or above the overflow, or not finite (None: there are
+        none)."""
         if frame.size == 0 or frame.dtype.kind not in "iuf":
             return None
         top = frame.max()
-        nan = frame.dtype.kind == "f" and top != top   # max propagates NaN
-        bad = np.isnan(frame) if nan else None
-        if self.overflow is not None and (nan or top >= self.overflow):
+        bad = nonfinite(frame, top, frame.min()) if frame.dtype.kind == "f" else None
+        if self.overflow is not None and (bad is not None or top >= self.overflow):
             with np.errstate(invalid="ignore"):
                 over = frame >= self.overflow
             bad = over if bad is None else bad | over

@@ -8,11 +8,12 @@ xspress3's 10 x 4096) and an optional monitor (I0) to divide by. Kinds:
 - ``rect``: the sum inside ``bounds`` = ``(y0, y1, x0, x1)`` pixels of an image, or
   ``(x0, x1)`` channels of a spectrum (slice bounds);
 - ``polygon``: the sum over the pixels whose centres lie inside ``polygon`` = ``((x, y), ...)``;
-- ``window``: the sum of the spectrum channels whose energy lies in ``bounds`` = ``(lo, hi)``
-  (in the calibration's unit when the file has one, else channel numbers), summed over the
-  chosen elements: an XRF element map.
+- ``window``: the sum of the spectrum channels whose energy lies in ``bounds`` = ``(lo, hi)``,
+  both ends included (in the calibration's unit when the file has one, else channel numbers:
+  the calibration is then the channel number itself), summed over the chosen elements: an XRF
+  element map. :func:`window_span` is the one rule, also used for the shading on the spectrum.
 
-Pixels are left out as in :mod:`swmrview.core.reduce`: masked, ``>= overflow`` or NaN. A
+Pixels are left out as in :mod:`swmrview.core.reduce`: masked, ``>= overflow`` or not finite. A
 :class:`ChannelReducer` looks only at the region a channel needs, so a window of 200 channels
 costs 200 channels per element, not the whole frame.
 """
@@ -24,9 +25,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .reduce import REDUCTIONS, exact_total
+from .reduce import REDUCTIONS, exact_total, nonfinite
 
-__all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements"]
+__all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements",
+           "window_span", "spectrum_span"]
 
 KINDS = ("sum", "mean", "max", "rect", "polygon", "window")
 
@@ -130,6 +132,38 @@ def points_in_polygon(xs: np.ndarray, ys: np.ndarray,
     return inside
 
 
+def window_span(bounds: Sequence[float], n: int,
+                calibration: np.ndarray | None = None) -> tuple[int, int]:
+    """The channels of an ``n``-channel spectrum inside the window ``bounds`` = ``(lo, hi)``, as
+    slice bounds ``(start, stop)``; ``(0, 0)`` when no channel is inside.
+
+    The one rule for windows (map channels, their shading on the spectrum, the ROI drawn on a
+    spectrum): channel ``i`` is inside iff ``lo <= x[i] <= hi``, both ends included, where ``x``
+    is the calibration (one value per channel, ascending or descending, e.g. energy) or, without
+    one (None, or not ``n`` values), the channel number ``i`` itself. Bounds may come in either
+    order.
+    """
+    lo, hi = sorted(float(v) for v in bounds)
+    x = np.arange(n, dtype=np.float64) if calibration is None or len(calibration) != n \
+        else np.asarray(calibration, dtype=np.float64)
+    inside = np.flatnonzero((x >= lo) & (x <= hi))
+    return (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
+
+
+def spectrum_span(channel: Channel, n: int,
+                  calibration: np.ndarray | None = None) -> tuple[int, int]:
+    """Slice bounds of the channels of an ``n``-channel spectrum that a ``window`` channel
+    (:func:`window_span`) or a two-bound ``rect`` channel (slice bounds of channel numbers,
+    whatever the calibration) takes; ``(0, 0)`` when none."""
+    if channel.kind == "window":
+        return window_span(channel.bounds, n, calibration)
+    if channel.kind != "rect" or len(channel.bounds) != 2:
+        raise ValueError(f"channel {channel.name!r} is not a window or range of a spectrum")
+    lo, hi = sorted(channel.bounds)
+    a, b = int(np.clip(np.floor(lo), 0, n)), int(np.clip(np.ceil(hi), 0, n))
+    return (a, b) if b > a else (0, 0)
+
+
 @dataclass
 class _Region:
     index: tuple            # what to take from the frame
@@ -189,14 +223,7 @@ class ChannelReducer:
             raise ValueError(f"channel {channel.name!r}: a {channel.kind} needs frames, "
                              "not scalars")
         if channel.kind == "window" or (channel.kind == "rect" and len(channel.bounds) == 2):
-            lo, hi = sorted(channel.bounds)
-            n = shape[-1]
-            if channel.kind == "window" and energy is not None and len(energy) == n:
-                energy = np.asarray(energy, dtype=np.float64)
-                inside = np.flatnonzero((energy >= lo) & (energy <= hi))
-                a, b = (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
-            else:
-                a, b = int(np.clip(np.floor(lo), 0, n)), int(np.clip(np.ceil(hi), 0, n))
+            a, b = spectrum_span(channel, shape[-1], energy)
             lead = (elements,) + (slice(None),) * (rank - 2) if rank >= 2 else ()
             return _Region(lead + (slice(a, b),), empty=b <= a)
         if rank < 2:
@@ -235,10 +262,9 @@ class ChannelReducer:
                                    dtype=np.uint32 if values.dtype.kind == "u" else np.int32)
             return float(sums[0::2].sum(dtype=np.int64))
         keep = self._keep
-        if values.dtype.kind in "fc":
-            finite = ~np.isnan(values)
-            if not finite.all():
-                keep = finite if keep is None else keep & finite
+        bad = nonfinite(values)
+        if bad is not None:
+            keep = ~bad if keep is None else keep & ~bad
         if self.overflow is not None and values.dtype.kind in "iuf":
             below = values < self.overflow
             if not below.all():

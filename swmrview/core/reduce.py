@@ -2,7 +2,8 @@
 
 A pixel is left out of every reduction when the ``mask`` marks it (True or non-zero, as an
 NXdetector ``pixel_mask``), when its value is ``>= overflow`` (saturated or gap pixels: an Eiger
-writes ``2**bits - 1`` there), or when it is NaN. Over the pixels that remain:
+writes ``2**bits - 1`` there), or when it is not finite (NaN, +inf, -inf: :func:`nonfinite`, the
+one rule for every reduction). Over the pixels that remain:
 
 - ``sum``: the exact sum (0 when no pixel remains);
 - ``mean``: ``sum / count`` (NaN when no pixel remains);
@@ -28,13 +29,31 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["REDUCTIONS", "Roi", "FrameReducer", "reduce_frame", "reduce_frames", "exact_total"]
+__all__ = ["REDUCTIONS", "Roi", "FrameReducer", "reduce_frame", "reduce_frames", "exact_total",
+           "nonfinite"]
 
 REDUCTIONS = ("sum", "mean", "max", "roi")
 
 Roi = tuple[int, int, int, int] | tuple[int, int]
 
 _NAN = float("nan")
+
+
+def nonfinite(values: np.ndarray, *reduced: float) -> np.ndarray | None:
+    """Where ``values`` are not finite (NaN, +inf or -inf): the values left out of every
+    reduction, map levels included. None when there are none (and for integer data).
+
+    ``reduced``: reductions of ``values`` already computed that between them propagate every
+    non-finite value (the sum; or the max, which catches NaN and +inf, with the min for -inf).
+    When they are all finite the values are not looked at again.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind not in "fc" or values.size == 0:
+        return None
+    if reduced and all(np.isfinite(r) for r in reduced):
+        return None
+    bad = ~np.isfinite(values)
+    return bad if bad.any() else None
 
 
 def exact_total(frame: np.ndarray, top: float | None = None) -> float:
@@ -135,13 +154,11 @@ class FrameReducer:
             zeroed.append(over)
         base = frame if work is None else work
         top = base.max()
-        if kind in "fc" and top != top:  # NaN pixels (max propagates NaN): leave them out
-            work = _own(frame, work)
-            nan = np.flatnonzero(np.isnan(work))
-            work.reshape(-1)[nan] = 0
-            zeroed.append(nan)
+        floats = kind in "fc"
+        if floats and not np.isfinite(top):  # NaN or +inf (the max propagates both)
+            work, top = self._drop_nonfinite(frame, work, zeroed)
+            floats = False
             base = work
-            top = work.max()
         if self.overflow is not None and top >= self.overflow:
             # new overflowing pixels: one compare over the frame, and remember them
             work = _own(frame, work)
@@ -152,6 +169,10 @@ class FrameReducer:
             base = work
             top = work.max()
         total = exact_total(base, top)
+        if floats and not np.isfinite(total):  # -inf pixels (a finite max, a sum of -inf)
+            work, top = self._drop_nonfinite(frame, work, zeroed)
+            base = work
+            total = exact_total(base, top)
         excluded = sum(idx.size for idx in zeroed)
         count = self.size - excluded
         if count <= 0:
@@ -166,6 +187,19 @@ class FrameReducer:
         roi = _NAN if self._roi is None else exact_total(base[self._roi], top)
         return (total, total / count, top, roi)
 
+    @staticmethod
+    def _drop_nonfinite(frame: np.ndarray, work: np.ndarray | None,
+                        zeroed: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """Zero the non-finite pixels (:func:`nonfinite`) of ``work`` (a copy of ``frame`` made
+        if need be), add them to ``zeroed``; (work, its new max)."""
+        work = _own(frame, work)
+        bad = nonfinite(work)
+        if bad is not None:
+            idx = np.flatnonzero(bad)
+            work.reshape(-1)[idx] = 0
+            zeroed.append(idx)
+        return work, work.max()
+
     def _learn(self, new: np.ndarray) -> None:
         """Remember pixels that overflowed (each once, whichever thread saw them first)."""
         with self._learn_lock:
@@ -178,7 +212,7 @@ class FrameReducer:
 
     def _scalar(self, frame: np.ndarray) -> tuple[float, float, float, float]:
         value = float(frame)
-        bad = (value != value or (self.overflow is not None and value >= self.overflow)
+        bad = (nonfinite(frame) is not None or (self.overflow is not None and value >= self.overflow)
                or self._n_masked > 0)
         if bad:
             return (0.0, _NAN, _NAN, _NAN if self._roi is None else 0.0)
@@ -215,7 +249,7 @@ def reduce_frame(frame: np.ndarray, roi: Roi | None = None, mask: np.ndarray | N
         Pixels with values ``>= overflow`` are left out (e.g. ``2**bits - 1`` gap pixels);
         must be positive.
 
-    NaN pixels are always left out. The frame is never modified.
+    Non-finite pixels (NaN, +inf, -inf) are always left out. The frame is never modified.
     """
     frame = np.asarray(frame)
     return FrameReducer(frame.shape, roi, mask, overflow).reduce(frame)

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from swmrview.core.channels import spectrum_span
+
 COLOUR = (255, 200, 0)
 
 
@@ -32,14 +34,19 @@ class ChannelMarks:
         if channel is None or not channel.frames:
             return
         if channel.kind == "window" or (channel.kind == "rect" and len(channel.bounds) == 2):
-            lo, hi = sorted(channel.bounds)
-            if channel.kind == "rect":   # channel numbers: to the plot's x (energy if any)
-                trace = self.frame_view.trace_panel
-                n = trace.frame.shape[-1] if trace.frame is not None else int(hi) + 1
-                x = trace.x_values(n)
-                lo, hi = x[int(np.clip(lo, 0, n - 1))], x[int(np.clip(hi - 1, 0, n - 1))]
-            self.region.setRegion((lo, hi))
-            self.region.setVisible(True)
+            # the channels the map sums (the reducer's own rule), shaded in the plot's x
+            trace = self.frame_view.trace_panel
+            if trace.frame is not None:
+                n = trace.frame.shape[-1]
+            elif trace.axis is not None and trace.axis.values is not None:
+                n = len(trace.axis.values)
+            else:
+                n = int(np.floor(max(0.0, *channel.bounds))) + 1
+            x = trace.x_values(n)
+            a, b = spectrum_span(channel, n, x)
+            if b > a:   # no channel inside: nothing to shade
+                self.region.setRegion((x[a], x[b - 1]))
+                self.region.setVisible(True)
             return
         # the image is drawn in frame pixels whatever its display binning
         if channel.kind == "rect":

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from swmrview.core.channels import window_span
 from swmrview.model.frames import levels_of
 
 logger = logging.getLogger(__name__)
@@ -370,16 +371,12 @@ class TracePanel(QWidget):
         self._emit_roi()
 
     def roi_bounds(self) -> tuple[int, int] | None:
-        """The ROI as (x0, x1) channel slice bounds, or None."""
+        """The ROI as (x0, x1) channel slice bounds, or None: the channels whose x (energy
+        when calibrated, else channel number) lies in the drawn range, the rule of windows."""
         if not self.region.isVisible() or self.frame is None:
             return None
         n = self.frame.shape[-1]
-        lo, hi = self.region.getRegion()
-        if self.axis is not None and self.axis.values is not None and len(self.axis.values) == n:
-            inside = np.flatnonzero((self.x_values(n) >= lo) & (self.x_values(n) <= hi))
-            return (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)
-        x0 = int(np.clip(round(lo), 0, n))
-        return (x0, int(np.clip(round(hi), x0, n)))
+        return window_span(self.region.getRegion(), n, self.x_values(n))
 
     def _emit_roi(self, *_args) -> None:
         self.roi_changed.emit(self.roi_bounds())

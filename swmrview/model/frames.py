@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from swmrview.core.reduce import nonfinite
+
 #: Frames with more pixels than this along an axis are shown binned (every k-th pixel).
 MAX_DISPLAY = 4096
 #: Pixels looked at for the levels (a strided sample of larger frames).
@@ -62,9 +64,9 @@ def levels_of(frame: np.ndarray, mask: np.ndarray | None = None,
     if overflow is not None and values.dtype.kind in "iuf":
         below = values < overflow
         keep = below if keep is None else keep & below
-    if values.dtype.kind in "fc":
-        finite = np.isfinite(values)
-        keep = finite if keep is None else keep & finite
+    bad = nonfinite(values)
+    if bad is not None:
+        keep = ~bad if keep is None else keep & ~bad
     valid = values if keep is None else values[keep]
     if valid.size == 0:
         return None

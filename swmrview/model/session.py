@@ -256,15 +256,19 @@ class Session:
         scan = self.scan
         follower = scan.follower
         now = self.clock()
-        if self.status.kind == TIMED_OUT and follower.done:
-            follower.resume()  # keep watching after a timeout: resume if keys come again
+        # after a timeout keep watching (resume if keys come again), still saying timed out
+        # until points really come: not "stalled" again on every resumed poll
+        watching = self.status.kind == TIMED_OUT
+        if watching and follower.done:
+            follower.resume()
         if not follower.done:
             new = follower.poll()
             if new.size:
                 self._pending.append(scan.positions(new))
                 self._last_new = now
-                if self.status.kind == TIMED_OUT:
+                if watching:
                     logger.info("new points after the timeout: following again")
+                    watching = False
         if scan.mode == GROWTH and not follower.done and not self._pending \
                 and now - self._last_writer_check > CHECK_FILE_S:
             self._last_writer_check = now
@@ -288,7 +292,7 @@ class Session:
             if scatter is not None:  # a non-grid scan's point positions
                 update["scatter"] = scatter
         self._axes_final = final
-        self._update_status(scan, now)
+        self._update_status(scan, now, watching)
         self._emit(**update)
 
     def _read(self, scan: OpenScan, deadline: float) -> dict[str, Any]:
@@ -357,7 +361,8 @@ class Session:
                 self._late.append((block[late], lagging))
         return reduced, last
 
-    def _update_status(self, scan: OpenScan, now: float) -> None:
+    def _update_status(self, scan: OpenScan, now: float, watching: bool = False) -> None:
+        """``watching``: timed out before and no point came since (the follower resumed)."""
         follower = scan.follower
         self._rate_value = self._rate.add(now, self._n_ready)
         of = progress_text(self._n_ready, follower.total_points)
@@ -367,7 +372,7 @@ class Session:
                              "behind"))
         elif self._writer_closed:
             self._set(Status(FINISHED, f"Finished (the writer closed the file): {of} points"))
-        elif follower.done and follower.timed_out:
+        elif (follower.done and follower.timed_out) or (watching and not follower.done):
             self._set(Status(TIMED_OUT, f"Timed out after {self.options.timeout:g} s without "
                              f"new points: {of} points (still watching)", EXIT_TIMED_OUT))
         elif follower.done:

@@ -13,7 +13,7 @@ from swmrview.core.accumulate import FrameAccumulator, accumulate_frames
 def _reference(frames, how, mask=None, overflow=None):
     """numpy's answer: invalid values as NaN, then nan-reductions (NaN where none is left)."""
     values = frames.astype(np.float64)
-    bad = np.isnan(values)
+    bad = ~np.isfinite(values)
     if mask is not None:
         bad |= np.broadcast_to(mask, values.shape)
     if overflow is not None:
@@ -55,6 +55,20 @@ def test_float_spectra_leave_nan_values_out(how):
     want = _reference(frames, how)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     assert np.isnan(got[2, 7]) and not np.isnan(got[0, 5])
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("how", ["sum", "max", "mean"])
+def test_inf_values_are_left_out_like_nan(how):
+    rng = np.random.default_rng(5)
+    frames = rng.random((6, 3, 40))
+    frames[1, 0, 5] = np.inf
+    frames[2, 1, 9] = -np.inf                # the max still finite: caught by the min
+    frames[:, 2, 7] = -np.inf                # never a value there
+    got = accumulate_frames(frames, how)
+    want = _reference(frames, how)
+    assert np.isnan(got[2, 7]) and np.isfinite(got[0, 5]) and np.isfinite(got[1, 9])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-12)
 
 

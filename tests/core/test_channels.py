@@ -15,6 +15,8 @@ from swmrview.core.channels import (
     normalise,
     parse_elements,
     points_in_polygon,
+    spectrum_span,
+    window_span,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -27,7 +29,7 @@ def test_i18_element_window_summed_over_chosen_elements():
     channel = Channel("Fe", "window", bounds=(1200, 1400), elements=(6, 8, 9))
     reducer = ChannelReducer(channel, mcas.shape[2:])
     got = np.array([[reducer(mcas[i, j]) for j in range(2)] for i in range(2)])
-    want = mcas[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2))
+    want = mcas[:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2))
     np.testing.assert_allclose(got, want)
     assert got.sum() > 0
     np.testing.assert_allclose(normalise(got, i0), want / i0)
@@ -55,8 +57,69 @@ def test_fluo_window_in_energy_units():
                                                      rel=1e-6)
     # without a calibration the same bounds are channel numbers
     plain = ChannelReducer(Channel("w", "window", bounds=(1000, 1500)), data.shape[3:])
-    assert plain(data[0, 1, 1]) == pytest.approx(data[0, 1, 1, 1000:1500].sum(dtype=np.float64),
+    assert plain(data[0, 1, 1]) == pytest.approx(data[0, 1, 1, 1000:1501].sum(dtype=np.float64),
                                                  rel=1e-6)
+
+
+def _window_sum(bounds, spectrum, calibration=None):
+    reducer = ChannelReducer(Channel("w", "window", bounds=bounds), spectrum.shape,
+                             energy=calibration)
+    return reducer(spectrum)
+
+
+def test_a_window_takes_the_same_channels_with_and_without_a_calibration():
+    n = 300
+    spectrum = (np.arange(n, dtype=np.float64) + 1) ** 2      # every channel's sum different
+    identity = np.arange(n, dtype=np.float64)
+    for bounds, first, last in (((100, 200), 100, 200),       # both ends included
+                                ((200, 100), 100, 200),       # either order
+                                ((99.5, 200.5), 100, 200),
+                                ((100.5, 199.5), 101, 199),   # a fractional edge takes no
+                                ((100.2, 100.8), 0, -1),      # channel below or above it
+                                ((0, 299), 0, 299),
+                                ((-50, 5), 0, 5),
+                                ((290, 1e6), 290, 299)):
+        want = spectrum[first:last + 1].sum()
+        span = (first, last + 1) if last >= first else (0, 0)
+        assert window_span(bounds, n) == span, bounds
+        assert window_span(bounds, n, identity) == span, bounds
+        assert _window_sum(bounds, spectrum) == want, bounds
+        assert _window_sum(bounds, spectrum, identity) == want, bounds
+
+
+def test_a_window_in_energy_takes_the_channels_whose_energy_lies_in_it():
+    n = 100
+    spectrum = np.arange(n, dtype=np.float64) ** 2
+    energy = 2.0 + 0.25 * np.arange(n)                # keV: channel 8 is 4.0 keV, 16 is 6.0
+    assert window_span((4.0, 6.0), n, energy) == (8, 17)
+    assert _window_sum((4.0, 6.0), spectrum, energy) == spectrum[8:17].sum()
+    assert window_span((4.1, 5.9), n, energy) == (9, 16)
+    assert window_span((4.0, 6.0), n, energy[::-1]) == (n - 17, n - 8)   # descending
+    # a calibration of another length is not this spectrum's: channel numbers
+    assert window_span((4.0, 6.0), n, energy[:50]) == (4, 7)
+
+
+def test_a_window_outside_the_spectrum_is_empty():
+    spectrum = np.ones((4, 64), dtype=np.uint16)      # 4 elements
+    energy = np.linspace(1.0, 10.0, 64)
+    for bounds, calibration in (((64.5, 100), None), ((-10, -0.5), None),
+                                ((11.0, 12.0), energy), ((0.0, 0.9), energy)):
+        assert window_span(bounds, 64, calibration) == (0, 0)
+        reducer = ChannelReducer(Channel("w", "window", bounds=bounds), spectrum.shape,
+                                 energy=calibration)
+        assert reducer(spectrum) == 0.0               # a sum of no channel, as before
+
+
+def test_a_rect_on_a_spectrum_stays_slice_bounds_of_channel_numbers():
+    n = 300
+    spectrum = np.arange(n, dtype=np.float64)
+    energy = 1000.0 + 10.0 * np.arange(n)
+    rect = Channel("r", "rect", bounds=(100, 200))
+    for calibration in (None, energy):
+        assert spectrum_span(rect, n, calibration) == (100, 200)
+        reducer = ChannelReducer(rect, spectrum.shape, energy=calibration)
+        assert reducer(spectrum) == spectrum[100:200].sum()
+    assert spectrum_span(Channel("w", "window", bounds=(100, 200)), n) == (100, 201)
 
 
 def test_xrd_rectangle_and_polygon_on_images():
@@ -86,6 +149,30 @@ def test_masked_overflowing_and_nan_pixels_are_left_out():
     keep[0, 1] = keep[2, 3] = keep[1, 2] = False
     assert reducer(frame) == pytest.approx(frame[keep].sum())
     assert ChannelReducer(Channel("m", "max"), frame.shape, overflow=500)(frame) == 39
+
+
+def test_inf_pixels_are_left_out_like_nan():
+    spectrum = np.tile(np.arange(100, dtype=np.float32), (4, 1))     # 4 elements
+    spectrum[0, 20] = np.inf
+    spectrum[1, 30] = -np.inf
+    spectrum[2, 40] = np.nan
+    keep = np.isfinite(spectrum)
+    window = ChannelReducer(Channel("w", "window", bounds=(10, 50)), spectrum.shape)
+    assert window(spectrum) == pytest.approx(np.where(keep, spectrum, 0)[:, 10:51].sum())
+    for kind, want in (("sum", spectrum[keep].sum(dtype=np.float64)),
+                       ("mean", spectrum[keep].mean(dtype=np.float64)), ("max", 99.0)):
+        got = ChannelReducer(Channel("c", kind), spectrum.shape)(spectrum)
+        assert np.isfinite(got) and got == pytest.approx(want), kind
+    only = ChannelReducer(Channel("c", "sum", elements=(1,)), spectrum.shape)(spectrum)
+    assert only == pytest.approx(spectrum[1][keep[1]].sum())
+    image = np.ones((10, 10))
+    image[1, 5], image[2, 8] = np.inf, -np.inf          # both inside the triangle
+    triangle = ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0))
+    yy, xx = np.mgrid[:10, :10]
+    inside = points_in_polygon(xx + 0.5, yy + 0.5, triangle)
+    assert inside[1, 5] and inside[2, 8]
+    poly = ChannelReducer(Channel("p", "polygon", polygon=triangle), image.shape)(image)
+    assert poly == inside.sum() - 2
 
 
 def test_integer_frames_sum_exactly():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import pipeline as pipeline_module
+from swmrview.core.channels import Channel, ChannelReducer
 from swmrview.core.pipeline import ReducePipeline, chunk_decoder
 from swmrview.core.reduce import REDUCTIONS, reduce_frame
 
@@ -121,6 +122,34 @@ def test_dtypes_and_nan_pixels(tmp_path, dtype, compression):
     positions = [(i,) for i in (4, 0, 1, 2, 3)]
     with h5py.File(path, "r") as f:
         assert check_against_h5py(f["data"], 1, positions, 2, roi=(0, 50, 0, 50))
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inf_pixels_are_left_out_like_nan(tmp_path, dtype, direct):
+    frames = detector_frames((6,) + FRAME_BIG, dtype=np.uint16).astype(dtype)
+    frames[1, 3, 4] = np.inf
+    frames[2, 5, 6] = -np.inf                     # a finite max: only the sum shows it
+    frames[3, 7, 8] = np.nan
+    frames[4, 0:2, 0:2] = [[np.inf, -np.inf], [np.nan, np.inf]]
+    path = tmp_path / "f.h5"
+    write(path, "data", frames, 1, **COMPRESSIONS["bitshuffle-lz4"])
+    positions = [(i,) for i in (5, 0, 1, 2, 3, 4)]
+    roi = (0, 10, 0, 10)
+    with h5py.File(path, "r") as f, \
+            ReducePipeline(f["data"], 1, threads=2, direct=direct, roi=roi) as pipe:
+        rect = ChannelReducer(Channel("c", "rect", bounds=roi), FRAME_BIG)   # a map channel
+        values, _ = pipe.read_reduce(positions, extra={"c": rect})
+    for i, (n,) in enumerate(positions):
+        frame = frames[n].astype(np.float64)
+        keep = np.isfinite(frame)
+        assert values["c"][i] == pytest.approx(np.where(keep, frame, 0)[:10, :10].sum(),
+                                               rel=1e-12), n
+        assert values["sum"][i] == pytest.approx(frame[keep].sum(), rel=1e-12), n
+        assert values["mean"][i] == pytest.approx(frame[keep].mean(), rel=1e-12), n
+        assert values["max"][i] == frame[keep].max(), n
+        assert values["roi"][i] == pytest.approx(np.where(keep, frame, 0)[:10, :10].sum(),
+                                                 rel=1e-12), n
 
 
 def test_small_frames_spectra_scalars_and_numpy(tmp_path):

@@ -15,7 +15,7 @@ def reference(frame, roi=None, mask=None, overflow=None):
     """The reductions computed the obvious way: float64 over a boolean array of valid pixels."""
     frame = np.asarray(frame)
     values = frame.astype(np.float64)
-    valid = ~np.isnan(values)
+    valid = np.isfinite(values)
     if mask is not None:
         valid &= ~np.broadcast_to(np.asarray(mask) != 0, frame.shape)
     if overflow is not None:
@@ -119,13 +119,51 @@ def test_overflow_below_dtype_max_and_with_mask():
 def test_nan_pixels_are_left_out():
     frame = detector_frame(np.float32)
     frame[4, :] = np.nan
-    frame[0, 0] = np.inf
-    got = reduce_frame(frame, roi=(0, 10, 0, 10))
-    assert got["max"] == np.inf
     frame[0, 0] = 5
     got = reduce_frame(frame, roi=(0, 10, 0, 10), overflow=40)
     assert_same(got, reference(frame, (0, 10, 0, 10), overflow=40), exact=False)
     assert np.isfinite(got["sum"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inf_pixels_are_left_out_like_nan(dtype):
+    """+inf and -inf pixels (a dead or saturated float pixel) are left out of every reduction,
+    not a sum of +-inf painted as the top colour."""
+    frame = detector_frame(dtype)
+    want_all = frame[1:].astype(np.float64)                      # row 0 holds the bad pixels
+    frame[0, :] = 1.0
+    frame[0, 3] = np.inf
+    frame[0, 5] = -np.inf
+    frame[0, 7] = np.nan
+    keep = np.ones(frame.shape, bool)
+    keep[0, [3, 5, 7]] = False
+    reducer = FrameReducer(frame.shape, roi=(0, 10, 0, 10))
+    for got in (reduce_frame(frame, roi=(0, 10, 0, 10)), reducer.reduce(frame),
+                dict(zip(REDUCTIONS, reducer(frame.copy(), writable=True)))):
+        assert all(np.isfinite(v) for v in got.values()), got
+        assert got["sum"] == pytest.approx(frame[keep].astype(np.float64).sum(), rel=1e-12)
+        assert got["mean"] == pytest.approx(frame[keep].astype(np.float64).mean(), rel=1e-12)
+        assert got["max"] == max(want_all.max(), 1.0)
+        assert got["roi"] == pytest.approx(np.where(keep, frame, 0)[:10, :10].sum(), rel=1e-12)
+        assert_same(got, reference(frame, (0, 10, 0, 10)), exact=False)
+    # one kind alone (-inf does not show in the max, +inf not in a finite sum's sign)
+    for bad in (np.inf, -np.inf):
+        alone = detector_frame(dtype)
+        alone[2, 2] = bad
+        assert_same(reduce_frame(alone, overflow=40), reference(alone, overflow=40),
+                    exact=False)
+        assert_same(reduce_frame(alone, mask=alone > 35), reference(alone, mask=alone > 35),
+                    exact=False)
+    # every valid pixel negative: the zeroed -inf pixel does not become the max
+    negative = -detector_frame(dtype) - 1
+    negative[1, 1] = -np.inf
+    assert_same(reduce_frame(negative), reference(negative), exact=False)
+    assert reduce_frame(negative)["max"] < 0
+    # scalars and frames of nothing but inf
+    assert reduce_frame(np.float64(np.inf))["sum"] == 0.0
+    assert np.isnan(reduce_frame(np.float64(-np.inf))["max"])
+    only = reduce_frame(np.array([np.inf, -np.inf, np.nan], dtype=dtype))
+    assert only["sum"] == 0.0 and np.isnan(only["mean"]) and np.isnan(only["max"])
 
 
 def test_negative_values_with_excluded_pixels_keep_the_true_max():

@@ -49,7 +49,7 @@ def test_a_typed_element_window_divided_by_i0_is_mapped(make_window, qtbot):
     qtbot.mouseClick(dock.apply_button, Qt.LeftButton)
     assert dock.message.text() == ""
     assert window.toolbar.reduction_combo.currentText() == "Co/I0"   # shown at once
-    want = i18(MCAS)[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / i18(I0)
+    want = i18(MCAS)[:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2)) / i18(I0)
     qtbot.waitUntil(lambda: np.isfinite(window.state.values("Co/I0")).all(), timeout=10000)
     np.testing.assert_allclose(window.state.values("Co/I0"), want)
     assert window.state.reduction == "Co/I0"
@@ -116,7 +116,7 @@ def test_view_settings_are_saved_loaded_and_used_on_a_live_replay(make_window, q
     assert window.toolbar.colormap_combo.currentText() == "magma"
     assert window.state.reduction == "Co"
     np.testing.assert_allclose(window.state.values("Co"),
-                               i18(MCAS)[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)))
+                               i18(MCAS)[:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2)))
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "swmrview-view-settings", "channels": [{"name": "x", '
@@ -164,11 +164,19 @@ def test_the_shown_channel_is_marked_on_the_frame(make_window, qtbot):
     window.channels.dock.set_channels((Channel("K", "window", bounds=(3300.0, 3500.0)),
                                        Channel("lo", "rect", bounds=(10, 20))), emit=True)
     marks = window.channels.marks
-    window.channels.show("K")
-    assert marks.region.isVisible() and marks.region.getRegion() == pytest.approx((3300, 3500))
-    window.channels.show("lo")
     energy = window.frame_view.trace_panel.x_values(4096)
+    window.channels.show("K")
+    # shaded over the channels the map sums: those whose energy lies in [3300, 3500]
+    inside = energy[(energy >= 3300) & (energy <= 3500)]
+    assert marks.region.isVisible()
+    assert marks.region.getRegion() == pytest.approx((inside[0], inside[-1]))
+    window.channels.show("lo")
     assert marks.region.getRegion() == pytest.approx((energy[10], energy[19]))
+    # a window with no channel inside shades nothing
+    window.channels.dock.set_channels((Channel("none", "window", bounds=(1e9, 2e9)),),
+                                      emit=True)
+    window.channels.show("none")
+    assert not marks.region.isVisible()
     window.channels.show("sum")
     assert not marks.region.isVisible()
 

@@ -40,6 +40,14 @@ def test_masked_and_overflowing_pixels_leave_the_levels(make_window):
     assert levels == (1.0, 14.0) and binning == 1
 
 
+def test_inf_pixels_leave_the_levels():
+    """Levels computed in the follower thread (display_frame) ignore +-inf like NaN."""
+    frame = np.arange(16, dtype=np.float32).reshape(4, 4)
+    frame[0, 0], frame[3, 3], frame[1, 1] = -np.inf, np.inf, np.nan
+    assert display_frame(frame)[1] == (1.0, 14.0)
+    assert display_frame(np.full((2, 2), np.inf))[1] is None
+
+
 def test_log_scale_levels_leave_overflowing_pixels_out_too(make_window):
     """In log scale the levels were taken from every pixel: Eiger gap pixels set the top."""
     frame = np.arange(1, 65, dtype=np.uint16).reshape(8, 8)
@@ -110,3 +118,18 @@ def test_running_mean_of_live_spectra_only(sim_writer, make_window, qtbot):
     window.pin_point((0,))
     qtbot.waitUntil(lambda: window.shown_position == (0,), timeout=5000)
     assert len(panel._recent) == count                   # a pinned frame is not live
+
+
+def test_the_spectrum_roi_takes_the_channels_inside_the_drawn_range(make_window):
+    """The ROI drawn on a spectrum follows the rule of windows: a channel is in it when its x
+    (channel number here, no calibration) lies in the range, both ends included."""
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("spectrum")
+    view.show_frame(np.arange(100, dtype=np.float64))
+    panel = view.trace_panel
+    panel.set_roi_enabled(True)
+    for drawn, want in (((40.0, 60.0), (40, 61)), ((40.3, 60.7), (41, 61)),
+                        ((40.6, 40.9), (0, 0))):
+        panel.region.setRegion(drawn)
+        assert panel.roi_bounds() == want, drawn

@@ -29,7 +29,7 @@ CHANNELS = (
 def expected_i18() -> dict[str, np.ndarray]:
     with h5py.File(I18, "r", locking=False) as f:
         mcas, i0, it = f[MCAS][()], f[I0][()], f[IT][()]
-    co = mcas[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2))
+    co = mcas[:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2))
     return {"Co": co, "Co/I0": co / i0, "all max": mcas.max(axis=(-1, -2)), "It/I0": it / i0,
             "sum": mcas.sum(axis=(-1, -2))}
 
@@ -72,7 +72,7 @@ def test_a_channel_added_after_the_end_is_computed_alone_over_the_read_points(fo
     assert np.isnan(f.state.values("Co")).all()
     f.until(lambda f: np.isfinite(f.state.values("Co")).all())
     with h5py.File(I18, "r", locking=False) as h:
-        want = h[MCAS][:, :, [6, 8, 9], 1100:1500].sum(axis=(-1, -2))
+        want = h[MCAS][:, :, [6, 8, 9], 1100:1501].sum(axis=(-1, -2))
     np.testing.assert_allclose(f.state.values("Co"), want)
     f.state.set_reduction("Co")
     use(f, ())

@@ -345,7 +345,7 @@ def test_map_channels_are_exported_live_and_a_new_channel_starts_the_next_file(t
     f.until(lambda f: np.isfinite(f.state.values("top")).all())
     feed.close()
     assert feed.paths == [str(out), str(tmp_path / "feed-2.nxs")]
-    want = spectra[:, :, [6, 8, 9], 1200:1400].sum(axis=(-1, -2)) / monitor
+    want = spectra[:, :, [6, 8, 9], 1200:1401].sum(axis=(-1, -2)) / monitor
     with h5py.File(out, "r") as h:
         ds = h[f"{NXDATA}/Co_over_I0"]
         np.testing.assert_allclose(ds[()], want)

@@ -6,6 +6,10 @@ simulator. Maps are compared with the values each writer is known to write.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import h5py
 import numpy as np
 import pytest
@@ -90,8 +94,41 @@ def test_after_a_timeout_new_points_resume_following(tmp_path, follow):
     assert f.session.status.kind == FINISHED, f.statuses
     assert TIMED_OUT in f.kinds
     timed_out = f.kinds.index(TIMED_OUT)
-    assert LIVE in f.kinds[timed_out:]                  # it came back
+    # a pause of three timeouts stays "timed out" (not stalled again after each timeout)
+    # until the points come again, then it is live
+    assert f.kinds[timed_out:timed_out + 2] == [TIMED_OUT, LIVE], f.statuses
+    assert "5/12 points" in f.statuses[timed_out].message
     assert f.state.n_acquired == 12
+
+
+def test_a_writer_killed_with_sigkill_stays_timed_out_with_its_points(tmp_path, follow):
+    from swmrview import simulate
+    from swmrview.core import open_swmr
+
+    path = tmp_path / "killed.h5"
+    writer = simulate.start_writer(path, simulate.SimConfig(shape=(60,), frame=(4, 4),
+                                                            rate=10))
+    try:
+        f = follow(path, timeout=1.0, stall_after=0.3)
+        f.until(lambda f: f.state is not None and f.state.n_acquired >= 5, timeout=60)
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)             # kill -9: no close, no flag
+        writer.join(20)
+    assert writer.exitcode == -signal.SIGKILL
+    with open_swmr(path) as h5:
+        written = int(np.count_nonzero(h5[simulate.UNIQUE_KEYS][()]))
+    assert 5 <= written < 60
+    f.until(lambda f: f.session.status.kind == TIMED_OUT, timeout=30)
+    seen = []
+    end = time.monotonic() + 4.5                         # four timeouts and more
+    while time.monotonic() < end:
+        f.step()
+        seen.append(f.session.status)
+        time.sleep(0.05)
+    assert {s.kind for s in seen} == {TIMED_OUT}, sorted({s.message for s in seen})
+    assert all(f"{written}/60 points" in s.message for s in seen), seen[-1]
+    assert f.session.status.exit_code == 3
+    assert f.state.n_acquired == written
 
 
 def test_waits_for_a_missing_file_then_follows_it(tmp_path, follow):
