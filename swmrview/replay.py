@@ -5,10 +5,11 @@ finished scan as a real SWMR writer would have written it, for demos on real dat
 and for tests (:func:`start_replay` runs it in a separate process):
 
 - the same groups, attributes and links (hard, soft and external links are kept as they are);
-- the scan shape comes from ``diamond_scan``/``solstice_scan`` ``scan_shape`` (GDA 9 / Malcolm),
-  GDA 8's ``scan_dimensions``, the key datasets, or else the file's datasets (the NeXus signal and
-  the leading dims most datasets share); ``--scan-shape`` overrides it;
-- *per-point* datasets (leading dims = the scan shape) are created at shape (1, ..., 1) + frame
+- the scan shape, keys, finished flag and signal are the viewer's: :func:`core.layout.find_layout`
+  (declared ``scan_shape``, keys, GDA 8 ``scan_dimensions``, else the NeXus signal by the
+  frame-rank rule); ``--scan-shape`` overrides the shape;
+- *per-point* datasets (leading dims fit the scan shape, as the viewer's data must: per-element
+  fields of (scan) + (elements,) included) are created at shape (1, ..., 1) + frame
   with maxshape None in every scan dim, chunked, and grow point by point as GDA's do; every other
   dataset is copied as it is (chunked unless scalar) before SWMR starts;
 - points are written in acquisition order: the order of the key values when the file has keys
@@ -33,14 +34,20 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import h5py
 import hdf5plugin  # noqa: F401  (registers bitshuffle/LZ4/Blosc so compressed data can be copied)
 import numpy as np
+
+from .core import gda as gda_mod
+from .core.layout import LayoutError, ScanLayout, find_layout
+from .core.nexus import nx_class
+from .core.positions import unravel
+from .core.search import fits_shape
+from .core.sources import Notes
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +57,6 @@ __all__ = ["ReplayError", "ScanInfo", "analyse", "replay_scan", "start_replay", 
 SYNTH_FRAME = (16, 16)
 #: Chunk length along the fastest scan dim for scalar per-point datasets with no chunking.
 SCALAR_CHUNK = 64
-_SCAN_GROUPS = ("diamond_scan", "solstice_scan")
 _FINISHED_NAMES = ("scan_finished",)
 
 
@@ -66,6 +72,8 @@ class ScanInfo:
     source: str                      # where the scan shape came from
     keys: tuple[str, ...] = ()       # key dataset/link paths in the master file
     finished: str | None = None      # finished-flag path
+    signal: str | None = None        # the dataset the viewer shows
+    data: tuple[str, ...] = ()       # the datasets the viewer follows, signal first
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,220 +83,57 @@ class ScanInfo:
 
 # ----------------------------------------------------------------------------- analysis
 
-def _hard_children(group: h5py.Group) -> Iterator[tuple[str, object]]:
-    """(name, object) of ``group``'s hard-linked members (soft/external links skipped)."""
-    for name in group:
-        try:
-            link = group.get(name, getlink=True)
-        except (KeyError, OSError, RuntimeError):
-            continue
-        if isinstance(link, h5py.HardLink):
-            try:
-                yield name, group[name]
-            except (KeyError, OSError, RuntimeError):
-                continue
+def _known_shape(f: h5py.File, layout: ScanLayout) -> tuple[int, ...]:
+    """The layout's scan shape with any dim it leaves open (None: keys with an unlimited
+    maxshape and no declared shape) taken from the keys' or the signal's size in the file."""
+    sized = [f[p] for p in layout.keys] or ([f[layout.signal]] if layout.signal else [])
+    shape = []
+    for d, n in enumerate(layout.scan_shape):
+        if n is None:
+            n = max((int(ds.shape[d]) for ds in sized if ds.ndim > d), default=0)
+        shape.append(int(n))
+    return tuple(shape)
 
 
-def _walk_datasets(group: h5py.Group, seen: set | None = None) -> Iterator[h5py.Dataset]:
-    """Every dataset reachable by hard links from ``group``, each once."""
-    seen = set() if seen is None else seen
-    for _, obj in _hard_children(group):
-        if obj.id in seen:
-            continue
-        seen.add(obj.id)
-        if isinstance(obj, h5py.Group):
-            yield from _walk_datasets(obj, seen)
-        elif isinstance(obj, h5py.Dataset):
-            yield obj
-
-
-def _is_numeric(ds: h5py.Dataset) -> bool:
-    return ds.dtype.kind in "biuf" and not ds.is_virtual
-
-
-def _entries(f: h5py.File) -> list[h5py.Group]:
-    return [obj for _, obj in _hard_children(f) if isinstance(obj, h5py.Group)]
-
-
-def _declared_shape(f: h5py.File) -> tuple[tuple[int, ...], str] | None:
-    for entry in _entries(f):
-        for rel in [f"{g}/scan_shape" for g in _SCAN_GROUPS] + ["scan_dimensions"]:
-            try:
-                ds = entry.get(rel)
-            except (KeyError, OSError, RuntimeError):
-                ds = None
-            if isinstance(ds, h5py.Dataset) and ds.dtype.kind in "iu" and ds.size:
-                shape = tuple(int(n) for n in np.ravel(ds[()]))
-                if shape and min(shape) > 0:
-                    return shape, ds.name
-    return None
-
-
-def _key_group(f: h5py.File) -> h5py.Group | None:
-    for entry in _entries(f):
-        for g in _SCAN_GROUPS:
-            keys = entry.get(f"{g}/keys")
-            if isinstance(keys, h5py.Group):
-                return keys
-    found: list[h5py.Group] = []
-
-    def visit(group: h5py.Group, depth: int) -> None:
-        for name, obj in _hard_children(group):
-            if isinstance(obj, h5py.Group):
-                if name == "keys":
-                    found.append(obj)
-                elif depth < 4:
-                    visit(obj, depth + 1)
-    visit(f, 0)
-    return found[0] if found else None
-
-
-def _finished_path(f: h5py.File) -> str | None:
-    for entry in _entries(f):
-        for g in _SCAN_GROUPS:
-            for name in _FINISHED_NAMES:
-                ds = entry.get(f"{g}/{name}")
-                if isinstance(ds, h5py.Dataset):
-                    return ds.name
-    return None
-
-
-def _strip_ones(shape: Sequence[int]) -> tuple[int, ...]:
-    shape = tuple(shape)
-    while len(shape) > 1 and shape[-1] == 1:
-        shape = shape[:-1]
-    return shape
-
-
-def _signal(f: h5py.File) -> h5py.Dataset | None:
-    """The NeXus signal: ``@default`` chain, first NXdata ``@signal``, or old ``signal=1``."""
-    def nxdata_signal(group: h5py.Group) -> h5py.Dataset | None:
-        name = group.attrs.get("signal")
-        if isinstance(name, bytes):
-            name = name.decode()
-        if isinstance(name, str):
-            try:
-                obj = group.get(name)
-            except (KeyError, OSError, RuntimeError):
-                obj = None
-            if isinstance(obj, h5py.Dataset) and _is_numeric(obj):
-                return obj
-        return None
-
-    node: h5py.Group = f
-    for _ in range(4):
-        name = node.attrs.get("default")
-        if isinstance(name, bytes):
-            name = name.decode()
-        child = node.get(name) if isinstance(name, str) and name in node else None
-        if not isinstance(child, h5py.Group):
-            break
-        node = child
-    if node is not f:
-        found = nxdata_signal(node)
-        if found is not None:
-            return found
-    candidates: list[h5py.Dataset] = []
-    for ds in _walk_datasets(f):
-        if not _is_numeric(ds):
-            continue
-        parent = ds.parent
-        nx_class = parent.attrs.get("NX_class")
-        if isinstance(nx_class, bytes):
-            nx_class = nx_class.decode()
-        if nx_class == "NXdata" and nxdata_signal(parent) is not None:
-            return nxdata_signal(parent)
-        if "signal" in ds.attrs:
-            candidates.append(ds)
-    return candidates[0] if candidates else None
-
-
-def _external_datasets(group: h5py.Group, depth: int = 0) -> Iterator[h5py.Dataset]:
-    """Datasets behind ``group``'s external links whose files are present."""
-    for name in group:
-        try:
-            link = group.get(name, getlink=True)
-            if isinstance(link, h5py.ExternalLink):
-                obj = group[name]
-                if isinstance(obj, h5py.Dataset):
-                    yield obj
-            elif isinstance(link, h5py.HardLink) and depth < 8:
-                obj = group[name]
-                if isinstance(obj, h5py.Group):
-                    yield from _external_datasets(obj, depth + 1)
-        except (KeyError, OSError, RuntimeError):
-            continue
-
-
-def _int_list(value) -> list[int]:
-    try:
-        return [int(v) for v in np.ravel(np.asarray(value).astype(str).astype(float))]
-    except (TypeError, ValueError):
-        return []
-
-
-def _positioner_rank(sig: h5py.Dataset) -> int:
-    """Scan dims implied by the signal's NXdata: an axis with ``_indices`` over several dims is
-    a scan-shaped positioner (a value per point), so every dim it spans is a scan dim."""
-    rank = 0
-    for name, value in sig.parent.attrs.items():
-        if name.endswith("_indices"):
-            dims = _int_list(value)
-            if len(dims) >= 2 and max(dims) < sig.ndim:
-                rank = max(rank, max(dims) + 1)
-    return rank
-
-
-def _inferred_shape(f: h5py.File) -> tuple[tuple[int, ...], str] | None:
-    """Scan shape of a file that declares none: unlimited leading dims, else shared prefixes."""
-    numeric = [ds for ds in list(_walk_datasets(f)) + list(_external_datasets(f))
-               if _is_numeric(ds) and ds.ndim >= 1 and ds.size > 1]
-    if not numeric:
-        return None
-    largest = max(numeric, key=lambda d: d.size)
-    unlimited = 0
-    while unlimited < largest.ndim - 1 and largest.maxshape[unlimited] is None:
-        unlimited += 1
-    if unlimited:
-        return largest.shape[:unlimited], f"unlimited leading dims of {largest.name}"
-    counts = Counter(ds.shape[:n] for ds in numeric for n in range(1, ds.ndim + 1))
-    sig = _signal(f)
-    base = sig if sig is not None and sig.ndim >= 1 else largest
-    prefixes = [base.shape[:n] for n in range(1, base.ndim + 1)]
-    best = prefixes[0]
-    for prefix in prefixes[1:]:
-        if counts[prefix] >= 2 and counts[prefix] * 2 >= counts[prefixes[0]]:
-            best = prefix
-    what = f"signal {sig.name}" if base is sig else f"largest dataset {largest.name}"
-    if base is sig and _positioner_rank(sig) > len(best):
-        return sig.shape[:_positioner_rank(sig)], f"scan-shaped positioners of {sig.name}"
-    return best, f"leading dims shared by datasets ({what})"
+def _shape_source(f: h5py.File, layout: ScanLayout, shape: tuple[int, ...]) -> str:
+    """Where the layout's scan shape comes from, in words (for the log and the CLI)."""
+    scan = gda_mod.find_scan(f, Notes())
+    if scan is not None and scan.shape == shape:
+        return f"{scan.path}/scan_shape"
+    if layout.keys:
+        return f"keys {layout.keys[0]}"
+    dims = gda_mod.scan_dimensions(f, layout.signal or "/")
+    if dims == shape:
+        return f"/{(layout.signal or '/').strip('/').split('/')[0]}/scan_dimensions"
+    return f"signal {layout.signal}"
 
 
 def analyse(f: h5py.File, scan_shape: Sequence[int] | None = None) -> ScanInfo:
-    """Find the scan shape, keys and finished flag of an open finished file."""
-    keys: list[str] = []
-    group = _key_group(f)
-    if group is not None:
-        keys = [f"{group.name}/{name}" for name in group]
-    finished = _finished_path(f)
+    """What to replay in an open finished file, as the viewer sees it.
+
+    The scan shape, keys, finished flag, signal and data are :func:`core.layout.find_layout`'s
+    (keys whose links dangle are kept: the replay synthesises them). ``scan_shape`` overrides
+    the shape; it also lets a file in which the viewer finds nothing to show be replayed.
+    """
+    try:
+        layout = find_layout(f)
+    except LayoutError as exc:
+        if scan_shape is None:
+            raise ReplayError(f"{exc}; give a scan shape with --scan-shape to replay it anyway"
+                              ) from exc
+        return ScanInfo(tuple(int(n) for n in scan_shape), "given")
+    found = dict(keys=layout.keys + layout.dangling_keys, finished=layout.finished,
+                 signal=layout.signal, data=layout.data, notes=list(layout.notes))
     if scan_shape is not None:
-        return ScanInfo(tuple(int(n) for n in scan_shape), "given", tuple(keys), finished)
-    declared = _declared_shape(f)
-    if declared is not None:
-        return ScanInfo(declared[0], declared[1], tuple(keys), finished)
-    for path in sorted(keys, key=lambda p: not p.endswith("uniqueKeys")):
-        try:
-            ds = f[path]
-        except (KeyError, OSError, RuntimeError):
-            continue
-        if isinstance(ds, h5py.Dataset) and ds.ndim:
-            return ScanInfo(_strip_ones(ds.shape), f"key {path}", tuple(keys), finished)
-    inferred = _inferred_shape(f)
-    if inferred is None:
-        raise ReplayError(f"{f.filename}: no scan shape found (no scan_shape, no keys, no "
-                          "numeric datasets); give one with --scan-shape")
-    return ScanInfo(inferred[0], inferred[1], tuple(keys), finished)
+        return ScanInfo(tuple(int(n) for n in scan_shape), "given", **found)
+    if layout.scan_rank == 0:
+        raise ReplayError(f"{f.filename}: {layout.signal} is a single frame, not a scan; "
+                          "nothing would grow (give a scan shape with --scan-shape)")
+    shape = _known_shape(f, layout)
+    if min(shape) < 1:
+        raise ReplayError(f"{f.filename}: scan shape {layout.scan_shape} has an empty dim; "
+                          "give one with --scan-shape")
+    return ScanInfo(shape, _shape_source(f, layout, shape), **found)
 
 
 # ----------------------------------------------------------------------------- copying
@@ -427,9 +272,8 @@ def _runs(indices: Sequence[int], counts: Sequence[int], shape: tuple[int, ...])
     def close() -> None:
         if group:
             ordered = sorted(group)
-            pos = np.unravel_index(ordered[0][0], shape)
-            runs.append(_Run(tuple(int(p) for p in pos[:-1]), int(pos[-1]),
-                             int(pos[-1]) + len(ordered) - 1,
+            pos = unravel(ordered[0][0], shape)
+            runs.append(_Run(pos[:-1], pos[-1], pos[-1] + len(ordered) - 1,
                              tuple(i for i, _ in ordered), tuple(c for _, c in ordered)))
             group.clear()
 
@@ -492,14 +336,10 @@ class _Output:
 
     # -- classification
     def _per_point(self, ds: h5py.Dataset) -> bool:
-        if ds.is_virtual or ds.shape is None or ds.ndim < self.rank:
-            return False
-        lead = ds.shape[:self.rank]
-        if lead == self.scan_shape:
-            return True
-        # an aborted scan: the slowest dim stopped short of the declared shape
-        return (lead[1:] == self.scan_shape[1:] and 0 < lead[0] < self.scan_shape[0]
-                and ds.maxshape[0] is None)
+        """Fits the scan as the viewer's data must (an aborted scan's unlimited slowest dim
+        may stop short): keys, data, motor positions and text alike grow point by point."""
+        return (not ds.is_virtual and ds.shape is not None
+                and fits_shape(ds.shape, ds.maxshape, self.scan_shape, exact=True))
 
     def _make_per_point(self, group: h5py.Group, name: str, src: h5py.Dataset) -> h5py.Dataset:
         rank = self.rank
@@ -715,9 +555,7 @@ def _link_targets(targets, master: h5py.File,
             logger.warning("replay: %s -> %s:%s left missing (a virtual dataset's source)",
                            path, link.filename, link.path)
             continue
-        parent = master[path.rpartition("/")[0] or "/"]
-        nx_class = parent.attrs.get("NX_class", b"")
-        in_plot = (nx_class.decode() if isinstance(nx_class, bytes) else str(nx_class)) == "NXdata"
+        in_plot = nx_class(master[path.rpartition("/")[0] or "/"]) == "NXdata"
         old_key, old_plot = out.get(_abs(link.path), (False, False))
         out[_abs(link.path)] = (old_key or is_key, old_plot or in_plot)
     return out
