@@ -17,8 +17,8 @@ import hdf5plugin  # noqa: F401  (compressed real data)
 import numpy as np
 import pytest
 
-from swmrview import replay
-from swmrview.replay import ReplayError, replay_scan, start_replay
+from swmrview.tools import replay
+from swmrview.tools.replay import ReplayError, replay_scan, start_replay
 from swmrview.core import GrowthFollower, open_swmr
 from swmrview.core.layout import find_layout
 from tests.writers import gda_writer as gw
@@ -185,7 +185,7 @@ def test_live_replay_of_a_real_file(tmp_path, processes, name):
 
 def test_k11_detector_files_replayed_and_missing_ones_synthesised(tmp_path, caplog):
     out = tmp_path / "k11-18014.nxs"
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
         info = replay_scan(DATA / "k11-18014.nxs", out, rate=1e6, batch=500)
     assert info.scan_shape == (3201,)
     det_dir = tmp_path / "k11-18014"
@@ -274,7 +274,7 @@ def test_areadetector_file_without_keys_or_flag(tmp_path):
 
 def test_gda8_missing_detector_file_is_synthesised(tmp_path, caplog):
     out = tmp_path / "i21-13.nxs"
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
         info = replay_scan(DATA / "i21-13.nxs", out, rate=1e6)
     assert info.scan_shape == (20,) and info.source.endswith("scan_dimensions")
     assert "andor-13.hdf is missing" in caplog.text
@@ -365,7 +365,7 @@ def test_nxmx_virtual_data_sources_stay_missing(tmp_path, caplog):
     out = tmp_path / "xrc_209_master.h5"
     with pytest.raises(ReplayError, match="virtual dataset .* --scan-shape"):
         replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6)   # the viewer finds nothing
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
         replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6, batch=100, scan_shape=(240,))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xrc_209_master.h5"]
     assert "a virtual dataset's source" in caplog.text

@@ -1,6 +1,6 @@
 """Replay a finished scan file as a live SWMR scan, the way its writer wrote it.
 
-``swmrview --replay FINISHED OUT [--rate R]`` (or ``python -m swmrview.replay``) rewrites any
+``swmrview --replay FINISHED OUT [--rate R]`` (or ``python -m swmrview.tools.replay``) rewrites any
 finished scan as a real SWMR writer would have written it, for demos on real data, for training
 and for tests (:func:`start_replay` runs it in a separate process):
 
@@ -42,12 +42,12 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers bitshuffle/LZ4/Blosc so compressed data can be copied)
 import numpy as np
 
-from .core import gda as gda_mod
-from .core.layout import LayoutError, ScanLayout, find_layout
-from .core.nexus import nx_class
-from .core.positions import unravel
-from .core.search import fits_shape
-from .core.sources import Notes
+from swmrview.core import gda as gda_mod
+from swmrview.core.layout import LayoutError, ScanLayout, find_layout
+from swmrview.core.nexus import nx_class
+from swmrview.core.positions import unravel
+from swmrview.core.search import fits_shape
+from swmrview.core.sources import Notes
 
 logger = logging.getLogger(__name__)
 
