@@ -19,6 +19,7 @@ import pytest
 
 from swmrview.tools import replay
 from swmrview.tools.replay import ReplayError, replay_scan, start_replay
+from swmrview.tools.replay import points as replay_points
 from swmrview.core import GrowthFollower, open_swmr
 from swmrview.core.layout import find_layout
 from tests.writers import gda_writer as gw
@@ -314,10 +315,10 @@ def test_cli(tmp_path, capsys):
 
 
 def test_runs_split_points_into_row_slices():
-    runs = replay._runs([0, 1, 2, 3, 7, 6, 5, 4, 8], range(1, 10), (3, 4))
+    runs = replay_points.runs([0, 1, 2, 3, 7, 6, 5, 4, 8], range(1, 10), (3, 4))
     assert [(r.row, r.lo, r.hi) for r in runs] == [((0,), 0, 3), ((1,), 0, 3), ((2,), 0, 0)]
     assert runs[1].counts == (8, 7, 6, 5) and runs[1].indices == (4, 5, 6, 7)
-    runs = replay._runs([0, 2, 1], range(1, 4), (5,))
+    runs = replay_points.runs([0, 2, 1], range(1, 4), (5,))
     assert [(r.lo, r.hi) for r in runs] == [(0, 0), (1, 2)]
     assert runs[1].counts == (3, 2)
 
