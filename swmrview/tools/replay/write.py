@@ -35,7 +35,8 @@ def _build(finished: Path, out: Path, scan_shape: Sequence[int] | None
     sources = [src]
     try:
         info = analyse(src, scan_shape)
-        logger.info("replay %s: scan shape %s (%s)", finished.name, info.scan_shape, info.source)
+        logger.info("replay %s: scan shape %s (%s), signal %s", finished.name, info.scan_shape,
+                    info.source, info.signal)
         master = Output(out, info.scan_shape, out.name)
         links: list[Link] = []
         master.copy_tree(src, master.file, set(info.keys), info.finished, links)
