@@ -103,7 +103,7 @@ def finished_pinned(app: QApplication, workdir: Path, out: Path) -> None:
 
 def real_replay_live(app: QApplication, workdir: Path, out: Path) -> None:
     """A real Malcolm tomography scan (k11, 3201 points) replayed live, half way through."""
-    from swmrview.replay import start_replay
+    from swmrview.tools.replay import start_replay
 
     data = Path(__file__).resolve().parents[1] / "tests" / "data"
     path = workdir / "k11-18014.nxs"

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging("--debug" in argv[:cut])
         return int(simulate_main(argv[cut + 1:]) or 0)
     if "--replay" in argv:
-        from swmrview.replay import main as replay_main
+        from swmrview.tools.replay import main as replay_main
 
         cut = argv.index("--replay")
         setup_logging("--debug" in argv[:cut])

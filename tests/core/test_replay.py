@@ -17,8 +17,11 @@ import hdf5plugin  # noqa: F401  (compressed real data)
 import numpy as np
 import pytest
 
-from swmrview import replay
-from swmrview.replay import ReplayError, replay_scan, start_replay
+from swmrview.tools import replay
+from swmrview.tools.replay import ReplayError, replay_scan, start_replay
+from swmrview.tools.replay import points as replay_points
+from swmrview.core import GrowthFollower, open_swmr
+from swmrview.core.layout import find_layout
 from tests.writers import gda_writer as gw
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -183,7 +186,7 @@ def test_live_replay_of_a_real_file(tmp_path, processes, name):
 
 def test_k11_detector_files_replayed_and_missing_ones_synthesised(tmp_path, caplog):
     out = tmp_path / "k11-18014.nxs"
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
         info = replay_scan(DATA / "k11-18014.nxs", out, rate=1e6, batch=500)
     assert info.scan_shape == (3201,)
     det_dir = tmp_path / "k11-18014"
@@ -272,7 +275,7 @@ def test_areadetector_file_without_keys_or_flag(tmp_path):
 
 def test_gda8_missing_detector_file_is_synthesised(tmp_path, caplog):
     out = tmp_path / "i21-13.nxs"
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
         info = replay_scan(DATA / "i21-13.nxs", out, rate=1e6)
     assert info.scan_shape == (20,) and info.source.endswith("scan_dimensions")
     assert "andor-13.hdf is missing" in caplog.text
@@ -312,10 +315,10 @@ def test_cli(tmp_path, capsys):
 
 
 def test_runs_split_points_into_row_slices():
-    runs = replay._runs([0, 1, 2, 3, 7, 6, 5, 4, 8], range(1, 10), (3, 4))
+    runs = replay_points.runs([0, 1, 2, 3, 7, 6, 5, 4, 8], range(1, 10), (3, 4))
     assert [(r.row, r.lo, r.hi) for r in runs] == [((0,), 0, 3), ((1,), 0, 3), ((2,), 0, 0)]
     assert runs[1].counts == (8, 7, 6, 5) and runs[1].indices == (4, 5, 6, 7)
-    runs = replay._runs([0, 2, 1], range(1, 4), (5,))
+    runs = replay_points.runs([0, 2, 1], range(1, 4), (5,))
     assert [(r.lo, r.hi) for r in runs] == [(0, 0), (1, 2)]
     assert runs[1].counts == (3, 2)
 
@@ -361,8 +364,10 @@ def test_missing_detector_file_of_a_2d_scan_is_synthesised(tmp_path):
 
 def test_nxmx_virtual_data_sources_stay_missing(tmp_path, caplog):
     out = tmp_path / "xrc_209_master.h5"
-    with caplog.at_level(logging.WARNING, logger="swmrview.replay"):
-        replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6, batch=100)
+    with pytest.raises(ReplayError, match="virtual dataset .* --scan-shape"):
+        replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6)   # the viewer finds nothing
+    with caplog.at_level(logging.WARNING, logger="swmrview.tools.replay"):
+        replay_scan(DATA / "xrc_209_master.h5", out, rate=1e6, batch=100, scan_shape=(240,))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xrc_209_master.h5"]
     assert "a virtual dataset's source" in caplog.text
     with h5py.File(out, "r", swmr=True) as f, h5py.File(DATA / "xrc_209_master.h5") as orig:
@@ -370,3 +375,87 @@ def test_nxmx_virtual_data_sources_stay_missing(tmp_path, caplog):
         assert ([(s.file_name, s.dset_name) for s in f["/entry/data/data"].virtual_sources()]
                 == [(s.file_name, s.dset_name) for s in orig["/entry/data/data"].virtual_sources()])
     assert_same_file(DATA / "xrc_209_master.h5", out)
+
+
+# ----------------------------------------------------------------------------- scan shape
+
+XSP_SCAN = (16, 20)
+XSP_FRAME = (4, 512)                   # 4 detector elements x 512 channels
+XSP_ELEMENT_FIELDS = ("dtc_factors", "dtc_time", "scaler_0", "scaler_1", "scaler_2")
+
+
+def write_keyless_xspress3(path: Path) -> np.ndarray:
+    """A finished keyless NeXus map like an xspress3 one: NXdata ``data`` (16, 20, 4, 512) over
+    axes of 16 and 20, and five per-element (16, 20, 4) fields beside it. Returns the data."""
+    rng = np.random.default_rng(18)
+    data = rng.poisson(3.0, XSP_SCAN + XSP_FRAME).astype(np.uint32)
+    with h5py.File(path, "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        entry.attrs["default"] = "data"
+        det = entry.create_group("instrument/xspress3")
+        det.attrs["NX_class"] = "NXdetector"
+        det.create_dataset("data", data=data, chunks=(1, 1) + XSP_FRAME)
+        for name in XSP_ELEMENT_FIELDS:
+            det.create_dataset(name, data=rng.random(XSP_SCAN + XSP_FRAME[:1]))
+        plot = entry.create_group("data")
+        plot.attrs["NX_class"] = "NXdata"
+        plot.attrs["signal"] = "data"
+        plot.attrs["axes"] = ["y", "x", ".", "."]
+        plot.attrs["y_indices"] = 0
+        plot.attrs["x_indices"] = 1
+        plot["data"] = det["data"]
+        plot["y"] = np.linspace(0.0, 1.5, XSP_SCAN[0])
+        plot["x"] = np.linspace(0.0, 1.9, XSP_SCAN[1])
+    return data
+
+
+def test_keyless_xspress3_map_replays_point_by_point_over_the_layouts_scan_shape(
+        tmp_path, processes):
+    """Per-element (16, 20, 4) fields beside (16, 20, 4, 512) data: the replay writes 16x20
+    whole points (the viewer's scan shape), so the map of sums the core follows live equals
+    numpy's sums over the original; no point is ever seen a quarter written."""
+    original = tmp_path / "orig" / "xsp.nxs"
+    original.parent.mkdir()
+    data = write_keyless_xspress3(original)
+    expected = data.reshape(XSP_SCAN + (-1,)).sum(axis=-1, dtype=np.float64)
+    with h5py.File(original, "r") as f:
+        assert find_layout(f).scan_shape == XSP_SCAN            # what the viewer shows
+        assert replay.analyse(f).scan_shape == XSP_SCAN
+    out = tmp_path / "live" / "xsp.nxs"
+    proc = start_replay(original, out, rate=200.0)
+    processes.append(proc)
+    sums = np.full(XSP_SCAN, np.nan)
+    seen = 0
+    with open_swmr(out, retry_for=30) as f:
+        layout = find_layout(f)
+        assert layout.scan_rank == 2 and layout.signal == "/entry/data/data"
+        live = f[layout.signal]
+        assert live.maxshape == (None, None) + XSP_FRAME
+        follower = GrowthFollower([live], timeout=2.0, scan_rank=2)
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline, "the core never followed the replay to its end"
+            new = follower.poll()
+            if new.size:
+                live.refresh()
+                for pos in zip(*follower.positions(new)):
+                    pos = tuple(int(p) for p in pos)
+                    assert pos[0] < XSP_SCAN[0] and pos[1] < XSP_SCAN[1], pos
+                    sums[pos] = float(np.sum(live[pos], dtype=np.float64))
+                    seen += 1
+            elif follower.done:
+                if proc.is_alive():                 # idle on a busy machine: follow on
+                    follower.resume()
+                else:
+                    break
+            time.sleep(0.01)
+    assert _join(proc) == 0
+    assert seen == int(np.prod(XSP_SCAN))
+    np.testing.assert_array_equal(sums, expected)
+    with h5py.File(out, "r", swmr=True) as f:
+        assert find_layout(f).scan_shape == XSP_SCAN
+        for name in XSP_ELEMENT_FIELDS:
+            assert f[f"/entry/instrument/xspress3/{name}"].maxshape == (None, None, 4)
+    assert_same_file(original, out)

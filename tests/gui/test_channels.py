@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from swmrview.core.channels import Channel
 from swmrview.model.status import FINISHED
 from swmrview.model.view_settings import ViewSettings
-from swmrview.replay import start_replay
+from swmrview.tools.replay import start_replay
 
 from .conftest import wait_terminal
 

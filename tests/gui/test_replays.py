@@ -11,7 +11,7 @@ import pytest
 
 from swmrview.core.layout import find_layout
 from swmrview.model.status import FINISHED
-from swmrview.replay import start_replay
+from swmrview.tools.replay import start_replay
 
 from .conftest import wait_terminal
 

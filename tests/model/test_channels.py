@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from swmrview.core.channels import Channel
-from swmrview.replay import start_replay
+from swmrview.tools.replay import start_replay
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 I18 = DATA / "i18_test_data.nxs"

@@ -255,7 +255,7 @@ def test_live_keyless_grid_with_points_sharing_chunks_never_reads_unwritten_poin
     is stored before all its points are written, so points were read as fill (zeros)."""
     from pathlib import Path
 
-    from swmrview.replay import start_replay
+    from swmrview.tools.replay import start_replay
 
     original = Path(__file__).resolve().parents[1] / "data" / "Sample_Line_2021-03-16_096.hdf5"
     with h5py.File(original, "r", locking=False) as h5:
