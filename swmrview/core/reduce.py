@@ -212,8 +212,8 @@ class FrameReducer:
 
     def _scalar(self, frame: np.ndarray) -> tuple[float, float, float, float]:
         value = float(frame)
-        bad = (nonfinite(frame) is not None or (self.overflow is not None and value >= self.overflow)
-               or self._n_masked > 0)
+        bad = (nonfinite(frame) is not None
+               or (self.overflow is not None and value >= self.overflow) or self._n_masked > 0)
         if bad:
             return (0.0, _NAN, _NAN, _NAN if self._roi is None else 0.0)
         return (value, value, value, _NAN if self._roi is None else value)

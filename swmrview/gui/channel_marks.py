@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from swmrview.core.channels import spectrum_span
 
 COLOUR = (255, 200, 0)
+MAX_CHANNELS = 1 << 20   # more than any MCA has
 
 
 class ChannelMarks:
@@ -40,8 +41,8 @@ class ChannelMarks:
                 n = trace.frame.shape[-1]
             elif trace.axis is not None and trace.axis.values is not None:
                 n = len(trace.axis.values)
-            else:
-                n = int(np.floor(max(0.0, *channel.bounds))) + 1
+            else:   # no spectrum yet: up to the upper bound (an absurd bound is not allocated)
+                n = int(np.clip(np.floor(max(channel.bounds)), 0, MAX_CHANNELS - 1)) + 1
             x = trace.x_values(n)
             a, b = spectrum_span(channel, n, x)
             if b > a:   # no channel inside: nothing to shade
