@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from swmrview.gui.compare_dock import REGION_COLOR, CompareDock, point_color
 from swmrview.gui.map_view import MapView
-from swmrview.model.compare import region_positions
+from swmrview.model.regions import region_positions
 from swmrview.model.messages import PointFrame
 from swmrview.model.region import RegionFrame
 from swmrview.model.view_state import ViewState

@@ -1,22 +1,19 @@
-"""Hold and compare: the scan points held for comparison, and the points inside a map region.
+"""Hold and compare: the scan points held for comparison.
 
 :class:`HeldPoints` is owned by the :class:`~swmrview.model.view_state.ViewState`
 (``state.held``): the points the user held, in the order held, each with a number that stays
 with it (its marker label and curve colour), and their frames as the session sent them.
-:func:`region_positions` picks the acquired points whose map cells' centres lie inside a
-rectangle (or, for 1-D scans, an interval) of motor coordinates. Qt-free, like the whole model.
+The points inside a map region are picked by :mod:`swmrview.model.regions`. Qt-free, like the
+whole model.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
@@ -144,49 +141,3 @@ class HeldPoints:
 
 def _position(position: Sequence[int]) -> Position:
     return tuple(int(p) for p in position)
-
-
-def region_positions(state: "ViewState", x: tuple[float, float],
-                     y: tuple[float, float] | None = None, scatter: bool = False) -> np.ndarray:
-    """Acquired positions, shape (n, rank) in arrival order, drawn inside the region.
-
-    ``x`` (and ``y``) are intervals in the map's plot coordinates: the motor positions of the
-    cells' centres on a grid map, the chosen x of a 1-D plot (``state.curve_x``), or with
-    ``scatter`` the recorded positions of a non-grid scan. For scans of rank >= 3 only points
-    of the plane on screen are taken. Bounds may come in either order; a point on a bound is
-    inside.
-    """
-    rank = state.rank
-    if rank == 0:
-        return np.zeros((0, 0), np.int64)
-    positions = state.acquired_positions()
-    if rank > 2:
-        positions = positions[state.on_plane(positions)]
-    positions = _unique_rows(positions, state.shape)
-    if scatter and state.scatter is not None:
-        px, py, known = state.scatter.xy(positions)
-        if y is None:
-            raise ValueError("a scatter map needs a y interval")
-        return positions[known & _between(px, x) & _between(py, y)]
-    if rank == 1:
-        return positions[_between(state.curve_x()[positions[:, 0]], x)]
-    if y is None:
-        raise ValueError("a map of rank >= 2 needs a y interval")
-    inside = _between(state.coordinates(rank - 1)[positions[:, -1]], x) \
-        & _between(state.coordinates(rank - 2)[positions[:, -2]], y)
-    return positions[inside]
-
-
-def _between(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
-    lo, hi = min(bounds), max(bounds)
-    return (values >= lo) & (values <= hi)
-
-
-def _unique_rows(positions: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """``positions`` without repeats, first arrival kept, in arrival order (a 1-D unique of
-    flat indices: five times faster than a row-wise one)."""
-    if len(positions) < 2:
-        return positions
-    flat = np.ravel_multi_index(tuple(positions.T), tuple(shape))
-    _, first = np.unique(flat, return_index=True)
-    return positions[np.sort(first)]

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from .messages import Scatter
+from .messages import Axis, Scatter
 
-if TYPE_CHECKING:
-    from .view_state import ViewState
+
+class ViewState(Protocol):
+    """What the geometry reads of the view state that owns it (a Protocol: the view state
+    imports this module, not the other way round)."""
+
+    rank: int
+    axes: Sequence[Axis]
+    map: Any
+    reduction: str
+
+    def acquired_positions(self) -> np.ndarray: ...
+
+    def on_plane(self, positions: np.ndarray) -> np.ndarray: ...
 
 Position = tuple[int, ...]
 MAX_GRID = 256          # cells along each side of an interpolated image, at most

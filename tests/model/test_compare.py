@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swmrview.model.compare import MAX_HELD, HeldPoints, region_positions
+from swmrview.model.compare import MAX_HELD, HeldPoints
+from swmrview.model.regions import region_positions
 from swmrview.model.messages import Axis, ScanInfo, Update
 from swmrview.model.status import LIVE, Status
 from swmrview.model.view_state import ViewState
