@@ -12,7 +12,10 @@ Order of evidence (explicit paths given by the user always win):
    numeric dataset; the layout says why in ``notes``.
 3. **Without keys** the scan rank comes from the signal (the *frame-rank rule*):
    ``@interpretation`` (scalar 0, spectrum 1, image 2) wins; else GDA 8 ``scan_dimensions``;
-   else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
+   else, for a signal of 3 or more dimensions that is the ``data`` of an NXdetector giving
+   ``x_``/``y_pixel_size`` (NXdetector ``data[np, i, j]``), its last two dimensions are pixels
+   (one if it gives only ``x``) and the leading ones the scan, whatever axes the plot names
+   (an NXsas stack of 10 x 195 x 487 with pixel-number axes is 10 images); else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
    dimension is a scan dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
    scalars per point; 2-D -> spectra per point if the first dimension is unlimited (a growing
    stack), the name says so (``mca``, ``spectr``) or it is long and thin (last dimension at
@@ -35,7 +38,7 @@ import numpy as np
 
 from . import gda as gda_mod
 from .files import writer_active
-from .nexus import (Plot, axis_candidates, child, find_mask, find_plot,
+from .nexus import (Plot, axis_candidates, child, detector_pixel_rank, find_mask, find_plot,
                     frame_rank_from_interpretation, is_numeric, units)
 from .positions import scan_rank_of
 from .search import MAX_DEPTH, FileIndex, fallback_signal, fits, quiet_usable, usable
@@ -212,6 +215,9 @@ def _frame_rank_rule(h5file: h5py.File, path: str, ds: h5py.Dataset, plot: Plot 
     dims = gda_mod.scan_dimensions(h5file, path)
     if dims and len(dims) <= ds.ndim and all(ds.shape[d] <= n for d, n in enumerate(dims)):
         return len(dims)
+    pixels = detector_pixel_rank(h5file, path, ds) if ds.ndim >= 3 else None
+    if pixels is not None:
+        return ds.ndim - pixels
     if plot is not None and axes_per_dim is not None and path.startswith(plot.path + "/") \
             and 2 <= ds.ndim <= 3 and all(_axis_ok(plot.group, names, ds.shape[d],
                                                    growing=ds.maxshape[d] is None)
