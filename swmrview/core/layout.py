@@ -9,7 +9,10 @@ Order of evidence (explicit paths given by the user always win):
 2. **The signal** is the NeXus default plot (``@default`` chain, ``@signal``, old-style
    ``signal=1``). One that is missing, a group, text, or behind a missing file is noted and
    replaced by a numeric field of the same plot, then a detector's ``data``, then the largest
-   numeric dataset; the layout says why in ``notes``.
+   numeric dataset; the layout says why in ``notes``. When none is left because the detector
+   file is missing (a Malcolm scan whose detector never wrote), the scan file's own per-point
+   fields are mapped: its readable keys (``uniqueKeys``: which points were acquired, in order),
+   then its motor readbacks; the first note names the missing file.
 3. **Without keys** the scan rank comes from the signal (the *frame-rank rule*):
    ``@interpretation`` (scalar 0, spectrum 1, image 2) wins; else GDA 8 ``scan_dimensions``;
    else, for a signal of 3 or more dimensions that is the ``data`` of an NXdetector giving
@@ -356,6 +359,24 @@ def _choose_signal(h5file: h5py.File, index: FileIndex, plot: Plot | None,
     return path, h5file[path]
 
 
+def _own_fields(index: FileIndex, key_paths: Sequence[str], key_ds: Sequence[h5py.Dataset],
+                rank: int, shape, exact: bool) -> list[str]:
+    """Per-point fields a scan file keeps of its own when its detector data cannot be read:
+    its readable keys (their values: which points were acquired, in which order), then its
+    motor readbacks (scan-shaped positions). Never data otherwise; the last resort."""
+    found: list[tuple[bool, int, str]] = []
+    seen: set = set()
+    for path, obj in list(zip(key_paths, key_ds)) + [
+            (p, o) for p, o in index.walked()
+            if isinstance(o, h5py.Dataset) and o.ndim == rank and index.is_position(p, o)]:
+        if obj.id not in seen and obj.size >= 2 and obj.ndim >= rank \
+                and fits(obj, shape, exact) and quiet_usable(obj):
+            seen.add(obj.id)
+            # one value per point first (an NDArrayUniqueId (n, m, 1, 1) after uniqueKeys)
+            found.append((obj.ndim != rank, len(found), path))
+    return [path for *_, path in sorted(found)]
+
+
 def _collect_data(index: FileIndex, plot: Plot | None, signal_path: str | None,
                   signal_ds: h5py.Dataset | None, rank: int, shape, exact: bool) -> list[str]:
     """The signal first, then the plot's and every other numeric dataset fitting the scan."""
@@ -422,6 +443,19 @@ def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...]
     signal_path, signal_ds = _choose_signal(h5file, index, plot, rank, shape, exact, notes,
                                             fallback=not explicit)
 
+    # a scan whose detector data is unreadable (its file missing) still has its own keys and
+    # motor readbacks: map those, and say which file is missing
+    own: list[str] = []
+    if signal_ds is None and not explicit and rank and (notes.missing_files or dangling):
+        own = _own_fields(index, key_paths, key_ds, rank, shape, exact)
+        if own:
+            signal_path, signal_ds = own[0], h5file[own[0]]
+            missing = notes.missing_files
+            why = (f"detector data missing ({', '.join(missing)} not found)" if missing
+                   else "no detector data can be read")
+            notes.notes.insert(0, f"{why}: mapping the scan file's own {signal_path} "
+                                  f"instead (the motor readbacks are listed as data)")
+
     # the dataset whose shape gives the scan when nothing declared it: the first --data, or
     # the signal
     base_path, base = explicit[0] if explicit else (signal_path, signal_ds)
@@ -446,6 +480,7 @@ def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...]
         data_paths = [p for p, _ in explicit]
     else:
         data_paths = _collect_data(index, plot, signal_path, signal_ds, rank, shape, exact)
+        data_paths += [p for p in own if p not in data_paths]
         if not data_paths:
             notes.add(f"no numeric dataset fits the scan shape {tuple(shape)} yet")
 
