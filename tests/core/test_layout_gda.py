@@ -214,7 +214,8 @@ def test_missing_detector_file_maps_the_scans_own_keys_and_names_the_file(tmp_pa
     path = missing_detector_scan(tmp_path / "scan-1234.nxs")
     with h5py.File(path, "r") as f:
         layout = find_layout(f)
-    assert layout.scan_shape == (5, 5) and layout.dangling_keys == ("/entry/diamond_scan/keys/det_uid",)
+    assert layout.scan_shape == (5, 5)
+    assert layout.dangling_keys == ("/entry/diamond_scan/keys/det_uid",)
     assert layout.signal == "/entry/diamond_scan/keys/uniqueKeys" and layout.frame_shape == ()
     assert layout.data[1:] == ("/entry/det/stagex_value", "/entry/det/stagey_value")  # readbacks
     assert layout.axes == ("/entry/det/stagey_value_set", "/entry/det/stagex_value_set")
