@@ -18,8 +18,9 @@ Order of evidence (explicit paths given by the user always win):
    else, for a signal of 3 or more dimensions that is the ``data`` of an NXdetector giving
    ``x_``/``y_pixel_size`` (NXdetector ``data[np, i, j]``), its last two dimensions are pixels
    (one if it gives only ``x``) and the leading ones the scan, whatever axes the plot names
-   (an NXsas stack of 10 x 195 x 487 with pixel-number axes is 10 images); else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
-   dimension is a scan dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
+   (an NXsas stack of 10 x 195 x 487 with pixel-number axes is 10 images); else, when the
+   plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every dimension is a scan
+   dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
    scalars per point; 2-D -> spectra per point if the first dimension is unlimited (a growing
    stack), the name says so (``mca``, ``spectr``) or it is long and thin (last dimension at
    least 4 times the first, e.g. (n, 4096)), else a single image (scan rank 0); N-D (N >= 3)
@@ -40,6 +41,7 @@ import h5py
 import numpy as np
 
 from . import gda as gda_mod
+from .fields import FieldDataset, numeric_fields, open_data, split_field
 from .files import writer_active
 from .nexus import (Plot, axis_candidates, child, detector_pixel_rank, find_mask, find_plot,
                     frame_rank_from_interpretation, is_numeric, units)
@@ -101,8 +103,17 @@ def _abs(path: str) -> str:
     return "/" + path.strip("/")
 
 
-def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset:
-    """A dataset named by the user; LayoutError names a missing path or broken link."""
+def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset | FieldDataset:
+    """A dataset (or ``PATH:FIELD`` of a compound one) named by the user; LayoutError names a
+    missing path or broken link."""
+    base, field = split_field(path)
+    if field is not None and child(h5file, path) is None:
+        obj = _explicit(h5file, base, what)
+        try:
+            return open_data(h5file, path)
+        except KeyError as exc:
+            raise LayoutError(f"{what} {_abs(path)}: {exc.args[0] if exc.args else exc}"
+                              ) from None
     obj, problem = resolve(h5file, path)
     if problem is not None:
         if problem.missing_file or "links to" in problem.message or "soft link" in problem.message:
@@ -354,9 +365,16 @@ def _choose_signal(h5file: h5py.File, index: FileIndex, plot: Plot | None,
     path = fallback_signal(index, plot, failed, fits_scan)
     if path is None:
         return None, None
-    notes.add(f"showing {path} instead" if plot is not None or notes.notes
-              else f"no NeXus default plot; showing {path}")
-    return path, h5file[path]
+    what = ""
+    base, field = split_field(path)
+    if field is not None and child(h5file, path) is None:
+        others = [n for n in numeric_fields(h5file[base].dtype) if n != field]
+        what = (f" (the field {field!r} of the compound dataset {base}"
+                + (f"; its other numeric fields {', '.join(others)} are listed as "
+                   f"{base}:FIELD" if others else "") + ")")
+    notes.add(f"showing {path} instead{what}" if plot is not None or notes.notes
+              else f"no NeXus default plot; showing {path}{what}")
+    return path, open_data(h5file, path)
 
 
 def _own_fields(index: FileIndex, key_paths: Sequence[str], key_ds: Sequence[h5py.Dataset],
@@ -383,13 +401,17 @@ def _collect_data(index: FileIndex, plot: Plot | None, signal_path: str | None,
     found = [signal_path] if signal_path else []
     if rank == 0:
         return found
-    seen = {signal_ds.id} if signal_ds is not None else set()
+
+    def ident(obj) -> tuple:      # the fields of one compound dataset share its id
+        return obj.id, getattr(obj, "field", None)
+
+    seen = {ident(signal_ds)} if signal_ds is not None else set()
     ordered = [(f"{plot.path}/{n}", child(plot.group, n)) for n in plot.group] if plot else []
-    for path, obj in ordered + index.walked():
-        if isinstance(obj, h5py.Dataset) and obj.id not in seen \
+    for path, obj in index.with_fields(ordered + index.walked()):
+        if is_numeric(obj) and ident(obj) not in seen \
                 and (obj.size >= 2 or not exact) and obj.ndim >= rank \
                 and fits(obj, shape, exact) and quiet_usable(obj) and index.allowed(path, obj):
-            seen.add(obj.id)
+            seen.add(ident(obj))
             found.append(path)
     return found
 

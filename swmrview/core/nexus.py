@@ -14,6 +14,7 @@ from typing import Iterator
 import h5py
 import numpy as np
 
+from .fields import FieldDataset
 from .sources import Notes, resolve
 
 __all__ = ["Plot", "text", "texts", "nx_class", "child", "is_numeric", "find_plot",
@@ -80,7 +81,8 @@ def child(group: h5py.Group, name: str):
 
 
 def is_numeric(obj) -> bool:
-    return isinstance(obj, h5py.Dataset) and obj.dtype.kind in "biuf"
+    """A dataset of numbers (or a numeric field of a compound dataset)."""
+    return isinstance(obj, (h5py.Dataset, FieldDataset)) and obj.dtype.kind in "biuf"
 
 
 def _is_one(value) -> bool:
