@@ -108,7 +108,7 @@ def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset | FieldDa
     missing path or broken link."""
     base, field = split_field(path)
     if field is not None and child(h5file, path) is None:
-        obj = _explicit(h5file, base, what)
+        _explicit(h5file, base, what)       # the dataset itself: missing, a group, a link
         try:
             return open_data(h5file, path)
         except KeyError as exc:
