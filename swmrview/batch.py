@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 import h5py
 import numpy as np
 
+from swmrview.core.fields import open_data
 from swmrview.core.files import HDF5_SUFFIXES
 from swmrview.core.reduce import REDUCTIONS as CHANNELS
 
@@ -106,7 +107,7 @@ def plan_file(path: str, data: str | None = None) -> FilePlan:
         data_path = data or layout.signal or (layout.data[0] if layout.data else None)
         if data_path is None:
             raise ValueError(f"{path}: no numeric data to map")
-        ds = f[data_path]
+        ds = open_data(f, data_path)
         rank = int(layout.scan_rank)
         data_scan = tuple(int(n) for n in ds.shape[:rank])
         declared = tuple(layout.scan_shape)
@@ -203,8 +204,8 @@ def run_task(task: Task) -> tuple[int, int, np.ndarray]:
             overflow = plan.overflow
             if plan.pixel_mask:
                 mask = np.asarray(f[plan.pixel_mask]) != 0
-        with ReducePipeline(f[plan.data], plan.scan_rank, threads=task.threads, roi=task.roi,
-                            mask=mask, overflow=overflow) as pipe:
+        with ReducePipeline(open_data(f, plan.data), plan.scan_rank, threads=task.threads,
+                            roi=task.roi, mask=mask, overflow=overflow) as pipe:
             chosen = positions[ok]
             step = 4096  # bounded memory per call, whatever the range
             cols = np.flatnonzero(ok)

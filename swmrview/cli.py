@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", action="append", default=[], metavar="P",
                    help="key dataset path (repeatable); default: auto-detected")
     p.add_argument("--data", action="append", default=[], metavar="P",
-                   help="data dataset path to show (repeatable); default: NeXus signal")
+                   help="data dataset path to show (repeatable; PATH:FIELD for a numeric "
+                        "field of a compound dataset); default: NeXus signal")
     p.add_argument("--finished", metavar="P", help="scan-finished flag dataset path")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="give up after S seconds without new points (default 10)")

@@ -262,3 +262,20 @@ def test_a_bad_settings_file_exits_2_with_the_reason(tmp_path):
     result = run_cli([tmp_path / "x.h5", "--settings", settings], tmp_path)
     assert result.returncode == 2
     assert "bad.json" in result.stderr and "not JSON" in result.stderr
+
+
+def test_scan_whose_detector_file_is_missing_maps_its_own_fields_and_exits_0(tmp_path):
+    """SPEC 5: exit 0 when a map was made; the missing file is named; the map is the scan's
+    uniqueKeys (0 where no point was acquired) at the motors' positions."""
+    from tests.writers.malcolm_files import DETECTOR_FILE, missing_detector_scan
+
+    path = missing_detector_scan(tmp_path / "scan-1234.nxs", acquired=18)
+    csv = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--timeout", "2", "--export-map", csv],
+                     tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and DETECTOR_FILE in result.stderr
+    expected = np.zeros(25)
+    expected[:18] = np.arange(1, 19)
+    np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", comments="#"),
+                                  expected.reshape(5, 5))

@@ -9,11 +9,18 @@ Order of evidence (explicit paths given by the user always win):
 2. **The signal** is the NeXus default plot (``@default`` chain, ``@signal``, old-style
    ``signal=1``). One that is missing, a group, text, or behind a missing file is noted and
    replaced by a numeric field of the same plot, then a detector's ``data``, then the largest
-   numeric dataset; the layout says why in ``notes``.
+   numeric dataset; the layout says why in ``notes``. When none is left because the detector
+   file is missing (a Malcolm scan whose detector never wrote), the scan file's own per-point
+   fields are mapped: its readable keys (``uniqueKeys``: which points were acquired, in order),
+   then its motor readbacks; the first note names the missing file.
 3. **Without keys** the scan rank comes from the signal (the *frame-rank rule*):
    ``@interpretation`` (scalar 0, spectrum 1, image 2) wins; else GDA 8 ``scan_dimensions``;
-   else, when the plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every
-   dimension is a scan dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
+   else, for a signal of 3 or more dimensions that is the ``data`` of an NXdetector giving
+   ``x_``/``y_pixel_size`` (NXdetector ``data[np, i, j]``), its last two dimensions are pixels
+   (one if it gives only ``x``) and the leading ones the scan, whatever axes the plot names
+   (an NXsas stack of 10 x 195 x 487 with pixel-number axes is 10 images); else, when the
+   plot names a 1-D axis for each of the signal's 2 or 3 dimensions, every dimension is a scan
+   dimension (scalars on a grid, e.g. STXM); else by shape: 1-D ->
    scalars per point; 2-D -> spectra per point if the first dimension is unlimited (a growing
    stack), the name says so (``mca``, ``spectr``) or it is long and thin (last dimension at
    least 4 times the first, e.g. (n, 4096)), else a single image (scan rank 0); N-D (N >= 3)
@@ -34,8 +41,9 @@ import h5py
 import numpy as np
 
 from . import gda as gda_mod
+from .fields import FieldDataset, numeric_fields, open_data, split_field
 from .files import writer_active
-from .nexus import (Plot, axis_candidates, child, find_mask, find_plot,
+from .nexus import (Plot, axis_candidates, child, detector_pixel_rank, find_mask, find_plot,
                     frame_rank_from_interpretation, is_numeric, units)
 from .positions import scan_rank_of
 from .search import MAX_DEPTH, FileIndex, fallback_signal, fits, quiet_usable, usable
@@ -95,8 +103,17 @@ def _abs(path: str) -> str:
     return "/" + path.strip("/")
 
 
-def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset:
-    """A dataset named by the user; LayoutError names a missing path or broken link."""
+def _explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset | FieldDataset:
+    """A dataset (or ``PATH:FIELD`` of a compound one) named by the user; LayoutError names a
+    missing path or broken link."""
+    base, field = split_field(path)
+    if field is not None and child(h5file, path) is None:
+        _explicit(h5file, base, what)       # the dataset itself: missing, a group, a link
+        try:
+            return open_data(h5file, path)
+        except KeyError as exc:
+            raise LayoutError(f"{what} {_abs(path)}: {exc.args[0] if exc.args else exc}"
+                              ) from None
     obj, problem = resolve(h5file, path)
     if problem is not None:
         if problem.missing_file or "links to" in problem.message or "soft link" in problem.message:
@@ -212,6 +229,9 @@ def _frame_rank_rule(h5file: h5py.File, path: str, ds: h5py.Dataset, plot: Plot 
     dims = gda_mod.scan_dimensions(h5file, path)
     if dims and len(dims) <= ds.ndim and all(ds.shape[d] <= n for d, n in enumerate(dims)):
         return len(dims)
+    pixels = detector_pixel_rank(h5file, path, ds) if ds.ndim >= 3 else None
+    if pixels is not None:
+        return ds.ndim - pixels
     if plot is not None and axes_per_dim is not None and path.startswith(plot.path + "/") \
             and 2 <= ds.ndim <= 3 and all(_axis_ok(plot.group, names, ds.shape[d],
                                                    growing=ds.maxshape[d] is None)
@@ -345,9 +365,34 @@ def _choose_signal(h5file: h5py.File, index: FileIndex, plot: Plot | None,
     path = fallback_signal(index, plot, failed, fits_scan)
     if path is None:
         return None, None
-    notes.add(f"showing {path} instead" if plot is not None or notes.notes
-              else f"no NeXus default plot; showing {path}")
-    return path, h5file[path]
+    what = ""
+    base, field = split_field(path)
+    if field is not None and child(h5file, path) is None:
+        others = [n for n in numeric_fields(h5file[base].dtype) if n != field]
+        what = (f" (the field {field!r} of the compound dataset {base}"
+                + (f"; its other numeric fields {', '.join(others)} are listed as "
+                   f"{base}:FIELD" if others else "") + ")")
+    notes.add(f"showing {path} instead{what}" if plot is not None or notes.notes
+              else f"no NeXus default plot; showing {path}{what}")
+    return path, open_data(h5file, path)
+
+
+def _own_fields(index: FileIndex, key_paths: Sequence[str], key_ds: Sequence[h5py.Dataset],
+                rank: int, shape, exact: bool) -> list[str]:
+    """Per-point fields a scan file keeps of its own when its detector data cannot be read:
+    its readable keys (their values: which points were acquired, in which order), then its
+    motor readbacks (scan-shaped positions). Never data otherwise; the last resort."""
+    found: list[tuple[bool, int, str]] = []
+    seen: set = set()
+    for path, obj in list(zip(key_paths, key_ds)) + [
+            (p, o) for p, o in index.walked()
+            if isinstance(o, h5py.Dataset) and o.ndim == rank and index.is_position(p, o)]:
+        if obj.id not in seen and obj.size >= 2 and obj.ndim >= rank \
+                and fits(obj, shape, exact) and quiet_usable(obj):
+            seen.add(obj.id)
+            # one value per point first (an NDArrayUniqueId (n, m, 1, 1) after uniqueKeys)
+            found.append((obj.ndim != rank, len(found), path))
+    return [path for *_, path in sorted(found)]
 
 
 def _collect_data(index: FileIndex, plot: Plot | None, signal_path: str | None,
@@ -356,13 +401,17 @@ def _collect_data(index: FileIndex, plot: Plot | None, signal_path: str | None,
     found = [signal_path] if signal_path else []
     if rank == 0:
         return found
-    seen = {signal_ds.id} if signal_ds is not None else set()
+
+    def ident(obj) -> tuple:      # the fields of one compound dataset share its id
+        return obj.id, getattr(obj, "field", None)
+
+    seen = {ident(signal_ds)} if signal_ds is not None else set()
     ordered = [(f"{plot.path}/{n}", child(plot.group, n)) for n in plot.group] if plot else []
-    for path, obj in ordered + index.walked():
-        if isinstance(obj, h5py.Dataset) and obj.id not in seen \
+    for path, obj in index.with_fields(ordered + index.walked()):
+        if is_numeric(obj) and ident(obj) not in seen \
                 and (obj.size >= 2 or not exact) and obj.ndim >= rank \
                 and fits(obj, shape, exact) and quiet_usable(obj) and index.allowed(path, obj):
-            seen.add(obj.id)
+            seen.add(ident(obj))
             found.append(path)
     return found
 
@@ -416,6 +465,19 @@ def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...]
     signal_path, signal_ds = _choose_signal(h5file, index, plot, rank, shape, exact, notes,
                                             fallback=not explicit)
 
+    # a scan whose detector data is unreadable (its file missing) still has its own keys and
+    # motor readbacks: map those, and say which file is missing
+    own: list[str] = []
+    if signal_ds is None and not explicit and rank and (notes.missing_files or dangling):
+        own = _own_fields(index, key_paths, key_ds, rank, shape, exact)
+        if own:
+            signal_path, signal_ds = own[0], h5file[own[0]]
+            missing = notes.missing_files
+            why = (f"detector data missing ({', '.join(missing)} not found)" if missing
+                   else "no detector data can be read")
+            notes.notes.insert(0, f"{why}: mapping the scan file's own {signal_path} "
+                                  f"instead (the motor readbacks are listed as data)")
+
     # the dataset whose shape gives the scan when nothing declared it: the first --data, or
     # the signal
     base_path, base = explicit[0] if explicit else (signal_path, signal_ds)
@@ -440,6 +502,7 @@ def _find_layout(h5file: h5py.File, keys: tuple[str, ...], data: tuple[str, ...]
         data_paths = [p for p, _ in explicit]
     else:
         data_paths = _collect_data(index, plot, signal_path, signal_ds, rank, shape, exact)
+        data_paths += [p for p in own if p not in data_paths]
         if not data_paths:
             notes.add(f"no numeric dataset fits the scan shape {tuple(shape)} yet")
 

@@ -14,10 +14,12 @@ from typing import Iterator
 import h5py
 import numpy as np
 
+from .fields import FieldDataset
 from .sources import Notes, resolve
 
 __all__ = ["Plot", "text", "texts", "nx_class", "child", "is_numeric", "find_plot",
-           "axis_candidates", "frame_rank_from_interpretation", "units", "find_mask"]
+           "axis_candidates", "frame_rank_from_interpretation", "detector_pixel_rank", "units",
+           "find_mask"]
 
 _MAX_CHILDREN = 200     # children inspected per group when looking for NXdata
 _INTERPRETATION = {"scalar": 0, "spectrum": 1, "image": 2, "rgb-image": 3, "rgba-image": 3,
@@ -79,7 +81,8 @@ def child(group: h5py.Group, name: str):
 
 
 def is_numeric(obj) -> bool:
-    return isinstance(obj, h5py.Dataset) and obj.dtype.kind in "biuf"
+    """A dataset of numbers (or a numeric field of a compound dataset)."""
+    return isinstance(obj, (h5py.Dataset, FieldDataset)) and obj.dtype.kind in "biuf"
 
 
 def _is_one(value) -> bool:
@@ -243,6 +246,29 @@ def frame_rank_from_interpretation(ds: h5py.Dataset) -> int | None:
     """Frame rank stated by the signal's ``@interpretation`` (image: 2, spectrum: 1...)."""
     value = text(attr(ds, "interpretation"))
     return _INTERPRETATION.get(value.strip().lower()) if value else None
+
+
+def detector_pixel_rank(h5file: h5py.File, path: str, signal: h5py.Dataset) -> int | None:
+    """Pixel dimensions of an NXdetector whose ``data`` the signal is: 2 when it gives both
+    ``x_`` and ``y_pixel_size`` (or ``_pixel_offset``), 1 when only ``x``; else None.
+
+    NXdetector ``data`` is ``[np, i, j, tof]``: the scan points first, then the detector's own
+    pixel dimensions; a detector with x and y pixels writes images, whatever axes the plot
+    names for them (an NXdata may give pixel-number axes for every dimension of the signal).
+    """
+    parent = signal.parent
+    groups = [parent] if nx_class(parent) == "NXdetector" else []
+    groups += [g for g in _detector_groups(h5file, path, signal)
+               if g.id != parent.id and isinstance(child(g, "data"), h5py.Dataset)
+               and child(g, "data").id == signal.id]
+    for group in groups:
+        has = {axis: any(child(group, f"{axis}_pixel_{what}") is not None
+                         for what in ("size", "offset")) for axis in "xy"}
+        if has["x"] and has["y"]:
+            return 2
+        if has["x"]:
+            return 1
+    return None
 
 
 # ----------------------------------------------------------------------------- masks

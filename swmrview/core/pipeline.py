@@ -17,7 +17,8 @@ that lookup cannot serve, with ``dataset.id.read_direct_chunk`` under the lock, 
 - deflate (gzip) through ``zlib`` and the HDF5 shuffle filter through numpy.
 
 Direct chunk reads need one frame per chunk and only those filters; anything else (several
-frames per chunk, fletcher32, scaleoffset, szip, virtual datasets, numpy arrays) is read through
+frames per chunk, fletcher32, scaleoffset, szip, virtual datasets, numpy arrays, a field of a
+compound dataset (:class:`swmrview.core.fields.FieldDataset`)) is read through
 h5py, in runs of consecutive frames, and still reduced in the pool. Frames under 64 KiB are
 read and reduced on the calling thread (the pool costs more than it saves).
 
@@ -373,6 +374,8 @@ class ReducePipeline:
         ds = self.dataset
         if not hasattr(ds, "id") or self.dtype.kind not in "uifb" or self.dtype.fields:
             return None
+        if getattr(ds, "field", None) is not None:
+            return None     # a field of a compound dataset: its chunks hold every field
         if getattr(ds, "is_virtual", False) or ds.chunks is None:
             return None
         if tuple(ds.chunks) != (1,) * self.scan_rank + self.frame_shape:

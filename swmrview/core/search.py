@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
+from .fields import dataset_fields, numeric_fields
 from .nexus import Plot, child, is_numeric, nx_class
 from .sources import Notes, resolve, vds_missing_files
 
@@ -64,6 +65,10 @@ def usable(h5file: h5py.File, path: str, notes: Notes, what: str) -> h5py.Datase
     if not isinstance(obj, h5py.Dataset):
         return None
     if not is_numeric(obj):
+        if numeric_fields(obj.dtype):
+            notes.add(f"{what} {path} is a compound dataset; its numeric fields are shown as "
+                      f"{path}:FIELD ({', '.join(numeric_fields(obj.dtype))})")
+            return None
         kind = "text" if obj.dtype.kind in "SUO" else f"{obj.dtype} values"
         notes.add(f"{what} {path} holds {kind}, not numbers; ignored")
         return None
@@ -159,6 +164,14 @@ class FileIndex:
         return [(p, o) for p, o in self.all()
                 if not any(p == s or p.startswith(s + "/") for s in self.skip)]
 
+    def with_fields(self, pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
+        """``pairs`` followed by the numeric fields (``PATH:FIELD``) of their compound
+        datasets, each a :class:`~swmrview.core.fields.FieldDataset`."""
+        fields = [f for path, obj in pairs
+                  if isinstance(obj, h5py.Dataset) and obj.dtype.names
+                  for f in dataset_fields(path, obj)]
+        return pairs + fields
+
     def _parent_class(self, path: str) -> str | None:
         parent = path.rsplit("/", 1)[0] or "/"
         if parent not in self._classes:
@@ -188,17 +201,17 @@ class FileIndex:
 def fallback_signal(scope: FileIndex, plot: Plot | None, failed: str | None,
                     fits_scan: Callable[[h5py.Dataset], bool]) -> str | None:
     """A numeric field of the plot, else a detector's data, else the largest numeric dataset."""
-    walked = scope.walked()
+    walked = scope.with_fields(scope.walked())
     tiers: list[list[tuple[tuple, str]]] = [[], [], []]
     if plot is not None:
-        for i, name in enumerate(plot.group):
-            path = f"{plot.path}/{name}"
-            obj = child(plot.group, name)
-            if path != failed and isinstance(obj, h5py.Dataset) and obj.size >= 2 \
+        in_plot = scope.with_fields([(f"{plot.path}/{name}", child(plot.group, name))
+                                     for name in plot.group])
+        for i, (path, obj) in enumerate(in_plot):
+            if path != failed and is_numeric(obj) and obj.size >= 2 \
                     and fits_scan(obj) and quiet_usable(obj) and scope.allowed(path, obj):
                 tiers[0].append(((name_score(path), i), path))
     for i, (path, obj) in enumerate(walked):
-        if not isinstance(obj, h5py.Dataset) or path == failed or obj.size < 2 \
+        if not is_numeric(obj) or path == failed or obj.size < 2 \
                 or not fits_scan(obj) or not quiet_usable(obj) or not scope.allowed(path, obj):
             continue
         parent = obj.parent

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
+from swmrview.core.fields import open_data
 from swmrview.core.nexus import axis_candidates, child, units
 from swmrview.core.pipeline import ReducePipeline
 from swmrview.core.search import fits_shape
@@ -99,7 +100,7 @@ class ChannelSet:
     def _pipeline(self, path: str) -> ReducePipeline:
         if path not in self._pipelines:
             try:
-                dataset = self.file[path]
+                dataset = open_data(self.file, path)
             except KeyError:
                 raise ValueError(f"no dataset {path} in the file") from None
             if not hasattr(dataset, "shape") or len(dataset.shape) < self.scan_rank:
@@ -212,6 +213,8 @@ def per_point_fields(tree: Mapping[str, Any], scan_shape: Sequence[int | None],
         for entry in node.get("children", ()):
             if entry.get("kind") == "group":
                 walk(entry)
+            elif entry.get("kind") == "dataset" and entry.get("children"):
+                walk(entry)     # a compound dataset: its numeric fields
             elif entry.get("kind") == "dataset" and entry["path"] not in skip:
                 shape = tuple(entry.get("shape", ()))
                 try:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from swmrview.core.fields import open_data
 from swmrview.core.frames import MissingFilterError, missing_filters
 from swmrview.core.growth import GrowthFollower
 from swmrview.core.keys import KeyFollower, read_finished_flag
@@ -129,7 +130,7 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
     if not data_path:
         raise LayoutError(f"nothing to show in {h5.filename}: no numeric dataset that matches "
                           "the scan" + (f" ({'; '.join(notes)})" if notes else ""))
-    data = h5[data_path]
+    data = open_data(h5, data_path)
     flag = _flag_set(h5, layout)
     if layout.dangling_keys and active and not flag:
         raise WaitForFiles("waiting for detector file(s): " + ", ".join(
@@ -149,8 +150,8 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
         follower = CompleteFollower(data.shape[: layout.scan_rank])
     pipeline = make_pipeline(data, layout.scan_rank, options)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
-    scan.written = WrittenRule(mode == GROWTH, h5.__getitem__, scan.scan_rank,
-                               scan.index_shape)
+    scan.written = WrittenRule(mode == GROWTH, lambda path: open_data(h5, path),
+                               scan.scan_rank, scan.index_shape)
     apply_mask(scan, mask)
     refresh_axes(scan)
     scan.scatter = ScatterSource.find(h5, layout)

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from swmrview.core.fields import open_data
 from swmrview.core.files import (
     FileLockedError,
     NewScanWatch,
@@ -212,7 +213,7 @@ class Session:
         self._watch.arm(active)
         self._last_new = self.clock()
         scan.channels = ChannelSet(scan.file, scan.scan_rank, scan.written)
-        scan.frame_axis = spectrum_axis(scan.file[scan.data_path])
+        scan.frame_axis = spectrum_axis(open_data(scan.file, scan.data_path))
         self._use_channels(rebuild=False)
         for note in scan.notes:
             logger.warning("%s: %s", self.name, note)
@@ -443,7 +444,7 @@ class Session:
         if scan is None or path == scan.data_path:
             return
         try:
-            pipeline = make_pipeline(scan.file[path], scan.scan_rank, self.options)
+            pipeline = make_pipeline(open_data(scan.file, path), scan.scan_rank, self.options)
         except Exception as exc:  # noqa: BLE001 - the previous dataset stays shown
             logger.warning("cannot show %s: %s", path, exc)
             self._notice = (f"cannot show {path}: {exc}", self.clock() + NOTICE_S)
@@ -454,7 +455,7 @@ class Session:
         scan.pipeline, scan.data_path = pipeline, path
         self._roi = None
         apply_mask(scan, self._mask_on)
-        scan.frame_axis = spectrum_axis(scan.file[path])
+        scan.frame_axis = spectrum_axis(pipeline.dataset)
         self._use_channels(rebuild=True)
         self.generation = next(_GENERATIONS)
         self._outbox.append(self.info())

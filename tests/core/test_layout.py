@@ -92,7 +92,10 @@ def test_missing_external_key_file_is_dangling_and_named(tmp_path):
     assert layout.dangling_keys == ("/entry/diamond_scan/keys/detector",)
     assert layout.missing_files == (str(tmp_path / "m_detector.h5"),)
     assert any("m_detector.h5" in n and "keys/detector" in n for n in layout.notes)
-    assert layout.signal is None and layout.data == ()     # the data were in that file too
+    # the data were in that file too: the scan's own key is mapped (SPEC 5), the file named first
+    assert layout.signal == "/entry/diamond_scan/keys/uniqueKeys"
+    assert layout.data == ("/entry/diamond_scan/keys/uniqueKeys",)
+    assert "m_detector.h5" in layout.notes[0] and "uniqueKeys" in layout.notes[0]
     assert layout.scan_shape == (2, 3)
 
 

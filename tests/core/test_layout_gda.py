@@ -205,3 +205,19 @@ def test_declared_shape_wins_over_growing_sizes(tmp_path):
     with h5py.File(path, "r") as f:
         layout = find_layout(f)
     assert layout.scan_shape == SHAPE and layout.data == ("/entry/instrument/det/data",)
+
+
+def test_missing_detector_file_maps_the_scans_own_keys_and_names_the_file(tmp_path):
+    """SPEC 5: a signal in a missing external file: map the file's own fields, name the file."""
+    from tests.writers.malcolm_files import DETECTOR_FILE, missing_detector_scan
+
+    path = missing_detector_scan(tmp_path / "scan-1234.nxs")
+    with h5py.File(path, "r") as f:
+        layout = find_layout(f)
+    assert layout.scan_shape == (5, 5)
+    assert layout.dangling_keys == ("/entry/diamond_scan/keys/det_uid",)
+    assert layout.signal == "/entry/diamond_scan/keys/uniqueKeys" and layout.frame_shape == ()
+    assert layout.data[1:] == ("/entry/det/stagex_value", "/entry/det/stagey_value")  # readbacks
+    assert layout.axes == ("/entry/det/stagey_value_set", "/entry/det/stagex_value_set")
+    assert layout.missing_files == (str(tmp_path / DETECTOR_FILE),)
+    assert DETECTOR_FILE in layout.notes[0] and "missing" in layout.notes[0]

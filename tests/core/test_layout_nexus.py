@@ -162,3 +162,48 @@ def test_explicit_data_without_keys_gives_the_scan(tmp_path):
         layout = find_layout(f, data=["entry/frames"])
     assert layout.data == ("/entry/frames",) and layout.keys == ()
     assert layout.scan_shape == (7,) and layout.frame_shape == (4, 4)
+
+
+def nxsas_stack(path, pixel_sizes=("x", "y")):
+    """The structure of nexusformat/exampledata APS/NXsas/hdf5/nexus-example.hdf5 (written by
+    spec2nexus.eznx; the real file is 1.9 MB): an NXdetector's ``data`` (10 frames) hard-linked
+    into the default NXdata as ``frames``, with an axis for every dimension: ``sample_times``
+    (minutes) and pixel numbers ``vertical``/``horizontal``."""
+    frames, rows, cols = 10, 19, 48
+    with h5py.File(path, "w") as f:
+        f.attrs["default"] = "entry"
+        f.create_group("entry").attrs.update(NX_class="NXentry", default="data")
+        det = f.create_group("entry/instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        det["data"] = np.arange(frames * rows * cols, dtype="i4").reshape(frames, rows, cols)
+        for axis in pixel_sizes:
+            det[f"{axis}_pixel_size"] = [0.172]
+        det["distance"] = [1000.0]
+        plot = nxdata(f, "entry/data", signal="frames",
+                      axes=np.array([b"sample_times", b"vertical", b"horizontal"]),
+                      sample_times_indices=[0], vertical_indices=[1], horizontal_indices=[2])
+        plot["frames"] = det["data"]
+        plot["blank"] = np.zeros((rows, cols), "i4")
+        plot["sample_times"] = np.array([3, 30, 58, 86, 112, 140, 168, 196, 223, 240])
+        plot["sample_times"].attrs["units"] = "minutes"
+        plot["vertical"] = np.arange(rows)
+        plot["horizontal"] = np.arange(cols)
+        for name in ("vertical", "horizontal"):
+            plot[name].attrs["units"] = "pixels"
+    return path
+
+
+def test_nxsas_stack_with_pixel_axes_is_images_over_the_scan(tmp_path):
+    """A detector with x and y pixels writes images: 10 frames of 19 x 48, not a 3-D grid of
+    scalars, although the plot names an axis for every dimension."""
+    layout = layout_of(nxsas_stack(tmp_path / "nexus-example.hdf5"))
+    assert layout.signal == "/entry/data/frames"
+    assert layout.scan_rank == 1 and layout.scan_shape == (10,)
+    assert layout.frame_shape == (19, 48)
+    assert layout.axes == ("/entry/data/sample_times",) and layout.axis_units == ("minutes",)
+
+
+def test_strip_detector_stack_is_spectra_over_a_grid(tmp_path):
+    """Only ``x_pixel_size``: a strip detector, one pixel dimension."""
+    layout = layout_of(nxsas_stack(tmp_path / "strip.h5", pixel_sizes=("x",)))
+    assert layout.scan_rank == 2 and layout.frame_shape == (48,)

@@ -137,3 +137,24 @@ def _only_small(getitem):
         return getitem(self, key)
 
     return guarded
+
+
+def test_percival_compound_images_offer_their_numeric_fields():
+    """PERCIVAL pixels are records of Fine, Coarse and Gain bytes: each numeric field is a
+    dataset to show (``PATH:FIELD``); one is picked, with a note naming the others."""
+    from swmrview.core.fields import open_data
+
+    path = DATA / "KnifeQuadBPos1_2_21.h5"
+    with h5py.File(path, "r") as f:
+        layout = find_layout(f)
+        assert layout.signal == "/KnifeQuadBPos1/10/Reset:Fine"
+        assert layout.scan_rank == 0 and layout.frame_shape == (160, 210)
+        assert any("Coarse, Gain" in n and "/KnifeQuadBPos1/10/Reset:FIELD" in n
+                   for n in layout.notes)
+        np.testing.assert_array_equal(open_data(f, layout.signal)[()],
+                                      f["/KnifeQuadBPos1/10/Reset"]["Fine"])
+        chosen = find_layout(f, data=["/KnifeQuadBPos1/11/Sample:Gain"])
+        assert chosen.data == ("/KnifeQuadBPos1/11/Sample:Gain",)
+        assert chosen.frame_shape == (160, 210)
+        with pytest.raises(LayoutError, match="no numeric field 'Offset'.*Fine, Coarse, Gain"):
+            find_layout(f, data=["/KnifeQuadBPos1/11/Sample:Offset"])

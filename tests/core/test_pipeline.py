@@ -420,3 +420,24 @@ def test_chunks_read_by_address_with_a_userblock_and_through_hdf5_otherwise(tmp_
         with ReducePipeline(f["data"], 1, threads=2) as pipe:
             assert pipe.direct and not pipe._pread
         check_against_h5py(f["data"], 1, positions, 2, overflow=65535)
+
+
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_a_field_of_a_compound_dataset_is_read_through_h5py(tmp_path, compression):
+    """Its chunks hold every field interleaved: never decoded as raw chunks of the field."""
+    from swmrview.core.fields import FieldDataset
+
+    pixel = np.dtype([("Fine", "<u2"), ("Coarse", "<u2"), ("Gain", "u1")])
+    frames = np.zeros((3, 192, 192), pixel)
+    for k, name in enumerate(pixel.names):
+        frames[name] = np.arange(frames.size).reshape(frames.shape) % (50 + k)
+    path = tmp_path / "compound.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data", data=frames, chunks=(1, 192, 192), compression=compression)
+    with h5py.File(path, "r") as f:
+        for name in pixel.names:
+            with ReducePipeline(FieldDataset(f["data"], name), 1, threads=2) as pipe:
+                assert not pipe.direct and pipe.dtype == pixel.fields[name][0]
+                values, last = pipe.read_reduce([(0,), (1,), (2,)])
+                np.testing.assert_array_equal(values["sum"], frames[name].sum(axis=(1, 2)))
+                np.testing.assert_array_equal(pipe.read((1,)), frames[name][1])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from swmrview.core.channels import Channel
-from swmrview.replay import start_replay
+from swmrview.tools.replay import start_replay
 from swmrview.simulate import UNIQUE_KEYS, SimConfig
 
 from .test_channels import I18, MCAS, expected_i18

@@ -319,3 +319,42 @@ def test_detector_overflow_and_mask_stay_with_the_detector_on_a_dataset_switch(t
     f.until(lambda f: not f.session.busy)
     assert not f.infos[-1].masked
     np.testing.assert_array_equal(f.state.map.values["sum"], [70000.0, 100.0])
+
+
+def test_compound_pixels_map_each_numeric_field(tmp_path, follow):
+    """A scan of compound images (PERCIVAL-like Fine/Coarse/Gain records, one chunk a frame of
+    more than 64 KiB per field): each field is a dataset of its own, read through h5py (the raw
+    chunks interleave the fields); the chooser's tree lists the fields."""
+    path = tmp_path / "compound.h5"
+    pixel = np.dtype([("Fine", "<u2"), ("Coarse", "<u2"), ("Gain", "u1")])
+    frames = np.zeros((2, 3, 192, 192), pixel)
+    rng = np.random.default_rng(5)
+    for name in pixel.names:
+        frames[name] = rng.integers(0, 200, frames.shape)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("entry/detector/data", data=frames, chunks=(1, 1, 192, 192))
+    f = follow(path)
+    f.until_ended()
+    info = f.infos[-1]
+    assert info.data_path == "/entry/detector/data:Fine" and info.frame_shape == (192, 192)
+    assert {"/entry/detector/data:Coarse", "/entry/detector/data:Gain"} <= set(info.data_paths)
+    assert ("/entry/detector/data:Gain", (192, 192)) in info.fields     # per-point fields
+    node = info.tree["children"][0]["children"][0]["children"][0]
+    assert [c["path"] for c in node["children"]] == [
+        "/entry/detector/data:Fine", "/entry/detector/data:Coarse", "/entry/detector/data:Gain"]
+    sums = lambda name: frames[name].sum(axis=(2, 3), dtype=np.float64)  # noqa: E731
+    np.testing.assert_array_equal(f.state.plane(), sums("Fine"))
+    state = f.state
+    f.session.set_dataset("/entry/detector/data:Gain")
+    for message in f.session.step():  # as the window does: same points, new values
+        if isinstance(message, ScanInfo):
+            f.infos.append(message)
+            state.new_dataset(message)
+        elif message.generation == f.infos[-1].generation:
+            state.apply(message)
+    f.state = state
+    f.until(lambda f: not f.session.busy)
+    assert f.infos[-1].data_path == "/entry/detector/data:Gain"
+    np.testing.assert_array_equal(f.state.plane(), sums("Gain"))
+    point = f.session.point((1, 2))
+    np.testing.assert_array_equal(point.frame, frames["Gain"][1, 2])
