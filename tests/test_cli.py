@@ -262,3 +262,30 @@ def test_a_bad_settings_file_exits_2_with_the_reason(tmp_path):
     result = run_cli([tmp_path / "x.h5", "--settings", settings], tmp_path)
     assert result.returncode == 2
     assert "bad.json" in result.stderr and "not JSON" in result.stderr
+
+
+@pytest.mark.parametrize("raw, said", [
+    (bytes(range(128, 256)), "is not a swmrview view settings file: not UTF-8 text"),
+    ('{"format": "swmrview-view-settings"}'.encode("utf-16"),
+     "is not a swmrview view settings file: it is UTF-16 text"),
+    (b'{"format": "swmrview-view-settings", "version": "x"}',
+     "is not a swmrview view settings file: \"version\" must be a whole number"),
+    (b'{"format": "swmrview-view-settings", "version": null}',
+     "is not a swmrview view settings file: \"version\" must be a whole number"),
+    (b"null", "is not a swmrview view settings file: it holds null"),
+    (b'{"format": "swmrview-view-settings", "channels": [{"name": "Fe", "colour": 1}]}',
+     "channel 'Fe': unknown field 'colour' (known: name, kind,"),
+    (b'{"format": "swmrview-view-settings", "colormap": "jet"}', 'unknown colormap "jet"'),
+    (b'{"format": "swmrview-view-settings", "map_scale": "sqrt"}', 'unknown map scale "sqrt"'),
+    (b'{"format": "swmrview-view-settings", "shown": "Fe"}', 'unknown shown map "Fe"'),
+])
+def test_a_wrong_settings_file_exits_2_in_plain_words(tmp_path, raw, said):
+    settings = tmp_path / "view.json"
+    settings.write_bytes(raw)
+    out = tmp_path / "map.csv"
+    result = run_cli([tmp_path / "x.h5", "--exit-on-finish", "--settings", settings,
+                      "--export-map", out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"view.json{'' if 'is not' in said else ':'} {said}" in result.stderr
+    assert "Traceback" not in result.stderr and "__init__" not in result.stderr
+    assert not out.exists()

@@ -15,10 +15,10 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from swmrview.model.frames import levels_of
+from swmrview.model.view_settings import COLORMAPS  # one list: settings files are checked
 
 logger = logging.getLogger(__name__)
 
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
 LUT_SIZE = 256  # 512 entries halve pyqtgraph's frame rate
 HISTOGRAM_MS = 500  # histogram refresh period while frames stream in
 
