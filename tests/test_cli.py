@@ -264,6 +264,28 @@ def test_a_bad_settings_file_exits_2_with_the_reason(tmp_path):
     assert "bad.json" in result.stderr and "not JSON" in result.stderr
 
 
+@pytest.mark.parametrize("channel, lacks", [
+    ({"monitor": "/entry/I0/data"}, "no per-point monitor /entry/I0/data"),
+    ({"dataset": "/entry/no/such"}, "no per-point dataset /entry/no/such"),
+])
+def test_a_shown_channel_the_file_lacks_is_refused_not_replaced_by_sum(tmp_path, channel,
+                                                                        lacks):
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
+    path = tmp_path / "done.h5"
+    start_writer(path, SimConfig(shape=(3, 4), frame=(8, 8), rate=500.0)).join(20)
+    settings = tmp_path / "view.json"
+    ViewSettings(channels=(Channel("Fe", **channel),), shown="Fe").save(settings)
+    out = tmp_path / "fe.csv"
+    result = run_cli([path, "--exit-on-finish", "--export-map", out, "--settings", settings],
+                     tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"the shown channel 'Fe' cannot be made for this scan: {lacks}" in result.stderr
+    assert not out.exists() and "map written" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("raw, said", [
     (bytes(range(128, 256)), "is not a swmrview view settings file: not UTF-8 text"),
     ('{"format": "swmrview-view-settings"}'.encode("utf-16"),

@@ -42,6 +42,7 @@ class ChannelSet:
         self._main: dict[str, ChannelReducer] = {}       # channels of the detector on show
         self._other: dict[str, ChannelReducer] = {}      # channels of another dataset
         self._pipelines: dict[str, ReducePipeline] = {}  # dataset path -> its reader
+        self.refused: dict[str, str] = {}   # name -> why, of the last :meth:`set`
 
     # ------------------------------------------------------------------ setting up
     def set(self, channels: Iterable[Channel], frame_shape: Sequence[int],
@@ -54,6 +55,7 @@ class ChannelSet:
         """
         wanted = {c.name: c for c in channels}
         changed, refused = [], []
+        self.refused = {}
         for name in list(self.channels):
             if wanted.get(name) != self.channels[name]:
                 self._drop(name)
@@ -65,6 +67,7 @@ class ChannelSet:
             except Exception as exc:  # noqa: BLE001 - a bad channel is refused, not fatal
                 logger.warning("channel %s refused: %s", name, exc)
                 refused.append(f"channel {name}: {exc}")
+                self.refused[name] = str(exc)
                 continue
             changed.append(name)
         self._close_unused()

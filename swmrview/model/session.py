@@ -52,6 +52,7 @@ from .scan import (
     open_scan,
     refresh_axes,
 )
+from .view_settings import ShownChannelError
 from .status import (
     ERROR,
     FINISHED,
@@ -213,12 +214,18 @@ class Session:
         scan.channels = ChannelSet(scan.file, scan.scan_rank)
         scan.frame_axis = spectrum_axis(scan.file[scan.data_path])
         self._use_channels(rebuild=False)
+        info = self.info()
+        view = self.options.view
+        if self.options.headless and view is not None:   # never export another map instead
+            problem = view.shown_problem(info, scan.channels.refused)
+            if problem:
+                raise ShownChannelError(f"view settings: {problem}")
         for note in scan.notes:
             logger.warning("%s: %s", self.name, note)
         logger.info("following %s (%s, data %s, scan shape %s)", self.path, scan.mode,
                     scan.data_path, scan.follower.scan_shape)
         self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): 0 points"))
-        self._outbox.append(self.info())
+        self._outbox.append(info)
         self._emit(force=True)
 
     def _wait_or_time_out(self, message: str, waited: float, timed_out: str = "") -> None:
@@ -580,5 +587,5 @@ class Session:
 def _exit_code_for(exc: BaseException) -> int:
     """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
     bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError,
-                 IsADirectoryError)
+                 IsADirectoryError, ShownChannelError)
     return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR
