@@ -153,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 array_format(value)
             except ValueError as exc:
                 build_parser().error(f"{flag}: {exc}")
+    for flag, value in (("--export-map", args.export_map), ("--export-frame", args.export_frame),
+                        ("--export-nexus", args.export_nexus),
+                        ("--screenshot", args.screenshot)):
+        if value:   # said now, not after a long scan
+            from swmrview.model.export import output_problem
+
+            problem = output_problem(value)
+            if problem:
+                build_parser().error(f"{flag}: cannot write {value}: {problem}")
 
     view = None
     if args.settings:

@@ -311,3 +311,51 @@ def test_a_wrong_settings_file_exits_2_in_plain_words(tmp_path, raw, said):
     assert f"view.json{'' if 'is not' in said else ':'} {said}" in result.stderr
     assert "Traceback" not in result.stderr and "__init__" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flag, name", [("--export-map", "map.csv"),
+                                        ("--export-frame", "frame.tif"),
+                                        ("--export-nexus", "maps.nxs"),
+                                        ("--screenshot", "shot.png")])
+def test_an_output_into_a_missing_folder_is_refused_before_the_scan(tmp_path, flag, name):
+    path = tmp_path / "done.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
+    out = tmp_path / "no such folder" / name
+    result = run_cli([path, "--exit-on-finish", flag, out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{flag}: cannot write {out}: the folder {out.parent} does not exist" \
+        in result.stderr
+    assert "Traceback" not in result.stderr and "following" not in result.stderr
+    assert not out.parent.exists()
+
+
+def test_outputs_whose_folder_went_away_during_the_scan_exit_non_zero(tmp_path):
+    """Checked up front, the folder is removed while the viewer waits for the scan: every
+    output says why it was not written, none claims success, and the exit code is 1."""
+    path, folder = tmp_path / "scan.h5", tmp_path / "out"
+    folder.mkdir()
+    outs = {flag: folder / name for flag, name in (("--export-map", "map.csv"),
+                                                   ("--export-frame", "frame.csv"),
+                                                   ("--export-nexus", "maps.nxs"),
+                                                   ("--screenshot", "shot.png"))}
+    viewer = run_cli([path, "--exit-on-finish", "--timeout", "20",
+                      *[str(a) for pair in outs.items() for a in pair]], tmp_path, wait=False)
+    time.sleep(1.5)   # past the argument checks: waiting for the file
+    folder.rmdir()
+    writer = start_writer(path, SimConfig(shape=(3, 4), frame=(8, 8), rate=200.0))
+    try:
+        _, err = viewer.communicate(timeout=60)
+    finally:
+        writer.join(10)
+    assert viewer.returncode == 1, err
+    gone = f"the folder {folder} does not exist"
+    for what in (f"map not written to {outs['--export-map']}: {gone}",
+                 f"frame not written to {outs['--export-frame']}: {gone}",
+                 f"screenshot not saved to {outs['--screenshot']}: {gone}",
+                 f"cannot export to {outs['--export-nexus']}: {gone}"):
+        assert err.count(what) == 1, err
+    assert "saved to" not in err.replace("not saved to", "") and "written to" not in \
+        err.replace("not written to", "")
+    assert "Finished: 12/12 points" in err and "Traceback" not in err
+    assert not folder.exists()
