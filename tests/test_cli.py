@@ -359,3 +359,16 @@ def test_outputs_whose_folder_went_away_during_the_scan_exit_non_zero(tmp_path):
         err.replace("not written to", "")
     assert "Finished: 12/12 points" in err and "Traceback" not in err
     assert not folder.exists()
+
+
+def test_an_empty_file_exits_2_saying_it_is_empty_once_the_timeout_passes(tmp_path):
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    out = tmp_path / "map.csv"
+    result = run_cli([empty, "--exit-on-finish", "--timeout", "1", "--export-map", out],
+                     tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "empty.h5 is empty (0 bytes), not an HDF5 file: no writer has written it in 1 s" \
+        in result.stderr
+    assert "Timed out" not in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() and empty.read_bytes() == b""

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from swmrview.core.files import (
+    EmptyFileError,
     FileLockedError,
     NewScanWatch,
     NotHDF5Error,
@@ -122,6 +123,7 @@ class Session:
         now = self.clock()
         self._wait_start = self._last_new = self._last_axes = now
         self._last_try = -np.inf
+        self._empty_since: float | None = None   # when the file was first seen empty
         self._last_writer_check = now
         self._writer_closed = False
         self._axes_final = False
@@ -183,7 +185,22 @@ class Session:
                                     "scan file inside it")
         try:
             h5 = open_swmr(self.path, retry_for=0, stop_event=self.stop_event)
+        except EmptyFileError:
+            # a writer may just have created it: wait a while (the timeout), then say it
+            # is not HDF5; a writer starting on it later is still noticed (the watch)
+            if self._empty_since is None:
+                self._empty_since = now
+            if now - self._empty_since > self.options.timeout:
+                self._watch.arm(False)
+                raise EmptyFileError(f"{self.name} is empty (0 bytes), not an HDF5 file: no "
+                                     f"writer has written it in {self.options.timeout:g} s"
+                                     ) from None
+            self._set(Status(WAITING, f"{self.name} is empty (not an HDF5 file yet): waiting "
+                             f"up to {self.options.timeout:g} s for a writer"))
+            self._emit()
+            return
         except (FileNotFoundError, FileLockedError) as exc:
+            self._empty_since = None
             why = "File locked by writer, retrying" if isinstance(exc, FileLockedError) \
                 else "Waiting for"
             self._wait_or_time_out(f"{why}: {self.name}" if "locked" in why
@@ -587,5 +604,5 @@ class Session:
 def _exit_code_for(exc: BaseException) -> int:
     """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
     bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError,
-                 IsADirectoryError, ShownChannelError)
+                 IsADirectoryError, ShownChannelError, EmptyFileError)
     return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR

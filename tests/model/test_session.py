@@ -111,6 +111,24 @@ def test_headless_wait_for_a_missing_file_times_out_with_exit_3(tmp_path, follow
     assert f.session.status.kind == TIMED_OUT and f.session.status.exit_code == 3
 
 
+@pytest.mark.parametrize("headless", [True, False])
+def test_an_empty_file_is_said_while_waiting_for_a_writer_then_is_bad_input(tmp_path, follow,
+                                                                            headless):
+    path = tmp_path / "empty.h5"
+    path.write_bytes(b"")
+    f = follow(path, timeout=0.5, exit_on_finish=headless)
+    f.step()
+    assert f.session.status.kind == WAITING
+    assert f.session.status.message == ("empty.h5 is empty (not an HDF5 file yet): waiting up "
+                                        "to 0.5 s for a writer")
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    status = f.session.status
+    assert status.kind == ERROR and status.exit_code == 2
+    assert status.message == ("Error: empty.h5 is empty (0 bytes), not an HDF5 file: no writer "
+                              "has written it in 0.5 s")
+    assert path.read_bytes() == b""
+
+
 @pytest.mark.parametrize("make", ["directory", "text"])
 def test_bad_input_is_an_error_with_exit_2(tmp_path, follow, make):
     path = tmp_path / "bad"
