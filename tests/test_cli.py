@@ -144,21 +144,77 @@ def test_missing_file_headless_times_out(tmp_path):
     assert "Timed out waiting for never.h5" in result.stderr
 
 
-def test_unknown_compression_filter_is_named_once_and_the_file_untouched(tmp_path):
+def _unknown_filter(f, path, shape, dtype, value):
+    """A dataset compressed with filter 32123, which no plugin provides (written raw)."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((1,) + shape[1:])
+    dcpl.set_filter(32123, h5py.h5z.FLAG_OPTIONAL, ())   # low level: h5py checks nothing
+    space = h5py.h5s.create_simple(shape, (h5py.h5s.UNLIMITED,) + shape[1:])
+    dsid = h5py.h5d.create(f.id, path.encode(), h5py.h5t.py_create(np.dtype(dtype)), space,
+                           dcpl=dcpl)
+    for i in range(shape[0]):
+        dsid.write_direct_chunk((i,) + (0,) * (len(shape) - 1),
+                                np.full(shape[1:], value, dtype).tobytes())
+
+
+@pytest.mark.parametrize("where, said", [
+    ("data", "/entry/data is compressed with an unknown filter (filter id 32123), which is not "
+             "installed here: install hdf5plugin"),
+    ("key", "the key /entry/keys/key is compressed with an unknown filter (filter id 32123)"),
+    ("monitor", "the shown channel 'norm' cannot be made for this scan: /entry/I0 is "
+                "compressed with an unknown filter (filter id 32123)"),
+])
+def test_unknown_compression_filter_exits_2_named_once_and_the_file_untouched(tmp_path, where,
+                                                                              said):
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
     path = tmp_path / "odd.h5"
     with h5py.File(path, "w", libver="latest") as f:
-        f.create_dataset("entry/keys/key", data=np.ones((3,), np.int32), maxshape=(None,))
-        d = f.create_dataset("entry/data", shape=(3, 8, 8), dtype=np.uint16, chunks=(1, 8, 8),
-                             compression=32123, allow_unknown_filter=True)
-        for i in range(3):
-            d.id.write_direct_chunk((i, 0, 0), np.zeros((8, 8), np.uint16).tobytes())
+        f.create_group("entry/keys")
+        if where == "key":
+            _unknown_filter(f, "/entry/keys/key", (3,), np.int32, 1)
+        else:
+            f.create_dataset("entry/keys/key", data=np.ones((3,), np.int32), maxshape=(None,))
+        if where == "data":
+            _unknown_filter(f, "/entry/data", (3, 8, 8), np.uint16, 0)
+        else:
+            f.create_dataset("entry/data", data=np.ones((3, 8, 8), np.uint16), chunks=(1, 8, 8))
+        _unknown_filter(f, "/entry/I0", (3,), np.float64, 2.0)
         f.create_dataset("entry/finished", data=[1])
+    settings = tmp_path / "view.json"
+    ViewSettings(channels=(Channel("norm", monitor="/entry/I0"),), shown="norm").save(settings)
     before = path.read_bytes()
-    result = run_cli([path, "--exit-on-finish"], tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.count("filter id 32123") == 1
-    assert "install hdf5plugin" in result.stderr and "Traceback" not in result.stderr
+    extra = ["--settings", settings] if where == "monitor" else []
+    result = run_cli([path, "--exit-on-finish", "--key", "/entry/keys/key", "--data",
+                      "/entry/data", *extra], tmp_path)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert said in errors[0] and sum("filter id 32123" in e for e in errors) == 1
+    assert "Traceback" not in result.stderr and "plugin)" not in result.stderr  # h5py's words
     assert path.read_bytes() == before  # read-only: nothing written to the followed file
+
+
+@pytest.mark.parametrize("key_shape, data_shape, said", [
+    ((2, 3, 1), (3, 2, 4, 4), "/entry/keys/key describes a scan of 2x3 points but "
+                              "/entry/data/data holds 3x2 (scan axis 2 has 3 points in the "
+                              "keys, 2 in the data)"),
+    ((4,), (2, 4, 4), "/entry/keys/key describes a scan of 4 points but /entry/data/data holds "
+                      "2 (scan axis 1 has 4 points in the keys, 2 in the data)"),
+])
+def test_keys_and_data_of_inconsistent_shape_exit_2_naming_both(tmp_path, key_shape,
+                                                                 data_shape, said):
+    path = tmp_path / "odd.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("entry/keys/key", data=np.ones(key_shape, np.int32))
+        f.create_dataset("entry/data/data", data=np.ones(data_shape, np.uint16))
+    out = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--key", "/entry/keys/key", "--data",
+                      "/entry/data/data", "--export-map", out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"keys and data do not match: {said}" in result.stderr
+    assert "refresh after" not in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 # ----------------------------------------------------------------------------- exports

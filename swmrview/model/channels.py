@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
+from swmrview.core.frames import check_filters
 from swmrview.core.nexus import axis_candidates, child, units
 from swmrview.core.pipeline import ReducePipeline
 from swmrview.core.search import fits_shape
@@ -104,6 +105,7 @@ class ChannelSet:
                 raise ValueError(f"{path} does not hold one value or frame per scan point")
             if dataset.dtype.kind not in "biuf":
                 raise ValueError(f"{path} is not numeric ({dataset.dtype})")
+            check_filters(dataset)   # refused now, not failing the whole scan on reading
             self._pipelines[path] = ReducePipeline(dataset, self.scan_rank, threads=1)
         return self._pipelines[path]
 

@@ -29,7 +29,7 @@ from swmrview.core.files import (
     open_swmr,
     writer_active,
 )
-from swmrview.core.frames import KeyDataMismatchError
+from swmrview.core.frames import KeyDataMismatchError, MissingFilterError
 from swmrview.core.keys import ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
 from swmrview.core.tree import hdf5_tree
@@ -52,6 +52,7 @@ from .scan import (
     make_pipeline,
     open_scan,
     refresh_axes,
+    shape_text,
 )
 from .view_settings import ShownChannelError
 from .status import (
@@ -369,8 +370,11 @@ class Session:
         reduced: dict[str, np.ndarray] = {}
         last = None
         if names is None or extra:
-            reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block], extra=extra,
-                                                      builtin=names is None)
+            try:
+                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block],
+                                                          extra=extra, builtin=names is None)
+            except IndexError:   # refreshed before reading: the data cannot hold the point
+                raise KeyDataMismatchError(self._outside(scan, block)) from None
         if chans is not None:
             late = chans.finish(block, reduced, names)
             if late.any():
@@ -378,6 +382,16 @@ class Session:
                                 and (chans.channels[n].dataset or chans.channels[n].monitor))
                 self._late.append((block[late], lagging))
         return reduced, last
+
+    @staticmethod
+    def _outside(scan: OpenScan, block: np.ndarray) -> str:
+        """Plain words for keys that are ready at points the data does not hold."""
+        data = scan.pipeline.dataset
+        shape = tuple(data.shape[:scan.scan_rank])
+        bad = next((tuple(int(v) for v in p) for p in block
+                    if any(v >= n for v, n in zip(p, shape))), tuple(block[-1]))
+        return (f"keys and data do not match: the keys say point {bad} is ready, but "
+                f"{data.name} holds only {shape_text(shape)} points")
 
     def _remember(self, block: np.ndarray) -> None:
         """Keep the newest points' positions (bounded), for :meth:`_recompute`."""
@@ -604,5 +618,5 @@ class Session:
 def _exit_code_for(exc: BaseException) -> int:
     """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
     bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError,
-                 IsADirectoryError, ShownChannelError, EmptyFileError)
+                 IsADirectoryError, ShownChannelError, EmptyFileError, MissingFilterError)
     return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR

@@ -129,6 +129,23 @@ def test_an_empty_file_is_said_while_waiting_for_a_writer_then_is_bad_input(tmp_
     assert path.read_bytes() == b""
 
 
+def test_keys_ready_beyond_the_data_are_bad_input_in_plain_words(tmp_path, follow):
+    """Both may grow (unlimited), so only reading finds the data too short for the keys."""
+    path = tmp_path / "short.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("entry/keys/key", data=np.ones((4,), np.int32), maxshape=(None,))
+        f.create_dataset("entry/data/data", data=np.ones((2, 4, 4), np.uint16),
+                         maxshape=(None, 4, 4), chunks=(1, 4, 4))
+        f.create_dataset("entry/finished", data=[1])
+    f = follow(path, keys=("/entry/keys/key",), data=("/entry/data/data",),
+               finished="/entry/finished", exit_on_finish=True)
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    status = f.session.status
+    assert status.kind == ERROR and status.exit_code == 2
+    assert status.message == ("Error: keys and data do not match: the keys say point (2,) is "
+                              "ready, but /entry/data/data holds only 2 points")
+
+
 @pytest.mark.parametrize("make", ["directory", "text"])
 def test_bad_input_is_an_error_with_exit_2(tmp_path, follow, make):
     path = tmp_path / "bad"
