@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from swmrview.model.frames import levels_of
-from swmrview.model.view_settings import COLORMAPS  # one list: settings files are checked
+from swmrview.model.view_settings import COLORMAPS  # noqa: F401 - the toolbar offers these
 
 logger = logging.getLogger(__name__)
 
