@@ -27,8 +27,12 @@ logger = logging.getLogger(__name__)
 EPILOG = f"""\
 exit codes (with --exit-on-finish):
   {EXIT_OK}    the scan finished (or the file was complete) and every point was read
-  {EXIT_ERROR}    an unexpected error (message on stderr)
-  {EXIT_BAD_INPUT}    bad input: not an HDF5 file, no key datasets, a named path missing
+  {EXIT_ERROR}    an unexpected error, or an output asked for that could not be written
+       (message on stderr)
+  {EXIT_BAD_INPUT}    bad input: not an HDF5 file (or still empty after --timeout), no key
+       datasets, a named path missing, keys and data of different shapes, a
+       compression filter not installed, a wrong --settings file (or a shown
+       channel the file lacks), an output folder that does not exist
   {EXIT_TIMED_OUT}    timed out: no new point for --timeout seconds (writer crashed or stopped);
        everything read so far is still exported / grabbed
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C
