@@ -27,8 +27,12 @@ logger = logging.getLogger(__name__)
 EPILOG = f"""\
 exit codes (with --exit-on-finish):
   {EXIT_OK}    the scan finished (or the file was complete) and every point was read
-  {EXIT_ERROR}    an unexpected error (message on stderr)
-  {EXIT_BAD_INPUT}    bad input: not an HDF5 file, no key datasets, a named path missing
+  {EXIT_ERROR}    an unexpected error, or an output asked for that could not be written
+       (message on stderr)
+  {EXIT_BAD_INPUT}    bad input: not an HDF5 file (or still empty after --timeout), no key
+       datasets, a named path missing, keys and data of different shapes, a
+       compression filter not installed, a wrong --settings file (or a shown
+       channel the file lacks), an output folder that does not exist
   {EXIT_TIMED_OUT}    timed out: no new point for --timeout seconds (writer crashed or stopped);
        everything read so far is still exported / grabbed
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C
@@ -154,6 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 array_format(value)
             except ValueError as exc:
                 build_parser().error(f"{flag}: {exc}")
+    for flag, value in (("--export-map", args.export_map), ("--export-frame", args.export_frame),
+                        ("--export-nexus", args.export_nexus),
+                        ("--screenshot", args.screenshot)):
+        if value:   # said now, not after a long scan
+            from swmrview.model.export import output_problem
+
+            problem = output_problem(value)
+            if problem:
+                build_parser().error(f"{flag}: cannot write {value}: {problem}")
 
     view = None
     if args.settings:

@@ -144,21 +144,77 @@ def test_missing_file_headless_times_out(tmp_path):
     assert "Timed out waiting for never.h5" in result.stderr
 
 
-def test_unknown_compression_filter_is_named_once_and_the_file_untouched(tmp_path):
+def _unknown_filter(f, path, shape, dtype, value):
+    """A dataset compressed with filter 32123, which no plugin provides (written raw)."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((1,) + shape[1:])
+    dcpl.set_filter(32123, h5py.h5z.FLAG_OPTIONAL, ())   # low level: h5py checks nothing
+    space = h5py.h5s.create_simple(shape, (h5py.h5s.UNLIMITED,) + shape[1:])
+    dsid = h5py.h5d.create(f.id, path.encode(), h5py.h5t.py_create(np.dtype(dtype)), space,
+                           dcpl=dcpl)
+    for i in range(shape[0]):
+        dsid.write_direct_chunk((i,) + (0,) * (len(shape) - 1),
+                                np.full(shape[1:], value, dtype).tobytes())
+
+
+@pytest.mark.parametrize("where, said", [
+    ("data", "/entry/data is compressed with an unknown filter (filter id 32123), which is not "
+             "installed here: install hdf5plugin"),
+    ("key", "the key /entry/keys/key is compressed with an unknown filter (filter id 32123)"),
+    ("monitor", "the shown channel 'norm' cannot be made for this scan: /entry/I0 is "
+                "compressed with an unknown filter (filter id 32123)"),
+])
+def test_unknown_compression_filter_exits_2_named_once_and_the_file_untouched(tmp_path, where,
+                                                                              said):
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
     path = tmp_path / "odd.h5"
     with h5py.File(path, "w", libver="latest") as f:
-        f.create_dataset("entry/keys/key", data=np.ones((3,), np.int32), maxshape=(None,))
-        d = f.create_dataset("entry/data", shape=(3, 8, 8), dtype=np.uint16, chunks=(1, 8, 8),
-                             compression=32123, allow_unknown_filter=True)
-        for i in range(3):
-            d.id.write_direct_chunk((i, 0, 0), np.zeros((8, 8), np.uint16).tobytes())
+        f.create_group("entry/keys")
+        if where == "key":
+            _unknown_filter(f, "/entry/keys/key", (3,), np.int32, 1)
+        else:
+            f.create_dataset("entry/keys/key", data=np.ones((3,), np.int32), maxshape=(None,))
+        if where == "data":
+            _unknown_filter(f, "/entry/data", (3, 8, 8), np.uint16, 0)
+        else:
+            f.create_dataset("entry/data", data=np.ones((3, 8, 8), np.uint16), chunks=(1, 8, 8))
+        _unknown_filter(f, "/entry/I0", (3,), np.float64, 2.0)
         f.create_dataset("entry/finished", data=[1])
+    settings = tmp_path / "view.json"
+    ViewSettings(channels=(Channel("norm", monitor="/entry/I0"),), shown="norm").save(settings)
     before = path.read_bytes()
-    result = run_cli([path, "--exit-on-finish"], tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.count("filter id 32123") == 1
-    assert "install hdf5plugin" in result.stderr and "Traceback" not in result.stderr
+    extra = ["--settings", settings] if where == "monitor" else []
+    result = run_cli([path, "--exit-on-finish", "--key", "/entry/keys/key", "--data",
+                      "/entry/data", *extra], tmp_path)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert said in errors[0] and sum("filter id 32123" in e for e in errors) == 1
+    assert "Traceback" not in result.stderr and "plugin)" not in result.stderr  # h5py's words
     assert path.read_bytes() == before  # read-only: nothing written to the followed file
+
+
+@pytest.mark.parametrize("key_shape, data_shape, said", [
+    ((2, 3, 1), (3, 2, 4, 4), "/entry/keys/key describes a scan of 2x3 points but "
+                              "/entry/data/data holds 3x2 (scan axis 2 has 3 points in the "
+                              "keys, 2 in the data)"),
+    ((4,), (2, 4, 4), "/entry/keys/key describes a scan of 4 points but /entry/data/data holds "
+                      "2 (scan axis 1 has 4 points in the keys, 2 in the data)"),
+])
+def test_keys_and_data_of_inconsistent_shape_exit_2_naming_both(tmp_path, key_shape,
+                                                                 data_shape, said):
+    path = tmp_path / "odd.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("entry/keys/key", data=np.ones(key_shape, np.int32))
+        f.create_dataset("entry/data/data", data=np.ones(data_shape, np.uint16))
+    out = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--key", "/entry/keys/key", "--data",
+                      "/entry/data/data", "--export-map", out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"keys and data do not match: {said}" in result.stderr
+    assert "refresh after" not in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 # ----------------------------------------------------------------------------- exports
@@ -279,3 +335,113 @@ def test_scan_whose_detector_file_is_missing_maps_its_own_fields_and_exits_0(tmp
     expected[:18] = np.arange(1, 19)
     np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", comments="#"),
                                   expected.reshape(5, 5))
+
+
+@pytest.mark.parametrize("channel, lacks", [
+    ({"monitor": "/entry/I0/data"}, "no per-point monitor /entry/I0/data"),
+    ({"dataset": "/entry/no/such"}, "no per-point dataset /entry/no/such"),
+])
+def test_a_shown_channel_the_file_lacks_is_refused_not_replaced_by_sum(tmp_path, channel,
+                                                                        lacks):
+    from swmrview.core.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
+    path = tmp_path / "done.h5"
+    start_writer(path, SimConfig(shape=(3, 4), frame=(8, 8), rate=500.0)).join(20)
+    settings = tmp_path / "view.json"
+    ViewSettings(channels=(Channel("Fe", **channel),), shown="Fe").save(settings)
+    out = tmp_path / "fe.csv"
+    result = run_cli([path, "--exit-on-finish", "--export-map", out, "--settings", settings],
+                     tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"the shown channel 'Fe' cannot be made for this scan: {lacks}" in result.stderr
+    assert not out.exists() and "map written" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("raw, said", [
+    (bytes(range(128, 256)), "is not a swmrview view settings file: not UTF-8 text"),
+    ('{"format": "swmrview-view-settings"}'.encode("utf-16"),
+     "is not a swmrview view settings file: it is UTF-16 text"),
+    (b'{"format": "swmrview-view-settings", "version": "x"}',
+     "is not a swmrview view settings file: \"version\" must be a whole number"),
+    (b'{"format": "swmrview-view-settings", "version": null}',
+     "is not a swmrview view settings file: \"version\" must be a whole number"),
+    (b"null", "is not a swmrview view settings file: it holds null"),
+    (b'{"format": "swmrview-view-settings", "channels": [{"name": "Fe", "colour": 1}]}',
+     "channel 'Fe': unknown field 'colour' (known: name, kind,"),
+    (b'{"format": "swmrview-view-settings", "colormap": "jet"}', 'unknown colormap "jet"'),
+    (b'{"format": "swmrview-view-settings", "map_scale": "sqrt"}', 'unknown map scale "sqrt"'),
+    (b'{"format": "swmrview-view-settings", "shown": "Fe"}', 'unknown shown map "Fe"'),
+])
+def test_a_wrong_settings_file_exits_2_in_plain_words(tmp_path, raw, said):
+    settings = tmp_path / "view.json"
+    settings.write_bytes(raw)
+    out = tmp_path / "map.csv"
+    result = run_cli([tmp_path / "x.h5", "--exit-on-finish", "--settings", settings,
+                      "--export-map", out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"view.json{'' if 'is not' in said else ':'} {said}" in result.stderr
+    assert "Traceback" not in result.stderr and "__init__" not in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag, name", [("--export-map", "map.csv"),
+                                        ("--export-frame", "frame.tif"),
+                                        ("--export-nexus", "maps.nxs"),
+                                        ("--screenshot", "shot.png")])
+def test_an_output_into_a_missing_folder_is_refused_before_the_scan(tmp_path, flag, name):
+    path = tmp_path / "done.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
+    out = tmp_path / "no such folder" / name
+    result = run_cli([path, "--exit-on-finish", flag, out], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{flag}: cannot write {out}: the folder {out.parent} does not exist" \
+        in result.stderr
+    assert "Traceback" not in result.stderr and "following" not in result.stderr
+    assert not out.parent.exists()
+
+
+def test_outputs_whose_folder_went_away_during_the_scan_exit_non_zero(tmp_path):
+    """Checked up front, the folder is removed while the viewer waits for the scan: every
+    output says why it was not written, none claims success, and the exit code is 1."""
+    path, folder = tmp_path / "scan.h5", tmp_path / "out"
+    folder.mkdir()
+    outs = {flag: folder / name for flag, name in (("--export-map", "map.csv"),
+                                                   ("--export-frame", "frame.csv"),
+                                                   ("--export-nexus", "maps.nxs"),
+                                                   ("--screenshot", "shot.png"))}
+    viewer = run_cli([path, "--exit-on-finish", "--timeout", "20",
+                      *[str(a) for pair in outs.items() for a in pair]], tmp_path, wait=False)
+    time.sleep(1.5)   # past the argument checks: waiting for the file
+    folder.rmdir()
+    writer = start_writer(path, SimConfig(shape=(3, 4), frame=(8, 8), rate=200.0))
+    try:
+        _, err = viewer.communicate(timeout=60)
+    finally:
+        writer.join(10)
+    assert viewer.returncode == 1, err
+    gone = f"the folder {folder} does not exist"
+    for what in (f"map not written to {outs['--export-map']}: {gone}",
+                 f"frame not written to {outs['--export-frame']}: {gone}",
+                 f"screenshot not saved to {outs['--screenshot']}: {gone}",
+                 f"cannot export to {outs['--export-nexus']}: {gone}"):
+        assert err.count(what) == 1, err
+    assert "saved to" not in err.replace("not saved to", "") and "written to" not in \
+        err.replace("not written to", "")
+    assert "Finished: 12/12 points" in err and "Traceback" not in err
+    assert not folder.exists()
+
+
+def test_an_empty_file_exits_2_saying_it_is_empty_once_the_timeout_passes(tmp_path):
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    out = tmp_path / "map.csv"
+    result = run_cli([empty, "--exit-on-finish", "--timeout", "1", "--export-map", out],
+                     tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "empty.h5 is empty (0 bytes), not an HDF5 file: no writer has written it in 1 s" \
+        in result.stderr
+    assert "Timed out" not in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() and empty.read_bytes() == b""

@@ -20,6 +20,7 @@ costs 200 channels per element, not the whole frame.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
@@ -53,7 +54,8 @@ class Channel:
         if not self.name or self.name in REDUCTIONS:
             raise ValueError(f"a channel needs a name other than {', '.join(REDUCTIONS)}")
         if self.kind not in KINDS:
-            raise ValueError(f"unknown channel kind {self.kind!r}; choose from {KINDS}")
+            raise ValueError(f"channel {self.name!r}: unknown kind {self.kind!r} (known: "
+                             f"{', '.join(KINDS)})")
         need = {"rect": (2, 4), "window": (2,)}.get(self.kind)
         if need and len(self.bounds) not in need:
             raise ValueError(f"{self.kind} channel {self.name!r} needs "
@@ -72,8 +74,42 @@ class Channel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Channel":
-        """Inverse of :meth:`to_dict` (unknown keys are an error, so typos are said)."""
-        return cls(**dict(data))
+        """Inverse of :meth:`to_dict`: a channel as read from a settings file.
+
+        Anything wrong (an unknown field, so typos are said; a missing name; a value of the
+        wrong type) is a ValueError in plain words naming the channel and the field.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a channel must be an object with {', '.join(FIELDS)}, not "
+                             f"{as_written(data)}")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("a channel has no name" if name in (None, "")
+                             else f"a channel's name must be text, not {as_written(name)}")
+        unknown = [k for k in data if k not in FIELDS]
+        if unknown:
+            fields = ", ".join(repr(str(k)) for k in unknown)
+            raise ValueError(f"channel {name!r}: unknown field{'s' if len(unknown) > 1 else ''} "
+                             f"{fields} (known: {', '.join(FIELDS)})")
+        values = dict(data)
+        for key in ("kind", "dataset", "monitor"):
+            value = values.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"channel {name!r}: {key} must be text, not {as_written(value)}")
+        if not _numbers(values.get("bounds", ())):
+            raise ValueError(f"channel {name!r}: bounds must be a list of numbers, not "
+                             f"{as_written(values['bounds'])}")
+        polygon = values.get("polygon", ())
+        if not isinstance(polygon, (list, tuple)) or not all(
+                _numbers(p) and len(p) == 2 for p in polygon):
+            raise ValueError(f"channel {name!r}: polygon must be a list of [x, y] vertices, "
+                             f"not {as_written(polygon)}")
+        elements = values.get("elements")
+        if elements is not None and not (_numbers(elements) and all(
+                float(e).is_integer() for e in elements)):
+            raise ValueError(f"channel {name!r}: elements must be a list of element numbers, "
+                             f"not {as_written(elements)}")
+        return cls(**values)
 
     def describe(self) -> str:
         """A short text for lists and colour-bar labels."""
@@ -86,6 +122,25 @@ class Channel:
         if self.monitor:
             text += f" / {self.monitor.rsplit('/', 1)[-1]}"
         return text
+
+
+#: The fields of a channel in a settings file, in the order :meth:`Channel.to_dict` writes them.
+FIELDS = ("name", "kind", "dataset", "bounds", "polygon", "elements", "monitor")
+
+
+def _numbers(value: Any) -> bool:
+    """True for a list (or tuple) of plain numbers (not text, not true/false)."""
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+
+
+def as_written(value: Any) -> str:
+    """A value from a settings file as its writer would recognise it (shortened)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_elements(text: str) -> tuple[int, ...] | None:

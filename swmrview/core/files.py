@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 #: File name endings of HDF5 scan files (NeXus included), for finding scans in a folder.
 HDF5_SUFFIXES = (".nxs", ".h5", ".hdf5", ".hdf", ".nx5")
 
-__all__ = ["open_swmr", "writer_active", "NotHDF5Error", "FileLockedError"]
+__all__ = ["open_swmr", "writer_active", "NotHDF5Error", "FileLockedError", "EmptyFileError"]
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _SWMR_WRITE = 0x04
@@ -25,6 +25,11 @@ _MIN_SUPERBLOCK = 48  # bytes of the smallest (v2/v3) superblock
 
 class NotHDF5Error(OSError):
     """The path exists but is not an HDF5 file."""
+
+
+class EmptyFileError(FileNotFoundError):
+    """The file exists but holds nothing yet (0 bytes): a writer may just have created it,
+    so it is waited for like a missing file; once waiting gives up it is not HDF5."""
 
 
 class FileLockedError(OSError):
@@ -68,6 +73,8 @@ def _open_once(path: str | os.PathLike) -> h5py.File:
     if not is_hdf5(path):
         with open(path, "rb") as f:
             head = f.read(_MIN_SUPERBLOCK)
+        if not head:
+            raise EmptyFileError(f"{path} is empty (0 bytes): not an HDF5 file yet")
         if len(head) < _MIN_SUPERBLOCK and _SIGNATURE.startswith(head[:8]):
             raise FileNotFoundError(f"{path} is still being created")  # superblock not yet written
         raise NotHDF5Error(f"not an HDF5 file: {path}")
@@ -97,7 +104,8 @@ def open_swmr(
     """Open ``path`` read-only (SWMR when possible), retrying while missing or locked.
 
     Retries for up to ``retry_for`` seconds (0: once), or until ``stop_event`` is set.
-    Raises FileNotFoundError, NotHDF5Error or FileLockedError with a message naming the file.
+    Raises FileNotFoundError (EmptyFileError for a file of 0 bytes), NotHDF5Error or
+    FileLockedError with a message naming the file.
     """
     deadline = time.monotonic() + retry_for
     while True:

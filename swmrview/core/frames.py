@@ -12,7 +12,7 @@ from .positions import unravel
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FrameReader", "KeyDataMismatchError", "MissingFilterError"]
+__all__ = ["FrameReader", "KeyDataMismatchError", "MissingFilterError", "check_filters"]
 
 _FILTER_NAMES = {32001: "Blosc", 32004: "LZ4", 32008: "bitshuffle", 32015: "Zstandard",
                  307: "bzip2", 32017: "SZ", 32026: "Blosc2", 32013: "zfp", 32018: "FCIDECOMP"}
@@ -38,9 +38,25 @@ def missing_filters(dataset: Any) -> list[str]:
     for i in range(dcpl.get_nfilters()):
         filter_id, _, _, name = dcpl.get_filter(i)
         if not h5py.h5z.filter_avail(filter_id):
-            label = _FILTER_NAMES.get(filter_id) or name.decode(errors="replace") or "unknown"
+            label = _FILTER_NAMES.get(filter_id) or name.decode(errors="replace").strip() \
+                or "an unknown filter"
             missing.append(f"{label} (filter id {filter_id})")
     return missing
+
+
+def check_filters(dataset: Any, what: str = "") -> None:
+    """Raise `MissingFilterError` naming ``dataset`` (``what`` it is, e.g. "the key") and each
+    of its compression filters that cannot be loaded here; h5py would only fail on reading,
+    with a message that names no filter."""
+    missing = missing_filters(dataset)
+    if missing:
+        raise MissingFilterError(_filter_message(dataset, missing, what))
+
+
+def _filter_message(dataset: Any, missing: Sequence[str], what: str = "") -> str:
+    name = f"{what} {_name(dataset)}" if what else _name(dataset)
+    return (f"{name} is compressed with {', '.join(missing)}, which is not installed "
+            "here: install hdf5plugin, or put the filter's HDF5 plugin in HDF5_PLUGIN_PATH")
 
 
 class FrameReader:
@@ -115,9 +131,7 @@ class FrameReader:
         except OSError as error:
             missing = missing_filters(self.dataset)
             if missing:
-                raise MissingFilterError(
-                    f"{_name(self.dataset)} is compressed with {', '.join(missing)}, which is not "
-                    "installed: install hdf5plugin or set HDF5_PLUGIN_PATH") from error
+                raise MissingFilterError(_filter_message(self.dataset, missing)) from error
             raise
 
     def read(self, index: int) -> np.ndarray:

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, 
 
 from swmrview.core.channels import window_span
 from swmrview.model.frames import levels_of
+from swmrview.model.view_settings import COLORMAPS  # noqa: F401 - the toolbar offers these
 
 logger = logging.getLogger(__name__)
 
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
 LUT_SIZE = 256  # 512 entries halve pyqtgraph's frame rate
 HISTOGRAM_MS = 500  # histogram refresh period while frames stream in
 

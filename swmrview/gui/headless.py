@@ -15,7 +15,7 @@ import logging
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from swmrview.model.export import ExportFeed, array_format, write_array
+from swmrview.model.export import ExportFeed, array_format, output_problem, write_array
 from swmrview.model.messages import ScanInfo, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, FINISHED, Status
@@ -34,6 +34,7 @@ class HeadlessActions:
         self.exported = self.grabbed = self.frame_exported = False
         self.live = ExportFeed(threaded=True)      # h5py writes off the GUI thread
         self._export_error: str | None = None
+        self._said: set[str] = set()               # failures logged (each once)
         if options.export_nexus:
             self.live.start(options.export_nexus)   # from the first scan shown on
 
@@ -70,8 +71,11 @@ class HeadlessActions:
         if self.options.exit_on_finish:
             QTimer.singleShot(0, self.window.close)
 
-    def closing(self) -> None:
-        """On close: what was asked for and not done yet; a live export is finished."""
+    def closing(self) -> list[str]:
+        """On close: what was asked for and not done yet; a live export is finished.
+
+        Returns the outputs asked for on the command line that were not written (the window
+        then exits non-zero: a failed export never passes for a success)."""
         self.live.close()
         if self.options.screenshot and not self.grabbed:
             self.screenshot(self.options.screenshot)
@@ -80,6 +84,17 @@ class HeadlessActions:
         if self.options.export_frame and not self.frame_exported \
                 and self.window.state is not None:
             self.export_frame(self.options.export_frame)
+        return self.unwritten()
+
+    def unwritten(self) -> list[str]:
+        """The outputs asked for in the options that were not (all) written."""
+        options = self.options
+        missing = [path for path, done in ((options.export_map, self.exported),
+                                           (options.export_frame, self.frame_exported),
+                                           (options.screenshot, self.grabbed)) if path and not done]
+        if options.export_nexus and self.live.failures:
+            missing.append(options.export_nexus)
+        return missing
 
     # ------------------------------------------------------------------ exports
     def start_live_export(self, path: str) -> bool:
@@ -115,7 +130,7 @@ class HeadlessActions:
                 self.window.map_view.refresh()
                 self._save_grab(self.window.map_view, path)
         except (OSError, ValueError) as exc:
-            return self._failed(f"map not written: {exc}")
+            return self._failed(f"map not written to {path}: {self._why(path, exc)}")
         self.exported = True
         self._done(f"map written to {path}")
         return True
@@ -139,7 +154,7 @@ class HeadlessActions:
                 write_array(path, frame, comments=self._comments(
                     f"frame {self.window.frame_view.shown_label}", state) + extra)
         except (OSError, ValueError) as exc:
-            return self._failed(f"frame not written: {exc}")
+            return self._failed(f"frame not written to {path}: {self._why(path, exc)}")
         self.frame_exported = True
         self._done(f"frame written to {path}")
         return True
@@ -154,12 +169,15 @@ class HeadlessActions:
         frame = view.current_frame()
         return None if frame is None else np.asarray(frame)
 
-    def screenshot(self, path: str) -> None:
-        """Redraw now and save a grab of the window."""
+    def screenshot(self, path: str) -> bool:
+        """Redraw now and save a grab of the window; False (logged) if it cannot be saved."""
         self.window.redraw()
-        self.window.grab().save(path)
+        if not self.window.grab().save(path):   # Qt says no more than that
+            return self._failed(f"screenshot not saved to {path}: "
+                                f"{output_problem(path) or 'the image could not be written'}")
         self.grabbed = True
-        logger.info("screenshot saved to %s", path)
+        self._done(f"screenshot saved to {path}")
+        return True
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -175,8 +193,20 @@ class HeadlessActions:
             lines.append(f"slow_index={tuple(int(i) for i in slow_index)}")
         return lines
 
+    @staticmethod
+    def _why(path: str, exc: Exception) -> str:
+        """Why ``path`` was not written, in plain words rather than Python's."""
+        problem = output_problem(path)
+        if problem:
+            return problem
+        if isinstance(exc, OSError) and exc.strerror:
+            return exc.strerror
+        return str(exc)
+
     def _failed(self, message: str) -> bool:
-        logger.error("%s", message)
+        if message not in self._said:   # a retry at close fails the same way: said once
+            self._said.add(message)
+            logger.error("%s", message)
         self._show(message)
         return False
 

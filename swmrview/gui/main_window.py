@@ -31,7 +31,7 @@ from swmrview.gui.status_bar import StatusBar
 from swmrview.gui.toolbar import ViewToolBar
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo, Update
-from swmrview.model.options import EXIT_OK, ViewerOptions
+from swmrview.model.options import EXIT_ERROR, EXIT_OK, ViewerOptions
 from swmrview.model.status import IDLE, WAITING, Status
 from swmrview.model.view_state import ViewState
 
@@ -413,7 +413,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ Qt events
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Save settings, do pending headless actions, and stop the follower thread."""
-        self.headless.closing()
+        if self.headless.closing() and self.exit_code == EXIT_OK:
+            self.exit_code = EXIT_ERROR   # an output asked for was not written (said above)
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())
         self.settings.set_window_state(self.saveState())

@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 from swmrview.gui.frame_view import range_moved, colormap, display_levels
 from swmrview.gui.readout import ReadoutLabel
 from swmrview.gui.scatter_view import ScatterView
+from swmrview.model.view_settings import MAP_SCALES
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
 MAX_MESH_CELLS = 250_000  # beyond this an uneven map is drawn as an even image (mesh too slow)
-SCALES = ("linear", "log", "1-99 %")
+SCALES = MAP_SCALES   # one list: settings files naming another scale are refused
 
 
 SCAN_AXIS = "(scan axis)"

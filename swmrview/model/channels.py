@@ -15,6 +15,7 @@ import numpy as np
 
 from swmrview.core.channels import Channel, ChannelReducer, format_elements, normalise
 from swmrview.core.fields import open_data
+from swmrview.core.frames import check_filters
 from swmrview.core.nexus import axis_candidates, child, units
 from swmrview.core.pipeline import ReducePipeline
 from swmrview.core.search import fits_shape
@@ -48,6 +49,7 @@ class ChannelSet:
         self._main: dict[str, ChannelReducer] = {}       # channels of the detector on show
         self._other: dict[str, ChannelReducer] = {}      # channels of another dataset
         self._pipelines: dict[str, ReducePipeline] = {}  # dataset path -> its reader
+        self.refused: dict[str, str] = {}   # name -> why, of the last :meth:`set`
 
     # ------------------------------------------------------------------ setting up
     def set(self, channels: Iterable[Channel], frame_shape: Sequence[int],
@@ -60,6 +62,7 @@ class ChannelSet:
         """
         wanted = {c.name: c for c in channels}
         changed, refused = [], []
+        self.refused = {}
         for name in list(self.channels):
             if wanted.get(name) != self.channels[name]:
                 self._drop(name)
@@ -71,6 +74,7 @@ class ChannelSet:
             except Exception as exc:  # noqa: BLE001 - a bad channel is refused, not fatal
                 logger.warning("channel %s refused: %s", name, exc)
                 refused.append(f"channel {name}: {exc}")
+                self.refused[name] = str(exc)
                 continue
             changed.append(name)
         self._close_unused()
@@ -107,6 +111,7 @@ class ChannelSet:
                 raise ValueError(f"{path} does not hold one value or frame per scan point")
             if dataset.dtype.kind not in "biuf":
                 raise ValueError(f"{path} is not numeric ({dataset.dtype})")
+            check_filters(dataset)   # refused now, not failing the whole scan on reading
             self._pipelines[path] = ReducePipeline(dataset, self.scan_rank, threads=1)
         return self._pipelines[path]
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from swmrview.core.files import HDF5_SUFFIXES, FileLockedError, is_hdf5, open_swmr
 
-from .messages import PointFrame, ScanInfo, ScanList, Update, frozen
+from .messages import PointFrame, ScanInfo, ScanList, Update
 from .options import EXIT_TIMED_OUT, ViewerOptions
 from .region import RegionFrame
 from .session import _GENERATIONS, Message, Session

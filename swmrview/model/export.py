@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["LiveExport", "ExportFeed", "StateSnapshot", "DEFAULT_REDUCTIONS", "ENTRY",
            "NXDATA", "KEYS", "FINISHED", "next_export_path", "write_array", "array_format",
-           "ARRAY_FORMATS"]
+           "ARRAY_FORMATS", "output_problem"]
 
 DEFAULT_REDUCTIONS = ("sum", "mean", "max")
 ENTRY = "/entry"
@@ -361,6 +361,7 @@ class ExportFeed:
         self.export: LiveExport | None = None
         self.paths: list[str] = []            # every file started, in order
         self.error: str | None = None         # why the last start or write failed
+        self.failures: list[str] = []         # every failure since this feed was made
         self.active = False                   # a file is (being) written for the scan shown
         self._generation: int | None = None   # of the scan the last file was started for
         self._queue: queue.Queue | None = queue.Queue() if threaded else None
@@ -461,6 +462,7 @@ class ExportFeed:
                 fn(*args)
             except Exception as exc:  # noqa: BLE001 - the thread must go on; said in error
                 self.error = f"export failed: {type(exc).__name__}: {exc}"
+                self.failures.append(self.error)
                 logger.exception("live export failed")
             finally:
                 self._queue.task_done()
@@ -479,7 +481,8 @@ class ExportFeed:
             self.paths.append(path)
             self.export.apply_state(snapshot)
         except (OSError, ValueError) as exc:
-            self.error = f"cannot export to {path}: {exc}"
+            self.error = f"cannot export to {path}: {output_problem(path) or exc}"
+            self.failures.append(self.error)
             logger.error("%s", self.error)
             if self.export is not None:
                 self.export.close()
@@ -496,6 +499,7 @@ class ExportFeed:
             export.apply(update)
         except (OSError, ValueError) as exc:
             self.error = f"export to {export.path} stopped: {exc}"
+            self.failures.append(self.error)
             logger.error("%s", self.error)
             export.close()
             self.export = None
@@ -508,7 +512,8 @@ class ExportFeed:
         try:
             export.finish()
         except (OSError, ValueError) as exc:
-            logger.error("finishing the export %s failed: %s", export.path, exc)
+            self.failures.append(f"finishing the export {export.path} failed: {exc}")
+            logger.error("%s", self.failures[-1])
             export.close()
 
 
@@ -585,6 +590,24 @@ def array_format(path: str | os.PathLike) -> str:
         raise ValueError(f"cannot export to {os.fspath(path)}: use a .png, .tif, .tiff or "
                          f".csv file name")
     return ARRAY_FORMATS[ext]
+
+
+def output_problem(path: str | os.PathLike) -> str | None:
+    """Why no file can be written at ``path`` (its folder missing or not writable, or the
+    path a folder), in plain words; None if nothing stands in the way."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        return f"the folder {folder} does not exist"
+    if not os.path.isdir(folder):
+        return f"{folder} is not a folder"
+    if os.path.isdir(path):
+        return f"{path} is a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"no permission to write in {folder}"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"no permission to write {path}"
+    return None
 
 
 def write_array(path: str | os.PathLike, array: np.ndarray, comments: Sequence[str] = ()

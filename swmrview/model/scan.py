@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from swmrview.core.fields import open_data
-from swmrview.core.frames import MissingFilterError, missing_filters
+from swmrview.core.frames import KeyDataMismatchError, check_filters
 from swmrview.core.growth import GrowthFollower
 from swmrview.core.keys import KeyFollower, read_finished_flag
 from swmrview.core.layout import LayoutError, ScanLayout
@@ -149,6 +149,8 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
             notes.append("key files missing: shown as a complete scan without keys")
         follower = CompleteFollower(data.shape[: layout.scan_rank])
     pipeline = make_pipeline(data, layout.scan_rank, options)
+    if mode == KEYS:
+        check_keys_fit_data(follower, data, layout.keys)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
     scan.written = WrittenRule(mode == GROWTH, lambda path: open_data(h5, path),
                                scan.scan_rank, scan.index_shape)
@@ -158,6 +160,34 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
     if scan.scatter is not None:
         scan.scatter.read(0, scan.follower.scan_shape)
     return scan
+
+
+def check_keys_fit_data(follower: KeyFollower, data: Any, keys: Any = ()) -> None:
+    """Raise KeyDataMismatchError (in plain words) if ``data`` cannot hold the scan the keys
+    describe: a fixed scan axis of another size (frames would be looked for where there are
+    none), or fewer points along the slowest axis than the keys already have.
+
+    Axes that may still grow (unlimited in the data, or not settled in the keys) are not
+    compared: mid-scan a GDA file's datasets grow from (1, ..., 1).
+    """
+    rank = follower.scan_rank
+    wanted = follower.settled_shape()
+    held = tuple(data.maxshape or data.shape)[:rank]
+    for axis, (k, m) in enumerate(zip(wanted, held)):
+        if k is None or m is None:
+            continue
+        if m != k if axis else m < k:
+            names = ", ".join(keys) or "the keys"
+            raise KeyDataMismatchError(
+                f"keys and data do not match: {names} describe{'s' if len(keys) == 1 else ''} "
+                f"a scan of {shape_text(wanted)} points but {data.name} holds "
+                f"{shape_text(held)} (scan axis {axis + 1} has {k} points in the keys, "
+                f"{m} in the data)")
+
+
+def shape_text(shape: Any) -> str:
+    """(2, 3) -> "2x3"; an axis of unknown length is "?"."""
+    return "x".join("?" if n is None else str(n) for n in shape)
 
 
 def make_pipeline(data: Any, scan_rank: int, options: ViewerOptions) -> ReducePipeline:
@@ -172,17 +202,17 @@ def make_pipeline(data: Any, scan_rank: int, options: ViewerOptions) -> ReducePi
     if data.ndim < scan_rank:
         raise LayoutError(f"{data_path} has rank {data.ndim}, less than the scan rank "
                           f"{scan_rank}")
-    missing = missing_filters(data)
-    if missing:  # h5py would fail on every frame with a message that names no filter
-        raise MissingFilterError(
-            f"{data_path} is compressed with {', '.join(missing)}, which is not installed: "
-            "install hdf5plugin or set HDF5_PLUGIN_PATH")
+    check_filters(data)   # h5py would fail on every frame with a message naming no filter
     return ReducePipeline(data, scan_rank, threads=options.threads)
 
 
 def _key_follower(h5: Any, layout: ScanLayout, options: ViewerOptions) -> KeyFollower:
     keys = [h5[p] for p in layout.keys]
     finished = h5[layout.finished] if layout.finished else None
+    for key in keys:
+        check_filters(key, "the key")
+    if finished is not None:
+        check_filters(finished, "the finished flag")
     declared = tuple(layout.scan_shape) if None not in layout.scan_shape else None
     skip_after = options.skip_after
     if skip_after is None:

@@ -24,13 +24,14 @@ import numpy as np
 
 from swmrview.core.fields import open_data
 from swmrview.core.files import (
+    EmptyFileError,
     FileLockedError,
     NewScanWatch,
     NotHDF5Error,
     open_swmr,
     writer_active,
 )
-from swmrview.core.frames import KeyDataMismatchError
+from swmrview.core.frames import KeyDataMismatchError, MissingFilterError
 from swmrview.core.keys import ScanRankError
 from swmrview.core.layout import LayoutError, find_layout
 from swmrview.core.tree import hdf5_tree
@@ -54,7 +55,9 @@ from .scan import (
     make_pipeline,
     open_scan,
     refresh_axes,
+    shape_text,
 )
+from .view_settings import ShownChannelError
 from .status import (
     ERROR,
     FINISHED,
@@ -123,6 +126,7 @@ class Session:
         now = self.clock()
         self._wait_start = self._last_new = self._last_axes = now
         self._last_try = -np.inf
+        self._empty_since: float | None = None   # when the file was first seen empty
         self._last_writer_check = now
         self._writer_closed = False
         self._axes_final = False
@@ -184,7 +188,22 @@ class Session:
                                     "scan file inside it")
         try:
             h5 = open_swmr(self.path, retry_for=0, stop_event=self.stop_event)
+        except EmptyFileError:
+            # a writer may just have created it: wait a while (the timeout), then say it
+            # is not HDF5; a writer starting on it later is still noticed (the watch)
+            if self._empty_since is None:
+                self._empty_since = now
+            if now - self._empty_since > self.options.timeout:
+                self._watch.arm(False)
+                raise EmptyFileError(f"{self.name} is empty (0 bytes), not an HDF5 file: no "
+                                     f"writer has written it in {self.options.timeout:g} s"
+                                     ) from None
+            self._set(Status(WAITING, f"{self.name} is empty (not an HDF5 file yet): waiting "
+                             f"up to {self.options.timeout:g} s for a writer"))
+            self._emit()
+            return
         except (FileNotFoundError, FileLockedError) as exc:
+            self._empty_since = None
             why = "File locked by writer, retrying" if isinstance(exc, FileLockedError) \
                 else "Waiting for"
             self._wait_or_time_out(f"{why}: {self.name}" if "locked" in why
@@ -215,12 +234,18 @@ class Session:
         scan.channels = ChannelSet(scan.file, scan.scan_rank, scan.written)
         scan.frame_axis = spectrum_axis(open_data(scan.file, scan.data_path))
         self._use_channels(rebuild=False)
+        info = self.info()
+        view = self.options.view
+        if self.options.headless and view is not None:   # never export another map instead
+            problem = view.shown_problem(info, scan.channels.refused)
+            if problem:
+                raise ShownChannelError(f"view settings: {problem}")
         for note in scan.notes:
             logger.warning("%s: %s", self.name, note)
         logger.info("following %s (%s, data %s, scan shape %s)", self.path, scan.mode,
                     scan.data_path, scan.follower.scan_shape)
         self._set(Status(LIVE, f"Live ({MODE_TEXT[scan.mode]}): 0 points"))
-        self._outbox.append(self.info())
+        self._outbox.append(info)
         self._emit(force=True)
 
     def _wait_or_time_out(self, message: str, waited: float, timed_out: str = "") -> None:
@@ -352,8 +377,11 @@ class Session:
         reduced: dict[str, np.ndarray] = {}
         last = None
         if names is None or extra:
-            reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block], extra=extra,
-                                                      builtin=names is None)
+            try:
+                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block],
+                                                          extra=extra, builtin=names is None)
+            except IndexError:   # refreshed before reading: the data cannot hold the point
+                raise KeyDataMismatchError(self._outside(scan, block)) from None
         if chans is not None:
             late = chans.finish(block, reduced, names)
             if late.any():
@@ -361,6 +389,16 @@ class Session:
                                 and (chans.channels[n].dataset or chans.channels[n].monitor))
                 self._late.append((block[late], lagging))
         return reduced, last
+
+    @staticmethod
+    def _outside(scan: OpenScan, block: np.ndarray) -> str:
+        """Plain words for keys that are ready at points the data does not hold."""
+        data = scan.pipeline.dataset
+        shape = tuple(data.shape[:scan.scan_rank])
+        bad = next((tuple(int(v) for v in p) for p in block
+                    if any(v >= n for v, n in zip(p, shape))), tuple(block[-1]))
+        return (f"keys and data do not match: the keys say point {bad} is ready, but "
+                f"{data.name} holds only {shape_text(shape)} points")
 
     def _update_status(self, scan: OpenScan, now: float, watching: bool = False) -> None:
         """``watching``: timed out before and no point came since (the follower resumed)."""
@@ -569,5 +607,5 @@ class Session:
 def _exit_code_for(exc: BaseException) -> int:
     """Bad input (2) for what the file or the user named wrongly, else an error (1)."""
     bad_input = (NotHDF5Error, LayoutError, KeyError, ScanRankError, KeyDataMismatchError,
-                 IsADirectoryError)
+                 IsADirectoryError, ShownChannelError, EmptyFileError, MissingFilterError)
     return EXIT_BAD_INPUT if isinstance(exc, bad_input) else EXIT_ERROR

@@ -6,19 +6,41 @@ beamline (File > Save view settings..., ``swmrview --settings FILE``). Plain Pyt
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Mapping
 
-from swmrview.core.channels import Channel
+from swmrview.core.channels import Channel, as_written
+from swmrview.core.reduce import REDUCTIONS
+
+from .channels import channel_fits
 
 FORMAT = "swmrview-view-settings"
 VERSION = 1
 
+#: Colormaps the window offers (a settings file naming another is refused).
+COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "CET-L1", "CET-R4")
+#: Map scales the window offers.
+MAP_SCALES = ("linear", "log", "1-99 %")
+
 
 class SettingsFileError(ValueError):
     """A settings file that cannot be read: the message says which and why."""
+
+
+class NotSettingsError(SettingsFileError):
+    """The file is not a view settings file at all (not UTF-8, not JSON, no format tag, a
+    version that is not a number); its message starts "not a swmrview view settings file"."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"not a swmrview view settings file: {why}")
+
+
+class ShownChannelError(ValueError):
+    """The settings' shown map cannot be made for this scan (the channel's dataset or
+    monitor is not in the file): a headless run refuses rather than export another map."""
 
 
 @dataclass(frozen=True)
@@ -43,28 +65,54 @@ class ViewSettings:
 
     @classmethod
     def from_dict(cls, data: Any) -> "ViewSettings":
-        """Inverse of :meth:`to_dict`; SettingsFileError says what is wrong."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise SettingsFileError(f"not a swmrview view settings file (no \"format\": "
-                                    f"\"{FORMAT}\")")
-        if int(data.get("version", 0)) > VERSION:
-            raise SettingsFileError(f"settings version {data.get('version')} is newer than "
-                                    f"this swmrview reads ({VERSION})")
+        """Inverse of :meth:`to_dict`; SettingsFileError says what is wrong, in plain words.
+
+        Every field is checked: a colormap, map scale or shown map this swmrview does not know
+        is refused rather than quietly left out.
+        """
+        if not isinstance(data, dict):
+            raise NotSettingsError(f"it holds {as_written(data)}, not an object with "
+                                   f"\"format\": \"{FORMAT}\"")
+        if data.get("format") != FORMAT:
+            raise NotSettingsError(f"no \"format\": \"{FORMAT}\" in it")
+        version = data.get("version", VERSION)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise NotSettingsError(f"\"version\" must be a whole number from 1, not "
+                                   f"{as_written(version)}")
+        if version > VERSION:
+            raise SettingsFileError(f"settings version {version} is newer than this swmrview "
+                                    f"reads ({VERSION})")
+        raw = data.get("channels", [])
+        if not isinstance(raw, list):
+            raise SettingsFileError(f"\"channels\" must be a list of channels, not "
+                                    f"{as_written(raw)}")
         try:
-            channels = tuple(Channel.from_dict(c) for c in data.get("channels", ()))
+            channels = tuple(Channel.from_dict(c) for c in raw)
         except (TypeError, ValueError) as exc:
-            raise SettingsFileError(f"bad channel in settings: {exc}") from None
+            raise SettingsFileError(str(exc)) from None
         names = [c.name for c in channels]
-        if len(set(names)) != len(names):
-            raise SettingsFileError("two channels have the same name")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SettingsFileError(f"two channels have the same name: {', '.join(twice)}")
         out = cls(channels=channels)
-        for key in ("colormap", "map_scale", "shown"):
-            if isinstance(data.get(key), str):
-                out = replace(out, **{key: data[key]})
-        overlay = data.get("overlay", ())
-        if isinstance(overlay, list):
-            out = replace(out, overlay=tuple(str(n) for n in overlay))
-        return out
+        maps = REDUCTIONS + tuple(names)
+        for key, label, known in (("colormap", "colormap", COLORMAPS),
+                                  ("map_scale", "map scale", MAP_SCALES),
+                                  ("shown", "shown map", maps)):
+            if key not in data:
+                continue
+            value = data[key]
+            if not isinstance(value, str) or value not in known:
+                what = f"unknown {label}" if isinstance(value, str) \
+                    else f"the {label} must be a name, not"
+                raise SettingsFileError(f"{what} {as_written(value)} (known: "
+                                        f"{', '.join(known)})")
+            out = replace(out, **{key: value})
+        overlay = data.get("overlay", [])
+        if not isinstance(overlay, list):
+            raise SettingsFileError(f"\"overlay\" must be a list of map names, not "
+                                    f"{as_written(overlay)}")
+        return replace(out, overlay=tuple(str(n) for n in overlay))
 
     @classmethod
     def from_json(cls, text: str) -> "ViewSettings":
@@ -72,8 +120,21 @@ class ViewSettings:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SettingsFileError(f"not JSON: {exc}") from None
+            raise NotSettingsError(f"not JSON ({exc})") from None
         return cls.from_dict(data)
+
+    def shown_problem(self, info: Any, refused: Mapping[str, str] | None = None) -> str | None:
+        """Why the shown map cannot be made for the scan ``info`` (a ScanInfo), or None.
+
+        ``refused``: the follower's reasons for channels it could not compute (by name).
+        """
+        channel = next((c for c in self.channels if c.name == self.shown), None)
+        if channel is None:
+            return None   # a built-in reduction
+        why = channel_fits(channel, info) or (refused or {}).get(channel.name)
+        if why is None:
+            return None
+        return f"the shown channel {channel.name!r} cannot be made for this scan: {why}"
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the settings file (atomically: a half-written file never replaces a good one)."""
@@ -86,11 +147,25 @@ class ViewSettings:
     def load(cls, path: str | os.PathLike) -> "ViewSettings":
         """Read a settings file; SettingsFileError (with the path) if it cannot be used."""
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            with open(path, "rb") as f:
+                raw = f.read()
         except OSError as exc:
             raise SettingsFileError(f"cannot read settings {path}: {exc.strerror}") from None
         try:
-            return cls.from_json(text)
+            return cls.from_json(_text(raw))
+        except NotSettingsError as exc:
+            raise SettingsFileError(f"{path} is {exc}") from None
         except SettingsFileError as exc:
             raise SettingsFileError(f"{path}: {exc}") from None
+
+
+def _text(raw: bytes) -> str:
+    """The text of a settings file: UTF-8 (with or without a byte-order mark)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise NotSettingsError("it is UTF-16 text (as Windows Notepad saves it); save it "
+                               "again as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotSettingsError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
+                               f"{exc.start})") from None

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import FileLockedError, NotHDF5Error, open_swmr, writer_active
+from swmrview.core.files import EmptyFileError
 from swmrview.simulate import SimConfig
 
 
@@ -26,8 +27,10 @@ def test_missing_file_without_retry_is_a_named_error(tmp_path):
 
 def test_an_empty_file_is_being_created_but_a_text_file_is_not_hdf5(tmp_path):
     (tmp_path / "empty.h5").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="being created"):
+    with pytest.raises(EmptyFileError, match=r"empty.h5 is empty \(0 bytes\): not an HDF5 "
+                                             "file yet") as info:
         open_swmr(tmp_path / "empty.h5")
+    assert isinstance(info.value, FileNotFoundError)   # waited for like a missing file
     (tmp_path / "half.h5").write_bytes(b"\x89HDF")
     with pytest.raises(FileNotFoundError, match="being created"):
         open_swmr(tmp_path / "half.h5")

@@ -126,6 +126,29 @@ def test_view_settings_are_saved_loaded_and_used_on_a_live_replay(make_window, q
     assert [c.name for c in window.channels.dock.channels()] == ["Co"]   # nothing lost
 
 
+@pytest.mark.parametrize("raw, said", [
+    (b'{"format": "swmrview-view-settings", "colormap": "jet"}', 'unknown colormap "jet"'),
+    (b'{"format": "swmrview-view-settings", "map_scale": "sqrt"}', 'unknown map scale "sqrt"'),
+    (b'{"format": "swmrview-view-settings", "shown": "Fe"}', 'unknown shown map "Fe"'),
+    ('{"format": "swmrview-view-settings"}'.encode("utf-16"), "UTF-16 text"),
+    (b'{"format": "swmrview-view-settings", "version": "x"}', '"version" must be a whole'),
+])
+def test_loading_a_wrong_settings_file_says_why_and_changes_nothing(make_window, qtbot,
+                                                                     tmp_path, raw, said):
+    window = make_window(view=ViewSettings(channels=(Channel("Co", "window",
+                                                             bounds=(1200, 1400)),),
+                                           colormap="magma", map_scale="log"))
+    before = window.channels.view()
+    bad = tmp_path / "view.json"
+    bad.write_bytes(raw)
+    assert not window.channels.load(str(bad))     # File > Load view settings...
+    text = window.status_bar.text()
+    assert text.startswith("View settings not loaded: ") and said in text, text
+    assert "Unexpected" not in text and "Traceback" not in window.status_bar.details
+    assert window.channels.view() == before
+    assert window.toolbar.colormap_combo.currentText() == "magma"
+
+
 def test_a_1d_scan_is_plotted_against_a_chosen_field_with_a_ratio_overlaid(make_window, qtbot):
     path = DATA / "i07-418550.nxs"
     with h5py.File(path, "r") as f:

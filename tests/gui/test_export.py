@@ -133,3 +133,16 @@ def test_a_typed_name_without_extension_gets_the_chosen_format(make_window, monk
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
     window.export_menu.map_action.trigger()                     # cancelled: nothing written
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".nxs") == ["plain.tiff"]
+
+
+def test_a_screenshot_that_cannot_be_saved_is_said_and_fails_the_exit_code(make_window,
+                                                                           tmp_path, caplog):
+    missing = tmp_path / "no such folder" / "shot.png"
+    window = make_window(screenshot=str(missing))
+    assert not window.headless.screenshot(str(missing))   # grab().save() returned False
+    message = window.status_bar.currentMessage()
+    assert message == f"screenshot not saved to {missing}: the folder {missing.parent} " \
+                      "does not exist"
+    assert not any("screenshot saved" in r.getMessage() for r in caplog.records)
+    window.close()
+    assert window.exit_code == 1 and not missing.parent.exists()

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from swmrview.model.status import ERROR, FINISHED, WAITING
-from swmrview.simulate import SimConfig
+from swmrview.simulate import SimConfig, start_writer
 
 from .conftest import file_reductions, wait_terminal
 from .files import static_file
@@ -97,6 +97,21 @@ def test_not_hdf5_is_an_error_status_with_exit_2(make_window, qtbot, tmp_path):
     assert window.status.kind == ERROR and window.exit_code == 2
     assert "not an HDF5 file" in window.status.message
     assert window.status_bar.details_button.isVisible()
+
+
+def test_an_empty_file_says_so_while_waiting_and_a_writer_starting_on_it_is_followed(
+        make_window, qtbot, tmp_path):
+    path = tmp_path / "empty.h5"
+    path.write_bytes(b"")
+    window = make_window(path, timeout=20.0)
+    qtbot.waitUntil(lambda: "is empty" in window.status_bar.text(), timeout=5000)
+    assert window.status.kind == WAITING
+    assert "empty.h5 is empty (not an HDF5 file yet): waiting up to 20 s for a writer" \
+        in window.status_bar.text()
+    writer = start_writer(path, SimConfig(shape=(2, 3), frame=(8, 8), rate=100.0))
+    qtbot.waitUntil(lambda: window.status.kind == FINISHED, timeout=20000)
+    writer.join(10)
+    assert window.state.n_acquired == 6 and window.exit_code == 0
 
 
 def test_scan_replacing_a_bad_file_is_followed(make_window, qtbot, tmp_path):

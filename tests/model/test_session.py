@@ -148,6 +148,41 @@ def test_headless_wait_for_a_missing_file_times_out_with_exit_3(tmp_path, follow
     assert f.session.status.kind == TIMED_OUT and f.session.status.exit_code == 3
 
 
+@pytest.mark.parametrize("headless", [True, False])
+def test_an_empty_file_is_said_while_waiting_for_a_writer_then_is_bad_input(tmp_path, follow,
+                                                                            headless):
+    path = tmp_path / "empty.h5"
+    path.write_bytes(b"")
+    f = follow(path, timeout=0.5, exit_on_finish=headless)
+    f.step()
+    assert f.session.status.kind == WAITING
+    assert f.session.status.message == ("empty.h5 is empty (not an HDF5 file yet): waiting up "
+                                        "to 0.5 s for a writer")
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    status = f.session.status
+    assert status.kind == ERROR and status.exit_code == 2
+    assert status.message == ("Error: empty.h5 is empty (0 bytes), not an HDF5 file: no writer "
+                              "has written it in 0.5 s")
+    assert path.read_bytes() == b""
+
+
+def test_keys_ready_beyond_the_data_are_bad_input_in_plain_words(tmp_path, follow):
+    """Both may grow (unlimited), so only reading finds the data too short for the keys."""
+    path = tmp_path / "short.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("entry/keys/key", data=np.ones((4,), np.int32), maxshape=(None,))
+        f.create_dataset("entry/data/data", data=np.ones((2, 4, 4), np.uint16),
+                         maxshape=(None, 4, 4), chunks=(1, 4, 4))
+        f.create_dataset("entry/finished", data=[1])
+    f = follow(path, keys=("/entry/keys/key",), data=("/entry/data/data",),
+               finished="/entry/finished", exit_on_finish=True)
+    f.until(lambda f: f.session.status.terminal, timeout=10)
+    status = f.session.status
+    assert status.kind == ERROR and status.exit_code == 2
+    assert status.message == ("Error: keys and data do not match: the keys say point (2,) is "
+                              "ready, but /entry/data/data holds only 2 points")
+
+
 @pytest.mark.parametrize("make", ["directory", "text"])
 def test_bad_input_is_an_error_with_exit_2(tmp_path, follow, make):
     path = tmp_path / "bad"
