@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSlider, QToolBar
 
 from swmrview.core.scanmap import REDUCTIONS
-from swmrview.gui.frame_view import COLORMAPS
+from swmrview.gui.map_drawing import COLORMAPS
 
 
 class ViewToolBar(QToolBar):

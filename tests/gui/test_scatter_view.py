@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from swmrview.gui.frame_view import colormap
+from swmrview.gui.map_drawing import colormap
 from swmrview.gui.scatter_view import GRID, INTERPOLATED, POINTS
 from swmrview.model.status import FINISHED
 from tests.writers import scatter_writer as sw
