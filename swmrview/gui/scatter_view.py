@@ -10,18 +10,16 @@ the points interpolated onto a regular image. Everything drawn comes from the vi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QLabel
 
-from swmrview.gui.frame_view import colormap, display_levels, range_moved
-
-if TYPE_CHECKING:
-    from swmrview.gui.map_view import MapView
-    from swmrview.model.view_state import ViewState
+from swmrview.gui.map_drawing import scaled
+from swmrview.gui.map_scale import MapColorScale
+from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +29,24 @@ MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols re
 NAN_BRUSH = (128, 128, 128, 160)
 
 
+class ScatterHost(Protocol):
+    """What the scatter needs of the map it draws in: a
+    :class:`~swmrview.gui.map_view.MapView`."""
+
+    plot: pg.PlotItem
+    color_scale: MapColorScale   # shared: the grid map and the scatter take turns on it
+
+    def show_grid(self, on: bool) -> None:
+        """Show the grid map's own items, or hide them for the scatter's."""
+
+    def redraw_anew(self) -> None:
+        """Draw again from scratch (levels, axes, range)."""
+
+
 class ScatterView:
     """Scatter items of a map view and the choice between grid, points and interpolated."""
 
-    def __init__(self, map_view: MapView, row: QBoxLayout) -> None:
+    def __init__(self, map_view: ScatterHost, row: QBoxLayout) -> None:
         self.map_view = map_view
         plot = map_view.plot
         self.pending_line = pg.PlotCurveItem(pen=pg.mkPen((160, 160, 160, 90), width=1))
@@ -57,7 +69,6 @@ class ScatterView:
         self.state: ViewState | None = None
         self.drawn = None    # the points drawn last (model.scatter.ScatterPoints), for picking
         self.user_choice = False     # the user picked a mode: kept for this scan
-        self.levels: tuple[float, float] | None = None
         self._brushes: list = []
         self._lut_name = ""
         self._show_combo(False)
@@ -89,7 +100,7 @@ class ScatterView:
         """A new scan or dataset: offer the scatter when it has positions, and pick the mode."""
         new_scan = state is not self.state
         self.state = state
-        self.levels = None
+        self.map_view.color_scale.reset()
         self.drawn = None
         has = state.scatter is not None
         self._show_combo(has)
@@ -125,12 +136,7 @@ class ScatterView:
         if state is None:
             return
         on = self.active()
-        rank = state.rank
-        mv.curve.setVisible(rank == 1 and not on)
-        mv.image.setVisible(rank >= 2 and not on and not mv._mesh_mode)
-        mv.mesh.setVisible(rank >= 2 and not on and mv._mesh_mode)
-        mv.outline.setVisible(rank >= 2 and not on)
-        mv.colorbar.setVisible(rank >= 2 or on)
+        mv.show_grid(not on)
         self.points.setVisible(on and self.mode == POINTS)
         self.image.setVisible(on and self.mode == INTERPOLATED)
         for item in (self.pending_line, self.pending_dots):
@@ -140,10 +146,7 @@ class ScatterView:
                 item.setData([], [])
             self.pending_line.setData([], [])
         if redraw:
-            mv._levels = self.levels = None
-            mv.update_axes()
-            mv.refresh()
-            mv.plot.enableAutoRange()
+            mv.redraw_anew()
 
     # ------------------------------------------------------------------ drawing
     def update_axes(self) -> None:
@@ -157,19 +160,12 @@ class ScatterView:
 
     def refresh(self) -> None:
         """Redraw points (or the interpolated image) and the pending trajectory."""
-        state, mv = self.state, self.map_view
+        state, color_scale = self.state, self.map_view.color_scale
         geometry = state.scatter
-        scale = mv.scale_combo.currentText()
+        scale = color_scale.scale
         pts = self.drawn = geometry.points(state)
-        values = self._scaled(pts.values, scale)
-        levels = display_levels(values)
-        if scale == "1-99 %" and np.isfinite(values).any():
-            lo, hi = np.nanpercentile(values, [1, 99])
-            levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
-        mv.colorbar.axis.setLabel(("log10 " if scale == "log" else "") + state.reduction)
-        if range_moved(self.levels, levels, 0.005):
-            self.levels = levels
-            mv.colorbar.setLevels(levels)
+        values = scaled(pts.values, scale)
+        color_scale.show(values, state.reduction)
         binned = self.mode == POINTS and len(pts) > MAX_SYMBOLS
         self.points.setVisible(self.mode == POINTS and not binned)
         self.image.setVisible(self.mode == INTERPOLATED or binned)
@@ -183,13 +179,6 @@ class ScatterView:
         self.pending_line.setData(px, py, connect=connect)
         self.pending_dots.setData(px, py)
 
-    @staticmethod
-    def _scaled(values: np.ndarray, scale: str) -> np.ndarray:
-        if scale != "log":
-            return values
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(values > 0, np.log10(values), np.nan)
-
     def _draw_image(self, state: ViewState, scale: str, pts, binned: bool = False) -> None:
         """The interpolated image, or (``binned``) the points binned about one per cell."""
         size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
@@ -197,20 +186,22 @@ class ScatterView:
         if result is None:
             self.image.clear()
             return
-        image = self._scaled(result.image, scale).astype(np.float32)
-        self.image.setLookupTable(colormap(self.map_view._lut_name).getLookupTable(nPts=256))
-        self.image.setImage(image, autoLevels=False, levels=self.levels or (0.0, 1.0))
+        image = scaled(result.image, scale).astype(np.float32)
+        color_scale = self.map_view.color_scale
+        self.image.setLookupTable(color_scale.lookup_table())
+        self.image.setImage(image, autoLevels=False, levels=color_scale.levels or (0.0, 1.0))
         self.image.setRect(*result.rect)
 
     def _brush_list(self, values: np.ndarray) -> list:
         """One brush per point from the map's colormap (256 shared brushes) and levels."""
-        name = self.map_view._lut_name
+        color_scale = self.map_view.color_scale
+        name = color_scale.colormap_name
         if name != self._lut_name or not self._brushes:
-            lut = colormap(name).getLookupTable(nPts=256, alpha=False)
+            lut = color_scale.lookup_table(alpha=False)
             self._brushes = [pg.mkBrush(*(int(c) for c in rgb)) for rgb in lut]
             self._brushes.append(pg.mkBrush(*NAN_BRUSH))
             self._lut_name = name
-        lo, hi = self.levels or (0.0, 1.0)
+        lo, hi = color_scale.levels or (0.0, 1.0)
         with np.errstate(invalid="ignore"):
             index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
         index = np.where(np.isfinite(index), index, 256).astype(np.int64)

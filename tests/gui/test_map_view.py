@@ -45,12 +45,12 @@ def test_3d_scan_slow_axis_control(sim_writer, make_window, qtbot):
     window = make_window(path)
     wait_terminal(qtbot, window)
     view = window.map_view
-    assert len(view.slow_boxes) == 1
+    assert len(view.slow_axes.boxes) == 1
     expected = file_reductions(path, scan_rank=3)["sum"]
-    view.slow_boxes[0].setValue(0)
+    view.slow_axes.boxes[0].setValue(0)
     np.testing.assert_array_equal(window.state.plane(), expected[0])
     assert not window.state.follow_slow
-    view.slow_boxes[0].setValue(1)
+    view.slow_axes.boxes[0].setValue(1)
     np.testing.assert_array_equal(window.state.plane(), expected[1])
     assert view.position_at_scene(view.scene_position((1, 1, 3))) == (1, 1, 3)
 
@@ -61,7 +61,7 @@ def test_3d_scan_shows_each_new_slice_with_its_frame(sim_writer, make_window, qt
     path, proc = sim_writer(cfg)
     window = make_window(path)
     seen = []
-    window.frame_shown.connect(lambda p: seen.append((p[0], window.map_view.slow_boxes[0].value())))
+    window.frame_shown.connect(lambda p: seen.append((p[0], window.map_view.slow_axes.boxes[0].value())))
     wait_terminal(qtbot, window)
     assert seen and all(slow == box for slow, box in seen)
 
