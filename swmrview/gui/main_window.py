@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self.scans_dock = ScansDock(self)  # directory mode: the scans to go back to
         self.addDockWidget(Qt.LeftDockWidgetArea, self.scans_dock)
         self.scans_dock.hide()
-        self.compare = CompareController(self)   # hold and compare: held points, regions
+        self.compare = CompareController(self, self, self.map_view)  # held points, regions
         self.addDockWidget(Qt.RightDockWidgetArea, self.compare.dock)
         self.compare.dock.hide()
         self.profile = LineProfileDock(self.frame_view.image_panel, self)
@@ -156,6 +156,11 @@ class MainWindow(QMainWindow):
         docks = self.settings.window_state()   # which docks were open, and where
         if docks is not None:
             self.restoreState(docks)
+
+    @property
+    def generation(self) -> int:
+        """The follower's generation now: messages of older ones are dropped as stale."""
+        return self._generation
 
     # ------------------------------------------------------------------ files
     def open_path(self, path: str) -> None:
@@ -227,7 +232,7 @@ class MainWindow(QMainWindow):
             bar.roi_box.setChecked(False)
             self._leave_roi_reduction()
         self._map_dirty = True
-        self.compare.scan_info(switch)
+        self.compare.scan_info(info, switch)
         self.headless.scan_info(info, self.state)
 
     def _on_update(self, update: Update) -> None:
