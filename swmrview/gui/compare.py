@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
 from swmrview.gui.compare_dock import REGION_COLOR, CompareDock, point_color
+from swmrview.gui.map_drawing import edge_range
 from swmrview.gui.map_view import MapView
 from swmrview.gui.worker import FollowThread
 from swmrview.model.compare import region_positions
@@ -30,6 +31,11 @@ logger = logging.getLogger(__name__)
 
 #: While a scan is live, a region whose points grew is read again at most this often.
 REGION_REFRESH_S = 2.0
+
+
+def middle_half(lo: float, hi: float) -> tuple[float, float]:
+    """The middle half of the interval (lo, hi): where a new region is placed."""
+    return lo + (hi - lo) / 4, hi - (hi - lo) / 4
 
 
 class HeldMarkers:
@@ -110,21 +116,16 @@ class RegionSelector:
             if len(points.x):
                 x0, x1 = float(np.min(points.x)), float(np.max(points.x))
                 y0, y1 = float(np.min(points.y)), float(np.max(points.y))
-                self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
-                                (y0 + (y1 - y0) / 4, y1 - (y1 - y0) / 4), finish=False)
+                self.set_bounds(middle_half(x0, x1), middle_half(y0, y1), finish=False)
                 return
         if state.rank == 1:
             x = state.curve_x()
             x0, x1 = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() \
                 else (0.0, 1.0)
-            self.span.setRegion((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4))
+            self.span.setRegion(middle_half(x0, x1))
             return
-        x = state.edges(state.rank - 1)
-        x0, x1 = sorted((float(x[0]), float(x[-1])))
-        y = state.edges(state.rank - 2)
-        y0, y1 = sorted((float(y[0]), float(y[-1])))
-        self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
-                        (y0 + (y1 - y0) / 4, y1 - (y1 - y0) / 4), finish=False)
+        x, y = edge_range(state.edges(state.rank - 1)), edge_range(state.edges(state.rank - 2))
+        self.set_bounds(middle_half(*x), middle_half(*y), finish=False)
 
     def set_bounds(self, x: tuple[float, float], y: tuple[float, float] | None = None,
                    finish: bool = True) -> None:
