@@ -1,8 +1,9 @@
-"""The main window: composes the views, toolbar, dataset dock and status bar; applies updates.
+"""The main window: composes the views, toolbar, docks and status bar; follows one scan.
 
 The follower thread's messages go into the :class:`~swmrview.model.view_state.ViewState`
-(the one owner of the map and the points); the views are redrawn from it at most ~30 times a
-second, keeping only the newest pending frame.
+(the one owner of the map and the points); a :class:`~swmrview.gui.redraw.RedrawScheduler`
+redraws the views from it at most ~30 times a second, keeping only the newest pending frame,
+and :class:`~swmrview.gui.view_actions.ViewActions` applies the toolbar's choices.
 """
 
 from __future__ import annotations

@@ -35,8 +35,11 @@ def point_text(state: ViewState | None, position) -> str:
 
 
 class RedrawScheduler(QObject):
-    """Draws what changed into ``window``'s views (a :class:`~swmrview.gui.main_window.
-    MainWindow`: its state, map and frame views, toolbar, status bar) on a timer."""
+    """Draws what changed into ``window``'s views on a timer.
+
+    ``window`` is the :class:`~swmrview.gui.main_window.MainWindow`: its view state, map and
+    frame views, toolbar and status bar are drawn here; its ``set_status`` shows a status.
+    """
 
     frame_shown = Signal(object)     # position of the frame just drawn
 
