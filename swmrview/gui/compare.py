@@ -1,6 +1,6 @@
 """Hold and compare: held points marked on the map, a region drawn on it, and their frames.
 
-:class:`CompareController` ties the window's view state (``state.held``), the map (numbered
+:class:`CompareController` ties the scan's view state (``state.held``), the map (numbered
 markers, a region rectangle), the follower thread (frame requests) and the
 :class:`~swmrview.gui.compare_dock.CompareDock` together, so the main window only forwards a
 few events to it. No file is read here: frames arrive as messages from the follower thread.
@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow
 
 from swmrview.gui.compare_dock import REGION_COLOR, CompareDock, point_color
+from swmrview.gui.map_drawing import edge_range
 from swmrview.gui.map_view import MapView
+from swmrview.gui.worker import FollowThread
+from swmrview.model.messages import PointFrame, ScanInfo
 from swmrview.model.regions import region_positions
-from swmrview.model.messages import PointFrame
 from swmrview.model.region import RegionFrame
 from swmrview.model.view_state import ViewState
-
-if TYPE_CHECKING:
-    from swmrview.gui.main_window import MainWindow
-    from swmrview.gui.worker import FollowThread
 
 logger = logging.getLogger(__name__)
 
 #: While a scan is live, a region whose points grew is read again at most this often.
 REGION_REFRESH_S = 2.0
+
+
+def middle_half(lo: float, hi: float) -> tuple[float, float]:
+    """The middle half of the interval (lo, hi): where a new region is placed."""
+    return lo + (hi - lo) / 4, hi - (hi - lo) / 4
 
 
 class HeldMarkers:
@@ -112,21 +116,16 @@ class RegionSelector:
             if len(points.x):
                 x0, x1 = float(np.min(points.x)), float(np.max(points.x))
                 y0, y1 = float(np.min(points.y)), float(np.max(points.y))
-                self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
-                                (y0 + (y1 - y0) / 4, y1 - (y1 - y0) / 4), finish=False)
+                self.set_bounds(middle_half(x0, x1), middle_half(y0, y1), finish=False)
                 return
         if state.rank == 1:
             x = state.curve_x()
             x0, x1 = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() \
                 else (0.0, 1.0)
-            self.span.setRegion((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4))
+            self.span.setRegion(middle_half(x0, x1))
             return
-        x = state.edges(state.rank - 1)
-        x0, x1 = sorted((float(x[0]), float(x[-1])))
-        y = state.edges(state.rank - 2)
-        y0, y1 = sorted((float(y[0]), float(y[-1])))
-        self.set_bounds((x0 + (x1 - x0) / 4, x1 - (x1 - x0) / 4),
-                        (y0 + (y1 - y0) / 4, y1 - (y1 - y0) / 4), finish=False)
+        x, y = edge_range(state.edges(state.rank - 1)), edge_range(state.edges(state.rank - 2))
+        self.set_bounds(middle_half(*x), middle_half(*y), finish=False)
 
     def set_bounds(self, x: tuple[float, float], y: tuple[float, float] | None = None,
                    finish: bool = True) -> None:
@@ -150,15 +149,38 @@ class RegionSelector:
         return x, y
 
 
-class CompareController(QObject):
-    """Holds points and regions for the window; see the module docstring."""
+class ScanSource(Protocol):
+    """The scan being followed, as the controller needs it (the main window provides it)."""
 
-    def __init__(self, window: "MainWindow") -> None:
+    @property
+    def state(self) -> ViewState | None:
+        """The view state: the owner of the held points."""
+
+    @property
+    def follow(self) -> FollowThread | None:
+        """The follower thread that answers frame requests."""
+
+    @property
+    def shown_position(self) -> tuple[int, ...] | None:
+        """Position of the frame on screen."""
+
+    @property
+    def generation(self) -> int:
+        """Messages of an older generation belong to a previous file or dataset."""
+
+
+class CompareController(QObject):
+    """Holds points and regions for ``window``'s ``scan`` drawn on ``map_view``; see the module
+    docstring."""
+
+    def __init__(self, window: QMainWindow, scan: ScanSource, map_view: MapView) -> None:
         super().__init__(window)
         self.window = window
+        self.scan = scan
+        self.map_view = map_view
         self.dock = CompareDock(window)
-        self.markers = HeldMarkers(window.map_view)
-        self.selector = RegionSelector(window.map_view)
+        self.markers = HeldMarkers(map_view)
+        self.selector = RegionSelector(map_view)
         self.region: RegionFrame | None = None   # newest answer to the newest request
         self._request = 0
         self._requested_n = -1                   # points in the region last asked for
@@ -181,10 +203,10 @@ class CompareController(QObject):
 
     @property
     def state(self) -> ViewState | None:
-        """The window's view state (the owner of the held points)."""
-        return self.window.state
+        """The scan's view state (the owner of the held points)."""
+        return self.scan.state
 
-    def attach(self, follow: "FollowThread") -> None:
+    def attach(self, follow: FollowThread) -> None:
         """Take held frames and region frames from a new follower thread."""
         follow.worker.held_ready.connect(self._on_held)
         follow.worker.region_ready.connect(self._on_region)
@@ -192,10 +214,10 @@ class CompareController(QObject):
     # ------------------------------------------------------------------ held points
     def hold(self, position) -> bool:
         """Hold the acquired point at ``position`` and ask for its frame; False if refused."""
-        state, follow = self.state, self.window.follow
+        state, follow = self.state, self.scan.follow
         if state is None or follow is None or not state.held.add(position):
             if state is not None and state.held.full:
-                self.window.status_bar.showMessage(
+                self.window.statusBar().showMessage(
                     f"At most {state.held.limit} points are held: remove one first", 5000)
             return False
         follow.request_held.emit([tuple(int(p) for p in position)])
@@ -214,7 +236,7 @@ class CompareController(QObject):
 
     def hold_shown(self) -> None:
         """Hold the point whose frame is shown (the "H" key and the dock's button)."""
-        position = self.window.shown_position
+        position = self.scan.shown_position
         if position is not None and self.state is not None and self.state.rank > 0:
             self.hold(position)
 
@@ -237,7 +259,7 @@ class CompareController(QObject):
             self._redraw()
 
     def _on_held(self, point: PointFrame) -> None:
-        if self.state is not None and point.generation == self.window._generation \
+        if self.state is not None and point.generation == self.scan.generation \
                 and self.state.held.set_frame(point.position, point.frame, point.levels):
             self._redraw()
 
@@ -266,11 +288,11 @@ class CompareController(QObject):
         """The acquired positions inside the region now."""
         x, y = self.selector.bounds()
         return region_positions(self.state, x, y,
-                                scatter=self.window.map_view.scatter_view.active())
+                                scatter=self.map_view.scatter_view.active())
 
     def request_region(self) -> None:
         """Ask the follower thread for the frame of the points inside the region."""
-        state, follow = self.state, self.window.follow
+        state, follow = self.state, self.scan.follow
         if not self.selector.active or state is None or follow is None:
             return
         positions = self.region_positions()
@@ -281,7 +303,7 @@ class CompareController(QObject):
         follow.request_region.emit(positions, self.dock.how_combo.currentText(), self._request)
 
     def _on_region(self, message: RegionFrame) -> None:
-        if message.generation != self.window._generation or message.request != self._request:
+        if message.generation != self.scan.generation or message.request != self._request:
             return
         self.dock.show_region(message)
         if message.done:
@@ -289,16 +311,16 @@ class CompareController(QObject):
             self._refresh_region()   # points that arrived while it was read
 
     # ------------------------------------------------------------------ window events
-    def scan_info(self, switch: bool) -> None:
+    def scan_info(self, info: ScanInfo, switch: bool) -> None:
         """A new scan (nothing held) or another dataset of it (the held frames read again)."""
-        info, state = self.window.info, self.state
+        state, follow = self.state, self.scan.follow
         self.dock.set_frame_axis(info.frame_axis)   # spectra in the frame view's units
         self.dock.set_kind(info.frame_kind)
         self.region = None
         if switch and state is not None:
             state.held.clear_frames()
-            if len(state.held) and self.window.follow is not None:
-                self.window.follow.request_held.emit(state.held.positions)
+            if len(state.held) and follow is not None:
+                follow.request_held.emit(state.held.positions)
         self.selector.rank = -1   # placed again on this map
         self.set_region_mode(self.dock.region_box.isChecked())
         self._redraw()

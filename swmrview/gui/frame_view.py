@@ -15,34 +15,11 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from swmrview.core.channels import window_span
-from swmrview.model.frames import levels_of
-from swmrview.model.view_settings import COLORMAPS  # noqa: F401 - the toolbar offers these
+from swmrview.gui.map_drawing import LUT_SIZE, colormap, display_levels, lookup_table, range_moved
 
 logger = logging.getLogger(__name__)
 
-LUT_SIZE = 256  # 512 entries halve pyqtgraph's frame rate
 HISTOGRAM_MS = 500  # histogram refresh period while frames stream in
-
-
-def lookup_table(name: str) -> np.ndarray:
-    """A 256-entry RGBA lookup table of the named colormap."""
-    return colormap(name).getLookupTable(nPts=LUT_SIZE, alpha=True)
-
-
-def colormap(name: str) -> pg.ColorMap:
-    """The pyqtgraph ColorMap of a name from :data:`COLORMAPS`."""
-    if name == "gray":
-        return pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
-    return pg.colormap.get(name)
-
-
-def range_moved(old: tuple[float, float] | None, new: tuple[float, float],
-           tolerance: float = 0.02) -> bool:
-    """True if the range ``new`` differs from ``old`` by more than ``tolerance`` of its span."""
-    if old is None:
-        return True
-    span = max(new[1] - new[0], old[1] - old[0], 1e-300)
-    return abs(new[0] - old[0]) > tolerance * span or abs(new[1] - old[1]) > tolerance * span
 
 
 class _Histogram256(pg.HistogramLUTItem):
@@ -50,11 +27,6 @@ class _Histogram256(pg.HistogramLUTItem):
 
     def getLookupTable(self, img=None, n=None, alpha=None):  # noqa: N802 - pyqtgraph API
         return super().getLookupTable(img, n=LUT_SIZE, alpha=alpha)
-
-
-def display_levels(data: np.ndarray) -> tuple[float, float]:
-    """Levels spanning the finite values of ``data`` (a unit range if flat or empty)."""
-    return levels_of(data) or (0.0, 1.0)
 
 
 def as_trace(frame: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget
 
-from swmrview.gui.frame_view import colormap, display_levels
+from swmrview.gui.map_drawing import colormap, display_levels, place_image
 from swmrview.gui.scatter_view import GRID, ScatterItems
 
 COLUMNS = 3
@@ -76,12 +76,8 @@ class MapsGrid(QDockWidget):
                 continue
             if plane.size == 0:
                 continue
-            ye, xe = state.edges(state.rank - 2), state.edges(state.rank - 1)
-            data = plane[:: -1 if ye[-1] < ye[0] else 1, :: -1 if xe[-1] < xe[0] else 1]
-            item.setImage(np.ascontiguousarray(data, dtype=np.float32), autoLevels=False,
-                          levels=display_levels(plane))
-            item.setRect(min(xe[0], xe[-1]), min(ye[0], ye[-1]), abs(xe[-1] - xe[0]),
-                         abs(ye[-1] - ye[0]))
+            place_image(item, plane, state.edges(state.rank - 2), state.edges(state.rank - 1),
+                        display_levels(plane))
 
     def _build(self, state, names, kind: str) -> None:
         self.view.clear()

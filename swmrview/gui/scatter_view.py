@@ -10,18 +10,16 @@ the points interpolated onto a regular image. Everything drawn comes from the vi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QLabel
 
-from swmrview.gui.frame_view import colormap, display_levels, range_moved
-
-if TYPE_CHECKING:
-    from swmrview.gui.map_view import MapView
-    from swmrview.model.view_state import ViewState
+from swmrview.gui.map_drawing import colormap, scaled
+from swmrview.gui.map_scale import MapColorScale
+from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +27,6 @@ GRID, POINTS, INTERPOLATED = "Grid", "Points", "Interpolated"
 PICK_PX = 20.0          # a click selects the nearest point within this many pixels
 MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols redraw slowly)
 NAN_BRUSH = (128, 128, 128, 160)
-
-
-def scaled(values: np.ndarray, scale: str) -> np.ndarray:
-    """``values`` as drawn in map ``scale`` ("log": log10 of the positive ones, else as is)."""
-    if scale != "log":
-        return values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(values > 0, np.log10(values), np.nan)
-
-
-def scale_levels(values: np.ndarray, scale: str) -> tuple[float, float]:
-    """Colour levels of (scaled) ``values``: their range, or the 1-99 percentiles."""
-    if scale == "1-99 %" and np.isfinite(values).any():
-        lo, hi = np.nanpercentile(values, [1, 99])
-        return (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
-    return display_levels(values)
 
 
 class ScatterItems:
@@ -119,10 +101,24 @@ class ScatterItems:
         return state.scatter.nearest(state, view.x(), view.y(), scale, PICK_PX, points=points)
 
 
+class ScatterHost(Protocol):
+    """What the scatter needs of the map it draws in: a
+    :class:`~swmrview.gui.map_view.MapView`."""
+
+    plot: pg.PlotItem
+    color_scale: MapColorScale   # shared: the grid map and the scatter take turns on it
+
+    def show_grid(self, on: bool) -> None:
+        """Show the grid map's own items, or hide them for the scatter's."""
+
+    def redraw_anew(self) -> None:
+        """Draw again from scratch (levels, axes, range)."""
+
+
 class ScatterView:
     """Scatter items of a map view and the choice between grid, points and interpolated."""
 
-    def __init__(self, map_view: MapView, row: QBoxLayout) -> None:
+    def __init__(self, map_view: ScatterHost, row: QBoxLayout) -> None:
         self.map_view = map_view
         plot = map_view.plot
         self.pending_line = pg.PlotCurveItem(pen=pg.mkPen((160, 160, 160, 90), width=1))
@@ -145,7 +141,6 @@ class ScatterView:
         self.state: ViewState | None = None
         self.drawn = None    # the points drawn last (model.scatter.ScatterPoints), for picking
         self.user_choice = False     # the user picked a mode: kept for this scan
-        self.levels: tuple[float, float] | None = None
         self._show_combo(False)
 
     # ------------------------------------------------------------------ mode
@@ -175,7 +170,7 @@ class ScatterView:
         """A new scan or dataset: offer the scatter when it has positions, and pick the mode."""
         new_scan = state is not self.state
         self.state = state
-        self.levels = None
+        self.map_view.color_scale.reset()
         self.drawn = None
         has = state.scatter is not None
         self._show_combo(has)
@@ -211,12 +206,7 @@ class ScatterView:
         if state is None:
             return
         on = self.active()
-        rank = state.rank
-        mv.curve.setVisible(rank == 1 and not on)
-        mv.image.setVisible(rank >= 2 and not on and not mv._mesh_mode)
-        mv.mesh.setVisible(rank >= 2 and not on and mv._mesh_mode)
-        mv.outline.setVisible(rank >= 2 and not on)
-        mv.colorbar.setVisible(rank >= 2 or on)
+        mv.show_grid(not on)
         self.points.setVisible(on and self.mode == POINTS)
         self.image.setVisible(on and self.mode == INTERPOLATED)
         for item in (self.pending_line, self.pending_dots):
@@ -226,10 +216,7 @@ class ScatterView:
                 item.setData([], [])
             self.pending_line.setData([], [])
         if redraw:
-            mv._levels = self.levels = None
-            mv.update_axes()
-            mv.refresh()
-            mv.plot.enableAutoRange()
+            mv.redraw_anew()
 
     # ------------------------------------------------------------------ drawing
     def update_axes(self) -> None:
@@ -243,16 +230,14 @@ class ScatterView:
 
     def refresh(self) -> None:
         """Redraw points (or the interpolated image) and the pending trajectory."""
-        state, mv = self.state, self.map_view
+        state, color_scale = self.state, self.map_view.color_scale
         geometry = state.scatter
-        scale = mv.scale_combo.currentText()
+        scale = color_scale.scale
         pts = self.drawn = geometry.points(state)
-        levels = scale_levels(scaled(pts.values, scale), scale)
-        mv.colorbar.axis.setLabel(("log10 " if scale == "log" else "") + state.reduction)
-        if range_moved(self.levels, levels, 0.005):
-            self.levels = levels
-            mv.colorbar.setLevels(levels)
-        self.items.draw(state, pts, self.mode, self.levels, mv._lut_name, scale)
+        values = scaled(pts.values, scale)
+        color_scale.show(values, state.reduction)
+        self.items.draw(state, pts, self.mode, color_scale.levels, color_scale.colormap_name,
+                        scale)
         px, py, connect = geometry.pending_path(state)
         self.pending_line.setData(px, py, connect=connect)
         self.pending_dots.setData(px, py)

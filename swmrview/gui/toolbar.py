@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSlider, QToolBar
 
 from swmrview.core.scanmap import REDUCTIONS
-from swmrview.gui.frame_view import COLORMAPS
+from swmrview.model.view_settings import COLORMAPS
 
 
 class ViewToolBar(QToolBar):

@@ -172,7 +172,7 @@ def test_a_1d_scan_is_plotted_against_a_chosen_field_with_a_ratio_overlaid(make_
     x, y = view.curve.getData()
     np.testing.assert_allclose(x, gamma)
     np.testing.assert_allclose(y, roi1)
-    ox, oy = view.overlays[0].getData()
+    ox, oy = view.curves.overlays[0].getData()
     np.testing.assert_allclose(ox, gamma)
     np.testing.assert_allclose(oy, roi2 / roi1)
     assert view.plot.getAxis("bottom").labelText == "gamma"

@@ -181,14 +181,14 @@ def test_region_of_a_3d_scan_follows_the_plane_shown(sim_writer, make_window, qt
     cfg = SimConfig(shape=(2, 3, 4), frame=(6, 5), rate=500.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
     compare = window.compare
-    window._slow_changed((0,))
+    window.map_view.slow_changed.emit((0,))
     compare.dock.region_box.setChecked(True)
     compare.selector.set_bounds((-100.0, 100.0), (-100.0, 100.0))
     qtbot.waitUntil(lambda: compare.region is not None and compare.region.n_points == 12,
                     timeout=5000)
     plane0 = np.sum([expected_frame(i, cfg).astype(np.float64) for i in range(12)], axis=0)
     np.testing.assert_array_equal(compare.region.frame, plane0)
-    window._slow_changed((1,))
+    window.map_view.slow_changed.emit((1,))
     plane1 = np.sum([expected_frame(i, cfg).astype(np.float64) for i in range(12, 24)], axis=0)
     qtbot.waitUntil(lambda: bool(np.array_equal(compare.region.frame, plane1)), timeout=5000)
 

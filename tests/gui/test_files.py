@@ -58,14 +58,14 @@ def test_file_replaced_reopens_and_resets_map(make_window, qtbot, tmp_path):
     window = make_window(path, data=("/data/images",))
     wait_terminal(qtbot, window, timeout=10000)
     np.testing.assert_array_equal(window.state.plane(), images.sum(axis=(2, 3)))
-    generation = window._generation
+    generation = window.generation
     new = tmp_path / "new.h5"
     with h5py.File(new, "w") as f:
         f.create_dataset("keys/key", data=np.ones((3, 4, 1), np.int32))
         f.create_dataset("data/images", data=np.full((3, 4, 6, 7), 2, np.uint16),
                          chunks=(1, 1, 6, 7))
     os.replace(new, path)
-    qtbot.waitUntil(lambda: window._generation > generation and window.status.terminal
+    qtbot.waitUntil(lambda: window.generation > generation and window.status.terminal
                     and window.state is not None
                     and np.array_equal(window.state.plane(), np.full((3, 4), 84.0)),
                     timeout=10000)
@@ -79,11 +79,11 @@ def test_a_new_scan_written_over_the_same_name_is_not_blocked_and_is_followed(
     qtbot.waitUntil(lambda: window.status.kind == FINISHED, timeout=20000)
     proc.join(timeout=10)
     qtbot.wait(2500)  # as at a beamline, the next scan starts after the viewer saw this one close
-    generation = window._generation
+    generation = window.generation
     _, proc2 = sim_writer(SimConfig(shape=(5, 6), frame=(8, 8), rate=20.0, seed=1))
     proc2.join(timeout=30)
     assert proc2.exitcode == 0  # the writer was not disturbed
-    qtbot.waitUntil(lambda: window._generation > generation and window.status.kind == FINISHED
+    qtbot.waitUntil(lambda: window.generation > generation and window.status.kind == FINISHED
                     and window.state is not None and window.state.n_acquired == 30,
                     timeout=20000)
     np.testing.assert_allclose(window.state.plane(), file_reductions(path)["sum"])

@@ -46,12 +46,12 @@ def test_3d_scan_slow_axis_control(sim_writer, make_window, qtbot):
     window = make_window(path)
     wait_terminal(qtbot, window)
     view = window.map_view
-    assert len(view.slow_boxes) == 1
+    assert len(view.slow_axes.boxes) == 1
     expected = file_reductions(path, scan_rank=3)["sum"]
-    view.slow_boxes[0].setValue(0)
+    view.slow_axes.boxes[0].setValue(0)
     np.testing.assert_array_equal(window.state.plane(), expected[0])
     assert not window.state.follow_slow
-    view.slow_boxes[0].setValue(1)
+    view.slow_axes.boxes[0].setValue(1)
     np.testing.assert_array_equal(window.state.plane(), expected[1])
     assert view.position_at_scene(view.scene_position((1, 1, 3))) == (1, 1, 3)
 
@@ -62,7 +62,7 @@ def test_3d_scan_shows_each_new_slice_with_its_frame(sim_writer, make_window, qt
     path, proc = sim_writer(cfg)
     window = make_window(path)
     seen = []
-    window.frame_shown.connect(lambda p: seen.append((p[0], window.map_view.slow_boxes[0].value())))
+    window.frame_shown.connect(lambda p: seen.append((p[0], window.map_view.slow_axes.boxes[0].value())))
     wait_terminal(qtbot, window)
     assert seen and all(slow == box for slow, box in seen)
 
@@ -220,7 +220,7 @@ def test_map_view_alone_draws_a_hand_made_1d_state_with_an_overlay(map_view):
     x, y = map_view.curve.getData()
     np.testing.assert_array_equal(x, energy)
     np.testing.assert_array_equal(y, [2.0, 6.0, 4.0, np.nan, np.nan])
-    ox, oy = map_view.overlays[0].getData()
+    ox, oy = map_view.curves.overlays[0].getData()
     np.testing.assert_array_equal(ox, energy)
     np.testing.assert_array_equal(oy, [100.0, 99.0, 98.0, np.nan, np.nan])
     assert map_view.plot.getAxis("bottom").labelText == "energy (eV)"

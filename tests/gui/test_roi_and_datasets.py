@@ -118,9 +118,9 @@ def test_a_pinned_point_shows_the_new_datasets_frame_after_a_switch(make_window,
     window.pin_point((2, 1))
     qtbot.waitUntil(lambda: window.shown_position == (2, 1), timeout=5000)
     np.testing.assert_array_equal(window.frame_view.current_frame(), data["images"][2, 1])
-    window.shown_position = None
-    window.set_dataset("/data/spectra")
-    qtbot.waitUntil(lambda: window.info.data_path == "/data/spectra", timeout=5000)
-    qtbot.waitUntil(lambda: window.shown_position == (2, 1), timeout=5000)
+    with qtbot.waitSignal(window.frame_shown, timeout=5000,
+                          check_params_cb=lambda position: position == (2, 1)):
+        window.set_dataset("/data/spectra")   # the pinned point's frame is drawn again
+    assert window.info.data_path == "/data/spectra"
     assert window.state.pinned == (2, 1)
     np.testing.assert_array_equal(window.frame_view.current_frame(), data["spectra"][2, 1])

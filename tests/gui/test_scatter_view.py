@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
-from swmrview.gui.frame_view import colormap
+from swmrview.gui.map_drawing import colormap
 from swmrview.gui.scatter_view import GRID, INTERPOLATED, POINTS
 from swmrview.model.status import FINISHED
 from tests.writers import scatter_writer as sw

@@ -22,8 +22,8 @@ def test_redraw_soak(make_window, qapp):
         window.state.apply(Update(0, Status(LIVE, "live"),
                                   positions=np.array([position], np.int64),
                                   values={"sum": np.array([float(i)])}, new_points=1))
-        window._frame_pending = (tuple(map(int, position)), frames[i % 8], True, None, 1)
-        window._map_dirty = True
+        window.scheduler.show_frame((tuple(map(int, position)), frames[i % 8], True, None, 1))
+        window.mark_map_dirty()
         window.redraw()
         qapp.processEvents()
     assert window.shown_position == (49, 59)
