@@ -23,8 +23,8 @@ from swmrview.gui.map_drawing import edge_range
 from swmrview.gui.map_view import MapView
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo
-from swmrview.model.regions import region_positions
-from swmrview.model.region import RegionFrame
+from swmrview.model.region_points import region_positions
+from swmrview.model.messages import RegionFrame
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)

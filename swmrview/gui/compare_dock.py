@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from swmrview.core.accumulate import HOWS
 from swmrview.gui.frame_view import as_trace, channel_label, channel_x, lookup_table
-from swmrview.model.region import RegionFrame
+from swmrview.model.messages import RegionFrame
 
 logger = logging.getLogger(__name__)
 

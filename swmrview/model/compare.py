@@ -3,7 +3,7 @@
 :class:`HeldPoints` is owned by the :class:`~swmrview.model.view_state.ViewState`
 (``state.held``): the points the user held, in the order held, each with a number that stays
 with it (its marker label and curve colour), and their frames as the session sent them.
-The points inside a map region are picked by :mod:`swmrview.model.regions`. Qt-free, like the
+The points inside a map region are picked by :mod:`swmrview.model.region_points`. Qt-free, like the
 whole model.
 """
 

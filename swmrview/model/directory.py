@@ -36,7 +36,7 @@ from swmrview.core.files import HDF5_SUFFIXES, FileLockedError, is_hdf5, open_sw
 
 from .messages import PointFrame, ScanInfo, ScanList, Update
 from .options import EXIT_TIMED_OUT, ViewerOptions
-from .region import RegionFrame
+from .messages import RegionFrame
 from .session import _GENERATIONS, Message, Session
 from .status import ERROR, TIMED_OUT, WAITING, Status
 from .view_settings import ViewSettings

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from swmrview.core.accumulate import HOWS, FrameAccumulator
 
 from .frames import display_frame
-from .messages import frozen
+from .messages import RegionFrame, frozen
 
 logger = logging.getLogger(__name__)
 
@@ -27,39 +26,6 @@ logger = logging.getLogger(__name__)
 MAX_REGION_POINTS = 10_000
 #: Time spent reading a region's frames per call, so following and point requests go on.
 REGION_BUDGET_S = 0.1
-
-
-@dataclass(frozen=True)
-class RegionFrame:
-    """Progress or result of one region request (a rectangle drawn on the map)."""
-
-    generation: int
-    request: int                      # the GUI's number of the request (newest shown)
-    how: str                          # "sum", "max" or "mean"
-    n_read: int                       # points read so far
-    n_points: int                     # points that are read (the region, capped)
-    n_requested: int                  # points in the region
-    done: bool = False
-    frame: np.ndarray | None = None   # the reduced frame when done (float64, NaN: no value)
-    levels: tuple[float, float] | None = None
-    binning: int = 1
-    error: str | None = None
-
-    @property
-    def capped(self) -> bool:
-        """True if the region had more points than were read."""
-        return self.n_points < self.n_requested
-
-    @property
-    def text(self) -> str:
-        """What the frame is, for a label: "sum of 12 points", progress, or the error."""
-        if self.error:
-            return f"region {self.how}: {self.error}"
-        of = f"first {self.n_points} of {self.n_requested} points (capped)" if self.capped \
-            else f"{self.n_points} point{'s' if self.n_points != 1 else ''}"
-        if not self.done:
-            return f"reading {self.n_read}/{self.n_points} points for the {self.how}..."
-        return f"{self.how} of {of}"
 
 
 class RegionJob:

@@ -40,10 +40,10 @@ from swmrview.core.channels import Channel
 
 from .channels import ChannelSet, per_point_fields, spectrum_axis
 from .frames import display_frame, frame_kind
-from .messages import PointFrame, ScanInfo, Update, frozen
+from .messages import PointFrame, RegionFrame, ScanInfo, Update, frozen
 from .options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
 from .acquired import Acquired
-from .region import REGION_BUDGET_S, RegionFrame, RegionJob
+from .region import REGION_BUDGET_S, RegionJob
 from .scan import (
     COMPLETE,
     GROWTH,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from swmrview.model.compare import MAX_HELD, HeldPoints
-from swmrview.model.regions import region_positions
+from swmrview.model.region_points import region_positions
 from swmrview.model.messages import Axis, ScanInfo, Update
 from swmrview.model.status import LIVE, Status
 from swmrview.model.view_state import ViewState
