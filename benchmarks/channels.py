@@ -1,6 +1,6 @@
 """What map channels cost: element windows and I0 normalisation on a simulated XRF scan.
 
-A finished XRF scan from `swmrview.simulate` (4 detector elements x 4096 channels, uint32, one
+A finished XRF scan from `swmrview.tools.simulate.beamline` (4 detector elements x 4096 channels, uint32, one
 frame per chunk, in the page cache; an I0 counter per point) is read in the session's blocks
 (about 32 MB of frames per `read_reduce` call, as `OpenScan.batch`), every frame once:
 
@@ -9,7 +9,7 @@ frame per chunk, in the page cache; an I0 counter per point) is read in the sess
 - ``+4 windows tN``: the same pass also computes 4 energy-window channels (Ca, Fe, Cu, Zn
   K-alpha +- 0.15 keV, about 60 channels, over all 4 elements).
 - ``+4 windows, Fe/I0 tN``: as the session does per block: the channels' reducers from
-  `swmrview.model.channels.ChannelSet`, then `ChannelSet.finish`, which reads the I0 counter
+  `swmrview.session.channels.ChannelSet`, then `ChannelSet.finish`, which reads the I0 counter
   (a dataset of its own) and divides one channel by it.
 - ``1 channel later tN``: a channel added after the points were read, computed alone over
   all of them (``builtin=False``); to compare with reading everything again with every
@@ -40,12 +40,12 @@ import h5py
 import numpy as np
 from _common import machine_note, median_time, print_verdicts, table, verdict
 
-from swmrview import sim_xrf
-from swmrview.core.channels import Channel, ChannelReducer
-from swmrview.core.pipeline import ReducePipeline
-from swmrview.core.reduce import FrameReducer
-from swmrview.model.channels import ChannelSet, spectrum_axis
-from swmrview.simulate import I0_PATH, NXDATA_PATH, SimConfig, write_scan
+from swmrview.tools.simulate import xrf as sim_xrf
+from swmrview.core.compute.channels import Channel, ChannelReducer
+from swmrview.core.compute.pipeline import ReducePipeline
+from swmrview.core.compute.reduce import FrameReducer
+from swmrview.session.channels import ChannelSet, spectrum_axis
+from swmrview.tools.simulate.beamline import I0_PATH, NXDATA_PATH, SimConfig, write_scan
 
 THREADS = (1, 2)
 HALF_WIDTH = 0.15   # keV each side of a K-alpha line: 60 channels of 5 eV

@@ -30,9 +30,9 @@ import swmr_tools
 
 from _common import machine_note, print_verdicts, table, verdict
 from swmrview.core import DataSource, FrameReader
-from swmrview.core.pipeline import ReducePipeline
-from swmrview.core.reduce import reduce_frame
-from swmrview.core.scanmap import ScanMap
+from swmrview.core.compute.pipeline import ReducePipeline
+from swmrview.core.compute.reduce import reduce_frame
+from swmrview.core.compute.scanmap import ScanMap
 
 SHAPE = (1024, 1024)
 FRAME_MB = SHAPE[0] * SHAPE[1] * 2 / 1e6

@@ -1,7 +1,7 @@
 """Batch maps (`swmrview map`) on a local Dask cluster of 1 and 2 worker processes.
 
 A set of finished scans (simulated GDA-like files, 512x512 uint16 frames, bitshuffle/LZ4) is
-mapped (sum, mean, max) by `swmrview.batch.compute_maps`: in this process without Dask (the
+mapped (sum, mean, max) by `swmrview.tools.batch.compute_maps`: in this process without Dask (the
 baseline), then on local clusters of 1 and 2 single-threaded worker processes. Cluster start-up
 is left out (a facility cluster is already running); the time covers planning nothing, only
 the tasks and gathering their results. Each file is also split into 4 tasks ("per range of
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from _common import machine_note, print_verdicts, table, verdict
 from map_pipeline import contention, wait_idle
-from swmrview import batch
-from swmrview.simulate import SimConfig, write_scan
+from swmrview.tools import batch
+from swmrview.tools.simulate.beamline import SimConfig, write_scan
 
 
 def timed(plans, repeat, **kwargs) -> float:

@@ -33,8 +33,8 @@ import hdf5plugin
 import numpy as np
 
 from _common import machine_note, print_verdicts, table, verdict
-from swmrview.core.pipeline import ReducePipeline, decoder_sources
-from swmrview.core.reduce import reduce_frame
+from swmrview.core.compute.pipeline import ReducePipeline, decoder_sources
+from swmrview.core.compute.reduce import reduce_frame
 
 THREADS = (1, 2, 4)
 

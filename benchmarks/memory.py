@@ -54,8 +54,8 @@ def child(library: str, path: str, n: int) -> None:
     import swmr_tools
 
     from swmrview.core import DataSource
-    from swmrview.core.reduce import reduce_frame
-    from swmrview.core.scanmap import ScanMap
+    from swmrview.core.compute.reduce import reduce_frame
+    from swmrview.core.compute.scanmap import ScanMap
 
     from swmrview.core import KeyFollower
 

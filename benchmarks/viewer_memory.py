@@ -1,7 +1,7 @@
 """Memory of the viewer's model following 10^5 and 10^6 scalar points: bounded by the map?
 
 Each measurement runs in a fresh child process: it follows a finished scan of scalar points
-(keys all set, flag set) with the viewer's own read path, a `swmrview.model.session.Session`
+(keys all set, flag set) with the viewer's own read path, a `swmrview.session.session.Session`
 stepped in a loop, and applies every update to a `ViewState`, exactly as the window does (minus
 drawing). The growth of peak RSS (VmHWM) is compared, per point, with the view state's own
 arrays (the map: 4 float64 values and an acquired flag per point; the arrival order: one int64
@@ -50,7 +50,7 @@ def child(path: str, n: int) -> None:
     """Follow the scan with Session + ViewState; print a JSON line of memory figures."""
     from swmrview.model.messages import ScanInfo
     from swmrview.model.options import ViewerOptions
-    from swmrview.model.session import Session
+    from swmrview.session.session import Session
     from swmrview.model.view_state import ViewState
 
     session = Session(ViewerOptions(path=path, data=("/entry/data",), timeout=5))

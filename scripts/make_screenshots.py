@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from swmrview.gui.app import app_icon  # noqa: E402
 from swmrview.gui.main_window import MainWindow  # noqa: E402
 from swmrview.model.options import ViewerOptions  # noqa: E402
-from swmrview.simulate import SimConfig, start_writer  # noqa: E402
+from swmrview.tools.simulate.beamline import SimConfig, start_writer  # noqa: E402
 
 logger = logging.getLogger("make_screenshots")
 SIZE = (1400, 800)
@@ -132,9 +132,9 @@ def real_eiger_masked(app: QApplication, workdir: Path, out: Path) -> None:
 
 def xrf_view():
     """Element windows (keV, Xspress3-like simulator) divided by I0, as a beamline would share."""
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
     from swmrview.model.view_settings import ViewSettings
-    from swmrview.simulate import I0_PATH
+    from swmrview.tools.simulate.beamline import I0_PATH
 
     lines = {"Ca": (3.55, 3.85), "Fe": (6.25, 6.55), "Cu": (7.9, 8.2), "Zn": (8.5, 8.78)}
     channels = tuple(Channel(f"{el}/I0", "window", bounds=b, monitor=I0_PATH)
@@ -223,7 +223,7 @@ def compare_held_spectra(app: QApplication, workdir: Path, out: Path) -> None:
 def real_1d_ratio(app: QApplication, workdir: Path, out: Path) -> None:
     """A real GDA 1-D scan (i07): a detector ROI sum against the diffractometer angle, with
     the ratio of two ROIs overlaid."""
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
 
     data = Path(__file__).resolve().parents[1] / "tests" / "data" / "i07-418550.nxs"
     roi = "/entry/instrument/pil2roi/"

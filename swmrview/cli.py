@@ -116,7 +116,7 @@ def setup_logging(debug: bool) -> None:
 
 def _demo_writer(directory: str):
     """Start the simulated beamline writer on a file in ``directory``; return (path, process)."""
-    from swmrview.simulate import SimConfig, start_writer
+    from swmrview.tools.simulate.beamline import SimConfig, start_writer
 
     path = os.path.join(directory, "demo_scan.h5")
     cfg = SimConfig(shape=(40, 60), frame=(128, 128), rate=40.0)
@@ -129,11 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``swmrview`` command and return its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["map"]:  # batch maps on Dask: no Qt, no viewer
-        from swmrview.batch import main as map_main
+        from swmrview.tools.batch import main as map_main
 
         return int(map_main(argv[1:]) or 0)
     if "--simulate" in argv:
-        from swmrview.simulate import main as simulate_main
+        from swmrview.tools.simulate.beamline import main as simulate_main
 
         cut = argv.index("--simulate")
         setup_logging("--debug" in argv[:cut])
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for flag, value in (("--export-map", args.export_map),
                         ("--export-frame", args.export_frame)):
         if value:
-            from swmrview.model.export import array_format
+            from swmrview.session.export import array_format
 
             try:
                 array_format(value)
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("--export-nexus", args.export_nexus),
                         ("--screenshot", args.screenshot)):
         if value:   # said now, not after a long scan
-            from swmrview.model.export import output_problem
+            from swmrview.session.export import output_problem
 
             problem = output_problem(value)
             if problem:

@@ -1,12 +1,18 @@
-"""Shared fixtures: the simulated beamline writer running as a real process."""
+"""Shared fixtures: the simulated beamline writer running as a real process, and a Session
+stepped in a loop as the GUI's worker does (model and session tests, no Qt)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from swmrview.simulate import SimConfig, start_writer
+from swmrview.model.messages import ScanInfo
+from swmrview.model.options import ViewerOptions
+from swmrview.model.view_state import ViewState
+from swmrview.session.session import Session
+from swmrview.tools.simulate.beamline import SimConfig, start_writer
 
 
 @pytest.fixture
@@ -32,3 +38,55 @@ def sim_writer(tmp_path, processes):
         return path, proc
 
     return start
+
+class Follow:
+    """A Session plus the ViewState its messages build, stepped until a condition holds."""
+
+    def __init__(self, path, **options) -> None:
+        options.setdefault("timeout", 5.0)
+        options.setdefault("stall_after", 0.5)
+        self.session = Session(ViewerOptions(path=str(path), **options))
+        self.state: ViewState | None = None
+        self.infos: list[ScanInfo] = []
+        self.statuses = []
+
+    def step(self) -> None:
+        for message in self.session.step():
+            if isinstance(message, ScanInfo):
+                self.infos.append(message)
+                self.state = ViewState(message)
+            else:
+                if self.state is not None and message.generation == self.infos[-1].generation:
+                    self.state.apply(message)
+                if not self.statuses or self.statuses[-1] != message.status:
+                    self.statuses.append(message.status)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [s.kind for s in self.statuses]
+
+    def until(self, condition, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition(self):
+            assert time.monotonic() < deadline, f"timed out; statuses {self.statuses[-5:]}"
+            self.step()
+            time.sleep(0.01)
+
+    def until_ended(self, timeout: float = 30.0) -> None:
+        self.until(lambda f: f.session.status.terminal and not f.session.busy, timeout)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@pytest.fixture
+def follow():
+    made = []
+
+    def make(path, **options) -> Follow:
+        made.append(Follow(path, **options))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()

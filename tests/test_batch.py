@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview import batch
-from swmrview.core.layout import find_layout
-from swmrview.core.pipeline import ReducePipeline
-from swmrview.simulate import SimConfig, write_scan
+from swmrview.tools import batch
+from swmrview.core.files.layout import find_layout
+from swmrview.core.compute.pipeline import ReducePipeline
+from swmrview.tools.simulate.beamline import SimConfig, write_scan
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -225,7 +225,7 @@ for package in (swmrview.core, swmrview.model, swmrview.gui):
     for m in pkgutil.iter_modules(package.__path__):
         importlib.import_module(package.__name__ + "." + m.name)
 bad = sorted(n for n in sys.modules if n.split(".")[0] in ("dask", "distributed")
-             or n == "swmrview.batch")
+             or n == "swmrview.tools.batch")
 print(bad)
 """
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

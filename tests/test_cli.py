@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.simulate import SimConfig, start_writer
+from swmrview.tools.simulate.beamline import SimConfig, start_writer
 
 
 def run_cli(args, tmp_path, timeout=60, wait=True):
@@ -166,7 +166,7 @@ def _unknown_filter(f, path, shape, dtype, value):
 ])
 def test_unknown_compression_filter_exits_2_named_once_and_the_file_untouched(tmp_path, where,
                                                                               said):
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
     from swmrview.model.view_settings import ViewSettings
 
     path = tmp_path / "odd.h5"
@@ -229,8 +229,8 @@ def test_export_nexus_live_followed_by_a_second_viewer_and_tiff_exports(tmp_path
     maps the same sums; the map and the last frame go to TIFF with their values."""
     import tifffile
 
-    from swmrview.model.export import FINISHED, KEYS, NXDATA
-    from swmrview.simulate import expected_frame
+    from swmrview.session.export import FINISHED, KEYS, NXDATA
+    from swmrview.tools.simulate.beamline import expected_frame
 
     path, out = tmp_path / "scan.h5", tmp_path / "maps.nxs"
     frame_tiff, map_tiff, second_csv = (tmp_path / n for n in ("f.tiff", "m.tif", "2.csv"))
@@ -294,7 +294,7 @@ def test_export_to_an_unknown_image_format_is_refused(tmp_path):
 def test_a_settings_file_maps_its_channels_headless(tmp_path):
     from pathlib import Path
 
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
     from swmrview.model.view_settings import ViewSettings
 
     data = Path(__file__).parent / "data" / "i18_test_data.nxs"
@@ -343,7 +343,7 @@ def test_scan_whose_detector_file_is_missing_maps_its_own_fields_and_exits_0(tmp
 ])
 def test_a_shown_channel_the_file_lacks_is_refused_not_replaced_by_sum(tmp_path, channel,
                                                                         lacks):
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
     from swmrview.model.view_settings import ViewSettings
 
     path = tmp_path / "done.h5"

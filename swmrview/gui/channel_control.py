@@ -17,8 +17,8 @@ from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
 from swmrview.gui.scatter_view import GRID
-from swmrview.core.channels import Channel
-from swmrview.model.channels import channel_fits
+from swmrview.core.compute.channels import Channel
+from swmrview.model.channel_fits import channel_fits
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from swmrview.core.channels import spectrum_span
+from swmrview.core.compute.channels import spectrum_span
 
 COLOUR = (255, 200, 0)
 MAX_CHANNELS = 1 << 20   # more than any MCA has
@@ -28,7 +28,7 @@ class ChannelMarks:
         self.show(None)
 
     def show(self, channel) -> None:
-        """Mark ``channel`` (a :class:`~swmrview.core.channels.Channel`), or nothing."""
+        """Mark ``channel`` (a :class:`~swmrview.core.compute.channels.Channel`), or nothing."""
         self.channel = channel
         self.region.setVisible(False)
         self.outline.setData([], [])

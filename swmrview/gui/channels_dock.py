@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from swmrview.core.channels import KINDS, Channel, format_elements, parse_elements
+from swmrview.core.compute.channels import KINDS, Channel, format_elements, parse_elements
 
 DETECTOR = "(detector on show)"
 NO_MONITOR = "(none)"

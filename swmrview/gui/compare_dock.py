@@ -2,7 +2,7 @@
 
 Pure view, like the frame view: it draws the frames the view state's
 :class:`~swmrview.model.compare.HeldPoints` holds and the newest
-:class:`~swmrview.model.region.RegionFrame`; :class:`~swmrview.gui.compare.CompareController`
+:class:`~swmrview.session.region.RegionFrame`; :class:`~swmrview.gui.compare.CompareController`
 decides what is held and asks the follower thread for the frames.
 """
 
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from swmrview.core.accumulate import HOWS
+from swmrview.core.compute.accumulate import HOWS
 from swmrview.gui.frame_view import as_trace, channel_label, channel_x, lookup_table
 from swmrview.model.messages import RegionFrame
 

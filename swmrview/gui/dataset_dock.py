@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 
 class DatasetDock(QDockWidget):
-    """Shows a tree made by :func:`swmrview.core.tree.hdf5_tree`; emits the chosen path."""
+    """Shows a tree made by :func:`swmrview.core.files.tree.hdf5_tree`; emits the chosen path."""
 
     dataset_chosen = Signal(str)
 

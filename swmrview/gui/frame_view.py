@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from swmrview.core.channels import window_span
+from swmrview.core.compute.channels import window_span
 from swmrview.gui.map_drawing import LUT_SIZE, colormap, display_levels, lookup_table, range_moved
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSlider, QToolBar
 
-from swmrview.core.scanmap import REDUCTIONS
+from swmrview.core.compute.scanmap import REDUCTIONS
 from swmrview.model.view_settings import COLORMAPS
 
 

@@ -13,10 +13,10 @@ import os
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from swmrview.model.directory import DirectorySession
+from swmrview.session.directory import DirectorySession
 from swmrview.model.messages import ScanInfo, ScanList
 from swmrview.model.options import ViewerOptions
-from swmrview.model.session import CHECK_FILE_S, Session
+from swmrview.session.session import CHECK_FILE_S, Session
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,17 @@
-"""swmrview.model: what the viewer knows, in plain Python (no Qt, enforced like core).
+"""swmrview.model: the GUI-side state and the messages between the threads, plain Python.
+
+The contract between the worker (:mod:`swmrview.session`) and the window:
 
 - :mod:`.options`: what to follow and how (built by the command line).
 - :mod:`.status`: waiting / live / stalled / finished / timed out / error, rate, exit codes.
 - :mod:`.messages`: the immutable messages a session hands out (ScanInfo, Update, ...).
-- :mod:`.scan`: one opened file: follower (keys, growth, complete), pipeline, motor axes.
-- :mod:`.followers`: the follower of a complete file.
-- :mod:`.frames`: frames made ready to draw in the follower thread (levels, binning, kind).
-- :mod:`.session`: opens, waits, follows and reads one file within a time budget.
-- :mod:`.directory`: follows the newest scan of a folder, switching when a new one has points.
+- :mod:`.frames`: frame kinds, and frames made ready to draw (levels, binning).
+
+The GUI-side state, owned by the window's thread:
+
 - :mod:`.view_state`: the one owner of the map, acquired points, pinned point and ROI.
-- :mod:`.export`: live NeXus export of the map channels, TIFF/CSV writers.
+- :mod:`.compare`: the points held for comparison; :mod:`.region_points`: points in a region.
+- :mod:`.scatter`: the geometry of non-grid scans (positions, interpolation, picking).
+- :mod:`.view_settings`: channels, colormap, scale and shown map, saved and loaded.
+- :mod:`.channel_fits`: whether a channel can be computed for a scan.
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from swmrview.core.reduce import nonfinite
+from swmrview.core.compute.reduce import nonfinite
 
 #: Frames with more pixels than this along an axis are shown binned (every k-th pixel).
 MAX_DISPLAY = 4096

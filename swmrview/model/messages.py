@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .status import Status
+from swmrview.model.status import Status
 
 
 def frozen(array: Any) -> np.ndarray:
@@ -82,7 +82,7 @@ class ScanInfo:
     @property
     def frame_kind(self) -> str:
         """"scalar", "spectrum" (also several detector elements of many channels) or "image"."""
-        from .frames import frame_kind
+        from swmrview.model.frames import frame_kind
 
         return frame_kind(self.frame_shape)
 

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .view_state import ViewState
+from swmrview.model.view_state import ViewState
 
 __all__ = ["region_positions"]
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from .messages import Axis, Scatter
+from swmrview.model.messages import Axis, Scatter
 
 
 class ViewState(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from .options import EXIT_OK
+from swmrview.model.options import EXIT_OK
 
 WAITING, LIVE, STALLED, FINISHED, TIMED_OUT, ERROR = (
     "waiting", "live", "stalled", "finished", "timed out", "error")

@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from swmrview.core.channels import Channel, as_written
-from swmrview.core.reduce import REDUCTIONS
+from swmrview.core.compute.channels import Channel, as_written
+from swmrview.core.compute.reduce import REDUCTIONS
 
-from .channels import channel_fits
+from swmrview.model.channel_fits import channel_fits
 
 FORMAT = "swmrview-view-settings"
 VERSION = 1

@@ -14,12 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
-from swmrview.core.channels import Channel
-from swmrview.core.scanmap import REDUCTIONS, ScanMap
+from swmrview.core.compute.channels import Channel
+from swmrview.core.compute.scanmap import REDUCTIONS, ScanMap
 
-from .compare import HeldPoints
-from .messages import Axis, ScanInfo, Update
-from .scatter import ScatterGeometry
+from swmrview.model.compare import HeldPoints
+from swmrview.model.messages import Axis, ScanInfo, Update
+from swmrview.model.scatter import ScatterGeometry
 
 logger = logging.getLogger(__name__)
 

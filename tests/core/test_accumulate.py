@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from swmrview.core.accumulate import FrameAccumulator, accumulate_frames
+from swmrview.core.compute.accumulate import FrameAccumulator, accumulate_frames
 
 
 def _reference(frames, how, mask=None, overflow=None):

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.channels import (
+from swmrview.core.compute.channels import (
     Channel,
     ChannelReducer,
     format_elements,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from swmrview.core import FileLockedError, NotHDF5Error, open_swmr, writer_active
-from swmrview.core.files import EmptyFileError
-from swmrview.simulate import SimConfig
+from swmrview.core.files.opening import EmptyFileError
+from swmrview.tools.simulate.beamline import SimConfig
 
 
 def test_missing_file_waits_then_opens_when_the_writer_creates_it(sim_writer):
@@ -105,7 +105,7 @@ def test_new_scan_watch_sees_a_file_replaced_truncated_or_rewritten_after_the_sc
     import os
     import time
 
-    from swmrview.core.files import NewScanWatch
+    from swmrview.core.files.opening import NewScanWatch
 
     path = tmp_path / "scan.h5"
     _write(path, 1000)

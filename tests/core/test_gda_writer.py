@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.positions import get_position_snake
+from swmrview.core.follow.positions import get_position_snake
 from tests.writers import gda_writer as gw
 from tests.writers.gda_writer import GdaScan, start_gda_writer
 

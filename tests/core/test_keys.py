@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import KeyFollower, RowKeyFollower, ScanRankError, open_swmr
-from swmrview.core import keys as keys_module
+from swmrview.core.follow import keys as keys_module
 
 from .conftest import open_when_ready
 from .writers import Plan

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swmrview.core import KeyFollower
-from swmrview.core import keys as keys_module
+from swmrview.core.follow import keys as keys_module
 
 
 @st.composite

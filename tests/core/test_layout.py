@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.layout import LayoutError, ScanLayout, find_layout, scan_rank_of
-from swmrview.simulate import SimConfig, write_scan
+from swmrview.core.files.layout import LayoutError, ScanLayout, find_layout, scan_rank_of
+from swmrview.tools.simulate.beamline import SimConfig, write_scan
 
 FAST = 5000.0
 
@@ -277,7 +277,7 @@ def test_fallback_signal_does_not_depend_on_how_far_a_live_writer_got(tmp_path):
     import h5py
     import numpy as np
 
-    from swmrview.core.layout import find_layout
+    from swmrview.core.files.layout import find_layout
 
     picks = set()
     for first, second in [((1, 2), (2, 1)), ((2, 1), (1, 2)), ((2, 2), (2, 2))]:

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.layout import LayoutError, find_layout
+from swmrview.core.files.layout import LayoutError, find_layout
 
 FRAME = (6, 5)
 

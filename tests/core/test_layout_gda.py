@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.layout import LayoutError, find_layout
+from swmrview.core.files.layout import LayoutError, find_layout
 
 SHAPE = (3, 4)
 FRAME = (5, 6)

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.layout import find_layout
+from swmrview.core.files.layout import find_layout
 
 
 def nxdata(f: h5py.File, path: str, **attrs) -> h5py.Group:

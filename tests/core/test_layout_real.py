@@ -14,7 +14,7 @@ import hdf5plugin  # noqa: F401
 import numpy as np
 import pytest
 
-from swmrview.core.layout import LayoutError, find_layout
+from swmrview.core.files.layout import LayoutError, find_layout
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -142,7 +142,7 @@ def _only_small(getitem):
 def test_percival_compound_images_offer_their_numeric_fields():
     """PERCIVAL pixels are records of Fine, Coarse and Gain bytes: each numeric field is a
     dataset to show (``PATH:FIELD``); one is picked, with a note naming the others."""
-    from swmrview.core.fields import open_data
+    from swmrview.core.files.fields import open_data
 
     path = DATA / "KnifeQuadBPos1_2_21.h5"
     with h5py.File(path, "r") as f:

@@ -11,10 +11,10 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from swmrview.core import pipeline as pipeline_module
-from swmrview.core.channels import Channel, ChannelReducer
-from swmrview.core.pipeline import ReducePipeline, chunk_decoder
-from swmrview.core.reduce import REDUCTIONS, reduce_frame
+from swmrview.core.compute import pipeline as pipeline_module
+from swmrview.core.compute.channels import Channel, ChannelReducer
+from swmrview.core.compute.pipeline import ReducePipeline, chunk_decoder
+from swmrview.core.compute.reduce import REDUCTIONS, reduce_frame
 
 FRAME = (96, 120)            # 23 KB of uint16: read through h5py on the calling thread
 FRAME_BIG = (256, 300)       # 77 KB as uint8: direct chunk reads, reduced in the pool
@@ -301,7 +301,7 @@ def test_follows_a_live_swmr_writer(tmp_path, compression):
 
 def test_follows_the_simulated_gda_writer_growing_in_every_scan_dim(tmp_path):
     """GDA-like file: data and keys grow from (1, 1) in both scan dims, bitshuffle frames."""
-    from swmrview.simulate import SimConfig, expected_frame, start_writer
+    from swmrview.tools.simulate.beamline import SimConfig, expected_frame, start_writer
 
     cfg = SimConfig(shape=(4, 5), frame=(160, 256), rate=60.0, compression="bitshuffle",
                     snake=True)
@@ -358,7 +358,7 @@ def test_real_dectris_and_pilatus_files(threads):
     """A DECTRIS Eiger 1 file (LZ4 chunks from the detector's file writer, 38,164 gap pixels
     at 65535) decoded in the threads, and a Pilatus 2M frame in gzip tiles read through h5py,
     both equal to reduce_frame on h5py's frames with the gaps left out."""
-    from swmrview.core.layout import find_layout
+    from swmrview.core.files.layout import find_layout
 
     eiger = DATA / "eiger" / "eiger1_testmode10_2datafiles_4images_lz4_data_000001.h5"
     with h5py.File(eiger, "r") as f:
@@ -425,7 +425,7 @@ def test_chunks_read_by_address_with_a_userblock_and_through_hdf5_otherwise(tmp_
 @pytest.mark.parametrize("compression", [None, "gzip"])
 def test_a_field_of_a_compound_dataset_is_read_through_h5py(tmp_path, compression):
     """Its chunks hold every field interleaved: never decoded as raw chunks of the field."""
-    from swmrview.core.fields import FieldDataset
+    from swmrview.core.files.fields import FieldDataset
 
     pixel = np.dtype([("Fine", "<u2"), ("Coarse", "<u2"), ("Gain", "u1")])
     frames = np.zeros((3, 192, 192), pixel)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from swmrview.core.reduce import REDUCTIONS, FrameReducer, reduce_frame, reduce_frames
+from swmrview.core.compute.reduce import REDUCTIONS, FrameReducer, reduce_frame, reduce_frames
 
 
 def reference(frame, roi=None, mask=None, overflow=None):

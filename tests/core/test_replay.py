@@ -21,7 +21,7 @@ from swmrview.tools import replay
 from swmrview.tools.replay import ReplayError, replay_scan, start_replay
 from swmrview.tools.replay import points as replay_points
 from swmrview.core import GrowthFollower, open_swmr
-from swmrview.core.layout import find_layout
+from swmrview.core.files.layout import find_layout
 from tests.writers import gda_writer as gw
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swmrview.core.scanmap import ScanMap, read_csv
+from swmrview.core.compute.scanmap import ScanMap, read_csv
 
 
 def place(smap, index_or_pos, **values):

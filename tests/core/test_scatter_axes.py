@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from swmrview.core import open_swmr
-from swmrview.core.layout import find_layout
-from swmrview.core.scatter_axes import find_scatter_axes, read_planned, read_positions
+from swmrview.core.files.layout import find_layout
+from swmrview.core.files.scatter_axes import find_scatter_axes, read_planned, read_positions
 from tests.writers import scatter_writer as sw
 
 DATA = Path(__file__).parent.parent / "data"

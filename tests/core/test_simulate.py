@@ -9,8 +9,8 @@ import hdf5plugin  # noqa: F401  (registers the bitshuffle / blosc filters)
 import numpy as np
 import pytest
 
-from swmrview import simulate
-from swmrview.simulate import SimConfig, acquisition_order, expected_frame, write_scan
+from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools.simulate.beamline import SimConfig, acquisition_order, expected_frame, write_scan
 
 FAST = 5000.0
 
@@ -280,8 +280,8 @@ def test_live_reader_never_sees_a_key_before_its_frame(sim_writer):
 
 @pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2), (3, 2, 3)])
 def test_snake_acquisition_order_is_swmr_tools_get_position_snake(shape):
-    from swmrview.core.positions import get_position_snake
-    from swmrview.simulate import acquisition_order
+    from swmrview.core.follow.positions import get_position_snake
+    from swmrview.tools.simulate.beamline import acquisition_order
 
     order = acquisition_order(SimConfig(shape=shape, frame=(2,), snake=True))
     expected = [np.ravel_multi_index(get_position_snake(i, shape, len(shape)), shape)

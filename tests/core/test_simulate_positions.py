@@ -9,9 +9,11 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview import sim_positions, simulate
-from swmrview.core.layout import find_layout
-from swmrview.simulate import (SimConfig, expected_frame, expected_positions, planned_positions,
+from swmrview.tools.simulate import positions as sim_positions
+
+from swmrview.tools.simulate import beamline as simulate
+from swmrview.core.files.layout import find_layout
+from swmrview.tools.simulate.beamline import (SimConfig, expected_frame, expected_positions, planned_positions,
                                recorded_positions)
 
 FAST = 5000.0

@@ -6,9 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview import sim_xrf, simulate
-from swmrview.core.layout import find_layout
-from swmrview.simulate import (SimConfig, element_amounts, energy_axis, expected_frame,
+from swmrview.tools.simulate import xrf as sim_xrf
+
+from swmrview.tools.simulate import beamline as simulate
+from swmrview.core.files.layout import find_layout
+from swmrview.tools.simulate.beamline import (SimConfig, element_amounts, energy_axis, expected_frame,
                                expected_i0, expected_mean_frame)
 
 FAST = 5000.0
@@ -65,7 +67,7 @@ def test_xrf_frames_i0_and_energy_axis_in_the_file(sim_writer):
 
 def test_energy_axis_is_the_spectra_axis_for_nexus_readers(tmp_path):
     """The NeXus axes of the signal's last dim name the energy dataset, with its unit."""
-    from swmrview.core.nexus import axis_candidates, units
+    from swmrview.core.files.nexus import axis_candidates, units
 
     out = tmp_path / "axes.h5"
     assert simulate.main([str(out), "--xrf", "--shape", "2x2", "--elements", "2",

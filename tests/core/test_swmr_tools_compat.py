@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 swmr_tools = pytest.importorskip("swmr_tools")
 import swmrview.core as swmrview_core
-from swmrview.simulate import SimConfig
+from swmrview.tools.simulate.beamline import SimConfig
 
 KEYS = "/entry/diamond_scan/keys"
 DATA = "/entry/instrument/detector/data"
@@ -107,3 +107,18 @@ def test_chunk_utils_writes_the_same_blocks_at_the_same_time_and_never_a_wrong_v
         np.testing.assert_array_equal(o[right], t[right])
     np.testing.assert_array_equal(ours[-1], final)
     np.testing.assert_array_equal(theirs[-1], final)
+
+
+def test_the_frozen_api_is_swmr_tools_own_list_and_every_name_of_its_modules_is_there():
+    """``swmrview.core.SWMR_TOOLS_API`` says in one place which names never change: exactly
+    swmr_tools' ``__all__``; the public functions and classes of its modules are there too."""
+    assert tuple(swmrview_core.SWMR_TOOLS_API) == tuple(swmr_tools.__all__)
+    for name in swmr_tools.__all__:
+        assert hasattr(swmrview_core, name), name
+    import inspect
+    for module in (swmr_tools.utils, swmr_tools.datasource):
+        ours = swmrview_core.utils if module is swmr_tools.utils else swmrview_core
+        for name, obj in vars(module).items():
+            if not name.startswith("_") and getattr(obj, "__module__", None) == module.__name__ \
+                    and (inspect.isfunction(obj) or inspect.isclass(obj)):
+                assert hasattr(ours, name), f"{module.__name__}.{name}"

@@ -58,9 +58,9 @@ import sys
 import swmrview.core as core
 
 sys.modules["swmr_tools"] = core
-for theirs, ours in {"utils": "utils", "chunk_utils": "chunk_utils",
-                     "datasource": "datasource", "chunksource": "chunksource",
-                     "keyfollower": "keys"}.items():
+for theirs, ours in {"utils": "compat.utils", "chunk_utils": "compat.chunk_utils",
+                     "datasource": "compat.datasource", "chunksource": "compat.chunksource",
+                     "keyfollower": "follow.keys"}.items():
     sys.modules["swmr_tools." + theirs] = importlib.import_module("swmrview.core." + ours)
 
 with open(__file__ + ".loaded", "w") as marker:  # the test checks the shim was in force

@@ -5,7 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from swmrview.core import tree
+from swmrview.core.files import tree
 
 
 def _find(node, path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from swmrview.core.channels import Channel
+from swmrview.core.compute.channels import Channel
 from swmrview.model.status import FINISHED
 from swmrview.model.view_settings import ViewSettings
 from swmrview.tools.replay import start_replay
@@ -205,7 +205,7 @@ def test_the_shown_channel_is_marked_on_the_frame(make_window, qtbot):
 
 
 def test_a_dragged_polygon_becomes_a_polygon_channel_equal_to_numpy(make_window, qtbot):
-    from swmrview.core.channels import points_in_polygon
+    from swmrview.core.compute.channels import points_in_polygon
 
     path = DATA / "xrd_test.nxs"
     window = make_window(path)
@@ -321,7 +321,7 @@ def test_element_maps_of_a_larger_live_simulated_xrf_scan(make_window, qtbot, tm
     """The simulator's XRF writer (500 points, 4 elements x 1024 channels, I0), followed live
     with a beamline's view settings, all maps side by side: every channel equals numpy on the
     exact frames, on a grid and on a spiral drawn at its recorded positions."""
-    from swmrview import simulate
+    from swmrview.tools.simulate import beamline as simulate
 
     cfg = simulate.SimConfig(shape=shape, detector="xrf", elements=4, channels=1024,
                              rate=400.0, positions=positions, snake=positions == "grid")

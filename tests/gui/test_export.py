@@ -12,7 +12,7 @@ import tifffile
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
-from swmrview.model.export import FINISHED, KEYS, NXDATA, LiveExport
+from swmrview.session.export import FINISHED, KEYS, NXDATA, LiveExport
 from swmrview.model.status import FINISHED as FINISHED_STATUS
 from swmrview.model.status import LIVE
 from tests.writers import gda_writer as gda

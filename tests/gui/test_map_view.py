@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swmrview.simulate import SimConfig
+from swmrview.tools.simulate.beamline import SimConfig
 from tests.writers import gda_writer as gda
 
 from .conftest import file_reductions, wait_terminal
@@ -207,7 +207,7 @@ def test_map_view_alone_draws_a_hand_made_2d_state(map_view):
 
 
 def test_map_view_alone_draws_a_hand_made_1d_state_with_an_overlay(map_view):
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
     from swmrview.model.messages import Axis
 
     energy = np.array([7100.0, 7101.0, 7102.0, 7104.0, 7108.0])

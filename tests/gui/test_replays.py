@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.core.layout import find_layout
+from swmrview.core.files.layout import find_layout
 from swmrview.model.status import FINISHED
 from swmrview.tools.replay import start_replay
 

@@ -10,7 +10,7 @@ from swmrview.model.region_points import region_positions
 from swmrview.model.messages import Axis, ScanInfo, Update
 from swmrview.model.status import LIVE, Status
 from swmrview.model.view_state import ViewState
-from swmrview.simulate import SimConfig, acquisition_order
+from swmrview.tools.simulate.beamline import SimConfig, acquisition_order
 
 
 def _state(shape, positions, axes=None):
@@ -146,7 +146,7 @@ def test_a_point_read_twice_is_in_the_region_once():
 def test_a_1d_region_uses_the_x_the_plot_is_drawn_against():
     """A 1-D scan plotted against another map (a channel): the region is an interval of that
     map's values, not of the motor (found in review: it picked nothing)."""
-    from swmrview.core.channels import Channel
+    from swmrview.core.compute.channels import Channel
 
     state = _state((10,), [[i] for i in range(10)])
     state.set_channels((Channel("angle", dataset="/angle"),))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from swmrview.core.channels import Channel
+from swmrview.core.compute.channels import Channel
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
 

@@ -31,10 +31,10 @@ its growing datasets), ``external`` (detector files replayed or synthesised), ``
 live writer and its process), ``cli`` (the command line).
 """
 
-from .analyse import ReplayError, ScanInfo, analyse
-from .cli import main
-from .external import SYNTH_FRAME
-from .write import replay_scan, start_replay
+from swmrview.tools.replay.analyse import ReplayError, ScanInfo, analyse
+from swmrview.tools.replay.cli import main
+from swmrview.tools.replay.external import SYNTH_FRAME
+from swmrview.tools.replay.write import replay_scan, start_replay
 
 __all__ = ["ReplayError", "ScanInfo", "analyse", "replay_scan", "start_replay", "main",
            "SYNTH_FRAME"]

@@ -11,9 +11,9 @@ from typing import Sequence
 
 import h5py
 
-from swmrview.core import gda as gda_mod
-from swmrview.core.layout import LayoutError, ScanLayout, find_layout
-from swmrview.core.sources import Notes
+from swmrview.core.files import gda as gda_mod
+from swmrview.core.files.layout import LayoutError, ScanLayout, find_layout
+from swmrview.core.files.sources import Notes
 
 __all__ = ["ReplayError", "ScanInfo", "analyse"]
 

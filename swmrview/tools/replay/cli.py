@@ -7,8 +7,8 @@ import logging
 import time
 from typing import Sequence
 
-from .analyse import ReplayError
-from .write import replay_scan
+from swmrview.tools.replay.analyse import ReplayError
+from swmrview.tools.replay.write import replay_scan
 
 logger = logging.getLogger(__name__)
 

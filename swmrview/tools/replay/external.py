@@ -16,11 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from swmrview.core.nexus import nx_class
+from swmrview.core.files.nexus import nx_class
 
-from .analyse import ReplayError
-from .output import SCALAR_CHUNK, Output, PerPoint, abs_path
-from .points import Run
+from swmrview.tools.replay.analyse import ReplayError
+from swmrview.tools.replay.output import SCALAR_CHUNK, Output, PerPoint, abs_path
+from swmrview.tools.replay.points import Run
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from typing import Callable, Sequence
 import h5py
 import numpy as np
 
-from swmrview.core.search import fits_shape
+from swmrview.core.files.search import fits_shape
 
-from .copying import copy_attrs, copy_static, create_like, raw_block
-from .points import Run
+from swmrview.tools.replay.copying import copy_attrs, copy_static, create_like, raw_block
+from swmrview.tools.replay.points import Run
 
 logger = logging.getLogger(__name__)
 

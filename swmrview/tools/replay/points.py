@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from swmrview.core.positions import unravel
+from swmrview.core.follow.positions import unravel
 
 __all__ = ["Run", "runs", "acquisition_order"]
 

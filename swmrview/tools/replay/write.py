@@ -18,10 +18,10 @@ from typing import Sequence
 
 import h5py
 
-from .analyse import ReplayError, ScanInfo, analyse
-from .external import Link, Pending, build_detectors, detector_files
-from .output import Output
-from .points import acquisition_order, runs
+from swmrview.tools.replay.analyse import ReplayError, ScanInfo, analyse
+from swmrview.tools.replay.external import Link, Pending, build_detectors, detector_files
+from swmrview.tools.replay.output import Output
+from swmrview.tools.replay.points import acquisition_order, runs
 
 logger = logging.getLogger(__name__)
 

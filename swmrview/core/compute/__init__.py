@@ -1,0 +1,1 @@
+"""Computing: the threaded read-and-reduce pipeline, reductions, channels, the map array."""

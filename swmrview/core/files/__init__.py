@@ -1,0 +1,1 @@
+"""Reading files: open and retry, layout discovery, NeXus and GDA conventions, detectors."""

@@ -1,0 +1,1 @@
+"""Following a scan: key datasets, growth of keyless files, the finished flag, index <-> position."""

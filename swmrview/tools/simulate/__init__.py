@@ -1,0 +1,1 @@
+"""The simulated beamline: a GDA + areaDetector-like SWMR writer, XRF spectra, scan positions."""
