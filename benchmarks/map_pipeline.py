@@ -33,8 +33,9 @@ import hdf5plugin
 import numpy as np
 
 from _common import machine_note, print_verdicts, table, verdict
-from swmrview.core.compute.pipeline import ReducePipeline, decoder_sources
+from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import reduce_frame
+from swmrview.core.follow.chunks import ChunkReader, decoder_sources
 
 THREADS = (1, 2, 4)
 
@@ -98,6 +99,17 @@ def write_scan(path: Path, n: int, shape: tuple, dtype, compression: dict,
             data[i] = templates[i % len(templates)]
 
 
+class LockTimedChunks(ChunkReader):
+    """ChunkReader that adds up the time of the chunk address lookups (under h5py's lock)."""
+
+    def info(self, offset):
+        t0 = time.perf_counter()
+        try:
+            return super().info(offset)
+        finally:
+            LockTimedPipeline.lock_seconds.append(time.perf_counter() - t0)
+
+
 class LockTimedPipeline(ReducePipeline):
     """ReducePipeline that adds up the time of its h5py calls made under h5py's lock: the
     chunk address lookup (raw chunks are then read by address without the lock), or the
@@ -105,15 +117,12 @@ class LockTimedPipeline(ReducePipeline):
 
     lock_seconds: list[float] = []
 
-    def _chunk_info(self, offset):
-        t0 = time.perf_counter()
-        try:
-            return super()._chunk_info(offset)
-        finally:
-            self.lock_seconds.append(time.perf_counter() - t0)
+    def __init__(self, dataset, *args, **kwargs):
+        super().__init__(dataset, *args, **kwargs)
+        self.chunks = LockTimedChunks(dataset, by_address=self.direct)
 
     def _read_raw(self, offset, out=None):
-        if self._pread:
+        if self.chunks.by_address:
             return super()._read_raw(offset, out)
         t0 = time.perf_counter()
         try:

@@ -11,10 +11,11 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from swmrview.core.compute import pipeline as pipeline_module
 from swmrview.core.compute.channels import Channel, ChannelReducer
-from swmrview.core.compute.pipeline import ReducePipeline, chunk_decoder
+from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import REDUCTIONS, reduce_frame
+from swmrview.core.follow import chunks as chunks_module
+from swmrview.core.follow.chunks import decoder_for
 
 FRAME = (96, 120)            # 23 KB of uint16: read through h5py on the calling thread
 FRAME_BIG = (256, 300)       # 77 KB as uint8: direct chunk reads, reduced in the pool
@@ -92,7 +93,7 @@ def test_decoded_in_threads_equals_h5py(tmp_path, label, threads):
     mask[50:52, :] = True
     with h5py.File(path, "r") as f:
         data = f["data"]
-        assert chunk_decoder(data) is not None
+        assert decoder_for(data) is not None
         assert check_against_h5py(data, 2, POSITIONS, threads)            # direct chunk reads
         assert check_against_h5py(data, 2, POSITIONS, threads, roi=(10, 40, 30, 70),
                                   mask=mask, overflow=65535)
@@ -184,7 +185,7 @@ def test_python_package_decoders_when_hdf5plugin_libraries_are_missing(tmp_path,
         write(path, label, frames, 1, **COMPRESSIONS[label])
     if not labels:
         pytest.skip("no decoder package installed")
-    monkeypatch.setattr(pipeline_module, "_plugin_lib", lambda name: None)
+    monkeypatch.setattr(chunks_module, "_plugin_lib", lambda name: None)
     with h5py.File(path, "r") as f:
         for label in labels:
             assert check_against_h5py(f[label], 1, [(3,), (1,), (2,)], 2, overflow=65535), label
@@ -407,18 +408,18 @@ def test_chunks_read_by_address_with_a_userblock_and_through_hdf5_otherwise(tmp_
     positions = [(4,), (0,), (2,)]
     with h5py.File(path, "r") as f:
         pipe = ReducePipeline(f["data"], 1, threads=2)
-        assert pipe._pread
+        assert pipe.chunks.by_address
         check_against_h5py(f["data"], 1, positions, 2, overflow=65535)
         values, _ = pipe.read_reduce(positions)
-        assert pipe._file is not None
+        assert pipe.chunks.file_open
         pipe.close()
-        assert pipe._file is None
+        assert not pipe.chunks.file_open
         again, _ = pipe.read_reduce(positions)   # after close: through HDF5, same values
         for name in REDUCTIONS:
             np.testing.assert_array_equal(values[name], again[name])
     with h5py.File(path, "r", driver="core") as f:
         with ReducePipeline(f["data"], 1, threads=2) as pipe:
-            assert pipe.direct and not pipe._pread
+            assert pipe.direct and not pipe.chunks.by_address
         check_against_h5py(f["data"], 1, positions, 2, overflow=65535)
 
 

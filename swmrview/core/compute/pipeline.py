@@ -2,25 +2,16 @@
 
 HDF5 decompresses inside h5py's global lock, so a map computed through ``dataset[...]`` runs on
 one core however many there are. `ReducePipeline` instead takes each frame's raw chunk and
-decompresses and reduces it in a pool of worker threads. The raw bytes: on a plain local file
-(HDF5's default ``sec2`` driver, POSIX) the chunk's address and size are looked up under h5py's
-lock (``get_chunk_info_by_coord``, a few microseconds) and the bytes read with ``os.preadv``,
-which holds neither h5py's lock nor the GIL (the first chunk is compared with HDF5's own read,
-as HDF5 versions differ on whether addresses count a userblock); otherwise, and for any chunk
-that lookup cannot serve, with ``dataset.id.read_direct_chunk`` under the lock, as swmr_tools
-0.9.0's ``ChunkSource`` does. The decoders release the GIL:
+decompresses and reduces it in a pool of worker threads. The raw chunk is read and decoded by
+`swmrview.core.follow.chunks` (the one owner of raw chunks): on a plain local file by address
+with ``os.preadv``, which holds neither h5py's lock nor the GIL, else through HDF5; its
+decoders release the GIL.
 
-- bitshuffle (LZ4, Zstandard or none), LZ4, Blosc and Zstandard: the compiled filter libraries
-  that ``hdf5plugin`` ships, called through ``ctypes`` (which releases the GIL); when a library
-  or symbol is missing, the ``bitshuffle``, ``lz4`` or ``blosc`` Python packages if installed
-  (``bitshuffle``'s own module holds the GIL);
-- deflate (gzip) through ``zlib`` and the HDF5 shuffle filter through numpy.
-
-Direct chunk reads need one frame per chunk and only those filters; anything else (several
-frames per chunk, fletcher32, scaleoffset, szip, virtual datasets, numpy arrays, a field of a
-compound dataset (:class:`swmrview.core.files.fields.FieldDataset`)) is read through
-h5py, in runs of consecutive frames, and still reduced in the pool. Frames under 64 KiB are
-read and reduced on the calling thread (the pool costs more than it saves).
+Direct chunk reads need one frame per chunk and only the filters that module decodes; anything
+else (several frames per chunk, fletcher32, scaleoffset, szip, virtual datasets, numpy arrays,
+a field of a compound dataset (:class:`swmrview.core.files.fields.FieldDataset`)) is read
+through h5py, in runs of consecutive frames, and still reduced in the pool. Frames under
+64 KiB are read and reduced on the calling thread (the pool costs more than it saves).
 
 Under SWMR a reader sees newly written chunks only after a refresh: call `refresh` once per
 batch of newly ready points before `read_reduce` (as `FrameReader` with ``auto_refresh=False``).
@@ -28,293 +19,25 @@ batch of newly ready points before `read_reduce` (as `FrameReader` with ``auto_r
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import threading
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from swmrview.core.compute.reduce import REDUCTIONS, FrameReducer, Roi
+from swmrview.core.follow.chunks import ChunkReader, Decoder, decode, decoder_for
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReducePipeline", "chunk_decoder", "decoder_sources"]
+__all__ = ["ReducePipeline"]
 
 _SMALL_FRAME = 1 << 16   # bytes: smaller frames are read and reduced on the calling thread
 DEFAULT_MAX_THREADS = 8
 _BLOCK_BYTES = 4 << 20   # frames per pool task: about this much decoded data
 _RUN_BYTES = 1 << 20     # at most this much read in one h5py call on the fallback path (cache-sized)
-
-# raw chunk bytes in, decoded bytes out; ``out`` (a uint8 array) is filled when it has the
-# decoded size and the decoder can write into it, else a new buffer is returned
-Decoder = Callable[..., Any]
-
-# ---------------------------------------------------------------------------- libraries
-
-_LIBS: dict[str, Any] = {}
-_LIBS_LOCK = threading.Lock()
-# which implementation each filter ended up with, for benchmarks and logs
-_SOURCES: dict[str, str] = {}
-
-
-def _plugin_lib(name: str) -> Any:
-    """The ``hdf5plugin`` filter library ``name`` (bshuf, lz4, blosc, zstd) via ctypes, or None."""
-    with _LIBS_LOCK:
-        if name in _LIBS:
-            return _LIBS[name]
-        lib = None
-        try:
-            import hdf5plugin
-
-            path = None
-            get_config = getattr(hdf5plugin, "get_config", None)
-            if get_config is not None:
-                path = get_config().registered_filters.get(name)
-            if not path:
-                path = os.path.join(hdf5plugin.PLUGIN_PATH, f"libh5{name}.so")
-            if os.path.exists(path):
-                lib = ctypes.CDLL(path)
-        except Exception as error:  # noqa: BLE001 - any failure means: use another decoder
-            logger.debug("hdf5plugin library %s not usable: %s", name, error)
-        _LIBS[name] = lib
-        return lib
-
-
-def _symbol(lib: Any, name: str, restype: Any, argtypes: Sequence[Any]) -> Any:
-    fn = getattr(lib, name, None) if lib is not None else None
-    if fn is not None:
-        fn.restype = restype
-        fn.argtypes = list(argtypes)
-    return fn
-
-
-def _ptr(buf: Any) -> tuple[np.ndarray, int]:
-    """A uint8 array over ``buf`` (kept alive by the caller) and its address."""
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    return arr, arr.ctypes.data
-
-
-_SIZE = ctypes.c_size_t
-_VP = ctypes.c_void_p
-
-# ---------------------------------------------------------------------------- decoders
-
-
-def _bitshuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder | None:
-    elem = int(cd[2]) if len(cd) > 2 and cd[2] else itemsize
-    comp = int(cd[4]) if len(cd) > 4 else 0
-    cd_block = int(cd[3]) if len(cd) > 3 else 0
-    if comp not in (0, 2, 3):
-        return None
-    lib = _plugin_lib("bshuf")
-    name = {0: "bshuf_bitunshuffle", 2: "bshuf_decompress_lz4", 3: "bshuf_decompress_zstd"}[comp]
-    fn = _symbol(lib, name, ctypes.c_int64, (_VP, _VP, _SIZE, _SIZE, _SIZE))
-    py = None
-    if fn is None:
-        try:
-            import bitshuffle
-
-            py = {0: bitshuffle.bitunshuffle, 2: bitshuffle.decompress_lz4,
-                  3: getattr(bitshuffle, "decompress_zstd", None)}[comp]
-        except ImportError:
-            py = None
-        if py is None:
-            return None
-    _SOURCES["bitshuffle"] = ("hdf5plugin libh5bshuf via ctypes (GIL released)" if fn
-                              else "bitshuffle package (holds the GIL)")
-
-    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
-        src, _ = _ptr(raw)
-        if comp:
-            total = int.from_bytes(src[:8].tobytes(), "big")
-            block = int.from_bytes(src[8:12].tobytes(), "big") // elem
-            data = src[12:]
-        else:
-            total, block, data = src.size, cd_block, src
-        n = total // elem
-        if fn is not None:
-            out = _out(out, total)
-            done = fn(data.ctypes.data, out.ctypes.data, n, elem, block)
-            if done < 0:
-                raise OSError(f"bitshuffle decompression failed (error {done})")
-            return out
-        dtype = np.dtype(f"u{elem}") if elem in (1, 2, 4, 8) else np.dtype(("V", elem))
-        if comp:
-            return py(np.ascontiguousarray(data), (n,), dtype, block).view(np.uint8)
-        return py(np.ascontiguousarray(data).view(dtype), block).view(np.uint8)
-
-    return decode
-
-
-def _lz4_decoder() -> Decoder | None:
-    fn = _symbol(_plugin_lib("lz4"), "LZ4_decompress_safe", ctypes.c_int,
-                 (_VP, _VP, ctypes.c_int, ctypes.c_int))
-    py = None
-    if fn is None:
-        try:
-            import lz4.block as py  # releases the GIL
-        except ImportError:
-            return None
-    _SOURCES["lz4"] = ("hdf5plugin libh5lz4 via ctypes (GIL released)" if fn
-                       else "lz4 package (GIL released)")
-
-    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
-        # HDF5 LZ4 filter: u64 BE total size, u32 BE block size, then per block a u32 BE
-        # compressed size and the block (stored as is when it did not compress)
-        src, base = _ptr(raw)
-        total = int.from_bytes(src[:8].tobytes(), "big")
-        block = int.from_bytes(src[8:12].tobytes(), "big")
-        out = _out(out, total)
-        pos, done = 12, 0
-        while done < total:
-            size = min(block, total - done)
-            csize = int.from_bytes(src[pos:pos + 4].tobytes(), "big")
-            pos += 4
-            if csize == size:
-                out[done:done + size] = src[pos:pos + size]
-            elif fn is not None:
-                if fn(base + pos, out.ctypes.data + done, csize, size) != size:
-                    raise OSError("LZ4 decompression failed")
-            else:
-                out[done:done + size] = np.frombuffer(
-                    py.decompress(src[pos:pos + csize].tobytes(), uncompressed_size=size),
-                    dtype=np.uint8)
-            pos += csize
-            done += size
-        return out
-
-    return decode
-
-
-def _blosc_decoder() -> Decoder | None:
-    fn = _symbol(_plugin_lib("blosc"), "blosc_decompress_ctx", ctypes.c_int,
-                 (_VP, _VP, _SIZE, ctypes.c_int))
-    py = None
-    if fn is None:
-        try:
-            import blosc as py
-        except ImportError:
-            return None
-    _SOURCES["blosc"] = ("hdf5plugin libh5blosc via ctypes (GIL released)" if fn
-                         else "blosc package")
-
-    def decode(raw: Any, out: np.ndarray | None = None) -> Any:
-        if fn is None:
-            return py.decompress(bytes(raw))
-        src, base = _ptr(raw)
-        total = int.from_bytes(src[4:8].tobytes(), "little")  # blosc header: nbytes
-        out = _out(out, total)
-        if fn(base, out.ctypes.data, total, 1) != total:
-            raise OSError("Blosc decompression failed")
-        return out
-
-    return decode
-
-
-def _zstd_decoder() -> Decoder | None:
-    fn = _symbol(_plugin_lib("zstd"), "ZSTD_decompress", _SIZE, (_VP, _SIZE, _VP, _SIZE))
-    size_fn = _symbol(_plugin_lib("zstd"), "ZSTD_getFrameContentSize", ctypes.c_ulonglong,
-                      (_VP, _SIZE))
-    if fn is None or size_fn is None:
-        return None
-    _SOURCES["zstd"] = "hdf5plugin libh5zstd via ctypes (GIL released)"
-
-    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
-        src, base = _ptr(raw)
-        total = size_fn(base, src.size)
-        if total >= (1 << 63):
-            raise OSError("Zstandard frame without a content size")
-        out = _out(out, total)
-        if fn(out.ctypes.data, total, base, src.size) != total:
-            raise OSError("Zstandard decompression failed")
-        return out
-
-    return decode
-
-
-def _shuffle_decoder(cd: Sequence[int], itemsize: int) -> Decoder:
-    elem = int(cd[0]) if cd else itemsize
-
-    wide = np.dtype(f"<u{elem}") if elem in (2, 4, 8) and sys.byteorder == "little" else None
-
-    def decode(raw: Any, out: np.ndarray | None = None) -> np.ndarray:
-        src = np.frombuffer(raw, dtype=np.uint8)
-        n = src.size // elem
-        out = _out(out, src.size)
-        if wide is not None:
-            # byte plane b holds byte b of every element: OR the planes into whole elements
-            # (a strided transpose is 20x slower)
-            values = out[: n * elem].view(wide)
-            values[...] = src[:n]
-            for b in range(1, elem):
-                values |= src[b * n:(b + 1) * n].astype(wide) << (8 * b)
-        else:
-            out[: n * elem].reshape(n, elem)[...] = src[: n * elem].reshape(elem, n).T
-        out[n * elem:] = src[n * elem:]
-        return out
-
-    return decode
-
-
-def _deflate_decoder(nbytes: int) -> Decoder:
-    def decode(raw: Any, out: np.ndarray | None = None) -> bytes:
-        # releases the GIL while inflating; sized once instead of grown from 16 KiB
-        return zlib.decompress(raw, bufsize=max(nbytes, 1))
-
-    return decode
-
-
-def _out(out: np.ndarray | None, size: int) -> np.ndarray:
-    """``out`` if it holds exactly ``size`` bytes, else a new buffer."""
-    if out is not None and out.size == size:
-        return out
-    return np.empty(size, dtype=np.uint8)
-
-
-def chunk_decoder(dataset: Any) -> list[Decoder] | None:
-    """Decoders for ``dataset``'s filter pipeline (in pipeline order), or None if one of its
-    filters cannot be decoded outside HDF5 here. ``[]`` for a dataset without filters."""
-    try:
-        dcpl = dataset.id.get_create_plist()
-    except AttributeError:
-        return None
-    itemsize = dataset.dtype.itemsize
-    nbytes = int(np.prod(dataset.chunks or (), dtype=np.int64)) * itemsize
-    stages: list[Decoder] = []
-    for i in range(dcpl.get_nfilters()):
-        filter_id, _flags, cd, _name = dcpl.get_filter(i)
-        decoder: Decoder | None
-        if filter_id == 32008:
-            decoder = _bitshuffle_decoder(cd, itemsize)
-        elif filter_id == 32004:
-            decoder = _lz4_decoder()
-        elif filter_id == 32001:
-            decoder = _blosc_decoder()
-        elif filter_id == 32015:
-            decoder = _zstd_decoder()
-        elif filter_id == 1:
-            decoder = _deflate_decoder(nbytes)
-        elif filter_id == 2:
-            decoder = _shuffle_decoder(cd, itemsize)
-        else:
-            decoder = None
-        if decoder is None:
-            return None
-        stages.append(decoder)
-    return stages
-
-
-def decoder_sources() -> dict[str, str]:
-    """Which implementation decodes each filter seen so far (for logs and benchmarks)."""
-    return dict(_SOURCES)
-
-
-# ---------------------------------------------------------------------------- pipeline
 
 
 class ReducePipeline:
@@ -358,11 +81,7 @@ class ReducePipeline:
         self._closed = False
         # raw chunks are read with os.preadv at the address HDF5 gives (a 4 us lookup under
         # h5py's lock) instead of H5Dread_chunk (the whole copy under the lock and the GIL)
-        self._file: int | None = None   # the file's descriptor once opened
-        self._base = 0   # added to HDF5's chunk addresses (set by _check_base)
-        self._file_users = 0   # reads in flight on it: closed when the last one ends
-        self._checked = threading.Event()   # first chunk compared with HDF5's own read
-        self._pread = self._stages is not None and self._pread_possible()
+        self.chunks = ChunkReader(dataset, by_address=self._stages is not None)
         # per-thread frame buffers, reused for every frame that is only reduced: allocating
         # (and page-faulting) megabytes per frame costs as much as reducing it, more where
         # malloc hands big blocks back to the system at once (Dask workers)
@@ -382,40 +101,7 @@ class ReducePipeline:
             return None
         if self._frame_bytes < _SMALL_FRAME:
             return None  # per-chunk calls cost more than reading runs of frames through h5py
-        return chunk_decoder(ds)
-
-    def _pread_possible(self) -> bool:
-        try:
-            f = self.dataset.file
-            return hasattr(os, "preadv") and f.driver == "sec2" and os.path.isfile(f.filename)
-        except Exception:  # noqa: BLE001 - anything odd: let HDF5 read the chunks
-            return False
-
-    def _acquire_file(self) -> int | None:
-        """The file's descriptor for one read (`_release_file` after)."""
-        with self._pool_lock:
-            if not self._pread or self._closed:
-                return None
-            if self._file is None:
-                try:
-                    self._file = os.open(self.dataset.file.filename, os.O_RDONLY)
-                except OSError as error:  # moved, or a relative name after a chdir
-                    logger.debug("reading chunks through HDF5: %s", error)
-                    self._pread = False
-                    return None
-            self._file_users += 1
-            return self._file
-
-    def _release_file(self, used: bool = False) -> None:
-        """End one read (``used``), and close the descriptor once closed and unused: never
-        while a read is in flight, whose descriptor number could be reused by another file."""
-        with self._pool_lock:
-            self._file_users -= int(used)
-            opened = None
-            if self._closed and self._file_users == 0:
-                opened, self._file = self._file, None
-        if opened is not None:
-            os.close(opened)
+        return decoder_for(ds)
 
     @property
     def direct(self) -> bool:
@@ -446,18 +132,9 @@ class ReducePipeline:
         with self._pool_lock:
             pool, self._pool = self._pool, None
             self._closed = True
-            self._pread = False
+        self.chunks.close()
         if pool is not None:
             pool.shutdown(wait=True)
-        self._release_file()
-
-    def __del__(self) -> None:
-        opened = getattr(self, "_file", None)
-        if opened is not None:  # nothing can read any more: no reference is left
-            try:
-                os.close(opened)
-            except OSError:
-                pass
 
     def __enter__(self) -> "ReducePipeline":
         return self
@@ -583,66 +260,7 @@ class ReducePipeline:
         larger than the frame)."""
         raw = out if out is not None else \
             self._scratch(self._frame_bytes + (self._frame_bytes >> 3) + 4096, "raw")
-        if self._pread:
-            read = self._pread_chunk(offset, raw)
-            if read is not None:
-                return read
-        try:
-            return self.dataset.id.read_direct_chunk(offset, out=raw)
-        except ValueError:  # chunk larger than the buffer
-            if out is not None:
-                raise
-            return self.dataset.id.read_direct_chunk(offset)
-
-    def _pread_chunk(self, offset: tuple[int, ...], raw: np.ndarray) -> tuple[int, Any] | None:
-        """The chunk's bytes read by address without h5py's lock, or None (not allocated,
-        larger than ``raw``, or a short read: HDF5 then reads it)."""
-        info = self._chunk_info(offset)
-        if info.byte_offset is None or info.size is None or info.size > raw.size:
-            return None
-        fd = self._acquire_file()
-        if fd is None:
-            return None
-        view = raw[: info.size]
-        try:
-            if self._checked.is_set():
-                base = self._base
-            else:
-                base = self._check_base(fd, offset, info)
-                if base is None:
-                    return None
-            if os.preadv(fd, [view], base + info.byte_offset) != info.size:
-                return None
-        except OSError:
-            return None
-        finally:
-            self._release_file(used=True)
-        return info.filter_mask, view
-
-    def _chunk_info(self, offset: tuple[int, ...]) -> Any:
-        """HDF5's record of the chunk at ``offset`` (address, size, filter mask): with
-        reads by address, the only step under h5py's lock."""
-        return self.dataset.id.get_chunk_info_by_coord(offset)
-
-    def _check_base(self, fd: int, offset: tuple[int, ...], info: Any) -> int | None:
-        """Compare one chunk read by address with HDF5's read of it, once: HDF5 versions
-        differ on whether chunk addresses count the userblock. Returns the base to add, or
-        None (and reads by address stop) if neither matches."""
-        _, expected = self.dataset.id.read_direct_chunk(offset)
-        expected = bytes(expected)
-        userblock = int(self.dataset.file.userblock_size or 0)
-        found = None
-        for base in dict.fromkeys((0, userblock)):
-            if os.pread(fd, info.size, base + info.byte_offset) == expected:
-                found = base
-                break
-        with self._pool_lock:
-            if found is None:
-                self._pread = False
-            else:
-                self._base = found
-        self._checked.set()
-        return found
+        return self.chunks.read_raw(offset, raw, exact=out is not None)
 
     def _read_chunk(self, pos: tuple[int, ...], scratch: bool = False) -> np.ndarray:
         """One frame by direct chunk read, decoded on this thread; h5py if that fails.
@@ -660,12 +278,7 @@ class ReducePipeline:
         except Exception as error:  # noqa: BLE001 - unallocated chunk, I/O error: ask HDF5
             logger.debug("direct chunk read at %s failed (%s); reading through h5py", pos, error)
             return self._read_run(pos, 1)[0]
-        buf = raw
-        last_stage = next((i for i in range(len(stages)) if not filter_mask & (1 << i)), -1)
-        for i in range(len(stages) - 1, -1, -1):
-            if not filter_mask & (1 << i):
-                buf = stages[i](buf, final if i == last_stage else None)
-        data = np.frombuffer(buf, dtype=self.dtype)
+        data = np.frombuffer(decode(stages, filter_mask, raw, final), dtype=self.dtype)
         if data.size != self._frame_size:
             raise OSError(f"chunk at {offset} decoded to {data.size} values, "
                           f"expected {self._frame_size}")
