@@ -96,3 +96,42 @@ def _sleep_until(t: float) -> None:
     delay = t - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+#: compressions of `write_chunks`' datasets (names -> h5py create_dataset options)
+def chunk_compressions() -> dict:
+    import hdf5plugin
+
+    return {"uncompressed": {}, "gzip": dict(compression="gzip", compression_opts=4),
+            "bitshuffle-lz4": dict(hdf5plugin.Bitshuffle(cname="lz4")),
+            "blosc": dict(hdf5plugin.Blosc(cname="lz4", shuffle=hdf5plugin.Blosc.SHUFFLE))}
+
+
+def chunk_frame(i: int) -> np.ndarray:
+    """Frame ``i`` of `write_chunks`: detector-like uint16 counts that compress."""
+    rng = np.random.default_rng(i)
+    return rng.poisson(3 + i, (16, 24)).astype(np.uint16)
+
+
+def write_chunks(path: str, ready, go, done, release) -> None:
+    """SWMR file with one frame per chunk in each of `chunk_compressions`' datasets, extent 4:
+    frames 0-2 written and flushed (chunk 3 not stored), then ``ready`` is set; after ``go``,
+    frame 3, then ``done``; the file stays open (SWMR) until ``release`` (30 s at most)."""
+    with h5py.File(path, "w", libver="latest") as f:
+        sets = [f.create_dataset(name, shape=(4, 16, 24), maxshape=(None, 16, 24),
+                                 chunks=(1, 16, 24), dtype=np.uint16, **options)
+                for name, options in chunk_compressions().items()]
+        f.swmr_mode = True
+        for i in range(3):
+            for ds in sets:
+                ds[i] = chunk_frame(i)
+        for ds in sets:
+            ds.flush()
+        ready.set()
+        if not go.wait(30):
+            return
+        for ds in sets:
+            ds[3] = chunk_frame(3)
+            ds.flush()
+        done.set()
+        release.wait(30)

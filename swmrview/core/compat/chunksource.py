@@ -12,6 +12,9 @@ seconds instead of ``timeout/20``; ends as soon as the last chunk of a scan of k
 is read instead of waiting out the timeout; datasets with no finite length work; chunks are
 read directly (``read_direct_chunk``) when uncompressed or Blosc-compressed with the
 ``blosc`` module present, and through h5py (any filter ``hdf5plugin`` loads) otherwise.
+
+Whether a chunk is stored and its raw bytes come from `swmrview.core.follow.chunks`; Blosc
+chunks are decoded by the ``blosc`` module, as swmr_tools does.
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ from typing import Any
 import numpy as np
 
 from swmrview.core.compat.datasource import SliceDict
+from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw, stored
 from swmrview.core.follow.keys import refresh_dataset
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ChunkSource"]
-
-BLOSC_FILTER = 32001
 
 
 class ChunkSource:
@@ -105,8 +107,7 @@ class ChunkSource:
         for ds in self._datasets.values():
             if ds.shape[0] <= start:  # stored, but the dataset's extent does not show it yet
                 return False
-            info = ds.id.get_chunk_info_by_coord((start,) + (0,) * (len(ds.shape) - 1))
-            if info.byte_offset is None:
+            if not stored(ds, (start,) + (0,) * (len(ds.shape) - 1)):
                 return False
         return True
 
@@ -126,8 +127,8 @@ class ChunkSource:
 
     def _read(self, name: str, ds: Any, start: int, stop: int) -> np.ndarray:
         if self._direct[name]:
-            _, blob = ds.id.read_direct_chunk((start,) + (0,) * (len(ds.shape) - 1))
-            if self._direct[name] == "blosc":
+            _, blob = read_raw(ds, (start,) + (0,) * (len(ds.shape) - 1))
+            if self._direct[name] == "blosc":  # the blosc module, as swmr_tools decodes them
                 import blosc
 
                 blob = blosc.decompress(blob)
@@ -153,14 +154,12 @@ class ChunkSource:
 
 def _direct_read_ok(ds: Any) -> str | None:
     """"plain" or "blosc" when a chunk can be read directly and decoded here, else None."""
-    try:
-        dcpl = ds.id.get_create_plist()
-        n_filters = dcpl.get_nfilters()
-    except AttributeError:
+    ids = filter_ids(ds)
+    if ids is None:
         return None
-    if n_filters == 0:
+    if not ids:
         return "plain"
-    if n_filters == 1 and dcpl.get_filter(0)[0] == BLOSC_FILTER:
+    if ids == [BLOSC_FILTER]:
         try:
             import blosc  # noqa: F401
         except ImportError:

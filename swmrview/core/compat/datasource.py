@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from swmrview.core.compat import frames
-
-from swmrview.core.compat import output
+from swmrview.core.compat import frames, output
+from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw
 from swmrview.core.follow.keys import KeyFollower
 
 logger = logging.getLogger(__name__)
@@ -32,8 +31,9 @@ class FrameReader(frames.FrameReader):
     """`swmrview.core.compat.frames.FrameReader` (swmr_tools API), with swmr_tools' direct chunk read.
 
     With ``use_direct_chunk=True``, a dataset compressed with Blosc alone and chunked one frame
-    per chunk is read with ``read_direct_chunk`` and decompressed by the ``blosc`` module (when
-    installed), as swmr_tools does; any other dataset is read through h5py.
+    per chunk is read with ``read_direct_chunk`` (`swmrview.core.follow.chunks.read_raw`) and
+    decompressed by the ``blosc`` module (when installed), as swmr_tools does; any other
+    dataset is read through h5py.
     """
 
     def __init__(self, dataset: Any, scan_rank: int, use_direct_chunk: bool = False, *,
@@ -50,23 +50,24 @@ class FrameReader(frames.FrameReader):
             self.refresh()
         self._last_index = index
         pos = self.position(index)
+        # the ``blosc`` module, not chunks.decoder_for's decoder (libh5blosc through ctypes):
+        # swmr_tools decodes so, and only when that module is installed (same bytes either way)
         import blosc
 
         offset = tuple(pos) + (0,) * (len(self.chunk) - len(pos))
-        _, blob = self.dataset.id.read_direct_chunk(offset)
+        _, blob = read_raw(self.dataset, offset)
         frame = np.frombuffer(blosc.decompress(blob), dtype=self.dataset.dtype)
         return frame.reshape(self.chunk), tuple(slice(p, p + 1) for p in pos)
 
 
 def _frame_chunk(dataset: Any, scan_rank: int) -> tuple[int, ...] | None:
     """The chunk shape if ``dataset`` is Blosc-only, one frame per chunk, and blosc imports."""
+    if filter_ids(dataset) != [BLOSC_FILTER]:
+        return None
     try:
-        dcpl = dataset.id.get_create_plist()
-        if dcpl.get_nfilters() != 1 or dcpl.get_filter(0)[0] != 32001:
-            return None
-        chunk = tuple(dcpl.get_chunk())
+        chunk = tuple(dataset.chunks)
         import blosc  # noqa: F401
-    except (AttributeError, ImportError, ValueError):
+    except (ImportError, TypeError):
         return None
     frame = tuple(dataset.shape[scan_rank:])
     if chunk[scan_rank:] != frame or any(c != 1 for c in chunk[:scan_rank]):

@@ -45,8 +45,11 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ChunkInfo", "ChunkReader", "chunk_info", "decode", "decoder_for", "decoder_sources",
+__all__ = ["BLOSC_FILTER", "ChunkInfo", "ChunkReader", "chunk_info", "decode", "decoder_for", "decoder_sources",
            "filter_ids", "read_raw", "stored"]
+
+#: HDF5 filter id of Blosc (the one filter swmr_tools' direct chunk reads decode)
+BLOSC_FILTER = 32001
 
 # a failed chunk lookup: not stored yet, no chunk index, a closed or odd file
 _LOOKUP_ERRORS = (KeyError, ValueError, RuntimeError, OSError)
@@ -499,7 +502,7 @@ def decoder_for(dataset: Any) -> list[Decoder] | None:
             decoder = _bitshuffle_decoder(cd, itemsize)
         elif filter_id == 32004:
             decoder = _lz4_decoder()
-        elif filter_id == 32001:
+        elif filter_id == BLOSC_FILTER:
             decoder = _blosc_decoder()
         elif filter_id == 32015:
             decoder = _zstd_decoder()

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from math import prod
 from typing import Any
 
+from swmrview.core.follow.chunks import stored
 from swmrview.core.follow.keys import Following, best_scan_shape, refresh_dataset
 from swmrview.core.follow.positions import n_points, unravel
 
@@ -169,9 +170,5 @@ def _chunks(ds: Any, scan_rank: int) -> tuple[int, ...] | None:
 
 
 def _stored(ds: Any, chunk_start: Sequence[int]) -> bool:
-    """Whether the chunk starting at ``chunk_start`` (scan dims) has a file address."""
-    offset = tuple(chunk_start) + (0,) * (len(ds.shape) - len(chunk_start))
-    try:
-        return ds.id.get_chunk_info_by_coord(offset).byte_offset is not None
-    except (KeyError, ValueError, RuntimeError, OSError):
-        return False
+    """Whether the chunk starting at ``chunk_start`` (scan dims) is stored (`chunks.stored`)."""
+    return stored(ds, tuple(chunk_start) + (0,) * (len(ds.shape) - len(chunk_start)))

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from swmrview.core.follow.chunks import chunk_info, filter_ids
 from swmrview.core.follow.positions import n_points, scan_rank_of, unravel, unravel_many
 
 logger = logging.getLogger(__name__)
@@ -762,6 +763,7 @@ class _H5Probe:
         "buf",
         "chunks",
         "coords",
+        "dataset",
         "extent",
         "fspace",
         "id",
@@ -786,6 +788,7 @@ class _H5Probe:
     def __init__(self, dataset: Any):
         from h5py import h5s, h5t
 
+        self.dataset = dataset
         self.id = dataset.id
         self.refresh = dataset.id.refresh
         props = getattr(dataset, "_cache_props", None)
@@ -804,7 +807,7 @@ class _H5Probe:
         self._file_id = None
         self._direct_ok = False
         try:
-            if dataset.dtype.kind in "iu" and self.id.get_create_plist().get_nfilters() == 0:
+            if dataset.dtype.kind in "iu" and filter_ids(dataset) == []:
                 self._file_id = dataset.file.id
                 self._fd = int(self._file_id.get_vfd_handle())
                 self._direct_ok = hasattr(os, "pread") and self._fd >= 0
@@ -843,16 +846,15 @@ class _H5Probe:
     def _locate(self) -> None:
         """The file offset of the value at ``coords`` if its chunk is stored."""
         start = tuple(c // n * n for c, n in zip(self.coords, self.chunks))
-        try:
-            info = self.id.get_chunk_info_by_coord(start)
-        except Exception:  # noqa: BLE001 - not stored yet, or no chunk index here
-            return
-        if info.byte_offset is None or info.size != len(self._zero) * prod(self.chunks):
-            return
+        info = chunk_info(self.dataset, start)
+        if info is None or info.size != len(self._zero) * prod(self.chunks):
+            return  # not stored yet, or not a whole uncompressed chunk
         local = 0
         for c, s, n in zip(self.coords, start, self.chunks):
             local = local * n + (c - s)
-        self._offset = info.byte_offset + local * len(self._zero)
+        # HDF5's address as the file offset: the probe reads HDF5's own descriptor (HDF5
+        # 2.0's addresses count the userblock; ChunkReader checks this, the probe does not)
+        self._offset = info.address + local * len(self._zero)
 
 
 def _inside(coords: Sequence[int], extent: Sequence[int]) -> bool:
