@@ -5,10 +5,13 @@ Existing swmr_tools scripts work after changing ``from swmr_tools import ...`` t
 
 - :mod:`.compat`: swmr_tools 0.9.0's modules (``utils``, ``chunk_utils``, ``datasource``,
   ``chunksource``, ``output``, and ``frames``' FrameReader);
-- :mod:`.follow`: key datasets (``keys``: KeyFollower), keyless growth, the finished flag and
-  flat index <-> scan position (``positions``);
+- :mod:`.follow`: what followers share (``following``: polling, the end of a scan, the
+  finished flag), key datasets (``keys``: KeyFollower; ``keyprobe``: its idle poll), keyless
+  growth (``growth``), flat index <-> scan position (``positions``), and the raw chunk
+  (``chunks``: stored, where, read, decoded; the lowest floor, as the followers need it);
 - :mod:`.files`: opening and retrying, layout discovery, NeXus, GDA, detectors and masks;
-- :mod:`.compute`: the threaded read-and-reduce pipeline, reductions, channels, the map.
+- :mod:`.compute`: the threaded read-and-reduce pipeline (raw chunks from ``follow.chunks``),
+  reductions, channels, the map.
 
 The frozen swmr_tools API is :data:`SWMR_TOOLS_API`: those names (and the module names
 ``utils`` and ``chunk_utils``) and their results never change. The rest of ``__all__`` is

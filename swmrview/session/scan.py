@@ -17,7 +17,8 @@ import numpy as np
 from swmrview.core.files.fields import open_data
 from swmrview.core.compat.frames import KeyDataMismatchError, check_filters
 from swmrview.core.follow.growth import GrowthFollower
-from swmrview.core.follow.keys import KeyFollower, read_finished_flag
+from swmrview.core.follow.following import read_finished_flag
+from swmrview.core.follow.keys import KeyFollower
 from swmrview.core.files.layout import LayoutError, ScanLayout
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.follow.positions import unravel_many

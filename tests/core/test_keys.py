@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import KeyFollower, RowKeyFollower, ScanRankError, open_swmr
+from swmrview.core.follow import following as following_module
 from swmrview.core.follow import keys as keys_module
 
 from .conftest import open_when_ready
@@ -79,7 +80,7 @@ def test_poll_reads_keys_only_from_the_first_incomplete_point():
     key[:999_000] = 1
     caught_up = 0
     while (batch := kf.poll()).size:  # a backlog comes in bounded batches
-        assert batch.size <= keys_module.MAX_NEW_PER_POLL
+        assert batch.size <= following_module.MAX_NEW_PER_POLL
         caught_up += batch.size
     assert caught_up == 999_000
     reads.clear()
@@ -195,7 +196,7 @@ def test_refresh_catches_up_in_one_call_and_holds_the_backlog_as_a_range():
     assert kf.refresh() and kf.get_current_max() == 1_499_999  # as swmr_tools: all at once
     assert len(kf._pending) == 1_500_000 and len(kf._pending._segments) == 1  # one range
     assert next(kf) == 0 and next(kf) == 1
-    assert kf.poll().size == keys_module.MAX_NEW_PER_POLL  # poll() hands it out in batches
+    assert kf.poll().size == following_module.MAX_NEW_PER_POLL  # poll() hands it out in batches
 
 
 def test_maxshape_keeps_the_keys_type_and_keys_are_read_past_a_stale_maxshape():

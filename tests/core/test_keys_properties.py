@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swmrview.core import KeyFollower
+from swmrview.core.follow import following as following_module
 from swmrview.core.follow import keys as keys_module
 
 
@@ -82,6 +83,6 @@ def _drain(kf):
     """Poll until nothing new; each poll reports a bounded batch."""
     batches = []
     while (batch := kf.poll()).size:
-        assert batch.size <= keys_module.MAX_NEW_PER_POLL
+        assert batch.size <= following_module.MAX_NEW_PER_POLL
         batches.append(batch)
     return np.concatenate(batches) if batches else np.empty(0, np.int64)

@@ -29,7 +29,7 @@ import numpy as np
 
 from swmrview.core.compat.datasource import SliceDict
 from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw, stored
-from swmrview.core.follow.keys import refresh_dataset
+from swmrview.core.follow.following import refresh_dataset
 
 logger = logging.getLogger(__name__)
 

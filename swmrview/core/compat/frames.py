@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from swmrview.core.follow.keys import refresh_dataset
+from swmrview.core.follow.following import refresh_dataset
 from swmrview.core.follow.positions import unravel
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from swmrview.core.follow.keys import refresh_dataset
+from swmrview.core.follow.following import refresh_dataset
 from swmrview.core.compat.output import append_data, create_dataset
 from swmrview.core.follow.positions import (
     get_position,

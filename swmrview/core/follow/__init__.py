@@ -1,1 +1,3 @@
-"""Following a scan: key datasets, growth of keyless files, the finished flag, index <-> position."""
+"""Following a scan: what every follower shares (polling, the end of a scan, the finished
+flag), key datasets and their idle probe, growth of keyless files, index <-> position, and the
+raw chunk (stored? where? its bytes, decoded), the lowest floor of core."""

@@ -7,9 +7,9 @@ chunk. A chunk holding several points is taken as written once it is stored and 
 extent covers the points, as ChunkSource takes it.
 
 Same polling interface, end-of-scan rule and flat-index meaning as
-`swmrview.core.follow.keys.KeyFollower` (see that module): ``poll()``, iteration, ``done``,
-``timed_out``, ``finished_set``, ``scan_shape``, ``total_points``, ``positions()``,
-``resume()``, ``stop()``. The fast scan sizes come from the data (finite maxshape, else the
+`swmrview.core.follow.keys.KeyFollower` (`swmrview.core.follow.following`): ``poll()``,
+iteration, ``done``, ``timed_out``, ``finished_set``, ``scan_shape``, ``total_points``,
+``positions()``, ``resume()``, ``stop()``. The fast scan sizes come from the data (finite maxshape, else the
 smallest current size while every slower axis has size 1, then frozen).
 
 Give it the same h5py Dataset object the frames are read through: with HDF5 2.0.0, refreshing
@@ -25,7 +25,7 @@ from math import prod
 from typing import Any
 
 from swmrview.core.follow.chunks import stored
-from swmrview.core.follow.keys import Following, best_scan_shape, refresh_dataset
+from swmrview.core.follow.following import Following, best_scan_shape, refresh_dataset
 from swmrview.core.follow.positions import n_points, unravel
 
 __all__ = ["GrowthFollower"]
