@@ -1,9 +1,10 @@
-"""NeXus attributes as found in the wild: the default plot, its signal, axes and detector masks.
+"""NeXus as found in the wild: the default plot, a detector's pixel rank and its masks.
 
-Both styles are read: the current one (``@default`` chain, NXdata ``@signal``, ``@axes``,
-``AXIS_indices``) and the old one still in GDA 8 files (``signal=1`` on a dataset,
-``axes="x:y"`` on the signal, ``axis=N``/``primary=1`` on the axis datasets). Nothing here reads
-data except single-value metadata (``saturation_value``, ``bit_depth_*``).
+The ``@default`` chain is followed (also into NXsubentry groups and GDA 8 ``entry1`` files) to
+an NXdata group; what that group's attributes say (signal, axes, ``AXIS_indices``, the
+old-style ``signal=1`` / ``axes="x:y"`` / ``axis=N`` and ``primary=1``) is parsed by
+:mod:`swmrview.core.files.nxdata` alone. Nothing here reads data except single-value
+metadata (``saturation_value``, ``bit_depth_*``).
 """
 
 from __future__ import annotations
