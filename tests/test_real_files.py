@@ -6,16 +6,11 @@ The viewer runs as users run it: ``swmrview FILE --exit-on-finish`` in a subproc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.real_data import REAL, REAL_FILES as FILES
 from tests.test_cli import run_cli
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-FILES = sorted(p for p in REAL.rglob("*") if p.suffix in (".h5", ".nxs", ".hdf5")) \
-    if REAL.is_dir() else []
 
 
 @pytest.mark.skipif(not FILES, reason=f"no real files in {REAL}")

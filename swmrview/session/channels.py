@@ -16,7 +16,8 @@ import numpy as np
 from swmrview.core.compute.channels import Channel, ChannelReducer, normalise
 from swmrview.core.files.fields import open_data
 from swmrview.core.compat.frames import check_filters
-from swmrview.core.files.nexus import axis_candidates, child, units
+from swmrview.core.files.nexus import child, units
+from swmrview.core.files.nxdata import axis_candidates
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.files.search import fits_shape
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import h5py
 import numpy as np
 
+from swmrview.core.files.nxdata import write_nxdata
 from swmrview.model.messages import Axis, ScanInfo, Update
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,13 +126,10 @@ class LiveExport:
         entry.create_dataset("start_time", data=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         entry.create_dataset("source_file", data=info.path)
         entry.create_dataset("source_dataset", data=info.data_path)
-        data = entry.create_group("data")
-        data.attrs["NX_class"] = "NXdata"
-        data.attrs["signal"] = self._names[self.reductions[0]]
-        if len(self.reductions) > 1:
-            data.attrs["auxiliary_signals"] = np.array(
-                [self._names[n] for n in self.reductions[1:]], dtype=h5py.string_dtype())
-        data.attrs["axes"] = np.array(self._axis_names, dtype=h5py.string_dtype())
+        data = write_nxdata(entry.create_group("data"), self._names[self.reductions[0]],
+                            axes=self._axis_names,
+                            indices={name: d for d, name in enumerate(self._axis_names)},
+                            auxiliary=[self._names[n] for n in self.reductions[1:]])
         maxshape = (None,) * self.rank
         chunks = _chunks(self._shape)
         self.datasets: dict[str, h5py.Dataset] = {}
@@ -147,7 +145,6 @@ class LiveExport:
             self.datasets[name] = ds
         self.axis_datasets: list[h5py.Dataset] = []
         for d, name in enumerate(self._axis_names):
-            data.attrs[f"{name}_indices"] = d
             axis = info.axes[d] if d < len(info.axes) else None
             values = self._axis_values(d, axis)
             ds = data.create_dataset(name, data=values, maxshape=(None,),

@@ -29,6 +29,7 @@ import h5py
 import numpy as np
 
 from swmrview.core.files.fields import open_data
+from swmrview.core.files.nxdata import write_nxdata
 from swmrview.core.files.opening import HDF5_SUFFIXES
 from swmrview.core.compute.reduce import REDUCTIONS as CHANNELS
 
@@ -378,10 +379,6 @@ def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np
             entry["source_file"] = plan.path
             entry["source_data"] = plan.data
             data = entry.create_group("map")
-            data.attrs["NX_class"] = "NXdata"
-            data.attrs["signal"] = channels[0]
-            if len(channels) > 1:
-                data.attrs["auxiliary_signals"] = channels[1:]
             for channel in channels:
                 ds = data.create_dataset(channel, data=values[channel])
                 ds.attrs["long_name"] = f"{channel} of {plan.data}"
@@ -392,6 +389,7 @@ def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np
             if plan.overflow is not None:
                 data.attrs["overflow"] = plan.overflow
             axes: list[str] = []
+            indices: dict[str, list[int]] = {}
             with h5py.File(plan.path, "r") as src:
                 for dim, (axis_name, axis_path, units) in enumerate(plan.axes):
                     fitted = _axis_values(src, axis_path, plan.scan_shape, dim) \
@@ -404,11 +402,9 @@ def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np
                     if units:
                         ds.attrs["units"] = units
                     ds.attrs["original"] = axis_path
-                    data.attrs[f"{label}_indices"] = np.asarray(fitted[1], dtype=np.int64) \
-                        if len(fitted[1]) > 1 else fitted[1][0]
+                    indices[label] = fitted[1]
                     axes.append(label)
-            if axes:
-                data.attrs["axes"] = axes
+            write_nxdata(data, channels[0], axes=axes, indices=indices, auxiliary=channels[1:])
         if names:
             nx.attrs["default"] = names[0]
     return names

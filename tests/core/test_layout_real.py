@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from swmrview.core.files.layout import LayoutError, find_layout
+from tests.real_data import REAL, REAL_FILES
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-REAL_FILES = sorted(p for p in REAL.rglob("*") if p.suffix in (".h5", ".nxs", ".hdf5")) \
-    if REAL.is_dir() else []
 
 
 def open_layout(path: Path):

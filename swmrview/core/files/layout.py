@@ -43,8 +43,9 @@ import numpy as np
 from swmrview.core.files import gda as gda_mod
 from swmrview.core.files.fields import FieldDataset, numeric_fields, open_data, split_field
 from swmrview.core.files.opening import writer_active
-from swmrview.core.files.nexus import (Plot, axis_candidates, child, detector_pixel_rank, find_mask, find_plot,
-                    frame_rank_from_interpretation, is_numeric, units)
+from swmrview.core.files.nexus import (Plot, child, detector_pixel_rank, find_mask, find_plot,
+                                       frame_rank_from_interpretation, is_numeric, units)
+from swmrview.core.files.nxdata import axis_candidates, parse_nxdata
 from swmrview.core.follow.positions import scan_rank_of
 from swmrview.core.files.search import MAX_DEPTH, FileIndex, fallback_signal, fits, quiet_usable, usable
 from swmrview.core.files.sources import Notes, resolve
@@ -320,8 +321,8 @@ def _find_flag(h5file: h5py.File, index: FileIndex, scan: gda_mod.GdaScan | None
 def _exclude_axes(index: FileIndex, plot: Plot) -> None:
     """Datasets the plot names as axes (also by ``AXIS_indices`` over several dims) are
     never the signal nor data."""
-    names = {n for per_dim in axis_candidates(plot.group, None, 8) for n in per_dim}
-    names |= {a[: -len("_indices")] for a in plot.group.attrs if a.endswith("_indices")}
+    info = parse_nxdata(plot.group)
+    names = {n for per_dim in info.axes_per_dim(8) for n in per_dim} | set(info.indices)
     for name in names:
         obj = child(plot.group, name)
         if obj is not None:

@@ -1,9 +1,10 @@
-"""NeXus attributes as found in the wild: the default plot, its signal, axes and detector masks.
+"""NeXus as found in the wild: the default plot, a detector's pixel rank and its masks.
 
-Both styles are read: the current one (``@default`` chain, NXdata ``@signal``, ``@axes``,
-``AXIS_indices``) and the old one still in GDA 8 files (``signal=1`` on a dataset,
-``axes="x:y"`` on the signal, ``axis=N``/``primary=1`` on the axis datasets). Nothing here reads
-data except single-value metadata (``saturation_value``, ``bit_depth_*``).
+The ``@default`` chain is followed (also into NXsubentry groups and GDA 8 ``entry1`` files) to
+an NXdata group; what that group's attributes say (signal, axes, ``AXIS_indices``, the
+old-style ``signal=1`` / ``axes="x:y"`` / ``axis=N`` and ``primary=1``) is parsed by
+:mod:`swmrview.core.files.nxdata` alone. Nothing here reads data except single-value
+metadata (``saturation_value``, ``bit_depth_*``).
 """
 
 from __future__ import annotations
@@ -14,86 +15,22 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from swmrview.core.files.fields import FieldDataset
+from swmrview.core.files.attributes import (MAX_CHILDREN, attr, child, is_numeric, nx_class, text,
+                                            texts, units)
+from swmrview.core.files.nxdata import axis_candidates, declared_signal, has_signal, signal_name
 from swmrview.core.files.sources import Notes, resolve
 
 __all__ = ["Plot", "text", "texts", "nx_class", "child", "is_numeric", "find_plot",
            "axis_candidates", "frame_rank_from_interpretation", "detector_pixel_rank", "units",
-           "find_mask"]
+           "find_mask", "attr", "signal_name"]
 
-_MAX_CHILDREN = 200     # children inspected per group when looking for NXdata
 _INTERPRETATION = {"scalar": 0, "spectrum": 1, "image": 2, "rgb-image": 3, "rgba-image": 3,
                    "hsl-image": 3, "hsla-image": 3, "cmyk-image": 3}
 
 
-# ----------------------------------------------------------------------------- attributes
-
-def text(value) -> str | None:
-    """An attribute as str (handles bytes, numpy scalars and length-1 arrays)."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        if value.size != 1:
-            return None
-        value = value.ravel()[0]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def attr(obj, name: str):
-    """Attribute ``name`` of ``obj`` or None (missing, or of a type h5py cannot read)."""
-    try:
-        return obj.attrs.get(name)
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError):
-        return None
-
-
-def texts(value) -> list[str]:
-    """A list-valued attribute; old style "x:y" or "x,y" strings are split."""
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes, np.bytes_, np.str_)):
-        one = text(value) or ""
-        return [part.strip() for part in one.replace(",", ":").split(":") if part.strip()]
-    out = []
-    for v in np.asarray(value).ravel():
-        out.extend(texts(v) if isinstance(v, (str, bytes)) else [text(v) or "."])
-    return out
-
-
-def nx_class(obj) -> str | None:
-    return text(attr(obj, "NX_class"))
-
-
-def units(obj) -> str | None:
-    return text(attr(obj, "units"))
-
-
-def child(group: h5py.Group, name: str):
-    """``group[name]`` or None (missing, broken link, unreadable)."""
-    if not name:
-        return None
-    try:
-        return group[name]
-    except (KeyError, OSError, RuntimeError, ValueError, TypeError):
-        return None
-
-
-def is_numeric(obj) -> bool:
-    """A dataset of numbers (or a numeric field of a compound dataset)."""
-    return isinstance(obj, (h5py.Dataset, FieldDataset)) and obj.dtype.kind in "biuf"
-
-
-def _is_one(value) -> bool:
-    """Old-style ``signal=1`` / ``primary=1`` (int, "1" or a length-1 array of either)."""
-    one = text(value)
-    return one is not None and one.strip() == "1"
-
-
 def _groups(group: h5py.Group) -> Iterator[tuple[str, h5py.Group]]:
     for i, name in enumerate(group):
-        if i >= _MAX_CHILDREN:
+        if i >= MAX_CHILDREN:
             return
         obj = child(group, name)
         if isinstance(obj, h5py.Group):
@@ -111,35 +48,6 @@ class Plot:
     signal: str | None
 
 
-def signal_name(group: h5py.Group) -> str | None:
-    """``@signal``; else a child with old-style ``signal=1``; else a child named ``data``."""
-    name = text(attr(group, "signal"))
-    if name:
-        return name
-    for i, key in enumerate(group):
-        if i >= _MAX_CHILDREN:
-            break
-        obj = child(group, key)
-        if isinstance(obj, h5py.Dataset) and _is_one(attr(obj, "signal")):
-            return key
-    try:
-        return "data" if "data" in group else None
-    except (OSError, RuntimeError):
-        return None
-
-
-def _has_signal(group: h5py.Group) -> bool:
-    if text(attr(group, "signal")):
-        return True
-    for i, key in enumerate(group):
-        if i >= _MAX_CHILDREN:
-            break
-        obj = child(group, key)
-        if isinstance(obj, h5py.Dataset) and _is_one(attr(obj, "signal")):
-            return True
-    return False
-
-
 def _pick_nxdata(path: str, group: h5py.Group) -> tuple[str, h5py.Group] | None:
     """An NXdata below an entry: one with a signal first, also inside NXsubentry groups."""
     found: list[tuple[str, h5py.Group]] = []
@@ -152,7 +60,7 @@ def _pick_nxdata(path: str, group: h5py.Group) -> tuple[str, h5py.Group] | None:
             if inner is not None:
                 found.append(inner)
     for candidate in found:
-        if _has_signal(candidate[1]):
+        if has_signal(candidate[1]):
             return candidate
     return found[0] if found else None
 
@@ -164,7 +72,7 @@ def _default_in(path: str, group: h5py.Group, notes: Notes | None,
         return None
     if nx_class(group) == "NXdata" and path:
         return path, group
-    named = text(attr(group, "signal"))
+    named = declared_signal(group)
     if named and notes is not None and isinstance(child(group, named), h5py.Group):
         notes.add(f"@signal of {path or '/'} names the group {named!r}, not a dataset; "
                   f"ignored, the plot is looked for below")
@@ -199,48 +107,6 @@ def find_plot(h5file: h5py.File, notes: Notes) -> Plot | None:
 
 
 # ----------------------------------------------------------------------------- axes
-
-def axis_candidates(group: h5py.Group, signal: h5py.Dataset | None, ndim: int) -> list[list[str]]:
-    """Per data dimension, names of axis datasets in ``group``, the preferred first.
-
-    ``@axes`` (a list, or an old "x:y" string on the group or on the signal), then
-    ``AXIS_indices``, then old-style ``axis=N`` (1-based) datasets with ``primary=1`` first.
-    """
-    per_dim: list[list[str]] = [[] for _ in range(ndim)]
-
-    def add(dim: int, name: str) -> None:
-        if 0 <= dim < ndim and name and name != "." and name not in per_dim[dim]:
-            per_dim[dim].append(name)
-
-    listed = texts(attr(group, "axes"))
-    if not listed and signal is not None:
-        listed = texts(attr(signal, "axes"))
-    for dim, name in enumerate(listed[:ndim]):
-        add(dim, name)
-    for name_ in group.attrs:
-        if name_.endswith("_indices"):
-            try:
-                dims = np.asarray(attr(group, name_)).ravel()
-                dim = int(text(dims[0]) if dims.dtype.kind in "SUO" else dims[0])
-            except (IndexError, TypeError, ValueError):
-                continue
-            if dims.size == 1:
-                add(dim, name_[: -len("_indices")])
-    old: list[tuple[int, bool, str]] = []
-    for i, name in enumerate(group):
-        if i >= _MAX_CHILDREN:
-            break
-        obj = child(group, name)
-        if isinstance(obj, h5py.Dataset) and "axis" in obj.attrs:
-            try:
-                dim = int(text(attr(obj, "axis")) or "0") - 1
-            except ValueError:
-                continue
-            old.append((dim, _is_one(attr(obj, "primary")), name))
-    for dim, primary, name in sorted(old, key=lambda t: (t[0], not t[1])):
-        add(dim, name)
-    return per_dim
-
 
 def frame_rank_from_interpretation(ds: h5py.Dataset) -> int | None:
     """Frame rank stated by the signal's ``@interpretation`` (image: 2, spectrum: 1...)."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import h5py
 import numpy as np
 
-from swmrview.core.files.nexus import attr, child, find_plot, is_numeric, nx_class, text, texts, units
+from swmrview.core.files.nexus import attr, child, find_plot, is_numeric, nx_class, text, units
+from swmrview.core.files.nxdata import parse_nxdata
 from swmrview.core.files.sources import Notes
 
 logger = logging.getLogger(__name__)
@@ -62,14 +63,6 @@ class _Candidate:
     order: int           # place in the file's attributes
 
 
-def _ints(value: Any) -> tuple[int, ...] | None:
-    try:
-        array = np.asarray(value).ravel()
-        return tuple(int(text(v) if array.dtype.kind in "SUO" else v) for v in array)
-    except (TypeError, ValueError):
-        return None
-
-
 def _fits(ds: h5py.Dataset, dims: Sequence[int], shape: Sequence[int | None]) -> bool:
     """The dataset's dims follow the scan dims ``dims``: equal, unknown, or still growing."""
     if ds.ndim != len(dims):
@@ -99,13 +92,10 @@ def _is_monitor(ds: h5py.Dataset, h5file: h5py.File) -> bool:
 
 def _nxdata_candidates(h5file: h5py.File, group: h5py.Group, signal: str | None, rank: int,
                        shape: Sequence[int | None]) -> list[_Candidate]:
-    axes = [_base(n) for n in texts(attr(group, "axes"))]
+    info = parse_nxdata(group)
+    axes = [_base(n) for n in info.axes]
     found = []
-    for order, attr_name in enumerate(group.attrs):
-        if not attr_name.endswith("_indices"):
-            continue
-        name = attr_name[: -len("_indices")]
-        dims = _ints(attr(group, attr_name))
+    for order, (name, dims) in enumerate(info.indices.items()):
         if not dims or name == signal or name.endswith("_set"):
             continue
         if list(dims) != sorted(set(dims)) or dims[-1] >= rank:
