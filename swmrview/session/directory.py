@@ -37,7 +37,7 @@ from swmrview.core.files.opening import HDF5_SUFFIXES, FileLockedError, is_hdf5,
 from swmrview.model.messages import PointFrame, ScanInfo, ScanList, Update
 from swmrview.model.options import EXIT_TIMED_OUT, ViewerOptions
 from swmrview.model.messages import RegionFrame
-from swmrview.session.session import _GENERATIONS, Message, Session
+from swmrview.session.session import Message, Session, new_generation
 from swmrview.model.status import ERROR, TIMED_OUT, WAITING, Status
 from swmrview.model.view_settings import ViewSettings
 
@@ -236,7 +236,7 @@ class DirectorySession:
         self.clock = clock
         self.check_every = check_every
         self.finder = finder or ScanFinder(self.path)
-        self.generation = next(_GENERATIONS)
+        self.generation = new_generation()
         self.current: _Followed | None = None
         self.pending: _Followed | None = None
         self.scans: tuple[str, ...] = ()
@@ -403,7 +403,7 @@ class DirectorySession:
     def _outer(self, followed: _Followed, generation: int) -> int:
         outer = followed.generations.get(generation)
         if outer is None:
-            outer = followed.generations[generation] = next(_GENERATIONS)
+            outer = followed.generations[generation] = new_generation()
         if followed is self.current:
             self.generation = max(self.generation, outer)
         return outer
