@@ -11,7 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.session.directory import DirectorySession, ScanFinder
+from swmrview.session.directory import DirectorySession
+from swmrview.session.scan_finder import ScanFinder
 from swmrview.model.messages import ScanInfo, ScanList, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import FINISHED, TIMED_OUT, WAITING
