@@ -16,7 +16,7 @@ from swmrview.model.messages import ScanInfo
 from swmrview.model.options import ViewerOptions
 from swmrview.session import region as region_module
 from swmrview.session.region import RegionJob
-from swmrview.tools.simulate.beamline import SimConfig, expected_frame, start_writer
+from swmrview.tools.simulate import SimConfig, expected_frame, start_writer
 
 DATA = Path(__file__).parent.parent / "data"
 
