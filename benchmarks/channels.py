@@ -1,6 +1,6 @@
 """What map channels cost: element windows and I0 normalisation on a simulated XRF scan.
 
-A finished XRF scan from `swmrview.tools.simulate.beamline` (4 detector elements x 4096 channels, uint32, one
+A finished XRF scan from `swmrview.tools.simulate` (4 detector elements x 4096 channels, uint32, one
 frame per chunk, in the page cache; an I0 counter per point) is read in the session's blocks
 (about 32 MB of frames per `read_reduce` call, as `OpenScan.batch`), every frame once:
 
@@ -45,7 +45,7 @@ from swmrview.core.compute.channels import Channel, ChannelReducer
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import FrameReducer
 from swmrview.session.channels import ChannelSet, spectrum_axis
-from swmrview.tools.simulate.beamline import I0_PATH, NXDATA_PATH, SimConfig, write_scan
+from swmrview.tools.simulate import I0_PATH, NXDATA_PATH, SimConfig, write_scan
 
 THREADS = (1, 2)
 HALF_WIDTH = 0.15   # keV each side of a K-alpha line: 60 channels of 5 eV

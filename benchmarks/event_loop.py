@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from _common import machine_note, percentile, print_verdicts, table, verdict
-from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools import simulate
 
 TICK_MS = 10
 SECONDS = 6.0

@@ -24,7 +24,7 @@ from pathlib import Path
 from _common import machine_note, print_verdicts, table, verdict
 from map_pipeline import contention, wait_idle
 from swmrview.tools import batch
-from swmrview.tools.simulate.beamline import SimConfig, write_scan
+from swmrview.tools.simulate import SimConfig, write_scan
 
 
 def timed(plans, repeat, **kwargs) -> float:

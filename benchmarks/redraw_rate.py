@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import machine_note, print_verdicts, table, verdict
-from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools import simulate
 
 SIZE = (2048, 2048)
 VIEW = (900, 800)

@@ -1,6 +1,6 @@
 """Key flush to frame on screen: the real viewer (worker thread + main window, offscreen).
 
-A writer process writes the simulator's GDA layout (``swmrview.tools.simulate.beamline``) at 20 points/s and
+A writer process writes the simulator's GDA layout (``swmrview.tools.simulate``) at 20 points/s and
 records ``time.time()`` right after each point's keys are flushed; the window records when it
 sets that point's frame on the ImageItem (its ``frame_shown`` signal, emitted by ``redraw``).
 Baselines measured the same way, without a GUI: swmr_tools 0.9.0 `DataSource` (sleeps
@@ -24,7 +24,7 @@ import numpy as np
 import swmr_tools
 
 from _common import machine_note, percentile, print_verdicts, table, verdict
-from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools import simulate
 from swmrview.core import DataSource
 
 CFG = simulate.SimConfig(shape=(8, 10), frame=(256, 256), rate=20.0)
@@ -32,7 +32,7 @@ CFG = simulate.SimConfig(shape=(8, 10), frame=(256, 256), rate=20.0)
 
 def _writer(path: str, ready, go, out) -> None:
     """The simulator's writer loop, timing each point's key flush (scan ends with the flag)."""
-    files = simulate._ScanFiles(Path(path), CFG)  # the simulator's own layout and write order
+    files = simulate.ScanFiles(Path(path), CFG)  # the simulator's own layout and write order
     try:
         files.start_swmr()
         ready.set()
@@ -138,7 +138,7 @@ def viewer_latency(path: Path) -> tuple[list[float], int, list[float]]:
 def main() -> None:
     machine_note()
     print(f"# scan {CFG.shape} of {CFG.frame} uint16 frames at {CFG.rate:g} points/s, "
-          f"GDA layout written by swmrview.tools.simulate.beamline's writer; window offscreen")
+          f"GDA layout written by swmrview.tools.simulate's writer; window offscreen")
     rows = []
     medians = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from swmrview.gui.app import app_icon  # noqa: E402
 from swmrview.gui.main_window import MainWindow  # noqa: E402
 from swmrview.model.options import ViewerOptions  # noqa: E402
-from swmrview.tools.simulate.beamline import SimConfig, start_writer  # noqa: E402
+from swmrview.tools.simulate import SimConfig, start_writer  # noqa: E402
 
 logger = logging.getLogger("make_screenshots")
 SIZE = (1400, 800)
@@ -134,7 +134,7 @@ def xrf_view():
     """Element windows (keV, Xspress3-like simulator) divided by I0, as a beamline would share."""
     from swmrview.core.compute.channels import Channel
     from swmrview.model.view_settings import ViewSettings
-    from swmrview.tools.simulate.beamline import I0_PATH
+    from swmrview.tools.simulate import I0_PATH
 
     lines = {"Ca": (3.55, 3.85), "Fe": (6.25, 6.55), "Cu": (7.9, 8.2), "Zn": (8.5, 8.78)}
     channels = tuple(Channel(f"{el}/I0", "window", bounds=b, monitor=I0_PATH)

@@ -116,7 +116,7 @@ def setup_logging(debug: bool) -> None:
 
 def _demo_writer(directory: str):
     """Start the simulated beamline writer on a file in ``directory``; return (path, process)."""
-    from swmrview.tools.simulate.beamline import SimConfig, start_writer
+    from swmrview.tools.simulate import SimConfig, start_writer
 
     path = os.path.join(directory, "demo_scan.h5")
     cfg = SimConfig(shape=(40, 60), frame=(128, 128), rate=40.0)
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(map_main(argv[1:]) or 0)
     if "--simulate" in argv:
-        from swmrview.tools.simulate.beamline import main as simulate_main
+        from swmrview.tools.simulate import main as simulate_main
 
         cut = argv.index("--simulate")
         setup_logging("--debug" in argv[:cut])

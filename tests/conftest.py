@@ -12,7 +12,7 @@ from swmrview.model.messages import ScanInfo
 from swmrview.model.options import ViewerOptions
 from swmrview.model.view_state import ViewState
 from swmrview.session.session import Session
-from swmrview.tools.simulate.beamline import SimConfig, start_writer
+from swmrview.tools.simulate import SimConfig, start_writer
 
 
 @pytest.fixture

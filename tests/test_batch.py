@@ -11,7 +11,7 @@ import pytest
 from swmrview.tools import batch
 from swmrview.core.files.layout import find_layout
 from swmrview.core.compute.pipeline import ReducePipeline
-from swmrview.tools.simulate.beamline import SimConfig, write_scan
+from swmrview.tools.simulate import SimConfig, write_scan
 
 distributed = pytest.importorskip("dask.distributed")
 

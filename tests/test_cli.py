@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.tools.simulate.beamline import SimConfig, start_writer
+from swmrview.tools.simulate import SimConfig, start_writer
 
 
 def run_cli(args, tmp_path, timeout=60, wait=True):
@@ -230,7 +230,7 @@ def test_export_nexus_live_followed_by_a_second_viewer_and_tiff_exports(tmp_path
     import tifffile
 
     from swmrview.session.export import FINISHED, KEYS, NXDATA
-    from swmrview.tools.simulate.beamline import expected_frame
+    from swmrview.tools.simulate import expected_frame
 
     path, out = tmp_path / "scan.h5", tmp_path / "maps.nxs"
     frame_tiff, map_tiff, second_csv = (tmp_path / n for n in ("f.tiff", "m.tif", "2.csv"))

@@ -5,6 +5,7 @@ A :class:`RegionJob` runs in the follower thread inside the session: each call o
 thousands of big frames never holds the worker (and the live map) for seconds, and at most
 :data:`MAX_REGION_POINTS` points are read (the message says when a region was capped). Its
 :class:`RegionFrame` messages report progress and, at the end, the reduced frame.
+:class:`Regions` holds the session's region being read and the last one read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from swmrview.core.compute.accumulate import HOWS, FrameAccumulator
 
 from swmrview.model.frames import display_frame
 from swmrview.model.messages import RegionFrame, frozen
+from swmrview.session.acquired import Acquired
+from swmrview.session.scan import OpenScan
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +111,48 @@ class RegionJob:
         frame = self.accumulator.result()
         shown, levels, binning = display_frame(frame)
         return RegionFrame(frame=frozen(shown), levels=levels, binning=binning, **fields)
+
+
+class Regions:
+    """The region being read (a budgeted batch per call) and the last one read, which a request
+    for the same region grows instead of reading again."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._job: RegionJob | None = None
+        self._last: RegionJob | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True while a region's frames are being read (call :meth:`more`)."""
+        return self._job is not None
+
+    def start(self, scan: OpenScan | None, acquired: Acquired, n_ready: int, generation: int,
+              positions: np.ndarray, how: str, request: int) -> RegionFrame | None:
+        """Start the ``how`` frame of the acquired ``positions`` of ``scan`` (an open scan or
+        None), replacing any region still being read, and read a first batch."""
+        last, self._job, self._last = self._last, None, None
+        if scan is None:
+            return None
+        rank = scan.pipeline.scan_rank
+        positions = np.asarray(positions, np.int64).reshape(len(positions), rank)
+        positions = acquired.only_acquired(positions) if rank \
+            else positions[: min(1, n_ready)]   # a single frame: the one point
+        if last is not None and last.how == how and last.generation == generation \
+                and last.mask is scan.mask and last.grown(positions, request):
+            self._job = last   # the same region, filled further: read only its new points
+        else:
+            self._job = RegionJob(generation, request, positions, how,
+                                  tuple(scan.pipeline.frame_shape), scan.mask, scan.overflow)
+        return self.more(scan, generation)
+
+    def more(self, scan: OpenScan | None, generation: int) -> RegionFrame | None:
+        """Read the region's next batch within its budget; its progress or, at the end, frame."""
+        job = self._job
+        if job is None or scan is None or job.generation != generation:
+            self._job = None  # another file or dataset meanwhile: the request is stale
+            return None
+        job.run(scan.pipeline.read, self.clock() + REGION_BUDGET_S, self.clock)
+        if job.done:
+            self._job, self._last = None, job
+        return job.message()

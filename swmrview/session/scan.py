@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from swmrview.core.follow.positions import unravel_many
 from swmrview.session.followers import CompleteFollower
 from swmrview.session.handles import ScanFile
 from swmrview.session.written import WrittenRule
+from swmrview.model.frames import frame_kind
 from swmrview.model.messages import Axis, frozen
 from swmrview.model.options import ViewerOptions
 from swmrview.session.scatter_source import ScatterSource
@@ -255,6 +256,28 @@ def apply_mask(scan: OpenScan, on: bool) -> bool:
     scan.mask, scan.overflow = (mask, layout.overflow) if on else (None, None)
     scan.pipeline.set_mask(scan.mask, scan.overflow)
     return has_mask
+
+
+def fitting_roi(scan: OpenScan, roi: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """``roi`` if it fits the scan's frames (4 values for images, 2 for spectra), else None."""
+    kind = frame_kind(tuple(scan.pipeline.frame_shape))
+    if roi is not None and len(roi) != {"image": 4, "spectrum": 2}.get(kind, -1):
+        logger.warning("ROI %s does not fit %s frames: ignored", roi, kind)
+        return None
+    return roi
+
+
+def use_channels(scan: OpenScan, wanted: Sequence[Any], rebuild: bool
+                 ) -> tuple[list[str], list[str]]:
+    """Give the scan's channel set the ``wanted`` channels (``rebuild``: the detector changed,
+    its frames' reducers are made again); the names changed and the reasons of those refused."""
+    if scan.channels is None:
+        return [], []
+    args = (scan.pipeline.frame_shape, scan.mask, scan.overflow,
+            None if scan.frame_axis is None else scan.frame_axis.values)
+    if rebuild:
+        scan.channels.forget_frames()
+    return scan.channels.set(wanted, *args)
 
 
 def refresh_axes(scan: OpenScan, force: bool = False) -> bool:

@@ -10,7 +10,7 @@ import pytest
 
 from swmrview.core import FileLockedError, NotHDF5Error, open_swmr, writer_active
 from swmrview.core.files.opening import EmptyFileError
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 
 
 def test_missing_file_waits_then_opens_when_the_writer_creates_it(sim_writer):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import DataSource, FrameReader, KeyDataMismatchError, KeyFollower, open_swmr
-from swmrview.tools.simulate.beamline import SimConfig, expected_frame
+from swmrview.tools.simulate import SimConfig, expected_frame
 
 DATA = "/entry/instrument/detector/data"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from swmrview.core.files.layout import LayoutError, ScanLayout, find_layout, scan_rank_of
-from swmrview.tools.simulate.beamline import SimConfig, write_scan
+from swmrview.tools.simulate import SimConfig, write_scan
 
 FAST = 5000.0
 

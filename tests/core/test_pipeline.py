@@ -302,7 +302,7 @@ def test_follows_a_live_swmr_writer(tmp_path, compression):
 
 def test_follows_the_simulated_gda_writer_growing_in_every_scan_dim(tmp_path):
     """GDA-like file: data and keys grow from (1, 1) in both scan dims, bitshuffle frames."""
-    from swmrview.tools.simulate.beamline import SimConfig, expected_frame, start_writer
+    from swmrview.tools.simulate import SimConfig, expected_frame, start_writer
 
     cfg = SimConfig(shape=(4, 5), frame=(160, 256), rate=60.0, compression="bitshuffle",
                     snake=True)

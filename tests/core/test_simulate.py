@@ -9,8 +9,8 @@ import hdf5plugin  # noqa: F401  (registers the bitshuffle / blosc filters)
 import numpy as np
 import pytest
 
-from swmrview.tools.simulate import beamline as simulate
-from swmrview.tools.simulate.beamline import SimConfig, acquisition_order, expected_frame, write_scan
+from swmrview.tools import simulate
+from swmrview.tools.simulate import SimConfig, acquisition_order, expected_frame, write_scan
 
 FAST = 5000.0
 
@@ -281,7 +281,7 @@ def test_live_reader_never_sees_a_key_before_its_frame(sim_writer):
 @pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2), (3, 2, 3)])
 def test_snake_acquisition_order_is_swmr_tools_get_position_snake(shape):
     from swmrview.core.follow.positions import get_position_snake
-    from swmrview.tools.simulate.beamline import acquisition_order
+    from swmrview.tools.simulate import acquisition_order
 
     order = acquisition_order(SimConfig(shape=shape, frame=(2,), snake=True))
     expected = [np.ravel_multi_index(get_position_snake(i, shape, len(shape)), shape)
@@ -345,7 +345,7 @@ def test_default_grows_every_scan_dim_from_ones_like_gda(sim_writer, shape, snak
 def test_first_point_shape_is_all_ones(tmp_path):
     """Synchronously: right after SWMR starts, every per-point dataset is (1, ..., 1) + tail."""
     cfg = SimConfig(shape=(3, 4), frame=(5, 5), rate=FAST)
-    files = simulate._ScanFiles(tmp_path / "ones.h5", cfg)
+    files = simulate.ScanFiles(tmp_path / "ones.h5", cfg)
     try:
         files.start_swmr()
         assert files.data.shape == (1, 1, 5, 5)
@@ -374,7 +374,7 @@ def test_fixed_maxshape_option_keeps_final_shape_maxshape(sim_writer):
 
 def test_fixed_maxshape_starts_with_one_full_row(tmp_path):
     cfg = SimConfig(shape=(3, 4), frame=(2,), fixed_maxshape=True)
-    files = simulate._ScanFiles(tmp_path / "fixed.h5", cfg)
+    files = simulate.ScanFiles(tmp_path / "fixed.h5", cfg)
     try:
         assert files.data.shape == (1, 4, 2) and files.unique_keys.shape == (1, 4, 1)
     finally:

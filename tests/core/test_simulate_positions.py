@@ -11,9 +11,9 @@ import pytest
 
 from swmrview.tools.simulate import positions as sim_positions
 
-from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools import simulate
 from swmrview.core.files.layout import find_layout
-from swmrview.tools.simulate.beamline import (SimConfig, expected_frame, expected_positions, planned_positions,
+from swmrview.tools.simulate import (SimConfig, expected_frame, expected_positions, planned_positions,
                                recorded_positions)
 
 FAST = 5000.0
@@ -172,7 +172,7 @@ def test_fly_scan_positions_are_scan_shaped_with_lag_and_jitter(sim_writer):
 
 def test_fly_with_xrf_writes_positions_and_i0_before_the_key(tmp_path):
     cfg = SimConfig(shape=(2, 3), detector="xrf", elements=1, channels=32, positions="fly")
-    files = simulate._ScanFiles(tmp_path / "fly.h5", cfg)
+    files = simulate.ScanFiles(tmp_path / "fly.h5", cfg)
     try:
         files.start_swmr()
         per_point = files.per_point()
@@ -181,7 +181,7 @@ def test_fly_with_xrf_writes_positions_and_i0_before_the_key(tmp_path):
         files.write_point(4, 1)
         assert all(ds.shape[:2] == (2, 2) for ds in per_point)
         assert files.positions["stage_x"][1, 1] == expected_positions(4, cfg)["stage_x"]
-        assert files.i0[1, 1] == simulate.sim_xrf.i0_value(0, 6)
+        assert files.i0[1, 1] == simulate.xrf.i0_value(0, 6)
     finally:
         files.close()
 

@@ -8,9 +8,9 @@ import pytest
 
 from swmrview.tools.simulate import xrf as sim_xrf
 
-from swmrview.tools.simulate import beamline as simulate
+from swmrview.tools import simulate
 from swmrview.core.files.layout import find_layout
-from swmrview.tools.simulate.beamline import (SimConfig, element_amounts, energy_axis, expected_frame,
+from swmrview.tools.simulate import (SimConfig, element_amounts, energy_axis, expected_frame,
                                expected_i0, expected_mean_frame)
 
 FAST = 5000.0
@@ -94,7 +94,7 @@ def test_counts_scale_with_i0_and_normalised_element_maps_are_flat():
     # the mean frame is exactly proportional to I0 at a fixed sample position
     a = expected_mean_frame(5, cfg)
     b = sim_xrf.xrf_mean(element_amounts(5, cfg), 2 * expected_i0(5, cfg), 2, 1024,
-                         scatter=0.9 + 0.2 * simulate._sample_yxz(5, cfg)[0])
+                         scatter=0.9 + 0.2 * simulate.sample_yxz(5, cfg)[0])
     np.testing.assert_allclose(b, 2 * a)
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 swmr_tools = pytest.importorskip("swmr_tools")
 import swmrview.core as swmrview_core
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 
 KEYS = "/entry/diamond_scan/keys"
 DATA = "/entry/instrument/detector/data"

@@ -321,7 +321,7 @@ def test_element_maps_of_a_larger_live_simulated_xrf_scan(make_window, qtbot, tm
     """The simulator's XRF writer (500 points, 4 elements x 1024 channels, I0), followed live
     with a beamline's view settings, all maps side by side: every channel equals numpy on the
     exact frames, on a grid and on a spiral drawn at its recorded positions."""
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
 
     cfg = simulate.SimConfig(shape=shape, detector="xrf", elements=4, channels=1024,
                              rate=400.0, positions=positions, snake=positions == "grid")

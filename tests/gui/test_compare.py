@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from swmrview.model.status import FINISHED
-from swmrview.tools.simulate import beamline as simulate
-from swmrview.tools.simulate.beamline import SimConfig, expected_frame
+from swmrview.tools import simulate
+from swmrview.tools.simulate import SimConfig, expected_frame
 
 from .conftest import wait_terminal
 from .files import static_file

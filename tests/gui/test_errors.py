@@ -28,7 +28,7 @@ def test_slot_exception_is_shown_with_details(make_window, qtbot, caplog, monkey
 def test_slot_exception_during_a_live_scan_stays_shown(sim_writer, make_window, qtbot,
                                                        monkeypatch):
     """Each live step's status used to replace the message (and hide the button) at once."""
-    from swmrview.tools.simulate.beamline import SimConfig
+    from swmrview.tools.simulate import SimConfig
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     errors.install_exception_hook()

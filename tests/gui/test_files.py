@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from swmrview.model.status import ERROR, FINISHED, WAITING
-from swmrview.tools.simulate.beamline import SimConfig, start_writer
+from swmrview.tools.simulate import SimConfig, start_writer
 
 from .conftest import file_reductions, wait_terminal
 from .files import static_file

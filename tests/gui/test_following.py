@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from swmrview.model.status import FINISHED, LIVE, STALLED, TIMED_OUT, WAITING
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 from tests.writers import gda_writer as gda
 
 from .conftest import file_reductions, wait_terminal

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from swmrview.model.frames import display_frame
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 
 from .conftest import wait_terminal
 

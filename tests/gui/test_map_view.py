@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 from tests.writers import gda_writer as gda
 
 from .conftest import file_reductions, wait_terminal

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 
 from swmrview.model.status import FINISHED
-from swmrview.tools.simulate.beamline import SimConfig
+from swmrview.tools.simulate import SimConfig
 
 from .conftest import wait_terminal
 from .files import static_file

@@ -146,7 +146,7 @@ def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp
 
 def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_window, qtbot,
                                                                           tmp_path):
-    from swmrview.tools.simulate.beamline import SimConfig, start_writer
+    from swmrview.tools.simulate import SimConfig, start_writer
 
     path = tmp_path / "spiral.h5"
     writer = start_writer(path, SimConfig(shape=(40,), frame=(8, 8), rate=2000.0,
@@ -164,7 +164,7 @@ def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_win
 
 
 def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot, tmp_path):
-    from swmrview.tools.simulate.beamline import SimConfig, start_writer
+    from swmrview.tools.simulate import SimConfig, start_writer
 
     path = tmp_path / "spiral.h5"
     start_writer(path, SimConfig(shape=(50,), frame=(8, 8), rate=2000.0,
@@ -184,7 +184,7 @@ def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot
 def test_hovering_a_spiral_map_never_squeezes_the_frame_panel(make_window, qtbot, tmp_path):
     """The scatter readout (point, value, both motors with units) is long: an unelided label
     widened the map's minimum and the splitter squeezed the frame panel, for good."""
-    from swmrview.tools.simulate.beamline import SimConfig, start_writer
+    from swmrview.tools.simulate import SimConfig, start_writer
 
     path = tmp_path / "spiral.h5"
     start_writer(path, SimConfig(shape=(60,), frame=(16, 16), rate=2000.0,
@@ -217,7 +217,7 @@ def test_all_maps_of_a_spiral_are_scatter_maps_at_the_recorded_positions(make_wi
     import pyqtgraph as pg
 
     from swmrview.core.compute.channels import Channel
-    from swmrview.tools.simulate.beamline import SimConfig, recorded_positions, start_writer
+    from swmrview.tools.simulate import SimConfig, recorded_positions, start_writer
 
     cfg = SimConfig(shape=(50,), frame=(8, 8), rate=2000.0, positions="spiral")
     path = tmp_path / "spiral.h5"

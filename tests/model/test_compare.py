@@ -10,7 +10,7 @@ from swmrview.model.region_points import region_positions
 from swmrview.model.messages import Axis, ScanInfo, Update
 from swmrview.model.status import LIVE, Status
 from swmrview.model.view_state import ViewState
-from swmrview.tools.simulate.beamline import SimConfig, acquisition_order
+from swmrview.tools.simulate import SimConfig, acquisition_order
 
 
 def _state(shape, positions, axes=None):

@@ -137,7 +137,7 @@ def test_a_channel_that_cannot_be_computed_is_refused_with_a_reason(follow, bad,
 def test_element_channels_of_a_live_simulated_xrf_map_equal_numpy(follow, tmp_path):
     """The simulator's XRF writer (4 elements, I0, energy in keV), followed live: element
     windows in keV over chosen elements, divided by I0, equal numpy on the exact frames."""
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
 
     cfg = simulate.SimConfig(shape=(6, 7), detector="xrf", elements=4, channels=1024,
                              rate=60.0, snake=True)
@@ -332,7 +332,7 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
     """New points and a channel's backfill are different values: a step takes one kind and
     leaves the other for the next step, without reading it first (found in review: one batch
     was read, reduced and thrown away on every step)."""
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
     from swmrview.core.compute.pipeline import ReducePipeline
 
     cfg = simulate.SimConfig(shape=(20, 30), frame=(16, 16), rate=300.0)
@@ -360,7 +360,7 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
 def test_scan_bookkeeping_is_not_offered_as_a_per_point_field(follow, tmp_path):
     """A live 1-D scan: the finished flag and scan_shape are shorter than the scan but are not
     one value per point (found in review: both were offered as datasets and monitors)."""
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
 
     cfg = simulate.SimConfig(shape=(300,), frame=(4,), rate=100.0, positions="spiral")
     writer = simulate.start_writer(tmp_path / "spiral.h5", cfg)

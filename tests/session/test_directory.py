@@ -11,12 +11,13 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.session.directory import DirectorySession, ScanFinder
+from swmrview.session.directory import DirectorySession
+from swmrview.session.scan_finder import ScanFinder
 from swmrview.model.messages import ScanInfo, ScanList, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import FINISHED, TIMED_OUT, WAITING
 from swmrview.model.view_state import ViewState
-from swmrview.tools.simulate.beamline import SimConfig, start_writer
+from swmrview.tools.simulate import SimConfig, start_writer
 from tests.writers.gda_writer import detector_file_path, start_gda_writer
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -293,7 +294,7 @@ def test_a_newer_file_that_is_not_a_scan_leaves_the_shown_scan(tmp_path, follow_
 
 def test_map_channels_hold_for_each_new_scan_of_the_folder(tmp_path, follow_dir,
                                                           monkeypatch):
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
     from swmrview.core.compute.channels import Channel
 
     fe = Channel("Fe/I0", "window", bounds=(6.3, 6.5), monitor=simulate.I0_PATH)

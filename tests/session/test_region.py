@@ -11,12 +11,12 @@ import h5py
 import numpy as np
 import pytest
 
-from swmrview.session import session as session_module
 from swmrview.session.directory import DirectorySession
 from swmrview.model.messages import ScanInfo
 from swmrview.model.options import ViewerOptions
+from swmrview.session import region as region_module
 from swmrview.session.region import RegionJob
-from swmrview.tools.simulate.beamline import SimConfig, expected_frame, start_writer
+from swmrview.tools.simulate import SimConfig, expected_frame, start_writer
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -85,7 +85,7 @@ def test_big_region_is_read_in_budgeted_batches(follow, tmp_path, sim_writer, mo
     path, proc = sim_writer(cfg)
     proc.join(20)
     f = _finished(follow, path)
-    monkeypatch.setattr(session_module, "REGION_BUDGET_S", 0.0)   # one frame per call
+    monkeypatch.setattr(region_module, "REGION_BUDGET_S", 0.0)   # one frame per call
     positions = f.state.acquired_positions()[3:15]
     first = f.session.region_frame(positions, "max", request=1)
     assert not first.done and first.frame is None and first.n_read == 1
@@ -122,7 +122,7 @@ def test_a_dataset_switch_drops_the_region_being_read(follow, tmp_path, monkeypa
     path = tmp_path / "i18.nxs"
     shutil.copy(DATA / "i18_test_data.nxs", path)
     f = _finished(follow, path)
-    monkeypatch.setattr(session_module, "REGION_BUDGET_S", 0.0)
+    monkeypatch.setattr(region_module, "REGION_BUDGET_S", 0.0)
     first = f.session.region_frame(np.array([[0, 0], [0, 1], [1, 1]]), "sum")
     assert not first.done
     other = next(p for p in f.state.info.data_paths if p.endswith("AllElementSum"))

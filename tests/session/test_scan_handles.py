@@ -12,7 +12,7 @@ import pytest
 
 from swmrview.core.compute.channels import Channel
 from swmrview.tools.replay import start_replay
-from swmrview.tools.simulate.beamline import UNIQUE_KEYS, SimConfig
+from swmrview.tools.simulate import UNIQUE_KEYS, SimConfig
 
 from .test_channels import I18, MCAS, expected_i18
 

@@ -102,7 +102,7 @@ def test_after_a_timeout_new_points_resume_following(tmp_path, follow):
 
 
 def test_a_writer_killed_with_sigkill_stays_timed_out_with_its_points(tmp_path, follow):
-    from swmrview.tools.simulate import beamline as simulate
+    from swmrview.tools import simulate
     from swmrview.core import open_swmr
 
     path = tmp_path / "killed.h5"

@@ -1,4 +1,4 @@
-"""A GDA-like SWMR scan writer for tests, independent of ``swmrview.tools.simulate.beamline``.
+"""A GDA-like SWMR scan writer for tests, independent of ``swmrview.tools.simulate``.
 
 What it writes, as GDA 9 / Malcolm do (compare ``../shared/data/real/p45-example.nxs``):
 

@@ -8,7 +8,7 @@ travel, drift slowly and jitter, and y wobbles a little with x. Both record the 
 (demand, ``value_set``) and the actual (readback, ``value``) positions; everything here is
 deterministic for a seed, so tests compare what the writer wrote with these arrays.
 
-Only numpy: the writer (:mod:`swmrview.tools.simulate.beamline`) decides where the arrays go in the file.
+Only numpy: the writer (:mod:`swmrview.tools.simulate.layout`) decides where the arrays go in the file.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the point's I0 and drawn as Poisson counts. I0 decays slowly between top-ups, so
 element's counts by I0 gives its map without the beam's steps. Deterministic for a seed and
 point: tests compare written frames with :func:`xrf_frame`.
 
-Only numpy: the writer (:mod:`swmrview.tools.simulate.beamline`) decides where the arrays go in the file.
+Only numpy: the writer (:mod:`swmrview.tools.simulate.layout`) decides where the arrays go in the file.
 """
 
 from __future__ import annotations

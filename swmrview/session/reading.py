@@ -1,0 +1,172 @@
+"""Read and reduce the points a step found, within a time budget, and read them again when a
+request changes what is computed (an ROI, the mask, a dataset, channels); the frame of one point.
+
+The :class:`Reader` owns the acquired set and two queues: new points (read first) and points to
+compute again (the backfill). Each :meth:`Reader.read` turns what it got through into the fields
+of one :class:`~swmrview.model.messages.Update`. Runs in the follower thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from types import MappingProxyType
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from swmrview.core.compat.frames import KeyDataMismatchError
+
+from swmrview.model.frames import display_frame
+from swmrview.model.messages import PointFrame, frozen
+from swmrview.model.status import RateMeter
+from swmrview.session.acquired import Acquired
+from swmrview.session.scan import OpenScan, shape_text
+
+logger = logging.getLogger(__name__)
+
+READ_BUDGET_S = 0.05     # time spent reading frames per step, so requests stay responsive
+
+Names = tuple[str, ...] | None   # the channels to compute; None: every value
+
+
+class Reader:
+    """The points read so far and the points still to read; see the module docstring."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.pending: collections.deque[np.ndarray] = collections.deque()   # (n, rank) chunks
+        self.backfill: collections.deque[tuple[np.ndarray, Names]] = collections.deque()
+        self.late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
+        self.acquired = Acquired()   # the points read, in arrival order
+        self.n_ready = 0
+        self.rate = 0.0
+        self._meter = RateMeter()
+
+    @property
+    def behind(self) -> int:
+        """New points found but not read yet."""
+        return sum(map(len, self.pending))
+
+    def reset(self) -> None:
+        """Forget every point (a new scan); the late list survives, as it always has."""
+        self.pending.clear()
+        self.backfill.clear()
+        self.acquired.clear()
+        self.n_ready = 0
+        self._meter.clear()
+        self.rate = 0.0
+
+    def measure(self, now: float) -> float:
+        """The points-per-second rate of the points read, as of ``now``."""
+        self.rate = self._meter.add(now, self.n_ready)
+        return self.rate
+
+    def again(self, names: Names) -> None:
+        """Queue the acquired points to compute ``names`` (None: every value) again."""
+        positions = self.acquired.positions()
+        if positions.size:
+            self.backfill.append((positions, names))
+
+    def again_all(self) -> None:
+        """Read every acquired point again (a new ROI, mask or dataset), dropping older backfill."""
+        self.backfill.clear()
+        self.late = []
+        self.again(None)
+
+    def read(self, scan: OpenScan, deadline: float) -> dict[str, Any]:
+        """Read and reduce pending points (then backfill) until ``deadline``; the update's fields."""
+        chunks, values, new, frame, position = [], collections.defaultdict(list), 0, None, None
+        refreshed = False
+        taken: Any = ()   # the names of the blocks in this update (None: every value)
+        self.backfill.extend(self.late)  # points another dataset did not hold last step
+        self.late = []
+        for queue, is_new in ((self.pending, True), (self.backfill, False)):
+            while queue and (self.clock() < deadline or not chunks):
+                if not refreshed:  # under SWMR, chunks written since the last refresh read as fill
+                    scan.pipeline.refresh()
+                    refreshed = True
+                block, names = (queue.popleft(), None) if is_new else queue.popleft()
+                if chunks and names != taken:  # other values than this update's: next step
+                    queue.appendleft(block if is_new else (block, names))
+                    break
+                if len(block) > scan.batch:
+                    rest = block[scan.batch:]
+                    queue.appendleft(rest if is_new else (rest, names))
+                    block = block[:scan.batch]
+                reduced, last = self._reduce(scan, block, names)
+                if len(block) and len(reduced) == 0 and not chunks:
+                    continue  # nothing to compute for these names any more
+                chunks.append(block)
+                taken = names
+                for name, column in reduced.items():
+                    values[name].append(column)
+                if is_new:
+                    new += len(block)
+                    self.acquired.add(block)
+                    frame, position = last, tuple(int(p) for p in block[-1])
+            if queue:
+                break
+        self.n_ready += new
+        return _update_fields(scan, chunks, values, new, frame, position)
+
+    def _reduce(self, scan: OpenScan, block: np.ndarray, names: Names
+                ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Values of ``block`` (all, or only the channels ``names``) and its last frame."""
+        chans = scan.channels
+        extra = chans.main_reducers(names) if chans is not None else {}
+        reduced: dict[str, np.ndarray] = {}
+        last = None
+        if names is None or extra:
+            try:
+                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block],
+                                                          extra=extra, builtin=names is None)
+            except IndexError:   # refreshed before reading: the data cannot hold the point
+                raise KeyDataMismatchError(_outside(scan, block)) from None
+        if chans is not None:
+            late = chans.finish(block, reduced, names)
+            if late.any():
+                lagging = tuple(n for n in (names or chans.channels) if n in chans.channels
+                                and (chans.channels[n].dataset or chans.channels[n].monitor))
+                self.late.append((block[late], lagging))
+        return reduced, last
+
+
+def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position
+                   ) -> dict[str, Any]:
+    """The fields of an update carrying the read ``chunks`` and the last new ``frame``."""
+    update: dict[str, Any] = {}
+    if chunks:
+        update["positions"] = frozen(np.concatenate(chunks))
+        update["values"] = MappingProxyType({k: frozen(np.concatenate(v))
+                                             for k, v in values.items()})
+        update["new_points"] = new
+        if scan.channels is not None:
+            update["channels"] = MappingProxyType(dict(scan.channels.channels))
+    if frame is not None:
+        shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
+        update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
+                      frame_binning=binning)
+    return update
+
+
+def _outside(scan: OpenScan, block: np.ndarray) -> str:
+    """Plain words for keys that are ready at points the data does not hold."""
+    data = scan.pipeline.dataset
+    shape = tuple(data.shape[:scan.scan_rank])
+    bad = next((tuple(int(v) for v in p) for p in block
+                if any(v >= n for v, n in zip(p, shape))), tuple(block[-1]))
+    return (f"keys and data do not match: the keys say point {bad} is ready, but "
+            f"{data.name} holds only {shape_text(shape)} points")
+
+
+def point_frame(scan: OpenScan, generation: int, position: Sequence[int]) -> PointFrame | None:
+    """The frame of ``scan`` at ``position`` as shown, or None if it cannot be read."""
+    position = tuple(int(p) for p in position)
+    try:
+        frame = scan.pipeline.read(position)
+    except Exception as exc:  # noqa: BLE001 - a failed read is a message, never a crash
+        logger.warning("could not read point %s: %s", position, exc)
+        return None
+    shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
+    return PointFrame(generation, position, frozen(shown), levels, binning)
