@@ -83,7 +83,7 @@ class OpenScan:
 
     def index_shape(self) -> tuple[int | None, ...]:
         """The shape the follower's flat indices are counted over, now."""
-        return tuple(getattr(self.follower, "index_shape", None) or self.follower.scan_shape)
+        return index_shape(self.follower)
 
     def positions(self, indices: np.ndarray) -> np.ndarray:
         """Scan positions, shape (n, rank), of the follower's flat ``indices``."""
@@ -101,6 +101,11 @@ class OpenScan:
             self.file.close()
         except Exception:  # noqa: BLE001 - closing must not raise on the way out
             logger.debug("error closing scan", exc_info=True)
+
+
+def index_shape(follower: Any) -> tuple[int | None, ...]:
+    """The shape ``follower``'s flat indices are counted over, now."""
+    return tuple(getattr(follower, "index_shape", None) or follower.scan_shape)
 
 
 def _flag_set(h5: Any, layout: ScanLayout) -> bool:
@@ -154,8 +159,11 @@ def open_scan(h5: Any, layout: ScanLayout, options: ViewerOptions, active: bool,
     if mode == KEYS:
         check_keys_fit_data(follower, data, layout.keys)
     scan = OpenScan(h5, layout, mode, follower, pipeline, data_path, tuple(notes))
+    # no reference back to the scan: a cycle would keep its HDF5 objects alive until a garbage
+    # collection long after the file closed, whose late release corrupted a later scan's
+    # datasets ("can't insert duplicate key")
     scan.written = WrittenRule(mode == GROWTH, lambda path: open_data(h5, path),
-                               scan.scan_rank, scan.index_shape)
+                               scan.scan_rank, lambda: index_shape(follower))
     apply_mask(scan, mask)
     refresh_axes(scan)
     scan.scatter = ScatterSource.find(h5, layout)

@@ -16,9 +16,8 @@ from swmrview.tools.simulate import UNIQUE_KEYS, SimConfig
 
 from .test_channels import I18, MCAS, expected_i18
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_a_channel_naming_the_shown_detector_by_path_follows_a_live_scan(follow, tmp_path):
     out = tmp_path / "i18.nxs"
     writer = start_replay(I18, out, rate=4.0)
@@ -40,6 +39,7 @@ def test_a_channel_naming_the_shown_detector_by_path_follows_a_live_scan(follow,
     np.testing.assert_allclose(f.state.values("sum"), want["sum"], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_data_naming_the_key_dataset_maps_the_keys(follow, sim_writer):
     path, proc = sim_writer(SimConfig(shape=(4, 6), frame=(8, 8), rate=80.0))
     f = follow(path, data=(UNIQUE_KEYS,), timeout=10.0)
@@ -49,3 +49,25 @@ def test_data_naming_the_key_dataset_maps_the_keys(follow, sim_writer):
     values = f.state.values("sum")
     assert np.isfinite(values).all() and (values > 0).all()
     np.testing.assert_array_equal(np.sort(values.ravel()), np.arange(1, 25))
+
+
+@pytest.mark.parametrize("name", ["i18_test_data.nxs", "eiger/test_master.h5"])
+def test_a_closed_scan_frees_its_hdf5_objects_at_once(follow, name):
+    """No reference cycle through the open scan: its datasets are released when the session
+    closes it, not at a later garbage collection (whose late release of HDF5 ids corrupted the
+    next scan's datasets: "can't insert duplicate key")."""
+    import gc
+    import weakref
+
+    from .test_channels import DATA
+
+    f = follow(DATA / name)
+    f.until_ended()
+    scan = weakref.ref(f.session.scan)
+    pipeline = weakref.ref(f.session.scan.pipeline)
+    gc.disable()
+    try:
+        f.session.close()
+        assert scan() is None and pipeline() is None
+    finally:
+        gc.enable()
