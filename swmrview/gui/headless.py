@@ -32,6 +32,7 @@ class HeadlessActions:
         self.window = window
         self.options = options
         self.exported = self.grabbed = self.frame_exported = False
+        self.bad_input = False   # an output asked for that the file cannot give (no map)
         self.live = ExportFeed(threaded=True)      # h5py writes off the GUI thread
         self._export_error: str | None = None
         self._said: set[str] = set()               # failures logged (each once)
@@ -103,7 +104,7 @@ class HeadlessActions:
         there is no map; a file that cannot be written is said when the thread finds out."""
         state = self.window.state
         if state is None or state.rank == 0:
-            return self._failed(f"no scan map to export to {path}")
+            return self._no_map(path)
         if not self.live.start(path, state):
             return self._failed(self.live.error or f"cannot export to {path}")
         self._done(f"exporting the map live to {path}")
@@ -118,7 +119,7 @@ class HeadlessActions:
         False (logged) when there is no map."""
         state = self.window.state
         if state is None or state.rank == 0:
-            return self._failed(f"no scan map to export to {path}")
+            return self._no_map(path)
         try:
             kind = array_format(path)
             if kind == "csv":
@@ -202,6 +203,13 @@ class HeadlessActions:
         if isinstance(exc, OSError) and exc.strerror:
             return exc.strerror
         return str(exc)
+
+    def _no_map(self, path: str) -> bool:
+        """A map was asked for of a file that has none (a single frame): bad input, exit 2."""
+        self.bad_input = True
+        state = self.window.state
+        what = "the file is a single frame" if state is not None else "nothing was shown"
+        return self._failed(f"no scan map to export to {path}: {what}")
 
     def _failed(self, message: str) -> bool:
         if message not in self._said:   # a retry at close fails the same way: said once

@@ -33,7 +33,7 @@ from swmrview.gui.toolbar import ViewToolBar
 from swmrview.gui.view_actions import ViewActions
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo, Update
-from swmrview.model.options import EXIT_ERROR, EXIT_OK, ViewerOptions
+from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, ViewerOptions
 from swmrview.model.status import IDLE, WAITING, Status
 from swmrview.model.view_state import ViewState
 
@@ -284,7 +284,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Save settings, do pending headless actions, and stop the follower thread."""
         if self.headless.closing() and self.exit_code == EXIT_OK:
-            self.exit_code = EXIT_ERROR   # an output asked for was not written (said above)
+            # an output asked for was not written (said above): the file had none to give
+            # (bad input), or writing it failed
+            self.exit_code = EXIT_BAD_INPUT if self.headless.bad_input else EXIT_ERROR
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())
         self.settings.set_window_state(self.saveState())
