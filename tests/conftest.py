@@ -3,6 +3,9 @@ stepped in a loop as the GUI's worker does (model and session tests, no Qt)."""
 
 from __future__ import annotations
 
+import multiprocessing.process
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,6 +16,36 @@ from swmrview.model.options import ViewerOptions
 from swmrview.model.view_state import ViewState
 from swmrview.session.session import Session
 from swmrview.tools.simulate import SimConfig, start_writer
+
+
+# ----------------------------------------------------------------------------- test lanes
+# ``pytest -m "not slow"`` is the everyday lane. A test is slow when it starts a process (a
+# writer, the command line, a Dask cluster, swmr_tools' downloaded suite) or races threads on
+# purpose; the fixture below fails any test that starts a process without the mark, so the
+# lane stays fast and the mark stays true. SWMRVIEW_LIST_SLOW=FILE lists such tests instead.
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_slow_tests(request, monkeypatch):
+    if request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    listing = os.environ.get("SWMRVIEW_LIST_SLOW")
+
+    def refuse(what):
+        def start(*args, **kwargs):
+            if listing:
+                with open(listing, "a") as out:
+                    out.write(request.node.nodeid + "\n")
+                return original[what](*args, **kwargs)
+            raise AssertionError(f"this test starts a {what}: mark it @pytest.mark.slow")
+        return start
+
+    original = {"process": multiprocessing.process.BaseProcess.start,
+                "subprocess": subprocess.Popen.__init__}
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse("process"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("subprocess"))
+    yield
 
 
 @pytest.fixture

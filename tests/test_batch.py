@@ -214,6 +214,7 @@ def test_no_files_is_bad_input(tmp_path):
     assert batch.main([str(tmp_path), "--out", str(tmp_path / "o.nxs"), "--workers", "0"]) == 2
 
 
+@pytest.mark.slow
 def test_the_viewer_never_imports_dask_or_the_batch_module():
     import subprocess
     import sys
@@ -235,6 +236,7 @@ print(bad)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_own_local_cluster_and_scan_shaped_axes(tmp_path):
     """compute_maps starts (and stops) its own 2-process cluster; a positioner recorded per
     point becomes a 2-D axis with both dims as its indices."""

@@ -13,6 +13,8 @@ import pytest
 
 from swmrview.tools.simulate import SimConfig, start_writer
 
+pytestmark = pytest.mark.slow   # every test here starts a process
+
 
 def run_cli(args, tmp_path, timeout=60, wait=True):
     """Run ``python -m swmrview ARGS`` offscreen with settings kept in ``tmp_path``."""

@@ -18,6 +18,9 @@ NAMES = list(writers.chunk_compressions())
 FILTERS = {"uncompressed": [], "gzip": [1], "bitshuffle-lz4": [32008], "blosc": [32001]}
 
 
+pytestmark = pytest.mark.slow   # a writer process holds the file open
+
+
 @pytest.fixture
 def live(tmp_path, processes):
     """A writer process holding the file open (SWMR): frames 0-2 stored, chunk 3 not yet.

@@ -13,6 +13,7 @@ from swmrview.core.files.opening import EmptyFileError
 from swmrview.tools.simulate import SimConfig
 
 
+@pytest.mark.slow
 def test_missing_file_waits_then_opens_when_the_writer_creates_it(sim_writer):
     path, _ = sim_writer(SimConfig(shape=(4,), frame=(2,), rate=100, start_delay=1.0))
     assert not path.exists()
@@ -40,6 +41,7 @@ def test_an_empty_file_is_being_created_but_a_text_file_is_not_hdf5(tmp_path):
             open_swmr(tmp_path / "notes.h5", retry_for=5)
 
 
+@pytest.mark.slow
 def test_a_writer_holding_the_file_without_swmr_is_retried_until_swmr_is_on(sim_writer):
     path, _ = sim_writer(SimConfig(shape=(5,), frame=(2,), rate=100, swmr_delay=2.0))
     while not (path.exists() and path.stat().st_size > 0):
@@ -50,6 +52,7 @@ def test_a_writer_holding_the_file_without_swmr_is_retried_until_swmr_is_on(sim_
         assert f.swmr_mode
 
 
+@pytest.mark.slow
 def test_writer_active_follows_the_superblock_flags(sim_writer, tmp_path):
     path, proc = sim_writer(SimConfig(shape=(40,), frame=(2,), rate=20))
     with open_swmr(path, retry_for=30):
@@ -64,6 +67,7 @@ def test_writer_active_follows_the_superblock_flags(sim_writer, tmp_path):
         assert f["x"][2] == 2
 
 
+@pytest.mark.slow
 def test_a_crashed_writer_leaves_a_readable_file_still_marked_active(sim_writer):
     cfg = SimConfig(shape=(20,), frame=(4,), rate=200, crash_at=8)
     path, proc = sim_writer(cfg)
@@ -80,6 +84,7 @@ def _recreate(path):
         f["new_scan"] = np.arange(4)
 
 
+@pytest.mark.slow
 def test_an_open_reader_never_stops_a_writer_re_creating_the_file(tmp_path):
     import multiprocessing
 

@@ -19,6 +19,7 @@ def _gda(f):
 
 
 @pytest.mark.parametrize("compression", [None, "bitshuffle"])
+@pytest.mark.slow
 def test_datasource_reads_every_frame_of_a_live_growing_scan_without_sleeping(
         sim_writer, monkeypatch, compression):
     cfg = SimConfig(shape=(5, 6), frame=(16, 24), rate=150, compression=compression)
@@ -39,6 +40,7 @@ def test_datasource_reads_every_frame_of_a_live_growing_scan_without_sleeping(
     assert source.is_scan_finished() and not source.has_timed_out()
 
 
+@pytest.mark.slow
 def test_frame_reader_refreshes_a_stale_shape_once_and_reads_the_new_frame(sim_writer):
     cfg = SimConfig(shape=(30,), frame=(8,), rate=40)
     path, _ = sim_writer(cfg)
@@ -89,6 +91,7 @@ def test_datasource_poll_is_non_blocking_and_creates_output_like_swmr_tools(tmp_
 
 
 @pytest.mark.parametrize("out_of_order", [False, True])
+@pytest.mark.slow
 def test_frames_sharing_a_chunk_are_never_read_as_fill_data(writer, out_of_order):
     from .conftest import open_when_ready
     from .writers import Plan, frame_of
@@ -106,6 +109,7 @@ def test_frames_sharing_a_chunk_are_never_read_as_fill_data(writer, out_of_order
         np.testing.assert_array_equal(frame[0], frame_of(index, plan))
 
 
+@pytest.mark.slow
 def test_standalone_frame_reader_refreshes_for_each_new_highest_index(writer):
     from .conftest import open_when_ready
     from .writers import Plan, frame_of

@@ -76,6 +76,7 @@ def _follow(path, proc, *, det_key=False, deadline_s=40):
     return record
 
 
+@pytest.mark.slow
 def test_grows_from_ones_in_every_dim_keys_chunked_data_before_keys(tmp_path):
     path = tmp_path / "grid.nxs"
     # a pause after two points: a reader opening late still sees the first row half grown
@@ -102,6 +103,7 @@ def test_grows_from_ones_in_every_dim_keys_chunked_data_before_keys(tmp_path):
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4)])
+@pytest.mark.slow
 def test_snake_keys_are_acquisition_order(tmp_path, shape):
     path = tmp_path / "snake.nxs"
     proc = start_gda_writer(path, shape, rate=400, snake=True)
@@ -114,6 +116,7 @@ def test_snake_keys_are_acquisition_order(tmp_path, shape):
             for i in range(len(order))] == order
 
 
+@pytest.mark.slow
 def test_detector_file_and_multi_row_key_chunks(tmp_path):
     path = tmp_path / "ext.nxs"
     proc = start_gda_writer(path, (4, 4), frame_shape=(5,), rate=200, detector_file=True,
@@ -129,6 +132,7 @@ def test_detector_file_and_multi_row_key_chunks(tmp_path):
     assert gw.detector_file_path(path).exists()
 
 
+@pytest.mark.slow
 def test_flag_before_last_keys(tmp_path):
     path = tmp_path / "early_flag.nxs"
     proc = start_gda_writer(path, (10,), rate=200, flag_before_last_keys=True, flag_lead_s=0.5)
@@ -137,6 +141,7 @@ def test_flag_before_last_keys(tmp_path):
     assert len(rec["seen"]) == 10
 
 
+@pytest.mark.slow
 def test_pause_then_resume(tmp_path):
     path = tmp_path / "pause.nxs"
     proc = start_gda_writer(path, (8,), rate=100, pause_at=4, pause_s=1.0)
@@ -145,6 +150,7 @@ def test_pause_then_resume(tmp_path):
     assert gap >= 0.8, gap
 
 
+@pytest.mark.slow
 def test_uneven_readback_axes_and_drop(tmp_path):
     path = tmp_path / "uneven.nxs"
     proc = start_gda_writer(path, (2, 6), rate=300, uneven=True, axes="readback", drop=(3,))
@@ -172,6 +178,7 @@ def test_expected_helpers():
         GdaScan((2, 3), key_chunk=(1, 2, 3)).key_chunks
 
 
+@pytest.mark.slow
 def test_crash_leaves_the_flag_unset(tmp_path):
     path = tmp_path / "crash.nxs"
     proc = start_gda_writer(path, (3, 3), rate=500, crash_at=5)
@@ -182,6 +189,7 @@ def test_crash_leaves_the_flag_unset(tmp_path):
         assert k.shape == (2, 3) and np.count_nonzero(k) == 5
 
 
+@pytest.mark.slow
 def test_detector_file_appears_late(tmp_path):
     path = tmp_path / "late.nxs"
     proc = start_gda_writer(path, (5,), frame_shape=(2,), rate=100, detector_file=True,

@@ -81,6 +81,7 @@ def follow(follower, data, scan_rank):
     return got
 
 
+@pytest.mark.slow
 def test_a_grid_growing_from_one_point_is_followed_in_order(start_writer):
     path = start_writer("grow2d")
     with open_swmr(path, retry_for=30) as f:
@@ -91,6 +92,7 @@ def test_a_grid_growing_from_one_point_is_followed_in_order(start_writer):
         assert kf.finished_set and not kf.timed_out and kf.scan_shape == (None, 5)
 
 
+@pytest.mark.slow
 def test_preallocated_data_is_ready_chunk_by_chunk_as_chunksource_decides(start_writer):
     path = start_writer("prealloc")
     with open_swmr(path, retry_for=30) as f:
@@ -101,6 +103,7 @@ def test_preallocated_data_is_ready_chunk_by_chunk_as_chunksource_decides(start_
     assert got == list(range(50)) and kf.finished_set and not kf.timed_out
 
 
+@pytest.mark.slow
 def test_timeout_then_resume_when_the_data_grows_again(start_writer):
     path = start_writer("stall")
     with open_swmr(path, retry_for=30) as f:

@@ -25,6 +25,7 @@ def follow(path, **options):
         return list(kf), kf
 
 
+@pytest.mark.slow
 def test_follows_a_live_1d_scan_in_order_and_stops_on_finished(writer):
     path, proc = writer(Plan(scan_shape=(40,)))
     indices, kf = follow(path, timeout=20)
@@ -34,12 +35,14 @@ def test_follows_a_live_1d_scan_in_order_and_stops_on_finished(writer):
 
 
 @pytest.mark.parametrize("finished", ["rank0", "shape1"])
+@pytest.mark.slow
 def test_rank0_and_shape1_finished_flags_both_end_the_scan(writer, finished):
     path, _ = writer(Plan(scan_shape=(10,), finished=finished))
     indices, kf = follow(path, timeout=20)
     assert indices == list(range(10)) and kf.finished_set
 
 
+@pytest.mark.slow
 def test_2d_scan_with_trailing_one_keys_and_a_lagging_second_key(writer):
     plan = Plan(scan_shape=(6, 5), n_keys=2, key_lag=4, trailing_one=True)
     path, _ = writer(plan)
@@ -58,6 +61,7 @@ def test_2d_scan_with_trailing_one_keys_and_a_lagging_second_key(writer):
     assert kf.n_ready == 30 and kf.current_max == 29
 
 
+@pytest.mark.slow
 def test_poll_interval_is_independent_of_a_long_timeout(writer):
     # swmr_tools sleeps timeout/20 between polls: 50 s here. Ours polls every 20 ms.
     path, _ = writer(Plan(scan_shape=(30,), rate=100))
@@ -109,6 +113,7 @@ def test_poll_is_non_blocking_and_stop_ends_a_blocking_iteration_at_once():
     assert out == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_a_key_reset_to_zero_times_out_instead_of_hanging(writer):
     path, proc = writer(Plan(scan_shape=(30,), reset_after=12, hold=1.0, rate=20))
     indices, kf = follow(path, timeout=1.5)
@@ -118,6 +123,7 @@ def test_a_key_reset_to_zero_times_out_instead_of_hanging(writer):
     assert kf.timed_out and kf.key_reset
 
 
+@pytest.mark.slow
 def test_an_empty_key_waits_instead_of_crashing(writer):
     path, _ = writer(Plan(scan_shape=(8,), hold=1.0))
     with open_when_ready(path) as f:
@@ -142,6 +148,7 @@ def test_several_keys_combine_as_booleans_not_float_products():
     assert kf.poll().tolist() == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_out_of_order_reports_each_point_once_and_skips_a_dropped_one(writer):
     order = (3, 0, 1, 7, 2, 5, 4, 6, 9, 8, 11, 10)
     path, _ = writer(Plan(scan_shape=(12,), order=order, drop=(5,), rate=50))
@@ -151,12 +158,14 @@ def test_out_of_order_reports_each_point_once_and_skips_a_dropped_one(writer):
     assert kf.skipped == [5] and kf.current_max == 11
 
 
+@pytest.mark.slow
 def test_in_order_without_skipping_stops_at_a_dropped_point(writer):
     path, _ = writer(Plan(scan_shape=(10,), drop=(4,)))
     indices, kf = follow(path, timeout=20)
     assert indices == [0, 1, 2, 3] and kf.finished_set
 
 
+@pytest.mark.slow
 def test_file_written_without_swmr_reads_to_the_end(writer):
     path, proc = writer(Plan(scan_shape=(3, 4), swmr=False, unlimited=False, finished=""))
     proc.join(timeout=30)
@@ -166,6 +175,7 @@ def test_file_written_without_swmr_reads_to_the_end(writer):
         assert kf.are_keys_complete() and not kf.timed_out
 
 
+@pytest.mark.slow
 def test_row_key_follower_yields_the_last_index_of_each_complete_row(writer):
     path, _ = writer(Plan(scan_shape=(4, 5), unlimited=False))
     with open_when_ready(path) as f:
@@ -268,12 +278,14 @@ def test_is_finished_reads_the_flag_as_swmr_tools_does():
     assert list(kf) == [0, 1, 2, 3] and kf.is_finished() and not kf.timed_out
 
 
+@pytest.mark.slow
 def test_without_a_flag_a_scan_of_known_size_ends_when_every_point_is_in(writer):
     path, _ = writer(Plan(scan_shape=(4, 5), unlimited=False, finished=""))
     indices, kf = follow(path, timeout=30)
     assert indices == list(range(20)) and not kf.timed_out and not kf.finished_set
 
 
+@pytest.mark.slow
 def test_idle_poll_reads_one_value_of_one_key_through_cached_hdf5_objects(writer):
     path, proc = writer(Plan(scan_shape=(40,), n_keys=2, unlimited=False, rate=400, drop=(30,)))
     proc.join(timeout=30)

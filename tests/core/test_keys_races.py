@@ -25,7 +25,8 @@ import pytest
 from swmrview.core import KeyFollower, open_swmr
 
 REPEATS = int(os.environ.get("SWMRVIEW_RACE_REPEATS", "20"))
-pytestmark = pytest.mark.timeout(max(120, 6 * REPEATS))  # about 2 s per scan at most
+pytestmark = [pytest.mark.slow,
+              pytest.mark.timeout(max(120, 6 * REPEATS))]  # about 2 s per scan at most
 SHAPE = (5, 6)  # 30 points, the size of the scan in issue 9
 
 

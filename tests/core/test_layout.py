@@ -21,6 +21,7 @@ def simulated(tmp_path, name="gda.h5", **options) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_gda_file_from_a_real_writer_process(sim_writer):
     path, proc = sim_writer(SimConfig(shape=(3, 4), frame=(8, 8), rate=FAST))
     proc.join(30)
@@ -39,6 +40,7 @@ def test_gda_file_from_a_real_writer_process(sim_writer):
     assert layout.notes == () and layout.dangling_keys == () and layout.pixel_mask is None
 
 
+@pytest.mark.slow
 def test_layout_while_the_scan_is_growing(sim_writer):
     path, proc = sim_writer(SimConfig(shape=(50, 4), frame=(6,), rate=100.0))
     deadline = time.monotonic() + 20

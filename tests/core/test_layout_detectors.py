@@ -164,6 +164,7 @@ def eiger_data_writer(path: str, ready, go) -> None:
                 go.wait(30)
 
 
+@pytest.mark.slow
 def test_live_file_without_keys_has_an_unknown_length(tmp_path):
     import multiprocessing
 

@@ -96,6 +96,7 @@ def live_gda(tmp_path):
 
 
 @pytest.mark.parametrize("key_tail", [(1, 1), ()], ids=["NDArrayUniqueId-like", "plain"])
+@pytest.mark.slow
 def test_live_gda_scan_from_its_first_point(live_gda, key_tail):
     path, go, proc = live_gda(key_tail)
     with h5py.File(path, "r", swmr=True) as f:

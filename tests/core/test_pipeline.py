@@ -254,6 +254,7 @@ def live_writer(path: str, compression: str, rate: float) -> None:
 
 
 @pytest.mark.parametrize("compression", ["uncompressed", "bitshuffle-lz4"])
+@pytest.mark.slow
 def test_follows_a_live_swmr_writer(tmp_path, compression):
     path = str(tmp_path / "live.h5")
     proc = multiprocessing.get_context("spawn").Process(
@@ -300,6 +301,7 @@ def test_follows_a_live_swmr_writer(tmp_path, compression):
     assert proc.exitcode == 0
 
 
+@pytest.mark.slow
 def test_follows_the_simulated_gda_writer_growing_in_every_scan_dim(tmp_path):
     """GDA-like file: data and keys grow from (1, 1) in both scan dims, bitshuffle frames."""
     from swmrview.tools.simulate import SimConfig, expected_frame, start_writer

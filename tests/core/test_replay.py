@@ -119,6 +119,7 @@ def _finished_path(name: str) -> str | None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
 def test_live_replay_of_a_real_file(tmp_path, processes, name):
     shape, watch, keys_path, rate, batch = CASES[name]
     rank = len(shape)
@@ -212,6 +213,7 @@ def test_k11_detector_files_replayed_and_missing_ones_synthesised(tmp_path, capl
         assert f["/entry/diamond_scan/scan_finished"][0] == 1
 
 
+@pytest.mark.slow
 def test_snake_order_comes_back_from_the_keys(tmp_path, processes):
     """A finished snake scan from the independent GDA writer replays in its key order."""
     original = tmp_path / "orig" / "snake.nxs"
@@ -323,6 +325,7 @@ def test_runs_split_points_into_row_slices():
     assert runs[1].counts == (3, 2)
 
 
+@pytest.mark.slow
 def test_detector_files_appear_after_the_scan_file(tmp_path, processes):
     out = tmp_path / "late" / "scan.nxs"
     original = tmp_path / "orig" / "scan.nxs"
@@ -411,6 +414,7 @@ def write_keyless_xspress3(path: Path) -> np.ndarray:
     return data
 
 
+@pytest.mark.slow
 def test_keyless_xspress3_map_replays_point_by_point_over_the_layouts_scan_shape(
         tmp_path, processes):
     """Per-element (16, 20, 4) fields beside (16, 20, 4, 512) data: the replay writes 16x20

@@ -15,6 +15,7 @@ from .conftest import open_when_ready
 from .writers import Plan, frame_of
 
 
+@pytest.mark.slow
 def test_standalone_reader_following_out_of_order_never_reads_fill(writer):
     order = tuple(j for i in range(0, 40, 2) for j in (i + 1, i))  # 1, 0, 3, 2, ...
     plan = Plan(scan_shape=(40,), frame=(6,), frames_per_chunk=4, order=order, rate=80)

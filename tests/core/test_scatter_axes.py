@@ -92,6 +92,7 @@ def test_spiral_declares_x_and_records_y_beside_it(tmp_path):
 
 
 @pytest.mark.parametrize("shape", [(120,), (6, 10)])
+@pytest.mark.slow
 def test_live_writer_positions_grow_and_the_plan_is_whole_from_the_start(tmp_path, shape):
     """While the GDA-like writer runs: positions found, read as they grow, plan complete."""
     path = tmp_path / "scan.nxs"

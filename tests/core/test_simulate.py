@@ -27,6 +27,7 @@ def keys_of(f):
     return uk.reshape(uk.shape[: -1]), det.reshape(det.shape[:-2])
 
 
+@pytest.mark.slow
 def test_image_scan_layout_and_every_frame(sim_writer):
     cfg = SimConfig(shape=(4, 5), frame=(16, 12), rate=FAST)
     path, proc = sim_writer(cfg)
@@ -69,6 +70,7 @@ def test_image_scan_layout_and_every_frame(sim_writer):
     ((7,), (), np.float64),
     ((2, 3, 4), (20,), np.float32),
 ])
+@pytest.mark.slow
 def test_spectrum_and_scalar_scans(sim_writer, shape, frame, dtype):
     cfg = SimConfig(shape=shape, frame=frame, rate=FAST)
     path, proc = sim_writer(cfg)
@@ -83,6 +85,7 @@ def test_spectrum_and_scalar_scans(sim_writer, shape, frame, dtype):
         assert axes == list(simulate.axis_names(len(shape))) + ["."] * len(frame)
 
 
+@pytest.mark.slow
 def test_snake_keys_in_acquisition_order_data_at_grid(sim_writer):
     cfg = SimConfig(shape=(3, 4), frame=(8,), rate=FAST, snake=True)
     path, proc = sim_writer(cfg)
@@ -96,6 +99,7 @@ def test_snake_keys_in_acquisition_order_data_at_grid(sim_writer):
     assert list(acquisition_order(cfg)) == [0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11]
 
 
+@pytest.mark.slow
 def test_dropped_points_keep_key_zero_and_no_data(sim_writer):
     cfg = SimConfig(shape=(3, 4), frame=(6, 6), rate=FAST, drop=(5, 11))
     path, proc = sim_writer(cfg)
@@ -111,6 +115,7 @@ def test_dropped_points_keep_key_zero_and_no_data(sim_writer):
         assert f[simulate.FINISHED_PATH][0] == 1
 
 
+@pytest.mark.slow
 def test_crash_leaves_partial_scan_readable(sim_writer):
     cfg = SimConfig(shape=(4, 5), frame=(8, 8), rate=FAST, crash_at=13)
     path, proc = sim_writer(cfg)
@@ -126,6 +131,7 @@ def test_crash_leaves_partial_scan_readable(sim_writer):
                                           expected_frame(i, cfg))
 
 
+@pytest.mark.slow
 def test_external_detector_file(sim_writer):
     cfg = SimConfig(shape=(2, 3), frame=(10, 10), rate=FAST, external=True)
     path, proc = sim_writer(cfg, name="ext.h5")
@@ -149,6 +155,7 @@ def test_external_detector_file(sim_writer):
 
 
 @pytest.mark.parametrize("compression,filter_id", [("bitshuffle", 32008), ("blosc", 32001)])
+@pytest.mark.slow
 def test_compressed_data_readable_with_hdf5plugin(sim_writer, compression, filter_id):
     cfg = SimConfig(shape=(2, 3), frame=(32, 32), rate=FAST, compression=compression)
     path, proc = sim_writer(cfg)
@@ -161,6 +168,7 @@ def test_compressed_data_readable_with_hdf5plugin(sim_writer, compression, filte
                                           expected_frame(i, cfg))
 
 
+@pytest.mark.slow
 def test_swmr_delay_locks_readers_then_releases(sim_writer):
     cfg = SimConfig(shape=(3,), frame=(4,), rate=FAST, swmr_delay=1.5)
     path, proc = sim_writer(cfg)
@@ -176,6 +184,7 @@ def test_swmr_delay_locks_readers_then_releases(sim_writer):
         assert f[simulate.FINISHED_PATH][0] == 1
 
 
+@pytest.mark.slow
 def test_start_delay_creates_file_late(sim_writer):
     cfg = SimConfig(shape=(2,), frame=(), rate=FAST, start_delay=1.0)
     path, proc = sim_writer(cfg)
@@ -245,6 +254,7 @@ def test_cli_rejects_bad_dims(tmp_path):
         simulate.main([str(tmp_path / "x.h5"), "--shape", "2xA"])
 
 
+@pytest.mark.slow
 def test_live_reader_never_sees_a_key_before_its_frame(sim_writer):
     cfg = SimConfig(shape=(6, 5), frame=(32, 32), rate=300.0, snake=True,
                     compression="bitshuffle", drop=(7,))
@@ -300,6 +310,7 @@ def _open_live(path, deadline):
 
 
 @pytest.mark.parametrize("shape,snake", [((4, 5), False), ((3, 4), True), ((2, 3, 4), False)])
+@pytest.mark.slow
 def test_default_grows_every_scan_dim_from_ones_like_gda(sim_writer, shape, snake):
     """Live: every per-point dataset starts at (1, ..., 1) with maxshape None in each scan dim and
     grows in every dim; only scan_shape (written at scan start) gives the final shape."""
@@ -358,6 +369,7 @@ def test_first_point_shape_is_all_ones(tmp_path):
         files.close()
 
 
+@pytest.mark.slow
 def test_fixed_maxshape_option_keeps_final_shape_maxshape(sim_writer):
     cfg = SimConfig(shape=(3, 4), frame=(), rate=FAST, fixed_maxshape=True)
     path, proc = sim_writer(cfg)

@@ -50,6 +50,7 @@ def test_spiral_plan_is_a_fermat_spiral():
     assert abs(np.mean(r < sim_positions.SPIRAL_RADIUS / math.sqrt(2)) - 0.5) < 0.02
 
 
+@pytest.mark.slow
 def test_spiral_live_positions_per_point_and_whole_plan_at_start(sim_writer):
     cfg = SimConfig(shape=(150,), frame=(16,), positions="spiral", rate=150.0)
     path, proc = sim_writer(cfg)
@@ -115,6 +116,7 @@ def test_spiral_live_positions_per_point_and_whole_plan_at_start(sim_writer):
         assert layout.data == ("/entry/data/data",)     # positions are axes, not data
 
 
+@pytest.mark.slow
 def test_spiral_frames_see_the_sample_at_the_recorded_positions(sim_writer):
     cfg = SimConfig(shape=(60,), frame=(24, 20), positions="spiral", rate=FAST)
     path, proc = sim_writer(cfg)
@@ -132,6 +134,7 @@ def test_spiral_frames_see_the_sample_at_the_recorded_positions(sim_writer):
                                                            rel=0.15)
 
 
+@pytest.mark.slow
 def test_fly_scan_positions_are_scan_shaped_with_lag_and_jitter(sim_writer):
     cfg = SimConfig(shape=(5, 8), frame=(), positions="fly", snake=True, rate=FAST)
     path, proc = sim_writer(cfg)

@@ -29,6 +29,7 @@ def roi_counts(frame: np.ndarray, energy: float, channels: int, half_width: floa
     return float(frame[..., np.abs(e - energy) <= half_width].sum())
 
 
+@pytest.mark.slow
 def test_xrf_frames_i0_and_energy_axis_in_the_file(sim_writer):
     cfg = SimConfig(shape=(3, 4), detector="xrf", elements=3, channels=512, rate=FAST,
                     snake=True)
@@ -150,6 +151,7 @@ def test_xrf_config_and_cli_validation(tmp_path):
     assert not (tmp_path / "bad.h5").exists()
 
 
+@pytest.mark.slow
 def test_dropped_xrf_point_leaves_zero_i0_and_frame(sim_writer):
     cfg = SimConfig(shape=(2, 3), detector="xrf", elements=1, channels=64, rate=FAST,
                     drop=(4, 5))

@@ -38,6 +38,7 @@ def user_script(lib, path, out_path):
                 source.is_scan_finished(), source.has_timed_out(), positions)
 
 
+@pytest.mark.slow
 def test_the_same_script_gives_the_same_results_with_either_import(sim_writer, tmp_path):
     cfg = SimConfig(shape=(4, 5), frame=(6, 8), rate=400)
     path, proc = sim_writer(cfg)
@@ -63,6 +64,7 @@ def test_position_helpers_match_swmr_tools(shape, data):
     assert ours.get_row_slice(index, shape, scan_rank) == theirs.get_row_slice(index, shape, scan_rank)
 
 
+@pytest.mark.slow
 def test_row_key_follower_and_check_file_readable_match(sim_writer):
     cfg = SimConfig(shape=(3, 4), frame=(2,), rate=400)
     path, proc = sim_writer(cfg)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # it runs swmr_tools' whole suite twice, in subprocesses
+
 pytest.importorskip("mock")
 pytest.importorskip("swmr_tools")
 pytest.importorskip("blosc")

@@ -95,6 +95,7 @@ def test_from_roi_takes_the_drawn_energy_range_of_calibrated_spectra(make_window
     np.testing.assert_allclose(window.state.values("K"), data[..., inside].sum(-1), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_view_settings_are_saved_loaded_and_used_on_a_live_replay(make_window, qtbot,
                                                                    tmp_path):
     first = make_window(I18, data=(MCAS,))
@@ -316,6 +317,7 @@ def test_a_1d_scan_is_plotted_against_any_per_point_field_chosen_as_x(make_windo
 
 
 @pytest.mark.parametrize("positions, shape", [("grid", (20, 25)), ("spiral", (500,))])
+@pytest.mark.slow
 def test_element_maps_of_a_larger_live_simulated_xrf_scan(make_window, qtbot, tmp_path,
                                                           positions, shape):
     """The simulator's XRF writer (500 points, 4 elements x 1024 channels, I0), followed live

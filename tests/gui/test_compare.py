@@ -41,6 +41,7 @@ def _ctrl_click(qtbot, view, position):
                      QPoint(point.x(), point.y()))
 
 
+@pytest.mark.slow
 def test_ctrl_click_and_h_hold_two_spectra_overlaid_in_the_dock(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(4, 6), frame=(50,), rate=300.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -68,6 +69,7 @@ def test_ctrl_click_and_h_hold_two_spectra_overlaid_in_the_dock(sim_writer, make
     assert len(compare.markers.scatter.getData()[0]) == 0
 
 
+@pytest.mark.slow
 def test_held_images_side_by_side_share_levels(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(3, 4), frame=(10, 12), rate=300.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -84,6 +86,7 @@ def test_held_images_side_by_side_share_levels(sim_writer, make_window, qtbot):
     assert lo == min(f.min() for f in frames) and hi == max(f.max() for f in frames)
 
 
+@pytest.mark.slow
 def test_region_frame_is_numpys_sum_of_the_points_inside(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(5, 6), frame=(9, 11), rate=300.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -107,6 +110,7 @@ def test_region_frame_is_numpys_sum_of_the_points_inside(sim_writer, make_window
     assert not compare.selector.rect.isVisible() and "region" not in compare.dock.images
 
 
+@pytest.mark.slow
 def test_region_of_a_1d_spectrum_scan_is_an_interval(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(12,), frame=(30,), rate=300.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -121,6 +125,7 @@ def test_region_of_a_1d_spectrum_scan_is_an_interval(sim_writer, make_window, qt
     np.testing.assert_allclose(compare.dock.region_curve.getData()[1], want, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_line_profile_is_the_frames_row_and_follows_new_frames(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(3, 4), frame=(16, 20), rate=300.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -140,6 +145,7 @@ def test_line_profile_is_the_frames_row_and_follows_new_frames(sim_writer, make_
     assert not profile.line.isVisible()
 
 
+@pytest.mark.slow
 def test_region_on_a_live_scan_keeps_up_with_new_points(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=20.0)
     path, _proc = sim_writer(cfg)
@@ -177,6 +183,7 @@ def test_dataset_switch_reads_the_held_frames_from_the_new_dataset(make_window, 
     assert not window.compare.hold((5, 5))        # outside the scan: never acquired
 
 
+@pytest.mark.slow
 def test_region_of_a_3d_scan_follows_the_plane_shown(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(2, 3, 4), frame=(6, 5), rate=500.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -193,6 +200,7 @@ def test_region_of_a_3d_scan_follows_the_plane_shown(sim_writer, make_window, qt
     qtbot.waitUntil(lambda: bool(np.array_equal(compare.region.frame, plane1)), timeout=5000)
 
 
+@pytest.mark.slow
 def test_scalar_scan_compares_values(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(3, 4), frame=(), rate=500.0)
     window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -230,6 +238,7 @@ def test_held_images_of_a_masked_detector_share_the_followers_levels(make_window
     assert (low, high) == (min(g[0] for g in given), max(g[1] for g in given))
 
 
+@pytest.mark.slow
 def test_held_spectra_are_drawn_in_the_frame_views_calibration(sim_writer, make_window, qtbot):
     """Held spectra were drawn against channel numbers beside a main spectrum in keV: the
     compare dock draws them (and a region's) against the scan's energy axis, labelled so."""

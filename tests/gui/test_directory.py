@@ -6,11 +6,14 @@ import os
 
 import numpy as np
 from PySide6.QtCore import Qt
+import pytest
 
 from swmrview.model.status import FINISHED
 from tests.writers import gda_writer as gda
 
 from .conftest import wait_terminal
+
+pytestmark = pytest.mark.slow   # every test here starts a process
 
 
 def _shown(window) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from swmrview.gui import errors
 
 
@@ -25,6 +27,7 @@ def test_slot_exception_is_shown_with_details(make_window, qtbot, caplog, monkey
     box.close()
 
 
+@pytest.mark.slow
 def test_slot_exception_during_a_live_scan_stays_shown(sim_writer, make_window, qtbot,
                                                        monkeypatch):
     """Each live step's status used to replace the message (and hide the button) at once."""

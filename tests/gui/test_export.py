@@ -56,6 +56,7 @@ def test_nothing_to_export_before_a_scan_writes_nothing(make_window, answer, tmp
     assert "no scan map" in window.status_bar.currentMessage()
 
 
+@pytest.mark.slow
 def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window, answer,
                                                                      qtbot, tmp_path,
                                                                      monkeypatch):
@@ -118,6 +119,7 @@ def test_live_nexus_export_started_mid_scan_then_frame_and_map_files(make_window
         assert not image.isNull() and image.width() > 50 and image.height() > 50
 
 
+@pytest.mark.slow
 def test_a_typed_name_without_extension_gets_the_chosen_format(make_window, monkeypatch,
                                                                 qtbot, tmp_path):
     path = tmp_path / "done.nxs"

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+import pytest
 
 from swmrview.model.status import ERROR, FINISHED, WAITING
 from swmrview.tools.simulate import SimConfig, start_writer
@@ -71,6 +72,7 @@ def test_file_replaced_reopens_and_resets_map(make_window, qtbot, tmp_path):
                     timeout=10000)
 
 
+@pytest.mark.slow
 def test_a_new_scan_written_over_the_same_name_is_not_blocked_and_is_followed(
         sim_writer, make_window, qtbot):
     """No HDF5 lock is held, so the next writer re-creates the file, and it is followed."""
@@ -99,6 +101,7 @@ def test_not_hdf5_is_an_error_status_with_exit_2(make_window, qtbot, tmp_path):
     assert window.status_bar.details_button.isVisible()
 
 
+@pytest.mark.slow
 def test_an_empty_file_says_so_while_waiting_and_a_writer_starting_on_it_is_followed(
         make_window, qtbot, tmp_path):
     path = tmp_path / "empty.h5"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from swmrview.model.status import FINISHED, LIVE, STALLED, TIMED_OUT, WAITING
 from swmrview.tools.simulate import SimConfig
@@ -10,6 +11,8 @@ from tests.writers import gda_writer as gda
 
 from .conftest import file_reductions, wait_terminal
 from .files import kinds
+
+pytestmark = pytest.mark.slow   # every test here starts a process
 
 SMALL = dict(frame=(16, 16), rate=150.0)
 

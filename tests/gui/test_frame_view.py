@@ -104,6 +104,7 @@ def test_frames_of_rank_three_show_their_first_plane(make_window):
     np.testing.assert_array_equal(window.frame_view.current_frame(), stack[0])
 
 
+@pytest.mark.slow
 def test_running_mean_of_live_spectra_only(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(10,), frame=(32,), rate=100.0)
     path, proc = sim_writer(cfg)

@@ -12,6 +12,7 @@ from tests.writers import gda_writer as gda
 from .conftest import file_reductions, wait_terminal
 
 
+@pytest.mark.slow
 def test_1d_scan_curve_lies_inside_the_view_range(sim_writer, make_window, qtbot):
     """The old map auto-ranged while empty and stayed at about +-0.5: a blank plot."""
     cfg = SimConfig(shape=(12,), frame=(40,), rate=120.0)
@@ -27,6 +28,7 @@ def test_1d_scan_curve_lies_inside_the_view_range(sim_writer, make_window, qtbot
     assert window.map_view.plot.getAxis("bottom").labelText.startswith("stage_x")
 
 
+@pytest.mark.slow
 def test_uneven_motor_steps_are_drawn_at_their_positions(make_window, qtbot, tmp_path):
     path = tmp_path / "uneven.nxs"
     writer = gda.start_gda_writer(path, (3, 6), rate=200, uneven=True)
@@ -40,6 +42,7 @@ def test_uneven_motor_steps_are_drawn_at_their_positions(make_window, qtbot, tmp
     assert view.position_at_scene(scene) == (2, 4)
 
 
+@pytest.mark.slow
 def test_3d_scan_slow_axis_control(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(2, 3, 4), frame=(), rate=300.0)
     path, proc = sim_writer(cfg)
@@ -56,6 +59,7 @@ def test_3d_scan_slow_axis_control(sim_writer, make_window, qtbot):
     assert view.position_at_scene(view.scene_position((1, 1, 3))) == (1, 1, 3)
 
 
+@pytest.mark.slow
 def test_3d_scan_shows_each_new_slice_with_its_frame(sim_writer, make_window, qtbot):
     """The slice control used to follow new slices one redraw late."""
     cfg = SimConfig(shape=(3, 2, 3), frame=(), rate=40.0)
@@ -67,6 +71,7 @@ def test_3d_scan_shows_each_new_slice_with_its_frame(sim_writer, make_window, qt
     assert seen and all(slow == box for slow, box in seen)
 
 
+@pytest.mark.slow
 def test_scalar_scan_gives_the_map_the_room_and_shows_the_value(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(4, 5), frame=(), rate=200.0)
     path, proc = sim_writer(cfg)
@@ -125,6 +130,7 @@ def test_log_and_percentile_scales(make_window, qtbot, tmp_path):
     assert view.colorbar.axis.labelText.startswith("log10")
 
 
+@pytest.mark.slow
 def test_1d_marker_sits_on_the_log_scaled_curve(sim_writer, make_window, qtbot):
     """In log scale the curve is drawn as log10 values: the marker must be too (not 1e8 up)."""
     cfg = SimConfig(shape=(8,), frame=(40,), rate=200.0)

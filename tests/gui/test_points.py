@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+import pytest
 
 from swmrview.model.status import FINISHED
 from swmrview.tools.simulate import SimConfig, expected_frame
@@ -23,6 +24,7 @@ def _finished_window(sim_writer, make_window, qtbot, cfg):
     return path, window
 
 
+@pytest.mark.slow
 def test_click_map_point_pins_frame_and_follow_latest_unpins(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(4, 6), **SMALL)
     _path, window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -45,6 +47,7 @@ def test_click_map_point_pins_frame_and_follow_latest_unpins(sim_writer, make_wi
     np.testing.assert_array_equal(window.frame_view.current_frame(), expected_frame(23, cfg))
 
 
+@pytest.mark.slow
 def test_slider_pins_acquired_points_in_arrival_order(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(3, 5), snake=True, **SMALL)
     _path, window = _finished_window(sim_writer, make_window, qtbot, cfg)
@@ -82,6 +85,7 @@ def test_slider_drag_reads_only_the_newest_point(make_window, qtbot, tmp_path, m
     assert reads[-1] == window.state.order_position(10) and len(reads) < 11
 
 
+@pytest.mark.slow
 def test_paused_marker_stays_on_the_frame_shown(sim_writer, make_window, qtbot):
     """Unchecking "Follow latest" freezes the frame; the map marker kept moving with the scan."""
     cfg = SimConfig(shape=(6, 8), frame=(16, 16), rate=30.0)

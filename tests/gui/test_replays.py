@@ -15,6 +15,8 @@ from swmrview.tools.replay import start_replay
 
 from .conftest import wait_terminal
 
+pytestmark = pytest.mark.slow   # every test here starts a process
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 

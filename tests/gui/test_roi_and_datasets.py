@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 
 from swmrview.model.status import FINISHED
 from swmrview.tools.simulate import SimConfig
@@ -12,6 +13,7 @@ from .conftest import wait_terminal
 from .files import static_file
 
 
+@pytest.mark.slow
 def test_roi_changes_map_values(sim_writer, make_window, qtbot):
     cfg = SimConfig(shape=(4, 5), frame=(16, 16), rate=200.0)
     path, proc = sim_writer(cfg)

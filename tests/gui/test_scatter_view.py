@@ -18,6 +18,7 @@ from .conftest import wait_terminal
 N = 240
 
 
+@pytest.mark.slow
 def test_live_spiral_fills_the_scatter_map_and_a_click_shows_a_frame(make_window, qtbot,
                                                                        tmp_path):
     path = tmp_path / "spiral.nxs"
@@ -90,6 +91,7 @@ def test_live_spiral_fills_the_scatter_map_and_a_click_shows_a_frame(make_window
     assert len(view.curve.getData()[0]) == N
 
 
+@pytest.mark.slow
 def test_fly_scan_defaults_to_points_and_a_grid_scan_keeps_its_grid(make_window, qtbot,
                                                                      tmp_path):
     """A jittered 2-D fly scan shows its points; the same scan on the grid (no jitter) keeps
@@ -144,6 +146,7 @@ def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp
     assert window.map_view.click_at_scene(window.map_view.scene_position((k,))) == (k,)
 
 
+@pytest.mark.slow
 def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_window, qtbot,
                                                                           tmp_path):
     from swmrview.tools.simulate import SimConfig, start_writer
@@ -163,6 +166,7 @@ def test_a_new_colormap_recolours_the_scatter_points_of_a_finished_scan(make_win
     assert after != before and all(r == g == b for r, g, b, _a in after)
 
 
+@pytest.mark.slow
 def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot, tmp_path):
     from swmrview.tools.simulate import SimConfig, start_writer
 
@@ -181,6 +185,7 @@ def test_held_points_are_starred_where_the_motors_really_were(make_window, qtbot
     assert window.map_view.scene_position((10,)) is not None
 
 
+@pytest.mark.slow
 def test_hovering_a_spiral_map_never_squeezes_the_frame_panel(make_window, qtbot, tmp_path):
     """The scatter readout (point, value, both motors with units) is long: an unelided label
     widened the map's minimum and the splitter squeezed the frame panel, for good."""
@@ -209,6 +214,7 @@ def test_hovering_a_spiral_map_never_squeezes_the_frame_panel(make_window, qtbot
     assert readout.toolTip() == readout.text()   # the whole text, however narrow the map
 
 
+@pytest.mark.slow
 def test_all_maps_of_a_spiral_are_scatter_maps_at_the_recorded_positions(make_window, qtbot,
                                                                          tmp_path):
     """View > All maps drew a spiral's values against x, joined in acquisition order: each

@@ -8,11 +8,14 @@ import multiprocessing
 import sys
 
 import numpy as np
+import pytest
 
 from swmrview.model.status import FINISHED
 from tests.core.test_swmr_tools_suite import _fetch_suite
 
 from .conftest import wait_terminal
+
+pytestmark = pytest.mark.slow   # every test here starts a process
 
 
 def expected_sums() -> np.ndarray:

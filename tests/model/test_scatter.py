@@ -150,6 +150,7 @@ def test_a_line_of_two_motors_is_drawn_as_a_line():
 
 
 @pytest.mark.parametrize("shape", [(300,), (10, 16)])
+@pytest.mark.slow
 def test_session_sends_live_positions_until_the_scan_ends(tmp_path, follow, shape):
     """A live GDA-like spiral / fly scan: positions follow the points, the plan is whole from
     the start and pending shrinks to nothing; values are those written at the real positions."""

@@ -79,6 +79,7 @@ def test_a_channel_added_after_the_end_is_computed_alone_over_the_read_points(fo
     assert "Co" not in f.state.layers and f.state.reduction == "sum"
 
 
+@pytest.mark.slow
 def test_channels_follow_a_live_replay_of_the_xrf_map(follow, tmp_path):
     out = tmp_path / "i18.nxs"
     writer = start_replay(I18, out, rate=4.0)
@@ -134,6 +135,7 @@ def test_a_channel_that_cannot_be_computed_is_refused_with_a_reason(follow, bad,
     assert np.isnan(f.state.values("x")).all()
 
 
+@pytest.mark.slow
 def test_element_channels_of_a_live_simulated_xrf_map_equal_numpy(follow, tmp_path):
     """The simulator's XRF writer (4 elements, I0, energy in keV), followed live: element
     windows in keV over chosen elements, divided by I0, equal numpy on the exact frames."""
@@ -245,6 +247,7 @@ def test_a_counter_channel_shares_the_handle_other_readers_of_the_scan_hold(tmp_
      Channel("r", "rect", bounds=(10, 60, 200, 700)),
      lambda d: d[..., 10:60, 200:700].sum((-1, -2))),
 ])
+@pytest.mark.slow
 def test_channels_follow_live_replays_of_the_fluorescence_and_diffraction_maps(
         follow, tmp_path, name, data, channel, expected):
     out = tmp_path / name
@@ -304,6 +307,7 @@ def _lagging_counter_writer(path: str, n: int, lag: int) -> None:
         done.flush()
 
 
+@pytest.mark.slow
 def test_a_counter_written_after_the_key_is_read_once_it_is_there(follow, tmp_path):
     import multiprocessing
 
@@ -327,6 +331,7 @@ def test_a_counter_written_after_the_key_is_read_once_it_is_there(follow, tmp_pa
     np.testing.assert_allclose(f.state.values("per ct"), (28 + 8 * np.arange(30)) / counts)
 
 
+@pytest.mark.slow
 def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(follow, tmp_path,
                                                                              monkeypatch):
     """New points and a channel's backfill are different values: a step takes one kind and
@@ -357,6 +362,7 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
     np.testing.assert_allclose(f.state.values("top"), f.state.values("max"))
 
 
+@pytest.mark.slow
 def test_scan_bookkeeping_is_not_offered_as_a_per_point_field(follow, tmp_path):
     """A live 1-D scan: the finished flag and scan_shape are shorter than the scan but are not
     one value per point (found in review: both were offered as datasets and monitors)."""

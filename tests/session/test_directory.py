@@ -95,6 +95,7 @@ def write(path, **config):
 
 # ------------------------------------------------------------------------------ finding scans
 
+@pytest.mark.slow
 def test_newest_scan_file_is_found_in_subfolders(tmp_path):
     (tmp_path / "a").mkdir()
     write(tmp_path / "a" / "old.nxs", shape=(2, 3))
@@ -114,6 +115,7 @@ def test_newest_scan_file_is_found_in_subfolders(tmp_path):
     assert str(tmp_path / "empty.h5") in finder.scan()
 
 
+@pytest.mark.slow
 def test_finding_is_bounded_in_depth(tmp_path):
     deep = tmp_path / "1" / "2" / "3" / "4"
     deep.mkdir(parents=True)
@@ -123,6 +125,7 @@ def test_finding_is_bounded_in_depth(tmp_path):
     assert ScanFinder(str(tmp_path), max_files=0).scan() == []
 
 
+@pytest.mark.slow
 def test_detector_files_linked_by_a_scan_are_ignored(tmp_path):
     gda = start_gda_writer(tmp_path / "scan.nxs", (3, 4), frame_shape=(4, 4), rate=500.0,
                            detector_file=True)
@@ -146,6 +149,7 @@ def test_real_detector_folder_and_absolute_links_are_ignored(tmp_path):
 
 # ------------------------------------------------------------------------------ following
 
+@pytest.mark.slow
 def test_empty_folder_waits_then_follows_the_first_scan(tmp_path, follow_dir):
     f = follow_dir(tmp_path)
     f.until(lambda f: f.messages)
@@ -174,6 +178,7 @@ def test_empty_folder_headless_times_out(tmp_path, follow_dir):
     assert "Waiting" not in status.message and str(tmp_path) in status.message
 
 
+@pytest.mark.slow
 def test_newest_scan_is_shown_and_ends_like_a_file(tmp_path, follow_dir):
     write(tmp_path / "one.nxs", shape=(2, 3))
     time.sleep(0.05)
@@ -185,6 +190,7 @@ def test_newest_scan_is_shown_and_ends_like_a_file(tmp_path, follow_dir):
     assert f.lists[-1].paths == (str(tmp_path / "two.nxs"), str(tmp_path / "one.nxs"))
 
 
+@pytest.mark.slow
 def test_a_new_scan_takes_over_only_once_it_has_points(tmp_path, follow_dir):
     first = start_writer(tmp_path / "first.nxs",
                          SimConfig(shape=(20, 10), frame=(4, 4), rate=40.0))
@@ -223,6 +229,7 @@ def test_a_new_scan_takes_over_only_once_it_has_points(tmp_path, follow_dir):
         first.join(10)
 
 
+@pytest.mark.slow
 def test_going_back_to_an_older_scan_stops_switching(tmp_path, follow_dir):
     write(tmp_path / "a.nxs", shape=(2, 3))
     time.sleep(0.05)
@@ -245,6 +252,7 @@ def test_going_back_to_an_older_scan_stops_switching(tmp_path, follow_dir):
     assert f.lists[-1].current == str(tmp_path / "c.nxs")
 
 
+@pytest.mark.slow
 def test_requests_use_only_points_of_the_shown_scan(tmp_path, follow_dir):
     write(tmp_path / "big.nxs", shape=(4, 6))
     time.sleep(0.05)
@@ -264,6 +272,7 @@ def test_requests_use_only_points_of_the_shown_scan(tmp_path, follow_dir):
     assert f.session.status.kind == FINISHED
 
 
+@pytest.mark.slow
 def test_own_live_export_is_never_followed(tmp_path, follow_dir):
     write(tmp_path / "scan.nxs", shape=(2, 3))
     time.sleep(0.05)
@@ -274,6 +283,7 @@ def test_own_live_export_is_never_followed(tmp_path, follow_dir):
     assert f.shown == "scan.nxs" and f.lists[-1].paths == (str(tmp_path / "scan.nxs"),)
 
 
+@pytest.mark.slow
 def test_a_newer_file_that_is_not_a_scan_leaves_the_shown_scan(tmp_path, follow_dir):
     write(tmp_path / "scan.nxs", shape=(2, 3))
     f = follow_dir(tmp_path)
@@ -292,6 +302,7 @@ def test_a_newer_file_that_is_not_a_scan_leaves_the_shown_scan(tmp_path, follow_
     assert f.session.status.exit_code == 2
 
 
+@pytest.mark.slow
 def test_map_channels_hold_for_each_new_scan_of_the_folder(tmp_path, follow_dir,
                                                           monkeypatch):
     from swmrview.tools import simulate

@@ -60,6 +60,7 @@ def _drain(q, into: list, wait: float = 0.0) -> None:
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["from-start", "started-mid-scan"])
+@pytest.mark.slow
 def test_export_followed_live_by_another_process(tmp_path, late):
     src, out = tmp_path / "scan.nxs", tmp_path / "export.nxs"
     writer = gda.start_gda_writer(src, (4, 5), frame_shape=(6, 4), rate=40)

@@ -80,6 +80,7 @@ def test_eiger_region_leaves_masked_and_overflowing_pixels_out(follow):
     assert not np.allclose(np.nan_to_num(message.frame), plain)   # the exclusion mattered
 
 
+@pytest.mark.slow
 def test_big_region_is_read_in_budgeted_batches(follow, tmp_path, sim_writer, monkeypatch):
     cfg = SimConfig(shape=(4, 5), frame=(8, 9), rate=500.0)
     path, proc = sim_writer(cfg)
@@ -101,6 +102,7 @@ def test_big_region_is_read_in_budgeted_batches(follow, tmp_path, sim_writer, mo
     _same(np.asarray(messages[-1].frame), _numpy(frames, "max"))
 
 
+@pytest.mark.slow
 def test_region_of_a_live_scan_matches_the_written_frames(follow, sim_writer):
     cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=40.0)
     path, _proc = sim_writer(cfg)
@@ -154,6 +156,7 @@ def test_an_empty_region_answers_at_once_with_no_value(follow):
     assert message.frame.shape == (13, 11) and np.isnan(message.frame).all()
 
 
+@pytest.mark.slow
 def test_directory_mode_reads_the_region_of_the_scan_shown(tmp_path):
     cfg = SimConfig(shape=(3, 4), frame=(5, 6), rate=2000.0)
     writer = start_writer(tmp_path / "scan.nxs", cfg)
@@ -179,6 +182,7 @@ def test_directory_mode_reads_the_region_of_the_scan_shown(tmp_path):
         session.close()
 
 
+@pytest.mark.slow
 def test_a_region_asked_again_as_a_live_scan_fills_it_reads_only_the_new_points(
         follow, sim_writer, monkeypatch):
     cfg = SimConfig(shape=(6, 8), frame=(12, 10), rate=40.0)

@@ -24,6 +24,7 @@ def expected_plane(shape, frame_shape=()):
     return np.array([gda.expected_sum(i, frame_shape) for i in range(n)]).reshape(shape)
 
 
+@pytest.mark.slow
 def test_live_gda_snake_scan_fills_the_declared_map(tmp_path, follow):
     """Every per-point dataset grows from (1, 1): the map is 5x5 from the first point on."""
     path = tmp_path / "snake.nxs"
@@ -40,6 +41,7 @@ def test_live_gda_snake_scan_fills_the_declared_map(tmp_path, follow):
     assert sorted(order) == list(range(25))              # each point once, in arrival order
 
 
+@pytest.mark.slow
 def test_live_3d_image_scan_places_every_frame(tmp_path, follow):
     path = tmp_path / "cube.nxs"
     writer = gda.start_gda_writer(path, (2, 2, 5), frame_shape=(6, 4), rate=200)
@@ -52,6 +54,7 @@ def test_live_3d_image_scan_places_every_frame(tmp_path, follow):
     assert f.state.slow_index == (1,)                     # the newest plane, before any draw
 
 
+@pytest.mark.slow
 def test_uneven_motor_positions_come_from_the_file(tmp_path, follow):
     path = tmp_path / "uneven.nxs"
     writer = gda.start_gda_writer(path, (6,), rate=300, uneven=True)
@@ -62,6 +65,7 @@ def test_uneven_motor_positions_come_from_the_file(tmp_path, follow):
     assert f.state.point_xy((2,))[0] == 2.0
 
 
+@pytest.mark.slow
 def test_live_snake_scan_with_readback_positioners_ends_with_the_files_axes(tmp_path, follow):
     # GDA's readback positioners have the scan's shape and grow with it (SWMR: their shape is
     # only seen after a refresh); in a snake, (row, 0) of an odd row is written last of it.
@@ -74,6 +78,7 @@ def test_live_snake_scan_with_readback_positioners_ends_with_the_files_axes(tmp_
     np.testing.assert_array_equal(f.state.coordinates(1), gda.axis_values(3, 1))
 
 
+@pytest.mark.slow
 def test_flag_seen_before_the_last_keys_loses_no_point(tmp_path, follow):
     path = tmp_path / "race.nxs"
     writer = gda.start_gda_writer(path, (6, 5), rate=300, flag_before_last_keys=True,
@@ -85,6 +90,7 @@ def test_flag_seen_before_the_last_keys_loses_no_point(tmp_path, follow):
     assert f.state.n_acquired == 30
 
 
+@pytest.mark.slow
 def test_after_a_timeout_new_points_resume_following(tmp_path, follow):
     path = tmp_path / "pause.nxs"
     writer = gda.start_gda_writer(path, (12,), rate=100, pause_at=5, pause_s=2.5)
@@ -101,6 +107,7 @@ def test_after_a_timeout_new_points_resume_following(tmp_path, follow):
     assert f.state.n_acquired == 12
 
 
+@pytest.mark.slow
 def test_a_writer_killed_with_sigkill_stays_timed_out_with_its_points(tmp_path, follow):
     from swmrview.tools import simulate
     from swmrview.core import open_swmr
@@ -131,6 +138,7 @@ def test_a_writer_killed_with_sigkill_stays_timed_out_with_its_points(tmp_path, 
     assert f.state.n_acquired == written
 
 
+@pytest.mark.slow
 def test_waits_for_a_missing_file_then_follows_it(tmp_path, follow):
     path = tmp_path / "later.nxs"
     f = follow(path)
@@ -218,6 +226,7 @@ def test_complete_file_without_keys_is_a_complete_scan(tmp_path, follow):
     np.testing.assert_array_equal(f.state.coordinates(1), [5.0, 6.0, 8.0])
 
 
+@pytest.mark.slow
 def test_roi_request_recomputes_acquired_points(tmp_path, follow):
     path = tmp_path / "roi.nxs"
     writer = gda.start_gda_writer(path, (2, 3), frame_shape=(4, 4), rate=300)
@@ -231,6 +240,7 @@ def test_roi_request_recomputes_acquired_points(tmp_path, follow):
     np.testing.assert_array_equal(f.state.map.values["roi"].ravel(), expected)
 
 
+@pytest.mark.slow
 def test_point_request_reads_that_frame(tmp_path, follow):
     path = tmp_path / "pt.nxs"
     writer = gda.start_gda_writer(path, (3, 2), frame_shape=(3, 5), rate=300)
@@ -242,6 +252,7 @@ def test_point_request_reads_that_frame(tmp_path, follow):
     assert point.position == (1, 1)
 
 
+@pytest.mark.slow
 def test_roi_request_made_before_the_newest_points_arrived_recomputes_them_too(tmp_path,
                                                                                 follow):
     # The window asks with the points it has applied; points the session read meanwhile are
@@ -260,6 +271,7 @@ def test_roi_request_made_before_the_newest_points_arrived_recomputes_them_too(t
     np.testing.assert_array_equal(f.state.map.values["roi"].ravel(), expected)
 
 
+@pytest.mark.slow
 def test_dataset_switch_made_before_the_newest_points_arrived_recomputes_them_too(tmp_path,
                                                                                    follow):
     path = tmp_path / "ds_race.nxs"
@@ -282,6 +294,7 @@ def test_dataset_switch_made_before_the_newest_points_arrived_recomputes_them_to
     np.testing.assert_array_equal(f.state.map.values["sum"].ravel(), np.arange(1, 7))
 
 
+@pytest.mark.slow
 def test_live_keyless_grid_with_points_sharing_chunks_never_reads_unwritten_points(
         tmp_path, follow):
     """A GDA 8 STXM scan replayed live: no keys, 81 x 50 scalars, rows chunked by 32 points.
@@ -306,6 +319,7 @@ def test_live_keyless_grid_with_points_sharing_chunks_never_reads_unwritten_poin
     np.testing.assert_array_equal(f.state.map.values["sum"], expected)
 
 
+@pytest.mark.slow
 def test_a_dataset_that_cannot_be_shown_is_said_for_a_while(tmp_path, follow):
     """The reason was put in the status and replaced by the very next step's status."""
     import time
