@@ -174,7 +174,7 @@ class ChannelSet:
             out[inside] = _box_values(pipeline.dataset, block[inside])
         elif inside.any():
             extra = {"v": reducer} if reducer is not None else None
-            reduced, _ = pipeline.read_reduce([tuple(p) for p in block[inside]], extra=extra,
+            reduced, _ = pipeline.read_reduce(block[inside], extra=extra,
                                               builtin=reducer is None)
             out[inside] = reduced["v"] if reducer is not None else reduced["sum"]
         return out, ~inside

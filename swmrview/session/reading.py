@@ -119,7 +119,7 @@ class Reader:
         last = None
         if names is None or extra:
             try:
-                reduced, last = scan.pipeline.read_reduce([tuple(p) for p in block],
+                reduced, last = scan.pipeline.read_reduce(block,
                                                           extra=extra, builtin=names is None)
             except IndexError:   # refreshed before reading: the data cannot hold the point
                 raise KeyDataMismatchError(_outside(scan, block)) from None

@@ -31,6 +31,7 @@ import numpy as np
 from swmrview.core.files.fields import open_data
 from swmrview.core.files.nxdata import write_nxdata
 from swmrview.core.files.opening import HDF5_SUFFIXES
+from swmrview.core.follow.positions import unravel_many
 from swmrview.core.compute.reduce import REDUCTIONS as CHANNELS
 
 logger = logging.getLogger(__name__)
@@ -194,8 +195,7 @@ def run_task(task: Task) -> tuple[int, int, np.ndarray]:
     if n <= 0:
         return task.start, task.stop, out
     flat = np.arange(task.start, task.stop, dtype=np.int64)
-    positions = (np.stack(np.unravel_index(flat, plan.scan_shape), axis=1) if plan.scan_rank
-                 else np.zeros((n, 0), dtype=np.int64))
+    positions = unravel_many(flat, plan.scan_shape)
     with h5py.File(plan.path, "r") as f:
         ok = _acquired(f, plan, positions)
         if not ok.any():
@@ -211,7 +211,7 @@ def run_task(task: Task) -> tuple[int, int, np.ndarray]:
             step = 4096  # bounded memory per call, whatever the range
             cols = np.flatnonzero(ok)
             for a in range(0, len(chosen), step):
-                values, _ = pipe.read_reduce([tuple(p) for p in chosen[a:a + step]])
+                values, _ = pipe.read_reduce(chosen[a:a + step])
                 for c, name in enumerate(CHANNELS):
                     out[c, cols[a:a + step]] = values[name]
     return task.start, task.stop, out

@@ -29,7 +29,7 @@ import numpy as np
 
 from swmrview.core.compat.datasource import SliceDict
 from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw, stored
-from swmrview.core.follow.following import refresh_dataset
+from swmrview.core.follow.following import read_finished_flag, refresh_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +140,11 @@ class ChunkSource:
         dataset = self.finished_dataset
         if dataset is None:
             return False
-        refresh_dataset(dataset)
-        if dataset.size != 1:
+        try:
+            self.finished_set = read_finished_flag(dataset)   # the one flag rule
+        except ValueError:   # several values: swmr_tools warns and never ends on it
             logger.warning("finished dataset (%s) is non-singular", dataset)
             return False
-        self.finished_set = bool(np.asarray(dataset[()]).ravel()[0] != 0)
         return self.finished_set
 
     def stop(self) -> None:

@@ -150,10 +150,11 @@ class ReducePipeline:
             return self._read_chunk(pos)
         return self._read_run(pos, 1)[0]
 
-    def read_reduce(self, positions: Sequence[Sequence[int]],
+    def read_reduce(self, positions: np.ndarray | Sequence[Sequence[int]],
                     extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
                     builtin: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Reduce the frames at ``positions``: values by name (same order), and the last frame.
+        """Reduce the frames at ``positions`` ((n, rank) ints, an array as the followers give
+        them): values by name (same order), and the last frame.
 
         ``extra``: more reductions (map channels) computed on the same frames, each read once;
         ``builtin=False`` leaves out sum/mean/max/roi (a channel added later is computed alone).
