@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for flag, value in (("--export-map", args.export_map),
                         ("--export-frame", args.export_frame)):
         if value:
-            from swmrview.session.export import array_format
+            from swmrview.session.arrays import array_format
 
             try:
                 array_format(value)
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("--export-nexus", args.export_nexus),
                         ("--screenshot", args.screenshot)):
         if value:   # said now, not after a long scan
-            from swmrview.session.export import output_problem
+            from swmrview.session.arrays import output_problem
 
             problem = output_problem(value)
             if problem:

@@ -4,7 +4,7 @@
 ``--exit-on-finish`` (SPEC section 3). TIFF and CSV are written by the Qt-free
 :mod:`swmrview.session.export`; only PNG is rendered here (a grab of the view as shown, with its
 axes, colour bar and levels). The live NeXus export is fed from the window's messages by an
-:class:`~swmrview.session.export.ExportFeed`: the window calls :meth:`HeadlessActions.scan_info`
+:class:`~swmrview.session.export_feed.ExportFeed`: the window calls :meth:`HeadlessActions.scan_info`
 from ``_on_info`` and :meth:`HeadlessActions.scan_update` from ``_on_update``.
 """
 
@@ -15,7 +15,9 @@ import logging
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from swmrview.session.export import ExportFeed, array_format, output_problem, write_array
+from swmrview.session.arrays import array_format, output_problem, write_array
+
+from swmrview.session.export_feed import ExportFeed
 from swmrview.model.messages import ScanInfo, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, FINISHED, Status

@@ -283,9 +283,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ Qt events
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Save settings, do pending headless actions, and stop the follower thread."""
-        if self.headless.closing() and self.exit_code == EXIT_OK:
-            # an output asked for was not written (said above): the file had none to give
-            # (bad input), or writing it failed
+        if self.headless.closing() and self.exit_code == EXIT_OK:   # an output not written:
             self.exit_code = EXIT_BAD_INPUT if self.headless.bad_input else EXIT_ERROR
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())

@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 
 from swmrview.core.files.layout import find_layout
-from swmrview.session.export import (
-    FINISHED,
-    KEYS,
-    NXDATA,
-    LiveExport,
-    next_export_path,
-    write_array,
-)
+from swmrview.session.arrays import write_array
+from swmrview.session.export import FINISHED, KEYS, NXDATA, LiveExport
+from swmrview.session.export_feed import next_export_path
 from swmrview.model.messages import Axis, ScanInfo, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.session.session import Session
@@ -259,7 +254,7 @@ def test_points_without_values_yet_are_keyed_when_their_values_come(tmp_path):
 
 @pytest.mark.parametrize("threaded", [False, True])
 def test_feed_starts_a_new_file_for_a_new_scan_or_dataset(tmp_path, threaded):
-    from swmrview.session.export import ExportFeed
+    from swmrview.session.export_feed import ExportFeed
 
     out = tmp_path / "feed.nxs"
     feed = ExportFeed(threaded=threaded)
@@ -290,7 +285,7 @@ def test_feed_starts_a_new_file_for_a_new_scan_or_dataset(tmp_path, threaded):
 
 
 def test_feed_says_why_a_file_cannot_be_written(tmp_path):
-    from swmrview.session.export import ExportFeed
+    from swmrview.session.export_feed import ExportFeed
 
     feed = ExportFeed(threaded=True)
     state = ViewState(_info((2,)))
@@ -310,7 +305,7 @@ def test_map_channels_are_exported_live_and_a_new_channel_starts_the_next_file(t
     from pathlib import Path
 
     from swmrview.core.compute.channels import Channel
-    from swmrview.session.export import ExportFeed
+    from swmrview.session.export_feed import ExportFeed
 
     data = Path(__file__).resolve().parents[1] / "data" / "i18_test_data.nxs"
     mcas, i0 = "/entry1/xspress3/MCAs", "/entry1/raster_counterTimer01/I0"
