@@ -35,7 +35,8 @@ import numpy as np
 from _common import machine_note, print_verdicts, table, verdict
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import reduce_frame
-from swmrview.core.follow.chunks import ChunkReader, decoder_sources
+from swmrview.core.follow.chunks import ChunkReader
+from swmrview.core.follow.decoders import decoder_sources
 
 THREADS = (1, 2, 4)
 

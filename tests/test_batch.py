@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from swmrview.tools import batch
+from swmrview.tools.batch.task import _acquired
 from swmrview.core.files.layout import find_layout
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.tools.simulate import SimConfig, write_scan
@@ -110,7 +111,7 @@ def pipeline_map(path, roi=None):
     with h5py.File(path, "r") as f:
         mask = None if plan.pixel_mask is None else np.asarray(f[plan.pixel_mask]) != 0
         positions = [p for p in np.ndindex(*plan.scan_shape)]
-        ok = batch._acquired(f, plan, np.asarray(positions).reshape(len(positions), -1))
+        ok = _acquired(f, plan, np.asarray(positions).reshape(len(positions), -1))
         with ReducePipeline(f[plan.data], plan.scan_rank, roi=roi, mask=mask,
                             overflow=plan.overflow) as pipe:
             values, _ = pipe.read_reduce([p for p, k in zip(positions, ok) if k])
@@ -215,25 +216,35 @@ def test_no_files_is_bad_input(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_viewer_never_imports_dask_or_the_batch_module():
+def test_the_viewer_never_imports_dask_or_the_batch_package():
+    """Every module of the viewer (cli, gui, session, model, core) imports neither Dask nor any
+    module of the batch package; and the batch package's own modules import Dask only when
+    tasks run on it."""
     import subprocess
     import sys
 
     script = """
 import importlib, pkgutil, sys
-import swmrview, swmrview.cli, swmrview.core, swmrview.model, swmrview.gui
-for package in (swmrview.core, swmrview.model, swmrview.gui):
-    for m in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(package.__name__ + "." + m.name)
-bad = sorted(n for n in sys.modules if n.split(".")[0] in ("dask", "distributed")
-             or n == "swmrview.tools.batch")
-print(bad)
+import swmrview, swmrview.cli, swmrview.core, swmrview.model, swmrview.session, swmrview.gui
+for package in (swmrview.core, swmrview.model, swmrview.session, swmrview.gui):
+    for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(m.name)
+def dask():
+    return sorted(n for n in sys.modules if n.split(".")[0] in ("dask", "distributed"))
+print(dask() + sorted(n for n in sys.modules if n.startswith("swmrview.tools.batch")))
+import swmrview.tools.batch
+for m in pkgutil.walk_packages(swmrview.tools.batch.__path__, "swmrview.tools.batch."):
+    importlib.import_module(m.name)
+print(len([n for n in sys.modules if n.startswith("swmrview.tools.batch.")]), dask())
 """
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    viewer, batch_modules = result.stdout.strip().splitlines()[-2:]
+    assert viewer == "[]"
+    count, dask = batch_modules.split(" ", 1)
+    assert int(count) >= 5 and dask == "[]", batch_modules
 
 
 @pytest.mark.slow

@@ -8,10 +8,11 @@ Existing swmr_tools scripts work after changing ``from swmr_tools import ...`` t
 - :mod:`.follow`: what followers share (``following``: polling, the end of a scan, the
   finished flag), key datasets (``keys``: KeyFollower; ``keyprobe``: its idle poll), keyless
   growth (``growth``), flat index <-> scan position (``positions``), and the raw chunk
-  (``chunks``: stored, where, read, decoded; the lowest floor, as the followers need it);
+  (``chunks``: stored, where, read; ``decoders``: decoded; the lowest floor, as the followers
+  need it);
 - :mod:`.files`: opening and retrying, layout discovery, NeXus, GDA, detectors and masks;
-- :mod:`.compute`: the threaded read-and-reduce pipeline (raw chunks from ``follow.chunks``),
-  reductions, channels, the map.
+- :mod:`.compute`: the threaded read-and-reduce pipeline (raw chunks from ``follow.chunks``
+  and ``follow.decoders``), reductions, channels, the map.
 
 The frozen swmr_tools API is :data:`SWMR_TOOLS_API`: those names (and the module names
 ``utils`` and ``chunk_utils``) and their results never change. The rest of ``__all__`` is

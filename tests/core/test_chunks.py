@@ -1,6 +1,6 @@
 """swmrview.core.follow.chunks, the one owner of raw chunks, on a live SWMR file written by
-another process: stored or not, where, raw bytes (through HDF5 and by address), decoded equal
-to h5py's read; and the swmr_tools readers that go through it (FrameReader, ChunkSource)."""
+another process: stored or not, where, raw bytes (through HDF5 and by address), decoded
+(swmrview.core.follow.decoders) equal to h5py's read; and the swmr_tools readers that go through it (FrameReader, ChunkSource)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from swmrview.core import ChunkSource, FrameReader, open_swmr
-from swmrview.core.follow import chunks
+from swmrview.core.follow import chunks, decoders
 
 from . import writers
 
@@ -43,10 +43,10 @@ def live(tmp_path, processes):
 
 def decoded(ds, offset, raw_read=None):
     """Frame at ``offset`` through chunks alone: raw bytes, then the dataset's decoders."""
-    stages = chunks.decoder_for(ds)
+    stages = decoders.decoder_for(ds)
     assert stages is not None
     mask, raw = (raw_read or chunks.read_raw)(ds, offset)
-    return np.frombuffer(chunks.decode(stages, mask, raw), dtype=ds.dtype).reshape(ds.shape[1:])
+    return np.frombuffer(decoders.decode(stages, mask, raw), dtype=ds.dtype).reshape(ds.shape[1:])
 
 
 def test_stored_where_raw_and_decoded_on_a_live_swmr_file(live):

@@ -14,8 +14,8 @@ import pytest
 from swmrview.core.compute.channels import Channel, ChannelReducer
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import REDUCTIONS, reduce_frame
-from swmrview.core.follow import chunks as chunks_module
-from swmrview.core.follow.chunks import decoder_for
+from swmrview.core.follow import decoders as decoders_module
+from swmrview.core.follow.decoders import decoder_for
 
 FRAME = (96, 120)            # 23 KB of uint16: read through h5py on the calling thread
 FRAME_BIG = (256, 300)       # 77 KB as uint8: direct chunk reads, reduced in the pool
@@ -185,7 +185,7 @@ def test_python_package_decoders_when_hdf5plugin_libraries_are_missing(tmp_path,
         write(path, label, frames, 1, **COMPRESSIONS[label])
     if not labels:
         pytest.skip("no decoder package installed")
-    monkeypatch.setattr(chunks_module, "_plugin_lib", lambda name: None)
+    monkeypatch.setattr(decoders_module, "_plugin_lib", lambda name: None)
     with h5py.File(path, "r") as f:
         for label in labels:
             assert check_against_h5py(f[label], 1, [(3,), (1,), (2,)], 2, overflow=65535), label

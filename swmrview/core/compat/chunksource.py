@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from swmrview.core.compat.datasource import SliceDict
-from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw, stored
+from swmrview.core.follow.chunks import filter_ids, read_raw, stored
+from swmrview.core.follow.decoders import BLOSC_FILTER
 from swmrview.core.follow.following import read_finished_flag, refresh_dataset
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from swmrview.core.compat import frames, output
-from swmrview.core.follow.chunks import BLOSC_FILTER, filter_ids, read_raw
+from swmrview.core.follow.chunks import filter_ids, read_raw
+from swmrview.core.follow.decoders import BLOSC_FILTER
 from swmrview.core.follow.keys import KeyFollower
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class FrameReader(frames.FrameReader):
             self.refresh()
         self._last_index = index
         pos = self.position(index)
-        # the ``blosc`` module, not chunks.decoder_for's decoder (libh5blosc through ctypes):
+        # the ``blosc`` module, not decoders.decoder_for's decoder (libh5blosc through ctypes):
         # swmr_tools decodes so, and only when that module is installed (same bytes either way)
         import blosc
 

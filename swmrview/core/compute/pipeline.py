@@ -2,12 +2,12 @@
 
 HDF5 decompresses inside h5py's global lock, so a map computed through ``dataset[...]`` runs on
 one core however many there are. `ReducePipeline` instead takes each frame's raw chunk and
-decompresses and reduces it in a pool of worker threads. The raw chunk is read and decoded by
+decompresses and reduces it in a pool of worker threads. The raw chunk is read by
 `swmrview.core.follow.chunks` (the one owner of raw chunks): on a plain local file by address
-with ``os.preadv``, which holds neither h5py's lock nor the GIL, else through HDF5; its
-decoders release the GIL.
+with ``os.preadv``, which holds neither h5py's lock nor the GIL, else through HDF5; it is
+decoded by `swmrview.core.follow.decoders`, whose decoders release the GIL.
 
-Direct chunk reads need one frame per chunk and only the filters that module decodes; anything
+Direct chunk reads need one frame per chunk and only the filters the decoders know; anything
 else (several frames per chunk, fletcher32, scaleoffset, szip, virtual datasets, numpy arrays,
 a field of a compound dataset (:class:`swmrview.core.files.fields.FieldDataset`)) is read
 through h5py, in runs of consecutive frames, and still reduced in the pool. Frames under
@@ -28,7 +28,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from swmrview.core.compute.reduce import REDUCTIONS, FrameReducer, Roi
-from swmrview.core.follow.chunks import ChunkReader, Decoder, decode, decoder_for
+from swmrview.core.follow.chunks import ChunkReader
+from swmrview.core.follow.decoders import Decoder, decode, decoder_for
 
 logger = logging.getLogger(__name__)
 

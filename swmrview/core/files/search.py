@@ -1,4 +1,5 @@
-"""Searching a file for datasets to show: one bounded walk, and the filters applied to it.
+"""Searching a file for datasets to show: one bounded walk, and the filters applied to it; the
+paths the user names (`explicit`), and `LayoutError` when nothing can be shown.
 
 The walk is breadth-first, bounded in depth and in the number of links looked at, so a huge
 tree is never walked deeply; it is done once per layout. Motor positions (NXtransformations
@@ -14,14 +15,15 @@ from typing import Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
-from swmrview.core.files.fields import dataset_fields, numeric_fields
+from swmrview.core.files.fields import (FieldDataset, dataset_fields, numeric_fields, open_data,
+                                       split_field)
 from swmrview.core.files.nexus import Plot, child, is_numeric, nx_class
 from swmrview.core.files.sources import Notes, resolve, vds_missing_files
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_DEPTH", "walk", "FileIndex", "usable", "quiet_usable", "fits",
-           "fallback_signal"]
+__all__ = ["MAX_DEPTH", "LayoutError", "walk", "FileIndex", "absolute", "explicit", "usable",
+           "quiet_usable", "fits", "fallback_signal"]
 
 MAX_DEPTH = 6           # how deep below the root
 MAX_LINKS = 2000        # how many links to look at in total
@@ -51,6 +53,36 @@ def walk(root: h5py.Group, skip: Sequence[str] = ()) -> Iterator[tuple[str, obje
             if isinstance(obj, h5py.Group) and depth + 1 < MAX_DEPTH and obj.id not in seen_groups:
                 seen_groups.add(obj.id)
                 queue.append((path, obj, depth + 1))
+
+
+class LayoutError(ValueError):
+    """Nothing can be shown (or an explicit path is wrong); the message says why."""
+
+
+def absolute(path: str) -> str:
+    """``path`` from the file's root: one leading slash, no trailing one."""
+    return "/" + path.strip("/")
+
+
+def explicit(h5file: h5py.File, path: str, what: str) -> h5py.Dataset | FieldDataset:
+    """A dataset (or ``PATH:FIELD`` of a compound one) named by the user; LayoutError names a
+    missing path or broken link."""
+    base, field = split_field(path)
+    if field is not None and child(h5file, path) is None:
+        explicit(h5file, base, what)       # the dataset itself: missing, a group, a link
+        try:
+            return open_data(h5file, path)
+        except KeyError as exc:
+            raise LayoutError(f"{what} {absolute(path)}: {exc.args[0] if exc.args else exc}"
+                              ) from None
+    obj, problem = resolve(h5file, path)
+    if problem is not None:
+        if problem.missing_file or "links to" in problem.message or "soft link" in problem.message:
+            raise LayoutError(f"{what} {absolute(path)}: {problem.message}")
+        raise LayoutError(f"no dataset at {absolute(path)} in {h5file.filename}")
+    if not isinstance(obj, h5py.Dataset):
+        raise LayoutError(f"no dataset at {absolute(path)} in {h5file.filename} (it is a group)")
+    return obj
 
 
 def usable(h5file: h5py.File, path: str, notes: Notes, what: str) -> h5py.Dataset | None:
