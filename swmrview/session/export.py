@@ -1,4 +1,4 @@
-"""Exports (no Qt): the map channels as a NeXus file written live, frames and maps as TIFF/CSV.
+"""The live NeXus export (no Qt): the map channels written as a NeXus file while the scan runs.
 
 :class:`LiveExport` writes the per-point reductions of a scan into a NeXus file *while the scan
 runs*, as a processing step would with swmr_tools' ``create_dataset``/``append_data``: one
