@@ -58,7 +58,7 @@ def _ms(seconds: float | None) -> float | None:
 
 
 def _rate(count: float, seconds: float) -> float | None:
-    return round(count / seconds, 2) if seconds > 0 else None
+    return round(count / seconds, 3) if seconds > 0 else None
 
 
 class LagStats:
@@ -140,7 +140,7 @@ class LagStats:
             "frames_per_s": _rate(self.frames_drawn, following),
             "points_read": self.points_read,
             "points_per_s": _rate(self.points_read, following),
-            "mb_read": round(mb, 3),
+            "mb_read": round(mb, 6),
             "read_mb_per_s": _rate(mb, following),
             "key_to_screen_frames": len(to_screen),
             "key_to_screen_ms_median": _ms(percentile(to_screen, 50)),

@@ -73,7 +73,7 @@ def test_points_bytes_and_rates_over_the_time_following():
     stats.update(update(20), now=12.0)
     out = stats.summary(now=20.0)
     assert out["following_s"] == 4.0 and out["points_read"] == 120
-    assert out["mb_read"] == pytest.approx(1.0016, abs=1e-3)   # MB, to 3 decimals
+    assert out["mb_read"] == pytest.approx(1.0016)
 
 
 def test_key_to_screen_median_and_p90_of_the_live_frames_drawn():
