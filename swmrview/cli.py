@@ -43,6 +43,7 @@ examples:
   swmrview DIR                         follow the newest scan in DIR, then each new one
   swmrview scan.h5 --exit-on-finish --export-map map.csv --screenshot shot.png
   swmrview scan.h5 --export-nexus maps.nxs   follow a scan and write its map channels live
+  swmrview scan.h5 --stats lag.json    say why the window lags: numbers written at exit
   swmrview --simulate out.h5 --shape 20x30 --frame 64x64 --rate 50   run the simulator only
   swmrview --simulate out.h5 --xrf --positions spiral --shape 400   XRF spectra, I0 and a
                                        spiral's positions (swmrview --simulate --help)
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "in turn; a later scan or dataset goes to OUT-2.nxs, ...")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a grab of the window when the scan ends, or on exit")
+    p.add_argument("--stats", metavar="OUT.json",
+                   help="measure why the window lags (event-loop lateness, frames drawn per "
+                        "second, points and MB read per second, key-to-screen time) and write "
+                        "the numbers as JSON at exit, also after a failed or timed-out scan")
     p.add_argument("--demo", action="store_true",
                    help="run the simulated beamline writer on a temporary file and view it")
     p.add_argument("--simulate", action="store_true",
@@ -160,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 build_parser().error(f"{flag}: {exc}")
     for flag, value in (("--export-map", args.export_map), ("--export-frame", args.export_frame),
                         ("--export-nexus", args.export_nexus),
-                        ("--screenshot", args.screenshot)):
+                        ("--screenshot", args.screenshot), ("--stats", args.stats)):
         if value:   # said now, not after a long scan
             from swmrview.session.arrays import output_problem
 
@@ -196,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         screenshot=args.screenshot,
         export_nexus=os.path.abspath(args.export_nexus) if args.export_nexus else None,
         export_frame=args.export_frame,
+        stats=os.path.abspath(args.stats) if args.stats else None,
         view=view,
     )
     try:

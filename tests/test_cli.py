@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -391,7 +392,8 @@ def test_a_wrong_settings_file_exits_2_in_plain_words(tmp_path, raw, said):
 @pytest.mark.parametrize("flag, name", [("--export-map", "map.csv"),
                                         ("--export-frame", "frame.tif"),
                                         ("--export-nexus", "maps.nxs"),
-                                        ("--screenshot", "shot.png")])
+                                        ("--screenshot", "shot.png"),
+                                        ("--stats", "lag.json")])
 def test_an_output_into_a_missing_folder_is_refused_before_the_scan(tmp_path, flag, name):
     path = tmp_path / "done.h5"
     with h5py.File(path, "w") as f:
@@ -403,6 +405,18 @@ def test_an_output_into_a_missing_folder_is_refused_before_the_scan(tmp_path, fl
         in result.stderr
     assert "Traceback" not in result.stderr and "following" not in result.stderr
     assert not out.parent.exists()
+
+
+def test_stats_are_written_headless_at_the_end(tmp_path):
+    path, out = tmp_path / "done.h5", tmp_path / "lag.json"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=np.ones((2, 3, 4, 4), np.uint16))
+    result = run_cli([path, "--exit-on-finish", "--stats", out], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"stats written to {out}" in result.stderr
+    stats = json.loads(out.read_text())
+    assert stats["status"] == "finished" and stats["exit_code"] == 0
+    assert stats["points_read"] == 6 and stats["mb_read"] == pytest.approx(6 * 32 / 1e6)
 
 
 def test_outputs_whose_folder_went_away_during_the_scan_exit_non_zero(tmp_path):

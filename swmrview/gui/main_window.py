@@ -23,6 +23,7 @@ from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import FrameView
 from swmrview.gui.headless import HeadlessActions
+from swmrview.gui.lag_probe import LagProbe
 from swmrview.gui.line_profile import LineProfileDock
 from swmrview.gui.map_view import MapView
 from swmrview.gui.redraw import RedrawScheduler
@@ -34,6 +35,7 @@ from swmrview.gui.view_actions import ViewActions
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo, Update
 from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, ViewerOptions
+from swmrview.model.stats import LagStats
 from swmrview.model.status import IDLE, WAITING, Status
 from swmrview.model.view_state import ViewState
 
@@ -67,6 +69,9 @@ class MainWindow(QMainWindow):
         self.options = options or ViewerOptions()
         self.settings = Settings()
         self.headless = HeadlessActions(self, self.options)
+        self.stats = LagStats()   # what --stats writes: counted always, it costs nothing
+        self.lag_probe = LagProbe(self.stats, self.options.stats, self) \
+            if self.options.stats else None
         self.follow: FollowThread | None = None
         self.info: ScanInfo | None = None
         self.state: ViewState | None = None
@@ -190,6 +195,7 @@ class MainWindow(QMainWindow):
             return  # queued by a previous worker or before a reopen / dataset switch
         switch = self.state is not None and dataset_switch(self.info, info)
         self._generation, self.info = info.generation, info
+        self.stats.scan_opened(info)
         if switch:  # a dataset switch: the points stay acquired, their values are recomputed
             self.state.new_dataset(info)
             if self.state.pinned is not None and self.follow is not None:
@@ -215,6 +221,7 @@ class MainWindow(QMainWindow):
             self._generation = update.generation
             self.exit_code, self._ended = EXIT_OK, None
             self.state = None
+        self.stats.update(update)
         if self.state is not None:
             self.scheduler.apply_update(self.state, update)
             self.headless.scan_update(update)
@@ -285,6 +292,10 @@ class MainWindow(QMainWindow):
         """Save settings, do pending headless actions, and stop the follower thread."""
         if self.headless.closing() and self.exit_code == EXIT_OK:   # an output not written:
             self.exit_code = EXIT_BAD_INPUT if self.headless.bad_input else EXIT_ERROR
+        if self.lag_probe is not None and not self.lag_probe.write(
+                self.options.path, self.status.kind, self.exit_code) \
+                and self.exit_code == EXIT_OK:
+            self.exit_code = EXIT_ERROR
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())
         self.settings.set_window_state(self.saveState())

@@ -3,7 +3,8 @@
 The follower's updates arrive faster than a screen shows them; :class:`RedrawScheduler` keeps
 only the newest pending frame, status and progress and a "map changed" flag, and a timer draws
 them into the window's views (the map at most 10 times a second: it changes a few cells at a
-time).
+time). Each live frame drawn is told to the window's :class:`~swmrview.model.stats.LagStats`
+with the time its point was found ready.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class RedrawScheduler(QObject):
     """Draws what changed into ``window``'s views on a timer.
 
     ``window`` is the :class:`~swmrview.gui.main_window.MainWindow`: its view state, map and
-    frame views, toolbar and status bar are drawn here; its ``set_status`` shows a status.
+    frame views, toolbar and status bar are drawn here; its ``set_status`` shows a status; its
+    ``stats`` counts the live frames drawn.
     """
 
     frame_shown = Signal(object)     # position of the frame just drawn
@@ -49,6 +51,7 @@ class RedrawScheduler(QObject):
         self.shown_position: tuple[int, ...] | None = None   # of the frame on screen
         self._frame_pending: PendingFrame | None = None
         self._latest_frame: PendingFrame | None = None   # the newest live frame
+        self._live: tuple[PendingFrame, float | None] | None = None   # followed, and found at
         self._status_pending: Status | None = None
         self._progress = (0, None)
         self._map_dirty = False
@@ -70,9 +73,12 @@ class RedrawScheduler(QObject):
         if changes.scatter:  # a non-grid scan's positions, re-read
             window.map_view.scatter_view.positions_changed()
         if update.frame is not None:
-            self.live_frame((update.frame_position, update.frame, True, update.frame_levels,
-                             update.frame_binning),
-                            show=state.pinned is None and window.toolbar.follow_action.isChecked())
+            frame = (update.frame_position, update.frame, True, update.frame_levels,
+                     update.frame_binning)
+            show = state.pinned is None and window.toolbar.follow_action.isChecked()
+            self.live_frame(frame, show=show)
+            if show:
+                self._live = (frame, update.found_at)
 
     def forget(self) -> None:
         """Another file: nothing of the last one is drawn any more."""
@@ -137,12 +143,15 @@ class RedrawScheduler(QObject):
             window.channels.map_redrawn()
             window.compare.map_redrawn()
         if self._frame_pending is not None and state is not None:
-            position, frame, live, levels, binning = self._frame_pending
-            self._frame_pending = None
+            pending, self._frame_pending = self._frame_pending, None
+            position, frame, live, levels, binning = pending
             label = point_text(state, position)
             window.frame_view.show_frame(frame, label, live, levels, binning)
             window.toolbar.point_label.setText(f" {label} ")
             self.shown_position = position
+            if self._live is not None and self._live[0] is pending:   # the newest, followed
+                window.stats.frame_drawn(self._live[1])
+                self._live = None
             self.frame_shown.emit(position)
         if state is not None:
             following = state.pinned is None and window.toolbar.follow_action.isChecked()

@@ -14,4 +14,6 @@ The GUI-side state, owned by the window's thread:
 - :mod:`.scatter`: the geometry of non-grid scans (positions, interpolation, picking).
 - :mod:`.view_settings`: channels, colormap, scale and shown map, saved and loaded.
 - :mod:`.channel_fits`: whether a channel can be computed for a scan.
+- :mod:`.stats`: what ``--stats`` records of a run (event-loop lateness, frames, reads, key to
+  screen).
 """

@@ -113,6 +113,7 @@ class Update:
     total: int | None = None
     rate: float = 0.0
     scatter: Scatter | None = None            # per-point positions when they were re-read
+    found_at: float | None = None             # time.monotonic() the frame's point was found
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class ViewerOptions:
     screenshot: str | None = None
     export_nexus: str | None = None        # map channels written live as NeXus (model.export)
     export_frame: str | None = None        # the frame shown at the end: .png, .tif(f), .csv
+    stats: str | None = None               # --stats: lag diagnostics written as JSON at exit
     poll_interval: float = 0.02
     stall_after: float = 2.0
     skip_after: float | None = None

@@ -2,11 +2,13 @@
 positions (or a non-grid scan's point positions) that grew since they were last read.
 
 The :class:`Poller` remembers when each was last asked and when points last came (for the
-stalled status). Runs in the follower thread.
+stalled status), and when each point was found ready (for the window's key-to-screen time).
+Runs in the follower thread.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Any, Callable
 
@@ -35,6 +37,8 @@ class Poller:
         self.last_new = self._last_axes = self._last_writer_check = now
         self.writer_closed = False
         self._axes_final = False
+        self._n_found = 0   # points queued since the reset, in the order the reader reads them
+        self._found: collections.deque[tuple[int, float]] = collections.deque()  # (count, when)
 
     def poll(self, scan: OpenScan, reader: Reader, now: float, watching: bool) -> bool:
         """Queue the points ready since the last poll; return ``watching`` (timed out before and
@@ -45,7 +49,7 @@ class Poller:
         if not follower.done:
             new = follower.poll()
             if new.size:
-                reader.pending.append(scan.positions(new))
+                self._queue(reader, scan.positions(new), now)
                 self.last_new = now
                 if watching:
                     logger.info("new points after the timeout: following again")
@@ -66,8 +70,21 @@ class Poller:
         scan.written.settle()
         new = follower.poll()
         if new.size:
-            reader.pending.append(scan.positions(new))
+            self._queue(reader, scan.positions(new), self.clock())
         follower.stop()
+
+    def _queue(self, reader: Reader, positions, now: float) -> None:
+        """Queue new ``positions`` for reading, noting that they were found ready at ``now``."""
+        reader.pending.append(positions)
+        self._n_found += len(positions)
+        self._found.append((self._n_found, now))
+
+    def found_at(self, n_read: int) -> float | None:
+        """When the newest of the first ``n_read`` points queued was found ready (the
+        :func:`time.monotonic` of its poll), or None if it was not queued here."""
+        while self._found and self._found[0][0] < n_read:
+            self._found.popleft()
+        return self._found[0][1] if self._found and n_read > 0 else None
 
     def axes(self, scan: OpenScan, n_ready: int, final: bool, now: float) -> dict[str, Any]:
         """The axes and scatter fields of an update, when due (every :data:`AXES_EVERY_S`, and

@@ -175,6 +175,8 @@ class Session:
         # until points really come: not "stalled" again on every resumed poll
         watching = self._poller.poll(scan, reader, now, self.status.kind == TIMED_OUT)
         update = reader.read(scan, now + READ_BUDGET_S)
+        if "frame" in update:   # its newest point: when it was found ready (key to screen)
+            update["found_at"] = self._poller.found_at(reader.n_ready)
         final = scan.follower.done and not reader.pending
         update.update(self._poller.axes(scan, reader.n_ready, final, now))
         self._line.set(following_status(
