@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 GRID, POINTS, INTERPOLATED = "Grid", "Points", "Interpolated"
 PICK_PX = 20.0          # a click selects the nearest point within this many pixels
 MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols redraw slowly)
+MIN_BINS = 512          # binned points: cells a side at least (else about the plot's pixels)
+MAX_PENDING = 4_000     # more planned points to come are drawn as every k-th dot, no line
 NAN_BRUSH = (128, 128, 128, 160)
 
 
@@ -67,7 +69,7 @@ class ScatterItems:
         """The interpolated image, or (``binned``) the points binned about one per cell
         (kept by the geometry and updated with new points only), drawn through pyqtgraph's
         fast path: a float32 image, fixed levels, a 256-entry lookup table."""
-        result = state.scatter.binned(state, layer, points=pts) \
+        result = state.scatter.binned(state, layer, points=pts, max_size=self._pixels()) \
             if binned else state.scatter.interpolate(state, points=pts)
         self.result = result
         if result is None:
@@ -114,6 +116,12 @@ class ScatterItems:
             index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
         index = np.where(np.isfinite(index), index, 256).astype(np.int64)
         return [self._brushes[i] for i in index]
+
+    def _pixels(self) -> int:
+        """Cells a side for binned points: about the plot's pixels, at least
+        :data:`MIN_BINS` (so a zoom still shows detail)."""
+        box = self.plot.vb.boundingRect()
+        return int(max(MIN_BINS, box.width(), box.height()))
 
     def _point_size(self, n: int) -> float:
         """Symbol size in pixels: big for a few points, small for many (at least 4)."""
@@ -273,7 +281,11 @@ class ScatterView:
         path = geometry.pending_path(state)
         if path is not self._pending_drawn:    # kept by the geometry until points come
             px, py, connect = self._pending_drawn = path
-            self.pending_line.setData(px, py, connect=connect)
+            if len(px) > MAX_PENDING:   # a dense plan: every k-th point, no line (symbols and
+                step = -(-len(px) // MAX_PENDING)        # long lines redraw slowly)
+                px, py, connect = px[::step], py[::step], np.zeros(0, bool)
+            self.pending_line.setData(px if len(connect) else [], py if len(connect) else [],
+                                      connect=connect if len(connect) else "all")
             self.pending_dots.setData(px, py)
 
     # ------------------------------------------------------------------ picking

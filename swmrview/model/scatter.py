@@ -29,7 +29,7 @@ class ViewState(Protocol):
     slow_index: tuple[int, ...]
     n_acquired: int
 
-    def acquired_positions(self) -> np.ndarray: ...
+    def acquired_positions(self, start: int = 0) -> np.ndarray: ...
 
     def on_plane(self, positions: np.ndarray) -> np.ndarray: ...
 
@@ -84,6 +84,12 @@ class ScatterGeometry:
         if self._points is not None and not _same_prefix(old, scatter):
             self._forget()   # a position read before changed: gather everything again
 
+    def _capacity(self) -> int:
+        """Points a plane can have positions for (room kept for them: no copies as they come)."""
+        s = self.scatter
+        sizes = [s.x.size] + ([s.planned_x.size] if s.planned_x is not None else [])
+        return int(max(sizes))
+
     def _forget(self) -> None:
         self._points = None
         self._bins.clear()
@@ -134,22 +140,24 @@ class ScatterGeometry:
             self._forget()
             cache = self._points = _Points(plane, state.rank)
         if n > cache.seen:
-            positions = state.acquired_positions()[cache.seen: n]
+            positions = state.acquired_positions(cache.seen)[: n - cache.seen]
             on = positions[state.on_plane(positions)]
             x, y, known = self.xy(on)
             cache.add(on[known], x[known], y[known], bool((~known).any()),
-                      cache.seen + len(positions), state.map.shape)
+                      cache.seen + len(positions), state.map.shape, self._capacity())
         return cache
 
     def binned(self, state: ViewState, layer: str | None = None,
-               points: ScatterPoints | None = None) -> Interpolated | None:
+               points: ScatterPoints | None = None,
+               max_size: int = MAX_BINS) -> Interpolated | None:
         """The shown plane's points binned into about one point per cell: each cell the mean
         of the finite values of map ``layer`` of the points in it, NaN where none fell.
 
         Kept between calls: new points and points whose values changed are added to the
         cells (cell indices are computed once per point); the grid is rebuilt only when a point
-        falls outside it or the points call for :data:`REBIN_GROWTH` times finer cells. None
-        with fewer than 3 points, or all on one horizontal or vertical line.
+        falls outside it or the points call for :data:`REBIN_GROWTH` times finer cells (at most
+        ``max_size`` cells a side: about the pixels it is drawn on). None with fewer than 3
+        points, or all on one horizontal or vertical line.
         """
         layer = layer or state.reduction
         pts = points if points is not None else self.points(state, layer)
@@ -157,7 +165,7 @@ class ScatterGeometry:
         bins = self._bins.get(layer)
         if bins is None or bins.cache is not cache:
             bins = self._bins[layer] = _Bins(cache)
-        return bins.update(pts, self.scatter)
+        return bins.update(pts, self.scatter, min(int(max_size), MAX_BINS))
 
     def point_xy(self, position: Position) -> tuple[float, float] | None:
         """Real (x, y) of the point at ``position``, None while its position is not read."""
@@ -197,7 +205,7 @@ class ScatterGeometry:
                 or state.n_acquired < cache.seen:
             cache = self._pending = _Pending(plane, s.planned_x)
         if state.n_acquired > cache.seen or cache.path is None:
-            acquired = state.acquired_positions()[cache.seen:]
+            acquired = state.acquired_positions(cache.seen)
             acquired = acquired[state.on_plane(acquired)][:, list(s.dims)]
             inside = (acquired < np.asarray(cache.done.shape)).all(axis=1)
             cache.done[tuple(acquired[inside].T)] = True
@@ -336,6 +344,10 @@ class _Points:
         return self._pos[: self._n]
 
     @property
+    def x_buffer(self) -> np.ndarray:
+        return self._x
+
+    @property
     def x(self) -> np.ndarray:
         return self._x[: self._n]
 
@@ -344,12 +356,12 @@ class _Points:
         return self._y[: self._n]
 
     def add(self, positions: np.ndarray, x: np.ndarray, y: np.ndarray, unknown: bool,
-            seen: int, map_shape: tuple[int, ...]) -> None:
+            seen: int, map_shape: tuple[int, ...], capacity: int = 0) -> None:
         n, k = self._n, len(positions)
         self.seen = seen
         self.unknown = self.unknown or unknown
         if n + k > len(self._x):
-            size = max(n + k, 2 * len(self._x), 1024)
+            size = max(n + k, 2 * len(self._x), 1024, capacity)
             self._pos = _grown(self._pos, size, n)
             self._x, self._y = _grown(self._x, size, n), _grown(self._y, size, n)
             self._flat = None if self._flat is None else _grown(self._flat, size, n)
@@ -403,13 +415,14 @@ class _Bins:
         self._total = np.zeros(0)
         self._image: Interpolated | None = None   # the last image, while nothing changed
 
-    def update(self, pts: ScatterPoints, scatter: Scatter) -> Interpolated | None:
+    def update(self, pts: ScatterPoints, scatter: Scatter, max_size: int = MAX_BINS
+               ) -> Interpolated | None:
         k = len(pts)
         if k < 3:
             return None
         x, y, v = pts.x, pts.y, pts.values
         new = slice(self._binned, k)
-        wanted = int(np.clip(1.2 * np.sqrt(k), 8, MAX_BINS))
+        wanted = int(np.clip(1.2 * np.sqrt(k), 8, max(max_size, 8)))
         if k < self._binned or not self.n or wanted > REBIN_GROWTH * self.n \
                 or not self._inside(x[new], y[new]):
             if not self._grid(x, y, wanted, scatter, grow=bool(self.n)):
@@ -426,8 +439,8 @@ class _Bins:
                 count, total = _sums(cells, v[new], self.n)
                 self._count += count
                 self._total += total
-                if k > len(self._cells):   # room for twice as many points: few copies
-                    size = max(k, 2 * len(self._cells))
+                if k > len(self._cells):   # room for the cache's points: few copies
+                    size = max(k, 2 * len(self._cells), len(self.cache.x_buffer))
                     self._cells = _grown(self._cells, size, self._binned)
                     self._values = _grown(self._values, size, self._binned)
                 self._cells[new], self._values[new] = cells, v[new]
