@@ -55,10 +55,12 @@ class MapColorScale:
         """Forget the levels shown: the next :meth:`show` sets them whatever they are."""
         self.levels = None
 
-    def show(self, values: np.ndarray, name: str) -> tuple[float, float]:
+    def show(self, values: np.ndarray | None, name: str,
+             levels: tuple[float, float] | None = None) -> tuple[float, float]:
         """Label the colour bar for map ``name`` and set it to the levels of the (scaled)
-        ``values`` if they moved; returns the levels now shown."""
-        levels = scale_levels(values, self.scale)
+        ``values`` (or to ``levels``, found by the caller) if they moved; returns the levels
+        now shown."""
+        levels = levels if levels is not None else scale_levels(values, self.scale)
         self.colorbar.axis.setLabel(scale_label(name, self.scale))
         if range_moved(self.levels, levels, LEVELS_TOLERANCE):
             self.levels = levels

@@ -67,7 +67,8 @@ class MapsGrid(QDockWidget):
         for name, (plot, item) in self.tiles.items():
             if scatter:
                 points = state.scatter.points(state, name)
-                item.draw(state, points, mode, display_levels(points.values), self._cmap_name)
+                item.draw(state, points, mode, display_levels(points.values), self._cmap_name,
+                          layer=name)
                 continue
             plane = state.map.plane(name, state.slow_index)
             if state.rank == 1:

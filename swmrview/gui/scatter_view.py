@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QLabel
 
-from swmrview.gui.map_drawing import colormap, scaled
+from swmrview.gui.map_drawing import colormap, point_levels, scaled
 from swmrview.gui.map_scale import MapColorScale
 from swmrview.model.view_state import ViewState
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 GRID, POINTS, INTERPOLATED = "Grid", "Points", "Interpolated"
 PICK_PX = 20.0          # a click selects the nearest point within this many pixels
 MAX_SYMBOLS = 10_000    # more points are drawn binned into an image (symbols redraw slowly)
+MIN_BINS = 512          # binned points: cells a side at least (else about the plot's pixels)
+MAX_PENDING = 4_000     # more planned points to come are drawn as every k-th dot, no line
 NAN_BRUSH = (128, 128, 128, 160)
 
 
@@ -40,18 +42,22 @@ class ScatterItems:
         self.points = pg.ScatterPlotItem(size=8, pen=None)
         self._brushes: list = []
         self._lut_name = ""
+        self._image_lut = ""
+        self._rgba_name = ""
+        self._rgba_lut = np.zeros(257, np.uint32)
+        self.result = None   # the image drawn last (model.scatter.Interpolated), or None
 
     def draw(self, state: ViewState, pts, mode: str, levels: tuple[float, float] | None,
-             lut_name: str, scale: str = "linear") -> None:
-        """Draw ``pts`` (:class:`~swmrview.model.scatter.ScatterPoints`) as ``mode`` (Points or
-        Interpolated), coloured with colormap ``lut_name`` over ``levels`` of the scaled
-        values."""
+             lut_name: str, scale: str = "linear", layer: str | None = None) -> None:
+        """Draw ``pts`` (:class:`~swmrview.model.scatter.ScatterPoints`, the values of map
+        ``layer``, by default the one shown) as ``mode`` (Points or Interpolated), coloured
+        with colormap ``lut_name`` over ``levels`` of the scaled values."""
         binned = mode == POINTS and len(pts) > MAX_SYMBOLS
         self.points.setVisible(mode == POINTS and not binned)
         self.image.setVisible(mode == INTERPOLATED or binned)
         if self.image.isVisible():
             self.points.setData([], [])
-            self._draw_image(state, scale, pts, levels, lut_name, binned)
+            self._draw_image(state, scale, pts, levels, lut_name, binned, layer)
         else:
             self.points.setData(pts.x, pts.y,
                                 brush=self._brush_list(scaled(pts.values, scale), levels,
@@ -59,17 +65,44 @@ class ScatterItems:
                                 size=self._point_size(len(pts)))
 
     def _draw_image(self, state: ViewState, scale: str, pts, levels, lut_name: str,
-                    binned: bool = False) -> None:
-        """The interpolated image, or (``binned``) the points binned about one per cell."""
-        size = int(np.clip(1.2 * np.sqrt(len(pts)), 8, 1024)) if binned else None
-        result = state.scatter.interpolate(state, size, fill=not binned, points=pts)
+                    binned: bool = False, layer: str | None = None) -> None:
+        """The interpolated image, or (``binned``) the points binned about one per cell
+        (kept by the geometry and updated with new points only), drawn through pyqtgraph's
+        fast path: a float32 image, fixed levels, a 256-entry lookup table."""
+        result = state.scatter.binned(state, layer, points=pts, max_size=self._pixels()) \
+            if binned else state.scatter.interpolate(state, points=pts)
+        self.result = result
         if result is None:
             self.image.clear()
             return
-        image = scaled(result.image, scale).astype(np.float32)
-        self.image.setLookupTable(colormap(lut_name).getLookupTable(nPts=256))
-        self.image.setImage(image, autoLevels=False, levels=levels or (0.0, 1.0))
+        if binned:   # coloured here: straight into a QImage, NaN cells transparent
+            self.image.setLookupTable(None)
+            self._image_lut = ""
+            self.image.setImage(self._rgba(scaled(result.image, scale), levels, lut_name),
+                                autoLevels=False, levels=None)
+        else:
+            if lut_name != self._image_lut:
+                self.image.setLookupTable(colormap(lut_name).getLookupTable(nPts=256))
+                self._image_lut = lut_name
+            self.image.setImage(scaled(result.image, scale).astype(np.float32),
+                                autoLevels=False, levels=levels or (0.0, 1.0))
         self.image.setRect(*result.rect)
+
+    def _rgba(self, image: np.ndarray, levels, lut_name: str) -> np.ndarray:
+        """``image`` coloured by the 256-entry colormap over ``levels`` as (rows, cols, 4)
+        uint8 RGBA, NaN transparent: pyqtgraph's fastest path (no scaling when painted)."""
+        if lut_name != self._rgba_name:
+            lut = np.ascontiguousarray(colormap(lut_name).getLookupTable(nPts=256, alpha=True),
+                                       np.uint8)
+            self._rgba_lut = np.append(lut.view(np.uint32).ravel(), np.uint32(0))
+            self._rgba_name = lut_name
+        lo, hi = levels or (0.0, 1.0)
+        index = np.subtract(image, lo, dtype=np.float32)
+        index *= np.float32(255.0 / ((hi - lo) or 1.0))
+        np.clip(index, 0, 255, out=index)
+        index[np.isnan(index)] = 256                    # the transparent entry
+        rgba = self._rgba_lut[index.astype(np.int32)]
+        return rgba.view(np.uint8).reshape(image.shape + (4,))
 
     def _brush_list(self, values: np.ndarray, levels, name: str) -> list:
         """One brush per point from colormap ``name`` (256 shared brushes) and ``levels``."""
@@ -83,6 +116,12 @@ class ScatterItems:
             index = np.clip((values - lo) / ((hi - lo) or 1.0) * 255, 0, 255)
         index = np.where(np.isfinite(index), index, 256).astype(np.int64)
         return [self._brushes[i] for i in index]
+
+    def _pixels(self) -> int:
+        """Cells a side for binned points: about the plot's pixels, at least
+        :data:`MIN_BINS` (so a zoom still shows detail)."""
+        box = self.plot.vb.boundingRect()
+        return int(max(MIN_BINS, box.width(), box.height()))
 
     def _point_size(self, n: int) -> float:
         """Symbol size in pixels: big for a few points, small for many (at least 4)."""
@@ -140,6 +179,7 @@ class ScatterView:
         row.insertWidget(2, self.combo)
         self.state: ViewState | None = None
         self.drawn = None    # the points drawn last (model.scatter.ScatterPoints), for picking
+        self._pending_drawn = None   # the pending path drawn last
         self.user_choice = False     # the user picked a mode: kept for this scan
         self._show_combo(False)
 
@@ -171,7 +211,7 @@ class ScatterView:
         new_scan = state is not self.state
         self.state = state
         self.map_view.color_scale.reset()
-        self.drawn = None
+        self.drawn = self._pending_drawn = None
         has = state.scatter is not None
         self._show_combo(has)
         if new_scan:
@@ -215,6 +255,7 @@ class ScatterView:
             for item in (self.points, self.pending_dots):
                 item.setData([], [])
             self.pending_line.setData([], [])
+            self._pending_drawn = None
         if redraw:
             mv.redraw_anew()
 
@@ -234,13 +275,18 @@ class ScatterView:
         geometry = state.scatter
         scale = color_scale.scale
         pts = self.drawn = geometry.points(state)
-        values = scaled(pts.values, scale)
-        color_scale.show(values, state.reduction)
+        color_scale.show(None, state.reduction, point_levels(pts.values, scale))
         self.items.draw(state, pts, self.mode, color_scale.levels, color_scale.colormap_name,
                         scale)
-        px, py, connect = geometry.pending_path(state)
-        self.pending_line.setData(px, py, connect=connect)
-        self.pending_dots.setData(px, py)
+        path = geometry.pending_path(state)
+        if path is not self._pending_drawn:    # kept by the geometry until points come
+            px, py, connect = self._pending_drawn = path
+            if len(px) > MAX_PENDING:   # a dense plan: every k-th point, no line (symbols and
+                step = -(-len(px) // MAX_PENDING)        # long lines redraw slowly)
+                px, py, connect = px[::step], py[::step], np.zeros(0, bool)
+            self.pending_line.setData(px if len(connect) else [], py if len(connect) else [],
+                                      connect=connect if len(connect) else "all")
+            self.pending_dots.setData(px, py)
 
     # ------------------------------------------------------------------ picking
     def position_at_scene(self, scene_pos: QPointF) -> tuple[int, ...] | None:

@@ -26,13 +26,18 @@ class ViewState(Protocol):
     axes: Sequence[Axis]
     map: Any
     reduction: str
+    slow_index: tuple[int, ...]
+    n_acquired: int
 
-    def acquired_positions(self) -> np.ndarray: ...
+    def acquired_positions(self, start: int = 0) -> np.ndarray: ...
 
     def on_plane(self, positions: np.ndarray) -> np.ndarray: ...
 
 Position = tuple[int, ...]
 MAX_GRID = 256          # cells along each side of an interpolated image, at most
+MAX_BINS = 1024         # cells along each side of the binned points, at most
+REBIN_GROWTH = 1.25     # the binned grid is rebuilt finer when the points call for this many
+                        # times its cells along a side (else new points go into its cells)
 
 
 @dataclass(frozen=True)
@@ -57,15 +62,37 @@ class Interpolated:
 
 
 class ScatterGeometry:
-    """What a scatter map shows of a view state; :meth:`set` takes each new position message."""
+    """What a scatter map shows of a view state; :meth:`set` takes each new position message.
+
+    The acquired points' positions, coordinates and map indices are gathered once per point
+    (:class:`_Points`, kept while the plane shown and the positions read stay the same), and
+    the binned image of many points is updated with new or changed points only
+    (:class:`_Bins`, one per map layer): a redraw of 10^6 points costs a gather of their
+    values, not a pass over positions and coordinates.
+    """
 
     def __init__(self, scatter: Scatter, rank: int) -> None:
         self.scatter = scatter
         self.rank = rank
+        self._points: _Points | None = None
+        self._bins: dict[str, _Bins] = {}
+        self._pending: _Pending | None = None
 
     def set(self, scatter: Scatter) -> None:
         """Use newer positions (more points written, or the planned trajectory read)."""
-        self.scatter = scatter
+        old, self.scatter = self.scatter, scatter
+        if self._points is not None and not _same_prefix(old, scatter):
+            self._forget()   # a position read before changed: gather everything again
+
+    def _capacity(self) -> int:
+        """Points a plane can have positions for (room kept for them: no copies as they come)."""
+        s = self.scatter
+        sizes = [s.x.size] + ([s.planned_x.size] if s.planned_x is not None else [])
+        return int(max(sizes))
+
+    def _forget(self) -> None:
+        self._points = None
+        self._bins.clear()
 
     # ------------------------------------------------------------------ labels
     def label(self, axis: str) -> str:
@@ -94,14 +121,51 @@ class ScatterGeometry:
 
     def points(self, state: ViewState, layer: str | None = None) -> ScatterPoints:
         """The acquired points of the shown plane whose positions are known, with the values
-        of map ``layer`` (the map shown by default)."""
-        positions = state.acquired_positions()[: self.scatter.n_points]
-        positions = positions[state.on_plane(positions)]
-        x, y, known = self.xy(positions)
-        positions = positions[known]
+        of map ``layer`` (the map shown by default).
+
+        Only the points acquired since the last call are looked up (their positions and
+        coordinates are kept); the values are gathered anew, as any of them may change.
+        """
+        cache = self._gathered(state)
         values = state.map.values[layer or state.reduction]
-        shown = values[tuple(positions.T)] if len(positions) else np.zeros(0)
-        return ScatterPoints(positions, x[known], y[known], np.asarray(shown, np.float64))
+        return ScatterPoints(cache.positions, cache.x, cache.y, cache.values_of(values))
+
+    def _gathered(self, state: ViewState) -> _Points:
+        """The cached points of the shown plane, with the points acquired since added."""
+        plane = tuple(state.slow_index) if state.rank > 2 else ()
+        cache = self._points
+        n = min(self.scatter.n_points, state.n_acquired)
+        if cache is None or cache.plane != plane or cache.rank != state.rank \
+                or n < cache.seen or cache.stale(self.scatter):
+            self._forget()
+            cache = self._points = _Points(plane, state.rank)
+        if n > cache.seen:
+            positions = state.acquired_positions(cache.seen)[: n - cache.seen]
+            on = positions[state.on_plane(positions)]
+            x, y, known = self.xy(on)
+            cache.add(on[known], x[known], y[known], bool((~known).any()),
+                      cache.seen + len(positions), state.map.shape, self._capacity())
+        return cache
+
+    def binned(self, state: ViewState, layer: str | None = None,
+               points: ScatterPoints | None = None,
+               max_size: int = MAX_BINS) -> Interpolated | None:
+        """The shown plane's points binned into about one point per cell: each cell the mean
+        of the finite values of map ``layer`` of the points in it, NaN where none fell.
+
+        Kept between calls: new points and points whose values changed are added to the
+        cells (cell indices are computed once per point); the grid is rebuilt only when a point
+        falls outside it or the points call for :data:`REBIN_GROWTH` times finer cells (at most
+        ``max_size`` cells a side: about the pixels it is drawn on). None with fewer than 3
+        points, or all on one horizontal or vertical line.
+        """
+        layer = layer or state.reduction
+        pts = points if points is not None else self.points(state, layer)
+        cache = self._points
+        bins = self._bins.get(layer)
+        if bins is None or bins.cache is not cache:
+            bins = self._bins[layer] = _Bins(cache)
+        return bins.update(pts, self.scatter, min(int(max_size), MAX_BINS))
 
     def point_xy(self, position: Position) -> tuple[float, float] | None:
         """Real (x, y) of the point at ``position``, None while its position is not read."""
@@ -121,30 +185,40 @@ class ScatterGeometry:
 
     def pending(self, state: ViewState) -> tuple[np.ndarray, np.ndarray]:
         """Planned (x, y) of the points of the shown plane not acquired yet, in scan order."""
-        s = self.scatter
-        if s.planned_x is None or s.planned_y is None:
-            return np.zeros(0), np.zeros(0)
-        shape = s.planned_x.shape
-        done = np.zeros(shape, bool)
-        acquired = state.acquired_positions()
-        acquired = acquired[state.on_plane(acquired)][:, list(s.dims)]
-        inside = (acquired < np.asarray(shape)).all(axis=1)
-        done[tuple(acquired[inside].T)] = True
-        todo = ~done.ravel()
-        return s.planned_x.ravel()[todo], s.planned_y.ravel()[todo]
+        x, y, _connect = self.pending_path(state)
+        return x, y
 
     def pending_path(self, state: ViewState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`pending` and, per point, whether the trajectory runs on to the next one.
 
         Consecutive planned points are joined only when they are neighbours (at most 2.5 times
         the scan's typical spacing apart): a raster's fly-back or a golden-angle spiral's jumps
-        are not drawn as lines across the map.
+        are not drawn as lines across the map. Which planned points are done is kept between
+        calls and updated with the points acquired since; the answer is kept until then.
         """
-        x, y = self.pending(state)
-        if len(x) < 2:
-            return x, y, np.zeros(len(x), bool)
+        s = self.scatter
+        if s.planned_x is None or s.planned_y is None:
+            return np.zeros(0), np.zeros(0), np.zeros(0, bool)
+        plane = tuple(state.slow_index) if state.rank > 2 else ()
+        cache = self._pending
+        if cache is None or cache.plane != plane or cache.planned is not s.planned_x \
+                or state.n_acquired < cache.seen:
+            cache = self._pending = _Pending(plane, s.planned_x)
+        if state.n_acquired > cache.seen or cache.path is None:
+            acquired = state.acquired_positions(cache.seen)
+            acquired = acquired[state.on_plane(acquired)][:, list(s.dims)]
+            inside = (acquired < np.asarray(cache.done.shape)).all(axis=1)
+            cache.done[tuple(acquired[inside].T)] = True
+            cache.seen = state.n_acquired
+            cache.path = self._path(np.flatnonzero(~cache.done.ravel()))
+        return cache.path
+
+    def _path(self, todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.scatter
         px, py = s.planned_x.ravel(), s.planned_y.ravel()
+        x, y = px[todo], py[todo]
+        if len(x) < 2:
+            return x, y, np.zeros(len(x), bool)
         wide, high = float(np.ptp(px)), float(np.ptp(py))
         n = max(len(px), 2)
         spacing = np.sqrt(wide * high / n) if wide * high > 0 else max(wide, high) / (n - 1)
@@ -242,6 +316,234 @@ class ScatterGeometry:
         _fill(image, inside)
         image[~inside] = np.nan
         return Interpolated(image, rect)
+
+
+# ----------------------------------------------------------------------------- caches
+
+class _Points:
+    """The known points of one plane in arrival order, gathered once per point."""
+
+    def __init__(self, plane: tuple[int, ...], rank: int) -> None:
+        self.plane, self.rank = plane, rank
+        self.seen = 0            # acquired points (arrival order) looked at
+        self.unknown = False     # some had no known position yet: look again when read
+        self.known_shape: tuple[int, ...] = ()
+        self._n = 0
+        self._pos = np.zeros((0, rank), np.int64)
+        self._x = np.zeros(0)
+        self._y = np.zeros(0)
+        self._flat: np.ndarray | None = None      # flat index into the map's values
+        self._flat_shape: tuple[int, ...] = ()
+
+    def stale(self, scatter: Scatter) -> bool:
+        """True if points without a known position may have one now."""
+        return self.unknown and tuple(scatter.x.shape) != self.known_shape
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._pos[: self._n]
+
+    @property
+    def x_buffer(self) -> np.ndarray:
+        return self._x
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self._n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self._n]
+
+    def add(self, positions: np.ndarray, x: np.ndarray, y: np.ndarray, unknown: bool,
+            seen: int, map_shape: tuple[int, ...], capacity: int = 0) -> None:
+        n, k = self._n, len(positions)
+        self.seen = seen
+        self.unknown = self.unknown or unknown
+        if n + k > len(self._x):
+            size = max(n + k, 2 * len(self._x), 1024, capacity)
+            self._pos = _grown(self._pos, size, n)
+            self._x, self._y = _grown(self._x, size, n), _grown(self._y, size, n)
+            self._flat = None if self._flat is None else _grown(self._flat, size, n)
+        self._pos[n: n + k], self._x[n: n + k], self._y[n: n + k] = positions, x, y
+        if self._flat is not None and map_shape == self._flat_shape and k:
+            self._flat[n: n + k] = np.ravel_multi_index(tuple(positions.T), map_shape)
+        self._n = n + k
+
+    def _flat_index(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._flat is None or shape != self._flat_shape:
+            self._flat = np.zeros(len(self._x), np.int64)
+            if self._n:
+                self._flat[: self._n] = np.ravel_multi_index(tuple(self.positions.T), shape)
+            self._flat_shape = shape
+        return self._flat[: self._n]
+
+    def values_of(self, values: np.ndarray) -> np.ndarray:
+        """The values of a map (shaped like the map) at these points, float64."""
+        if not self._n:
+            return np.zeros(0)
+        if values.ndim == 1:
+            return np.asarray(values[self.positions[:, 0]], np.float64)
+        if values.flags.c_contiguous:
+            return np.asarray(values.reshape(-1)[self._flat_index(values.shape)], np.float64)
+        return np.asarray(values[tuple(self.positions.T)], np.float64)
+
+
+class _Pending:
+    """Which planned points of one plane were acquired, and the pending path they leave."""
+
+    def __init__(self, plane: tuple[int, ...], planned: np.ndarray) -> None:
+        self.plane, self.planned = plane, planned
+        self.done = np.zeros(planned.shape, bool)
+        self.seen = 0
+        self.path: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+class _Bins:
+    """The binned image of one map layer over a :class:`_Points` cache, updated in place."""
+
+    def __init__(self, cache: _Points | None) -> None:
+        self.cache = cache
+        self.n = 0               # cells along each side (0: no grid yet)
+        self.origin = (0.0, 0.0)
+        self.step = (1.0, 1.0)
+        self.rebuilds = 0        # grids built (for tests and benchmarks)
+        self._binned = 0         # points in the cells
+        self._cells = np.zeros(0, np.int64)
+        self._values = np.zeros(0)
+        self._count = np.zeros(0)
+        self._total = np.zeros(0)
+        self._image: Interpolated | None = None   # the last image, while nothing changed
+
+    def update(self, pts: ScatterPoints, scatter: Scatter, max_size: int = MAX_BINS
+               ) -> Interpolated | None:
+        k = len(pts)
+        if k < 3:
+            return None
+        x, y, v = pts.x, pts.y, pts.values
+        new = slice(self._binned, k)
+        wanted = int(np.clip(1.2 * np.sqrt(k), 8, max(max_size, 8)))
+        if k < self._binned or not self.n or wanted > REBIN_GROWTH * self.n \
+                or not self._inside(x[new], y[new]):
+            if not self._grid(x, y, wanted, scatter, grow=bool(self.n)):
+                return None
+            self._cells = self._cell(x, y)
+            self._values = v.copy()
+            self._count, self._total = _sums(self._cells, v, self.n)
+            self._image = None
+        else:
+            if self._changed(v[: self._binned]):
+                self._image = None
+            if k > self._binned:
+                cells = self._cell(x[new], y[new])
+                count, total = _sums(cells, v[new], self.n)
+                self._count += count
+                self._total += total
+                if k > len(self._cells):   # room for the cache's points: few copies
+                    size = max(k, 2 * len(self._cells), len(self.cache.x_buffer))
+                    self._cells = _grown(self._cells, size, self._binned)
+                    self._values = _grown(self._values, size, self._binned)
+                self._cells[new], self._values[new] = cells, v[new]
+                self._image = None
+        self._binned = k
+        if self._image is None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                image = (self._total / self._count).reshape(self.n, self.n)
+            (x0, y0), (dx, dy) = self.origin, self.step
+            self._image = Interpolated(image, (x0, y0, dx * self.n, dy * self.n))
+        return self._image
+
+    def _changed(self, values: np.ndarray) -> bool:
+        """Take the new values of points already in the cells (a dataset, ROI or channel
+        recomputed): their old values out, the new ones in."""
+        old = self._values[: self._binned]
+        differ = old.view(np.int64) != values.view(np.int64)   # bits: NaN equals NaN
+        if not differ.any():
+            return False
+        differ = np.flatnonzero(differ)
+        cells = self._cells[: self._binned][differ]
+        count, total = _sums(cells, old[differ], self.n)
+        self._count -= count
+        self._total -= total
+        count, total = _sums(cells, values[differ], self.n)
+        self._count += count
+        self._total += total
+        self._total[self._count == 0] = 0.0    # no rounding left in cells emptied
+        old[differ] = values[differ]
+        return True
+
+    def _grid(self, x: np.ndarray, y: np.ndarray, n: int, scatter: Scatter,
+              grow: bool) -> bool:
+        """A new grid of ``n`` x ``n`` cells over the points (and, when known, the planned
+        trajectory); once the points outgrew a grid, with an eighth of the span to spare on
+        the sides they pass, so a scan growing outwards rebuilds it rarely."""
+        if not np.isfinite(x).any():
+            return False
+        x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            return False
+        if scatter.planned_x is not None and scatter.planned_y is not None:
+            px, py = scatter.planned_x, scatter.planned_y
+            good = np.isfinite(px) & np.isfinite(py)
+            if good.any():
+                x0, x1 = min(x0, float(px[good].min())), max(x1, float(px[good].max()))
+                y0, y1 = min(y0, float(py[good].min())), max(y1, float(py[good].max()))
+        elif grow:
+            (ox0, oy0), (dx, dy) = self.origin, self.step
+            ox1, oy1 = ox0 + dx * self.n, oy0 + dy * self.n
+            mx, my = (x1 - x0) / 8, (y1 - y0) / 8
+            x0 = x0 - mx if x0 < ox0 else min(x0, ox0)
+            x1 = x1 + mx if x1 > ox1 else max(x1, ox1)
+            y0 = y0 - my if y0 < oy0 else min(y0, oy0)
+            y1 = y1 + my if y1 > oy1 else max(y1, oy1)
+        self.n = n
+        self.origin = (x0, y0)
+        self.step = ((x1 - x0) / n, (y1 - y0) / n)
+        self.rebuilds += 1
+        return True
+
+    def _inside(self, x: np.ndarray, y: np.ndarray) -> bool:
+        if not len(x):
+            return True
+        (x0, y0), (dx, dy) = self.origin, self.step
+        return bool(x.min() >= x0 and x.max() <= x0 + dx * self.n
+                    and y.min() >= y0 and y.max() <= y0 + dy * self.n)
+
+    def _cell(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat cell index of each point (as :meth:`ScatterGeometry.interpolate` bins)."""
+        (x0, y0), (dx, dy), n = self.origin, self.step, self.n
+        col = np.clip(((x - x0) / dx).astype(np.int64), 0, n - 1)
+        row = np.clip(((y - y0) / dy).astype(np.int64), 0, n - 1)
+        return row * n + col
+
+
+def _sums(cells: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: how many finite values, and their sum."""
+    good = np.isfinite(values)
+    if not good.all():
+        cells, values = cells[good], values[good]
+    count = np.bincount(cells, minlength=n * n).astype(np.float64)
+    total = np.bincount(cells, weights=values, minlength=n * n)
+    return count, total
+
+
+def _grown(array: np.ndarray, size: int, n: int) -> np.ndarray:
+    grown = np.zeros((size,) + array.shape[1:], array.dtype)
+    grown[:n] = array[:n]
+    return grown
+
+
+def _same_prefix(old: Scatter, new: Scatter) -> bool:
+    """True if ``new`` holds the same positions as ``old`` wherever ``old`` had them."""
+    if tuple(old.dims) != tuple(new.dims) or old.x.ndim != new.x.ndim:
+        return False
+    for a, b in ((old.x, new.x), (old.y, new.y)):
+        if any(m > n for m, n in zip(a.shape, b.shape)):
+            return False
+        window = tuple(slice(0, m) for m in a.shape)
+        if a is not b and not np.array_equal(a, b[window], equal_nan=True):
+            return False
+    return True
 
 
 # ----------------------------------------------------------------------------- helpers

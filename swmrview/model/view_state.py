@@ -74,9 +74,10 @@ class ViewState:
         """Number of points acquired so far."""
         return self._n
 
-    def acquired_positions(self) -> np.ndarray:
-        """Positions (n, rank) of the acquired points in arrival order (a copy)."""
-        return self._order[: self._n].copy()
+    def acquired_positions(self, start: int = 0) -> np.ndarray:
+        """Positions (n, rank) of the acquired points in arrival order (a copy), from the
+        ``start``-th on."""
+        return self._order[start: self._n].copy()
 
     def on_plane(self, positions: np.ndarray) -> np.ndarray:
         """Which rows of ``positions`` (n, rank) lie on the plane shown (scans of rank > 2

@@ -95,7 +95,7 @@ class Poller:
             self._last_axes = now
             if refresh_axes(scan, force=final):
                 fields["axes"] = scan.axes
-            scatter = scan.scatter.read(n_ready, scan.follower.scan_shape) \
+            scatter = scan.scatter.read(n_ready, scan.follower.scan_shape, final) \
                 if scan.scatter is not None else None
             if scatter is not None:  # a non-grid scan's point positions
                 fields["scatter"] = scatter

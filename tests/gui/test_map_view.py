@@ -264,3 +264,46 @@ def test_map_view_alone_draws_a_hand_made_scatter_state(map_view):
     assert [list(v) for v in dots] == [[x[3]], [y[3]]]
     assert map_view.plot.getAxis("bottom").labelText == "sample_x (mm)"
     assert map_view.position_at_scene(map_view.scene_position((4,))) == (4,)
+
+
+def test_map_view_alone_draws_many_scatter_points_binned_and_keeps_up_with_new_ones(map_view):
+    """Beyond MAX_SYMBOLS points: an RGBA image of the binned points (the geometry's cells,
+    updated with new points), and the many planned points to come as a few thousand dots."""
+    from swmrview.gui.scatter_view import MAX_PENDING, MAX_SYMBOLS
+    from swmrview.model.messages import Axis, Scatter, Update
+    from swmrview.model.status import LIVE, Status
+
+    n = 3 * MAX_SYMBOLS
+    k = np.arange(n)
+    x, y = np.sqrt(k) * np.cos(k * 2.4), np.sqrt(k) * np.sin(k * 2.4)
+    values = 1.0 + (k % 17)
+    scatter = Scatter("sample_x", "sample_y", "mm", "mm", x, y, planned_x=x, planned_y=y,
+                      n_points=n)
+    first = n // 2
+    state = _hand_made_state((n,), (Axis("sample_x", "mm"),), k[:first, None],
+                             {"sum": values[:first]}, scatter=scatter)
+    map_view.set_state(state)
+    view = map_view.scatter_view
+    assert view.active() and view.image.isVisible() and not len(view.points.getData()[0])
+    px, _py = view.pending_dots.getData()
+    assert 0 < len(px) <= MAX_PENDING < n - first
+    for stop in (first + 500, first + 1500):
+        start = state.n_acquired
+        state.apply(Update(1, Status(LIVE, "live"), positions=k[start:stop, None],
+                           values={"sum": values[start:stop]}, new_points=stop - start))
+        map_view.refresh()
+        result = view.items.result
+        size = result.image.shape[0]
+        x0, y0, w, h = result.rect
+        col = np.clip(((x[:stop] - x0) / (w / size)).astype(int), 0, size - 1)
+        row = np.clip(((y[:stop] - y0) / (h / size)).astype(int), 0, size - 1)
+        count = np.bincount(row * size + col, minlength=size * size)
+        total = np.bincount(row * size + col, weights=values[:stop], minlength=size * size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = (total / count).reshape(size, size)
+        np.testing.assert_allclose(result.image, want, rtol=1e-12)
+        drawn = view.image.image
+        assert drawn.dtype == np.uint8 and drawn.shape == (size, size, 4)
+        np.testing.assert_array_equal(drawn[..., 3] == 0, np.isnan(want))
+    assert len(view.pending_dots.getData()[0]) <= MAX_PENDING
+    assert map_view.position_at_scene(map_view.scene_position((first + 10,))) == (first + 10,)

@@ -139,9 +139,17 @@ def test_many_points_are_drawn_binned_at_their_positions(make_window, qtbot, tmp
     assert scatter.mode == POINTS and len(scatter.points.getData()[0]) == 0
     rect = scatter.image.mapRectToParent(scatter.image.boundingRect())
     assert (rect.left(), rect.bottom()) == pytest.approx((x.min(), y.max()))
-    image = scatter.image.image
+    image = scatter.items.result.image          # the binned means, NaN where no point fell
     assert np.nanmin(image) >= sw.expected_value(x, y).min() - 1e-9
     assert 0.3 < np.isfinite(image).mean() < 1.0
+    drawn = scatter.image.image                 # coloured RGBA, empty cells transparent
+    assert drawn.dtype == np.uint8 and drawn.shape == image.shape + (4,)
+    np.testing.assert_array_equal(drawn[..., 3] == 0, np.isnan(image))
+    lut = colormap("viridis").getLookupTable(nPts=256, alpha=True)
+    lo, hi = window.map_view.color_scale.levels
+    top = np.unravel_index(np.nanargmax(image), image.shape)
+    want = lut[int(np.clip((image[top] - lo) / (hi - lo) * 255, 0, 255))]
+    np.testing.assert_array_equal(drawn[top], want)
     k = n // 2
     assert window.map_view.click_at_scene(window.map_view.scene_position((k,))) == (k,)
 

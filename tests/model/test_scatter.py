@@ -190,3 +190,103 @@ def test_binned_points_hold_each_cells_mean_and_nan_where_no_point_fell():
     image = state.scatter.interpolate(state, size=2, fill=False).image
     # cells of 1 x 1: (row 0: y < 1) [0 -> 1.0, 1 and 2 at x >= 1 -> 2.0]; row 1: 3 and (4 + 6)
     np.testing.assert_array_equal(image, [[1.0, 2.0], [np.nan, (3 + 4 + 6) / 3]])
+
+
+def _reference_binning(pts, result):
+    """Numpy binning of ``pts`` on the grid of ``result``: each cell's mean of the finite
+    values, NaN where none fell (what the binned map draws)."""
+    n = result.image.shape[0]
+    x0, y0, w, h = result.rect
+    good = np.isfinite(pts.values)
+    col = np.clip(((pts.x[good] - x0) / (w / n)).astype(np.int64), 0, n - 1)
+    row = np.clip(((pts.y[good] - y0) / (h / n)).astype(np.int64), 0, n - 1)
+    count = np.zeros((n, n))
+    total = np.zeros((n, n))
+    np.add.at(count, (row, col), 1)
+    np.add.at(total, (row, col), pts.values[good])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def test_binned_points_equal_a_numpy_binning_and_grow_with_new_points_only():
+    """The binned image kept by the geometry: equal to binning all points afresh, after new
+    points (added to the cells, not rebinned) and after old values changed."""
+    n = 20_000
+    x, y = spiral(n)
+    state = make_state((n,), x, y, n, planned=(x, y))
+    rng = np.random.default_rng(1)
+    values = rng.uniform(1, 5, n)
+    values[::97] = np.nan                                  # points with no value yet
+    acquire(state, np.arange(12_000), values[:12_000])
+    first = state.scatter.binned(state)
+    pts = state.scatter.points(state)
+    assert len(pts) == 12_000
+    np.testing.assert_allclose(first.image, _reference_binning(pts, first), rtol=1e-12)
+    assert np.isnan(first.image).any() and np.isfinite(first.image).any()
+    bins = state.scatter._bins["sum"]
+    assert bins.rebuilds == 1
+    cells = bins._cells.copy()
+
+    acquire(state, np.arange(12_000, 13_000), values[12_000:13_000])
+    after = state.scatter.binned(state)
+    assert bins.rebuilds == 1                              # the grid kept: new points added
+    np.testing.assert_array_equal(bins._cells[:12_000], cells[:12_000])
+    assert after.rect == first.rect
+    pts = state.scatter.points(state)                      # a full recompute on that grid
+    assert len(pts) == 13_000
+    np.testing.assert_allclose(after.image, _reference_binning(pts, after), rtol=1e-9)
+    wanted = int(1.2 * np.sqrt(13_000))                    # finer, but not 1.25x finer yet
+    assert after.image.shape[0] < wanted < 1.25 * after.image.shape[0]
+
+    # old points recomputed (another dataset, an ROI): their old values leave their cells
+    again = np.arange(0, 13_000, 3)
+    acquire(state, again, np.full(len(again), 10.0))
+    changed = state.scatter.binned(state)
+    np.testing.assert_allclose(changed.image, _reference_binning(state.scatter.points(state),
+                                                                 changed), rtol=1e-9)
+    assert state.scatter.binned(state) is changed          # nothing new: the same image
+
+
+def test_binned_grid_is_rebuilt_when_points_fall_outside_it():
+    """Without a planned trajectory the grid spans the points; a spiral growing outwards
+    rebuilds it (with room to spare), and the image still equals a fresh binning."""
+    n = 8_000
+    x, y = spiral(n)
+    state = make_state((n,), x, y, n)
+    acquire(state, np.arange(2_000), np.arange(2_000.0))
+    first = state.scatter.binned(state)
+    assert first.rect == pytest.approx((x[:2000].min(), y[:2000].min(),
+                                        np.ptp(x[:2000]), np.ptp(y[:2000])))
+    for stop in (4_000, 6_000, 8_000):
+        acquire(state, np.arange(stop - 2_000, stop), np.arange(stop - 2_000.0, stop))
+        result = state.scatter.binned(state)
+        pts = state.scatter.points(state)
+        x0, y0, w, h = result.rect
+        assert x0 <= pts.x.min() and pts.x.max() <= x0 + w * (1 + 1e-12)
+        assert y0 <= pts.y.min() and pts.y.max() <= y0 + h * (1 + 1e-12)
+        np.testing.assert_allclose(result.image, _reference_binning(pts, result), rtol=1e-9)
+
+
+def test_cached_points_follow_the_plane_and_positions_read_later():
+    """The gathered points are those a full gather gives: on the plane shown, with positions
+    that arrive after their points."""
+    rng = np.random.default_rng(2)
+    gx, gy = rng.uniform(0, 1, (4, 5)), rng.uniform(0, 1, (4, 5))
+    state = make_state((3, 4, 5), gx[:1], gy[:1], 0, dims=(1, 2))
+    positions = np.argwhere(np.ones((3, 4, 5), bool))
+    acquire(state, positions[:30], np.arange(30.0))
+    assert len(state.scatter.points(state)) == 0
+    state.apply(Update(1, Status(LIVE, "live"), scatter=Scatter(
+        "sx", "sy", "mm", "mm", frozen(gx[:2]), frozen(gy[:2]), None, None, (1, 2), 30)))
+    state.set_slow_index((1,))
+    pts = state.scatter.points(state)                      # row 0 and 1 of plane 1 known
+    assert [tuple(p) for p in pts.positions] == [tuple(p) for p in positions[20:30]]
+    np.testing.assert_array_equal(pts.x, gx[:2].ravel())
+    acquire(state, positions[30:45], np.arange(30.0, 45.0))
+    state.apply(Update(1, Status(LIVE, "live"), scatter=Scatter(
+        "sx", "sy", "mm", "mm", frozen(gx), frozen(gy), None, None, (1, 2), 45)))
+    pts = state.scatter.points(state)
+    np.testing.assert_array_equal(pts.values, np.arange(20.0, 40.0))
+    np.testing.assert_array_equal(pts.x, gx.ravel())
+    state.set_slow_index((2,))
+    np.testing.assert_array_equal(state.scatter.points(state).values, np.arange(40.0, 45.0))

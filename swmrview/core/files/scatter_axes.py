@@ -31,7 +31,7 @@ from swmrview.core.files.sources import Notes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScatterAxes", "find_scatter_axes", "read_positions", "read_planned"]
+__all__ = ["ScatterAxes", "find_scatter_axes", "read_positions", "read_rows", "read_planned"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,23 @@ def read_positions(h5file: h5py.File, axes: ScatterAxes) -> tuple[np.ndarray, np
     extent = tuple(min(a, b) for a, b in zip(arrays[0].shape, arrays[1].shape))
     window = tuple(slice(0, n) for n in extent)
     return arrays[0][window], arrays[1][window]
+
+
+def read_rows(h5file: h5py.File, path: str, start: int = 0
+              ) -> tuple[tuple[int, ...], np.ndarray]:
+    """The shape now of the dataset at ``path`` and its rows from ``start`` on along its first
+    dim (float64; all of it for a 0-d dataset), after a refresh under SWMR. Only those rows are
+    read (a live scan's new positions), not the whole dataset."""
+    ds = h5file[path]
+    if getattr(h5file, "swmr_mode", False):
+        ds.refresh()
+    shape = tuple(int(n) for n in ds.shape)
+    if not shape:
+        return shape, np.asarray(ds[()], dtype=np.float64)
+    first = min(max(start, 0), shape[0])
+    if first >= shape[0]:
+        return shape, np.zeros((0,) + shape[1:])
+    return shape, np.asarray(ds[first:] if first else ds[()], dtype=np.float64)
 
 
 def read_planned(h5file: h5py.File, axes: ScatterAxes, shape: Sequence[int]
