@@ -15,13 +15,13 @@ import logging
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from swmrview.session.arrays import array_format, output_problem, write_array
-
-from swmrview.session.export_feed import ExportFeed
+from swmrview.gui.lag_probe import LagProbe
 from swmrview.model.messages import ScanInfo, Update
-from swmrview.model.options import ViewerOptions
+from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, ViewerOptions
 from swmrview.model.status import ERROR, FINISHED, Status
 from swmrview.model.view_state import ViewState
+from swmrview.session.arrays import array_format, output_problem, write_array
+from swmrview.session.export_feed import ExportFeed
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class HeadlessActions:
         self.options = options
         self.exported = self.grabbed = self.frame_exported = False
         self.bad_input = False   # an output asked for that the file cannot give (no map)
+        # --stats: the GUI thread's lateness probe, writing the window's LagStats at close
+        self.lag_probe = LagProbe(window.stats, options.stats, window) if options.stats else None
         self.live = ExportFeed(threaded=True)      # h5py writes off the GUI thread
         self._export_error: str | None = None
         self._said: set[str] = set()               # failures logged (each once)
@@ -74,11 +76,10 @@ class HeadlessActions:
         if self.options.exit_on_finish:
             QTimer.singleShot(0, self.window.close)
 
-    def closing(self) -> list[str]:
-        """On close: what was asked for and not done yet; a live export is finished.
-
-        Returns the outputs asked for on the command line that were not written (the window
-        then exits non-zero: a failed export never passes for a success)."""
+    def closing(self, exit_code: int, status: str) -> int:
+        """On close: write what was asked for and not done yet (a live export is finished, the
+        ``--stats`` file written); the exit code then: an output not written never passes for
+        a success (2 when the file had none to give, such as a map of a single frame)."""
         self.live.close()
         if self.options.screenshot and not self.grabbed:
             self.screenshot(self.options.screenshot)
@@ -87,7 +88,12 @@ class HeadlessActions:
         if self.options.export_frame and not self.frame_exported \
                 and self.window.state is not None:
             self.export_frame(self.options.export_frame)
-        return self.unwritten()
+        if self.unwritten() and exit_code == EXIT_OK:
+            exit_code = EXIT_BAD_INPUT if self.bad_input else EXIT_ERROR
+        if self.lag_probe is not None and not self.lag_probe.write(
+                self.options.path, status, exit_code) and exit_code == EXIT_OK:
+            exit_code = EXIT_ERROR
+        return exit_code
 
     def unwritten(self) -> list[str]:
         """The outputs asked for in the options that were not (all) written."""

@@ -23,7 +23,6 @@ from swmrview.gui.export_menu import install_export_menu
 from swmrview.gui.file_menu import FileMenu
 from swmrview.gui.frame_view import FrameView
 from swmrview.gui.headless import HeadlessActions
-from swmrview.gui.lag_probe import LagProbe
 from swmrview.gui.line_profile import LineProfileDock
 from swmrview.gui.map_view import MapView
 from swmrview.gui.redraw import RedrawScheduler
@@ -34,7 +33,7 @@ from swmrview.gui.toolbar import ViewToolBar
 from swmrview.gui.view_actions import ViewActions
 from swmrview.gui.worker import FollowThread
 from swmrview.model.messages import PointFrame, ScanInfo, Update
-from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, ViewerOptions
+from swmrview.model.options import EXIT_OK, ViewerOptions
 from swmrview.model.stats import LagStats
 from swmrview.model.status import IDLE, WAITING, Status
 from swmrview.model.view_state import ViewState
@@ -68,10 +67,8 @@ class MainWindow(QMainWindow):
         errors.collect_garbage_in_gui_thread()
         self.options = options or ViewerOptions()
         self.settings = Settings()
-        self.headless = HeadlessActions(self, self.options)
         self.stats = LagStats()   # what --stats writes: counted always, it costs nothing
-        self.lag_probe = LagProbe(self.stats, self.options.stats, self) \
-            if self.options.stats else None
+        self.headless = HeadlessActions(self, self.options)
         self.follow: FollowThread | None = None
         self.info: ScanInfo | None = None
         self.state: ViewState | None = None
@@ -266,10 +263,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ user actions
     def pin_point(self, position) -> None:
-        """Show the frame at ``position`` and keep it until "Follow latest" is chosen.
-
-        Points not acquired yet are ignored: there is no frame to show.
-        """
+        """Show the frame at ``position`` until "Follow latest" (points not acquired: no)."""
         if self.follow is None or self.state is None or not self.state.pin(position):
             return
         self.toolbar.set_following(False)
@@ -290,12 +284,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ Qt events
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Save settings, do pending headless actions, and stop the follower thread."""
-        if self.headless.closing() and self.exit_code == EXIT_OK:   # an output not written:
-            self.exit_code = EXIT_BAD_INPUT if self.headless.bad_input else EXIT_ERROR
-        if self.lag_probe is not None and not self.lag_probe.write(
-                self.options.path, self.status.kind, self.exit_code) \
-                and self.exit_code == EXIT_OK:
-            self.exit_code = EXIT_ERROR
+        self.exit_code = self.headless.closing(self.exit_code, self.status.kind)
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_view(self.channels.view())
         self.settings.set_window_state(self.saveState())

@@ -9,13 +9,29 @@ convex hull of the acquired points). Plain numpy; nothing here imports Qt.
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from swmrview.model.hull import (
+    along_one_dim,
+    collinear,
+    convex_hull,
+    fill_outside,
+    last_plane,
+    outermost,
+    row_spans,
+)
 from swmrview.model.messages import Axis, Scatter
+from swmrview.model.scatter_cache import (
+    MAX_BINS,
+    BinCache,
+    Interpolated,
+    PendingCache,
+    PointCache,
+    ScatterPoints,
+    same_prefix,
+)
 
 
 class ViewState(Protocol):
@@ -35,53 +51,30 @@ class ViewState(Protocol):
 
 Position = tuple[int, ...]
 MAX_GRID = 256          # cells along each side of an interpolated image, at most
-MAX_BINS = 1024         # cells along each side of the binned points, at most
-REBIN_GROWTH = 1.25     # the binned grid is rebuilt finer when the points call for this many
                         # times its cells along a side (else new points go into its cells)
-
-
-@dataclass(frozen=True)
-class ScatterPoints:
-    """The acquired points drawn (arrival order): positions (n, rank), x, y and map values."""
-
-    positions: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    values: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-
-@dataclass(frozen=True)
-class Interpolated:
-    """Map values on a regular grid: ``image[row, col]`` at y0 + row * dy, x0 + col * dx."""
-
-    image: np.ndarray
-    rect: tuple[float, float, float, float]     # x0, y0, width, height of the whole image
 
 
 class ScatterGeometry:
     """What a scatter map shows of a view state; :meth:`set` takes each new position message.
 
     The acquired points' positions, coordinates and map indices are gathered once per point
-    (:class:`_Points`, kept while the plane shown and the positions read stay the same), and
+    (:class:`PointCache`, kept while the plane shown and the positions read stay the same), and
     the binned image of many points is updated with new or changed points only
-    (:class:`_Bins`, one per map layer): a redraw of 10^6 points costs a gather of their
+    (:class:`BinCache`, one per map layer): a redraw of 10^6 points costs a gather of their
     values, not a pass over positions and coordinates.
     """
 
     def __init__(self, scatter: Scatter, rank: int) -> None:
         self.scatter = scatter
         self.rank = rank
-        self._points: _Points | None = None
-        self._bins: dict[str, _Bins] = {}
-        self._pending: _Pending | None = None
+        self._points: PointCache | None = None
+        self._bins: dict[str, BinCache] = {}
+        self._pending: PendingCache | None = None
 
     def set(self, scatter: Scatter) -> None:
         """Use newer positions (more points written, or the planned trajectory read)."""
         old, self.scatter = self.scatter, scatter
-        if self._points is not None and not _same_prefix(old, scatter):
+        if self._points is not None and not same_prefix(old, scatter):
             self._forget()   # a position read before changed: gather everything again
 
     def _capacity(self) -> int:
@@ -130,7 +123,7 @@ class ScatterGeometry:
         values = state.map.values[layer or state.reduction]
         return ScatterPoints(cache.positions, cache.x, cache.y, cache.values_of(values))
 
-    def _gathered(self, state: ViewState) -> _Points:
+    def _gathered(self, state: ViewState) -> PointCache:
         """The cached points of the shown plane, with the points acquired since added."""
         plane = tuple(state.slow_index) if state.rank > 2 else ()
         cache = self._points
@@ -138,7 +131,7 @@ class ScatterGeometry:
         if cache is None or cache.plane != plane or cache.rank != state.rank \
                 or n < cache.seen or cache.stale(self.scatter):
             self._forget()
-            cache = self._points = _Points(plane, state.rank)
+            cache = self._points = PointCache(plane, state.rank)
         if n > cache.seen:
             positions = state.acquired_positions(cache.seen)[: n - cache.seen]
             on = positions[state.on_plane(positions)]
@@ -164,7 +157,7 @@ class ScatterGeometry:
         cache = self._points
         bins = self._bins.get(layer)
         if bins is None or bins.cache is not cache:
-            bins = self._bins[layer] = _Bins(cache)
+            bins = self._bins[layer] = BinCache(cache)
         return bins.update(pts, self.scatter, min(int(max_size), MAX_BINS))
 
     def point_xy(self, position: Position) -> tuple[float, float] | None:
@@ -203,7 +196,7 @@ class ScatterGeometry:
         cache = self._pending
         if cache is None or cache.plane != plane or cache.planned is not s.planned_x \
                 or state.n_acquired < cache.seen:
-            cache = self._pending = _Pending(plane, s.planned_x)
+            cache = self._pending = PendingCache(plane, s.planned_x)
         if state.n_acquired > cache.seen or cache.path is None:
             acquired = state.acquired_positions(cache.seen)
             acquired = acquired[state.on_plane(acquired)][:, list(s.dims)]
@@ -262,9 +255,9 @@ class ScatterGeometry:
         x[at], y[at] = px[known], py[known]
         pairs = [(x, y)] + ([(s.planned_x, s.planned_y)] if s.planned_x is not None else [])
         if len(s.dims) == 1:
-            return all(_collinear(a, b) for a, b in pairs) if known.sum() >= 3 \
-                else s.planned_x is not None and _collinear(s.planned_x, s.planned_y)
-        return all(_along_one_dim(_last_plane(a)) and _along_one_dim(_last_plane(b))
+            return all(collinear(a, b) for a, b in pairs) if known.sum() >= 3 \
+                else s.planned_x is not None and collinear(s.planned_x, s.planned_y)
+        return all(along_one_dim(last_plane(a)) and along_one_dim(last_plane(b))
                    for a, b in pairs)
 
     def prefers_points(self, state: ViewState) -> bool:
@@ -305,363 +298,14 @@ class ScatterGeometry:
         if not fill:
             return Interpolated(image, rect)
         # hull vertices are among each row's and column's outermost points (to within a cell)
-        keep = _outermost(col, y, n) | _outermost(row, x, n)
+        keep = outermost(col, y, n) | outermost(row, x, n)
         hull = convex_hull(x[keep], y[keep])
         if len(hull) < 3:
             return None
-        lo, hi = _row_spans(hull, y0 + (np.arange(n) + 0.5) * dy)
+        lo, hi = row_spans(hull, y0 + (np.arange(n) + 0.5) * dy)
         cx = x0 + (np.arange(n) + 0.5) * dx
         slack = 1e-9 * (x1 - x0)
         inside = ((cx >= lo[:, None] - slack) & (cx <= hi[:, None] + slack)) | (count > 0)
-        _fill(image, inside)
+        fill_outside(image, inside)
         image[~inside] = np.nan
         return Interpolated(image, rect)
-
-
-# ----------------------------------------------------------------------------- caches
-
-class _Points:
-    """The known points of one plane in arrival order, gathered once per point."""
-
-    def __init__(self, plane: tuple[int, ...], rank: int) -> None:
-        self.plane, self.rank = plane, rank
-        self.seen = 0            # acquired points (arrival order) looked at
-        self.unknown = False     # some had no known position yet: look again when read
-        self.known_shape: tuple[int, ...] = ()
-        self._n = 0
-        self._pos = np.zeros((0, rank), np.int64)
-        self._x = np.zeros(0)
-        self._y = np.zeros(0)
-        self._flat: np.ndarray | None = None      # flat index into the map's values
-        self._flat_shape: tuple[int, ...] = ()
-
-    def stale(self, scatter: Scatter) -> bool:
-        """True if points without a known position may have one now."""
-        return self.unknown and tuple(scatter.x.shape) != self.known_shape
-
-    @property
-    def positions(self) -> np.ndarray:
-        return self._pos[: self._n]
-
-    @property
-    def x_buffer(self) -> np.ndarray:
-        return self._x
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self._n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self._n]
-
-    def add(self, positions: np.ndarray, x: np.ndarray, y: np.ndarray, unknown: bool,
-            seen: int, map_shape: tuple[int, ...], capacity: int = 0) -> None:
-        n, k = self._n, len(positions)
-        self.seen = seen
-        self.unknown = self.unknown or unknown
-        if n + k > len(self._x):
-            size = max(n + k, 2 * len(self._x), 1024, capacity)
-            self._pos = _grown(self._pos, size, n)
-            self._x, self._y = _grown(self._x, size, n), _grown(self._y, size, n)
-            self._flat = None if self._flat is None else _grown(self._flat, size, n)
-        self._pos[n: n + k], self._x[n: n + k], self._y[n: n + k] = positions, x, y
-        if self._flat is not None and map_shape == self._flat_shape and k:
-            self._flat[n: n + k] = np.ravel_multi_index(tuple(positions.T), map_shape)
-        self._n = n + k
-
-    def _flat_index(self, shape: tuple[int, ...]) -> np.ndarray:
-        if self._flat is None or shape != self._flat_shape:
-            self._flat = np.zeros(len(self._x), np.int64)
-            if self._n:
-                self._flat[: self._n] = np.ravel_multi_index(tuple(self.positions.T), shape)
-            self._flat_shape = shape
-        return self._flat[: self._n]
-
-    def values_of(self, values: np.ndarray) -> np.ndarray:
-        """The values of a map (shaped like the map) at these points, float64."""
-        if not self._n:
-            return np.zeros(0)
-        if values.ndim == 1:
-            return np.asarray(values[self.positions[:, 0]], np.float64)
-        if values.flags.c_contiguous:
-            return np.asarray(values.reshape(-1)[self._flat_index(values.shape)], np.float64)
-        return np.asarray(values[tuple(self.positions.T)], np.float64)
-
-
-class _Pending:
-    """Which planned points of one plane were acquired, and the pending path they leave."""
-
-    def __init__(self, plane: tuple[int, ...], planned: np.ndarray) -> None:
-        self.plane, self.planned = plane, planned
-        self.done = np.zeros(planned.shape, bool)
-        self.seen = 0
-        self.path: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-
-class _Bins:
-    """The binned image of one map layer over a :class:`_Points` cache, updated in place."""
-
-    def __init__(self, cache: _Points | None) -> None:
-        self.cache = cache
-        self.n = 0               # cells along each side (0: no grid yet)
-        self.origin = (0.0, 0.0)
-        self.step = (1.0, 1.0)
-        self.rebuilds = 0        # grids built (for tests and benchmarks)
-        self._binned = 0         # points in the cells
-        self._cells = np.zeros(0, np.int64)
-        self._values = np.zeros(0)
-        self._count = np.zeros(0)
-        self._total = np.zeros(0)
-        self._image: Interpolated | None = None   # the last image, while nothing changed
-
-    def update(self, pts: ScatterPoints, scatter: Scatter, max_size: int = MAX_BINS
-               ) -> Interpolated | None:
-        k = len(pts)
-        if k < 3:
-            return None
-        x, y, v = pts.x, pts.y, pts.values
-        new = slice(self._binned, k)
-        wanted = int(np.clip(1.2 * np.sqrt(k), 8, max(max_size, 8)))
-        if k < self._binned or not self.n or wanted > REBIN_GROWTH * self.n \
-                or not self._inside(x[new], y[new]):
-            if not self._grid(x, y, wanted, scatter, grow=bool(self.n)):
-                return None
-            self._cells = self._cell(x, y)
-            self._values = v.copy()
-            self._count, self._total = _sums(self._cells, v, self.n)
-            self._image = None
-        else:
-            if self._changed(v[: self._binned]):
-                self._image = None
-            if k > self._binned:
-                cells = self._cell(x[new], y[new])
-                count, total = _sums(cells, v[new], self.n)
-                self._count += count
-                self._total += total
-                if k > len(self._cells):   # room for the cache's points: few copies
-                    size = max(k, 2 * len(self._cells), len(self.cache.x_buffer))
-                    self._cells = _grown(self._cells, size, self._binned)
-                    self._values = _grown(self._values, size, self._binned)
-                self._cells[new], self._values[new] = cells, v[new]
-                self._image = None
-        self._binned = k
-        if self._image is None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                image = (self._total / self._count).reshape(self.n, self.n)
-            (x0, y0), (dx, dy) = self.origin, self.step
-            self._image = Interpolated(image, (x0, y0, dx * self.n, dy * self.n))
-        return self._image
-
-    def _changed(self, values: np.ndarray) -> bool:
-        """Take the new values of points already in the cells (a dataset, ROI or channel
-        recomputed): their old values out, the new ones in."""
-        old = self._values[: self._binned]
-        differ = old.view(np.int64) != values.view(np.int64)   # bits: NaN equals NaN
-        if not differ.any():
-            return False
-        differ = np.flatnonzero(differ)
-        cells = self._cells[: self._binned][differ]
-        count, total = _sums(cells, old[differ], self.n)
-        self._count -= count
-        self._total -= total
-        count, total = _sums(cells, values[differ], self.n)
-        self._count += count
-        self._total += total
-        self._total[self._count == 0] = 0.0    # no rounding left in cells emptied
-        old[differ] = values[differ]
-        return True
-
-    def _grid(self, x: np.ndarray, y: np.ndarray, n: int, scatter: Scatter,
-              grow: bool) -> bool:
-        """A new grid of ``n`` x ``n`` cells over the points (and, when known, the planned
-        trajectory); once the points outgrew a grid, with an eighth of the span to spare on
-        the sides they pass, so a scan growing outwards rebuilds it rarely."""
-        if not np.isfinite(x).any():
-            return False
-        x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
-        if x1 - x0 <= 0 or y1 - y0 <= 0:
-            return False
-        if scatter.planned_x is not None and scatter.planned_y is not None:
-            px, py = scatter.planned_x, scatter.planned_y
-            good = np.isfinite(px) & np.isfinite(py)
-            if good.any():
-                x0, x1 = min(x0, float(px[good].min())), max(x1, float(px[good].max()))
-                y0, y1 = min(y0, float(py[good].min())), max(y1, float(py[good].max()))
-        elif grow:
-            (ox0, oy0), (dx, dy) = self.origin, self.step
-            ox1, oy1 = ox0 + dx * self.n, oy0 + dy * self.n
-            mx, my = (x1 - x0) / 8, (y1 - y0) / 8
-            x0 = x0 - mx if x0 < ox0 else min(x0, ox0)
-            x1 = x1 + mx if x1 > ox1 else max(x1, ox1)
-            y0 = y0 - my if y0 < oy0 else min(y0, oy0)
-            y1 = y1 + my if y1 > oy1 else max(y1, oy1)
-        self.n = n
-        self.origin = (x0, y0)
-        self.step = ((x1 - x0) / n, (y1 - y0) / n)
-        self.rebuilds += 1
-        return True
-
-    def _inside(self, x: np.ndarray, y: np.ndarray) -> bool:
-        if not len(x):
-            return True
-        (x0, y0), (dx, dy) = self.origin, self.step
-        return bool(x.min() >= x0 and x.max() <= x0 + dx * self.n
-                    and y.min() >= y0 and y.max() <= y0 + dy * self.n)
-
-    def _cell(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Flat cell index of each point (as :meth:`ScatterGeometry.interpolate` bins)."""
-        (x0, y0), (dx, dy), n = self.origin, self.step, self.n
-        col = np.clip(((x - x0) / dx).astype(np.int64), 0, n - 1)
-        row = np.clip(((y - y0) / dy).astype(np.int64), 0, n - 1)
-        return row * n + col
-
-
-def _sums(cells: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell: how many finite values, and their sum."""
-    good = np.isfinite(values)
-    if not good.all():
-        cells, values = cells[good], values[good]
-    count = np.bincount(cells, minlength=n * n).astype(np.float64)
-    total = np.bincount(cells, weights=values, minlength=n * n)
-    return count, total
-
-
-def _grown(array: np.ndarray, size: int, n: int) -> np.ndarray:
-    grown = np.zeros((size,) + array.shape[1:], array.dtype)
-    grown[:n] = array[:n]
-    return grown
-
-
-def _same_prefix(old: Scatter, new: Scatter) -> bool:
-    """True if ``new`` holds the same positions as ``old`` wherever ``old`` had them."""
-    if tuple(old.dims) != tuple(new.dims) or old.x.ndim != new.x.ndim:
-        return False
-    for a, b in ((old.x, new.x), (old.y, new.y)):
-        if any(m > n for m, n in zip(a.shape, b.shape)):
-            return False
-        window = tuple(slice(0, m) for m in a.shape)
-        if a is not b and not np.array_equal(a, b[window], equal_nan=True):
-            return False
-    return True
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def _collinear(x: np.ndarray, y: np.ndarray) -> bool:
-    """At least 3 finite points and all on one line (a line scan of two motors)."""
-    good = np.isfinite(x) & np.isfinite(y)
-    x, y = x[good].ravel(), y[good].ravel()
-    if len(x) < 3:
-        return False
-    span = max(np.ptp(x), np.ptp(y))
-    if span == 0:
-        return True
-    d = np.stack([x - x.mean(), y - y.mean()])
-    singular = np.linalg.svd(d, compute_uv=False)
-    return bool(singular[-1] <= 1e-3 * singular[0])
-
-
-def _last_plane(values: np.ndarray) -> np.ndarray:
-    """The last 2-D plane of a position array over more than 2 scan dims."""
-    return values.reshape((-1,) + values.shape[-2:])[-1] if values.ndim > 2 else values
-
-
-def _along_one_dim(values: np.ndarray) -> bool:
-    """A 2-D position array (NaN: not known) that changes along one of its dims only, to
-    within 10 % of a step."""
-    if values.ndim != 2 or not np.isfinite(values).any():
-        return True
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
-        along_rows = np.nanmax(np.abs(values - np.nanmedian(values, axis=0, keepdims=True)))
-        along_cols = np.nanmax(np.abs(values - np.nanmedian(values, axis=1, keepdims=True)))
-        moving, still, axis = (along_cols, along_rows, 1) if along_cols >= along_rows \
-            else (along_rows, along_cols, 0)
-        if not moving > 0:
-            return True
-        steps = np.abs(np.diff(values, axis=axis))
-        steps = steps[np.isfinite(steps) & (steps > 0)]
-        step = float(np.median(steps)) if steps.size else float(moving)
-    return bool(still <= 0.1 * step)
-
-
-def convex_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Vertices (k, 2) of the convex hull of the points, counter-clockwise (monotone chain)."""
-    pts = np.unique(np.stack([x, y], axis=1), axis=0) if len(x) else np.zeros((0, 2))
-    if len(pts) < 3:
-        return pts
-
-    def half(points: np.ndarray) -> list:
-        chain: list = []
-        for p in points:
-            while len(chain) >= 2 and _cross(chain[-2], chain[-1], p) <= 0:
-                chain.pop()
-            chain.append(p)
-        return chain
-
-    lower, upper = half(pts), half(pts[::-1])
-    hull = np.array(lower[:-1] + upper[:-1])
-    return hull if len(hull) >= 3 else hull[:0]
-
-
-def _outermost(bins: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """True for the points holding the smallest or the largest of ``values`` in their bin."""
-    low, high = np.full(n, np.inf), np.full(n, -np.inf)
-    np.minimum.at(low, bins, values)
-    np.maximum.at(high, bins, values)
-    return (values == low[bins]) | (values == high[bins])
-
-
-def _row_spans(hull: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each height in ``ys``, the x interval (lo, hi) the convex polygon ``hull`` covers
-    (lo > hi where it covers none)."""
-    a, b = hull, np.roll(hull, -1, axis=0)
-    ya, yb = a[:, 1], b[:, 1]
-    y = ys[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = (y - ya) / (yb - ya)
-        x = a[:, 0] + t * (b[:, 0] - a[:, 0])
-    crosses = (y >= np.minimum(ya, yb)) & (y <= np.maximum(ya, yb)) & (ya != yb)
-    lo = np.where(crosses, x, np.inf).min(axis=1)
-    hi = np.where(crosses, x, -np.inf).max(axis=1)
-    return lo, hi
-
-
-def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
-
-
-def in_polygon(hull: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """True where (x, y) lies inside (or on) the convex counter-clockwise polygon ``hull``."""
-    inside = np.ones(np.shape(x), bool)
-    scale = max(np.ptp(hull[:, 0]), np.ptp(hull[:, 1]), 1e-300)
-    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
-        cross = (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0])
-        inside &= cross >= -1e-9 * scale * scale
-    return inside
-
-
-def _fill(image: np.ndarray, where: np.ndarray) -> None:
-    """Fill NaN cells of ``image`` inside ``where`` from their filled 8 neighbours, repeatedly."""
-    known = np.isfinite(image)
-    for _ in range(sum(image.shape)):
-        todo = where & ~known
-        if not todo.any():
-            return
-        values = np.pad(np.where(known, image, 0.0), 1)
-        counts = np.pad(known.astype(np.float64), 1)
-        total = np.zeros(image.shape)
-        n = np.zeros(image.shape)
-        rows, cols = image.shape
-        for dr in (0, 1, 2):
-            for dc in (0, 1, 2):
-                if dr == dc == 1:
-                    continue
-                total += values[dr: dr + rows, dc: dc + cols]
-                n += counts[dr: dr + rows, dc: dc + cols]
-        new = todo & (n > 0)
-        if not new.any():
-            return
-        image[new] = total[new] / n[new]
-        known = known | new

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from swmrview.model.messages import Axis, ScanInfo, Scatter, Update, frozen
-from swmrview.model.scatter import convex_hull, in_polygon
+from swmrview.model.hull import convex_hull, in_polygon
 from swmrview.model.status import FINISHED, LIVE, Status
 from swmrview.model.view_state import ViewState
 from tests.writers import scatter_writer as sw
