@@ -143,6 +143,12 @@ class FollowWorker(QObject):
         self.session.set_channels(channels)
         self._send(self.session.step())
 
+    @Slot(object)
+    def set_reductions(self, names) -> None:
+        """Compute these built-in maps (max only while wanted); one switched on is filled."""
+        self.session.set_reductions(names)
+        self._send(self.session.step())
+
     @Slot(str)
     def set_dataset(self, path: str) -> None:
         """Show another dataset; its map is recomputed."""
@@ -171,6 +177,7 @@ class FollowThread(QObject):
     request_roi = Signal(object)
     request_mask = Signal(bool)
     request_channels = Signal(object)
+    request_reductions = Signal(object)        # the built-in maps the window needs
     request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
@@ -189,6 +196,7 @@ class FollowThread(QObject):
         self.request_roi.connect(self.worker.set_roi)
         self.request_mask.connect(self.worker.set_mask)
         self.request_channels.connect(self.worker.set_channels)
+        self.request_reductions.connect(self.worker.set_reductions)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)

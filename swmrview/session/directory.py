@@ -58,6 +58,7 @@ class DirectorySession:
         self._started = clock()
         self._mask_on = options.mask
         self._channels: tuple | None = None
+        self._reductions: tuple[str, ...] | None = None   # the window's built-in maps
         self._rejected = Rejected()              # scans that failed to show
 
     def _wrapped(self) -> tuple[Followed | None, Followed | None]:
@@ -132,6 +133,8 @@ class DirectorySession:
                                        channels=self._channels)
             options = dataclasses.replace(options, view=view)
         session = Session(options, self.clock)
+        if self._reductions is not None:   # the maps the window shows hold for the next scans
+            session.set_reductions(self._reductions)
         if self.stop_event.is_set():
             session.stop_event.set()
         self.pending = Followed(session, chosen)
@@ -245,6 +248,13 @@ class DirectorySession:
         self._channels = tuple(channels)
         if self.current is not None:
             self.current.session.set_channels(channels)
+
+    def set_reductions(self, names) -> None:
+        """As :meth:`Session.set_reductions`; the choice holds for the next scans too."""
+        self._reductions = tuple(names)
+        for followed in (self.current, self.pending):
+            if followed is not None:
+                followed.session.set_reductions(names)
 
     def set_dataset(self, path: str) -> None:
         """As :meth:`Session.set_dataset`, for the shown scan."""
