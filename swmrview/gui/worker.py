@@ -66,6 +66,11 @@ class FollowWorker(QObject):
     @Slot()
     def _tick(self) -> None:
         self._send(self.session.step())
+        if self.session.backlog:
+            # points found and not read yet (a finished scan, a burst): read on at once; the
+            # zero timer still lets queued requests in between steps
+            self._timer.start(0)
+            return
         fast = self.session.busy
         interval = self.session.options.poll_interval if fast else CHECK_FILE_S / 4
         self._timer.start(max(1, int(interval * 1000)))

@@ -74,6 +74,11 @@ class DirectorySession:
         """True while a wrapped session has work for the next step soon."""
         return any(f is not None and f.session.busy for f in (self.current, self.pending))
 
+    @property
+    def backlog(self) -> bool:
+        """True while the shown scan's session has points still to read."""
+        return self.current is not None and self.current.session.backlog
+
     # ------------------------------------------------------------------ the step
     def step(self) -> list[Message | ScanList]:
         """Look at the folder (about once a second), step the sessions; return the messages."""

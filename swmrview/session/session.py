@@ -134,6 +134,12 @@ class Session:
         reader = self._reader
         return not self.status.terminal or bool(reader.backfill) or bool(reader.pending)
 
+    @property
+    def backlog(self) -> bool:
+        """True while points found are still to be read (step again at once: no poll wait)."""
+        reader = self._reader
+        return bool(reader.pending) or bool(reader.backfill)
+
     # ------------------------------------------------------------------ the step
     def step(self) -> list[Message]:
         """Do one poll's work within the read budget; return the messages to hand on."""
