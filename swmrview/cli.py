@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up after S seconds without new points (default 10)")
     p.add_argument("--reduce", choices=("sum", "mean", "max"), default="sum",
                    help="per-frame value shown on the map (default sum)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads that read, decompress and reduce frames for the map "
+                        "(default: the number of cores, at most 8)")
     p.add_argument("--settings", metavar="FILE.json",
                    help="view settings to use (map channels, colormap, shown map), as saved "
                         "with File > Save view settings")
@@ -152,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)
+    if args.threads is not None and args.threads < 1:
+        build_parser().error("--threads must be at least 1")
     if args.demo and args.file:
         build_parser().error("--demo views its own temporary file; do not also give FILE")
     for flag, value in (("--export-map", args.export_map),
@@ -196,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finished=args.finished,
         timeout=args.timeout,
         reduce=args.reduce,
+        threads=args.threads,
         exit_on_finish=args.exit_on_finish,
         export_map=args.export_map,
         screenshot=args.screenshot,

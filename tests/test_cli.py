@@ -105,6 +105,21 @@ def test_finished_file_without_keys_opens_as_a_complete_scan(tmp_path):
                                   images.sum(axis=(2, 3), dtype=np.float64))
 
 
+def test_headless_reduce_max_exports_the_max_map(tmp_path):
+    path = tmp_path / "nokeys.h5"
+    rng = np.random.default_rng(3)
+    images = rng.poisson(30, (2, 3, 16, 20)).astype(np.uint16)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=images)
+    csv = tmp_path / "map.csv"
+    result = run_cli([path, "--exit-on-finish", "--reduce", "max", "--threads", "2",
+                      "--export-map", csv], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reduction=max" in csv.read_text().splitlines()[0]
+    np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", comments="#"),
+                                  images.max(axis=(2, 3)).astype(np.float64))
+
+
 def test_a_directory_follows_its_newest_scan(tmp_path):
     data = tmp_path / "data"
     (data / "older").mkdir(parents=True)

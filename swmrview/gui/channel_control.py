@@ -119,6 +119,7 @@ class ChannelControl(QObject):
         if self.window.state is not None:
             self.window.state.set_overlay(names)
             self.window.mark_map_dirty()
+            self.window.view_actions.request_reductions()
 
     def _x_chosen(self, name) -> None:
         state = self.window.state
@@ -130,6 +131,7 @@ class ChannelControl(QObject):
             self.window.map_view.set_layers()
             self.window.map_view.update_axes()
             self.window.mark_map_dirty()
+            self.window.view_actions.request_reductions()
 
     def _field_channel(self, path: str) -> str:
         """A channel of the per-point field ``path`` (named after it), added if needed."""

@@ -115,6 +115,7 @@ class HeadlessActions:
             return self._no_map(path)
         if not self.live.start(path, state):
             return self._failed(self.live.error or f"cannot export to {path}")
+        self.window.view_actions.request_reductions()   # the export's maps (max) computed
         self._done(f"exporting the map live to {path}")
         return True
 

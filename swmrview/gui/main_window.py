@@ -136,7 +136,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 700)
-        view = self.options.view or self.settings.view()  # --settings FILE, else last time's
+        # --settings FILE, else last time's with the map --reduce names (sum by default)
+        view = self.options.view or replace(self.settings.view(),
+                                             shown=self.options.reduce)
         self.channels.apply_view(view)   # colormap, map scale, channels, shown map
         self.view_actions.set_colormap(self.toolbar.colormap_combo.currentText())  # if unchanged
         docks = self.settings.window_state()   # which docks were open, and where

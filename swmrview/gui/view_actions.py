@@ -59,6 +59,7 @@ class ViewActions(QObject):
         else:
             bar.roi_box.setChecked(False)
             self.leave_roi_reduction()
+        self.request_reductions()
 
     # ------------------------------------------------------------------ toolbar choices
     def follow_latest(self) -> None:
@@ -100,8 +101,19 @@ class ViewActions(QObject):
         if window.state is not None:
             window.state.set_reduction(name)
             window.mark_map_dirty()
+            self.request_reductions()
         if name == "roi" and not bar.roi_box.isChecked():
             bar.roi_box.setChecked(True)
+
+    def request_reductions(self) -> None:
+        """Tell the follower which built-in maps are shown or exported (max costs a pass over
+        every frame, so it is computed only while wanted)."""
+        window = self.window
+        if window.state is not None and window.follow is not None:
+            live = window.headless.live
+            exported = live.reductions if live.path is not None else ()
+            window.follow.request_reductions.emit(window.state.wanted_reductions()
+                                                  + tuple(exported))
 
     def leave_roi_reduction(self) -> None:
         """Without a ROI the "roi" map is all NaN: go back to the chosen (or sum) reduction."""

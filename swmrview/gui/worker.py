@@ -66,6 +66,11 @@ class FollowWorker(QObject):
     @Slot()
     def _tick(self) -> None:
         self._send(self.session.step())
+        if self.session.backlog:
+            # points found and not read yet (a finished scan, a burst): read on at once; the
+            # zero timer still lets queued requests in between steps
+            self._timer.start(0)
+            return
         fast = self.session.busy
         interval = self.session.options.poll_interval if fast else CHECK_FILE_S / 4
         self._timer.start(max(1, int(interval * 1000)))
@@ -143,6 +148,12 @@ class FollowWorker(QObject):
         self.session.set_channels(channels)
         self._send(self.session.step())
 
+    @Slot(object)
+    def set_reductions(self, names) -> None:
+        """Compute these built-in maps (max only while wanted); one switched on is filled."""
+        self.session.set_reductions(names)
+        self._send(self.session.step())
+
     @Slot(str)
     def set_dataset(self, path: str) -> None:
         """Show another dataset; its map is recomputed."""
@@ -171,6 +182,7 @@ class FollowThread(QObject):
     request_roi = Signal(object)
     request_mask = Signal(bool)
     request_channels = Signal(object)
+    request_reductions = Signal(object)        # the built-in maps the window needs
     request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
@@ -189,6 +201,7 @@ class FollowThread(QObject):
         self.request_roi.connect(self.worker.set_roi)
         self.request_mask.connect(self.worker.set_mask)
         self.request_channels.connect(self.worker.set_channels)
+        self.request_reductions.connect(self.worker.set_reductions)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)

@@ -177,6 +177,12 @@ class ViewState:
             raise ValueError(f"unknown map {name!r}; choose from {self.layers}")
         self.reduction = name
 
+    def wanted_reductions(self) -> tuple[str, ...]:
+        """The built-in maps this view draws: the shown map, a 1-D plot's x and overlays (the
+        session computes max only while something wants it)."""
+        used = (self.reduction, self.x_layer) + tuple(self.overlay)
+        return tuple(n for n in REDUCTIONS if n in used)
+
     @property
     def layers(self) -> tuple[str, ...]:
         """Names of the maps that can be shown: the built-in reductions, then the channels."""

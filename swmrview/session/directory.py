@@ -58,6 +58,7 @@ class DirectorySession:
         self._started = clock()
         self._mask_on = options.mask
         self._channels: tuple | None = None
+        self._reductions: tuple[str, ...] | None = None   # the window's built-in maps
         self._rejected = Rejected()              # scans that failed to show
 
     def _wrapped(self) -> tuple[Followed | None, Followed | None]:
@@ -72,6 +73,11 @@ class DirectorySession:
     def busy(self) -> bool:
         """True while a wrapped session has work for the next step soon."""
         return any(f is not None and f.session.busy for f in (self.current, self.pending))
+
+    @property
+    def backlog(self) -> bool:
+        """True while the shown scan's session has points still to read."""
+        return self.current is not None and self.current.session.backlog
 
     # ------------------------------------------------------------------ the step
     def step(self) -> list[Message | ScanList]:
@@ -132,6 +138,8 @@ class DirectorySession:
                                        channels=self._channels)
             options = dataclasses.replace(options, view=view)
         session = Session(options, self.clock)
+        if self._reductions is not None:   # the maps the window shows hold for the next scans
+            session.set_reductions(self._reductions)
         if self.stop_event.is_set():
             session.stop_event.set()
         self.pending = Followed(session, chosen)
@@ -245,6 +253,13 @@ class DirectorySession:
         self._channels = tuple(channels)
         if self.current is not None:
             self.current.session.set_channels(channels)
+
+    def set_reductions(self, names) -> None:
+        """As :meth:`Session.set_reductions`; the choice holds for the next scans too."""
+        self._reductions = tuple(names)
+        for followed in (self.current, self.pending):
+            if followed is not None:
+                followed.session.set_reductions(names)
 
     def set_dataset(self, path: str) -> None:
         """As :meth:`Session.set_dataset`, for the shown scan."""

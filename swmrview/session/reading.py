@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from swmrview.core.compat.frames import KeyDataMismatchError
+from swmrview.core.compute.reduce import REDUCTIONS
 
 from swmrview.model.frames import display_frame
 from swmrview.model.messages import PointFrame, frozen
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 READ_BUDGET_S = 0.05     # time spent reading frames per step, so requests stay responsive
 
-Names = tuple[str, ...] | None   # the channels to compute; None: every value
+Names = tuple[str, ...] | None   # the channels or built-in maps to compute; None: every value
 
 
 class Reader:
@@ -115,12 +116,13 @@ class Reader:
         """Values of ``block`` (all, or only the channels ``names``) and its last frame."""
         chans = scan.channels
         extra = chans.main_reducers(names) if chans is not None else {}
+        # every value the pipeline computes now, or the built-in maps named (switched on later)
+        builtin = True if names is None else tuple(n for n in names if n in REDUCTIONS)
         reduced: dict[str, np.ndarray] = {}
         last = None
-        if names is None or extra:
+        if builtin or extra:
             try:
-                reduced, last = scan.pipeline.read_reduce(block,
-                                                          extra=extra, builtin=names is None)
+                reduced, last = scan.pipeline.read_reduce(block, extra=extra, builtin=builtin)
             except IndexError:   # refreshed before reading: the data cannot hold the point
                 raise KeyDataMismatchError(_outside(scan, block)) from None
         if chans is not None:

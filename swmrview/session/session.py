@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from swmrview.core.compute.channels import Channel
+from swmrview.core.compute.reduce import REDUCTIONS
 from swmrview.core.files.fields import open_data
 from swmrview.core.files.opening import NewScanWatch
 
@@ -34,6 +35,7 @@ from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, LIVE, TIMED_OUT, WAITING, Status
 from swmrview.session.acquired import Acquired
 from swmrview.session.channels import spectrum_axis
+from swmrview.session.export import DEFAULT_REDUCTIONS
 from swmrview.session.opening import Opener, add_readers, check_shown, exit_code_for, scan_info
 from swmrview.session.polling import CHECK_FILE_S, Poller
 from swmrview.session.reading import READ_BUDGET_S, Reader, point_frame
@@ -64,6 +66,23 @@ def new_generation() -> int:
     return next(_GENERATIONS)
 
 
+ALWAYS = ("sum", "mean", "roi")   # computed for every point (the ROI's only while one is set)
+
+
+def _builtin_maps(names: Sequence[str]) -> tuple[str, ...]:
+    """The built-in maps among ``names``, with those always computed, in REDUCTIONS order."""
+    return tuple(n for n in REDUCTIONS if n in ALWAYS or n in names)
+
+
+def started_maps(options: ViewerOptions) -> tuple[str, ...]:
+    """The maps shown from the start: ``--reduce``'s, or the settings file's shown map and
+    1-D overlay (until the window says which it shows)."""
+    view = options.view
+    if view is not None:
+        return (view.shown,) + tuple(getattr(view, "overlay", ()))
+    return (options.reduce,)
+
+
 class Session:
     """Follows ``options.path``; see the module docstring."""
 
@@ -85,6 +104,10 @@ class Session:
         self._wanted: tuple[Channel, ...] = tuple(options.view.channels) if options.view else ()
         self._roi: tuple[int, ...] | None = None
         self._mask_on = options.mask
+        # the built-in maps computed: sum and mean (one accumulation) and the ROI always, max
+        # while it is shown, exported or asked for (set_reductions)
+        self._required = DEFAULT_REDUCTIONS if options.export_nexus else ()
+        self._reductions = _builtin_maps(self._required + started_maps(options))
         self._outbox: list[Message] = []
 
     def _now(self) -> float:
@@ -110,6 +133,12 @@ class Session:
         """True while there is work for the next step soon (poll fast); else poll slowly."""
         reader = self._reader
         return not self.status.terminal or bool(reader.backfill) or bool(reader.pending)
+
+    @property
+    def backlog(self) -> bool:
+        """True while points found are still to be read (step again at once: no poll wait)."""
+        reader = self._reader
+        return bool(reader.pending) or bool(reader.backfill)
 
     # ------------------------------------------------------------------ the step
     def step(self) -> list[Message]:
@@ -153,6 +182,7 @@ class Session:
     def _opened(self, scan: OpenScan) -> None:
         self.scan = scan
         self._poller.last_new = self.clock()
+        scan.pipeline.set_reductions(self._reductions)
         add_readers(scan)
         self._use_channels(rebuild=False)
         info = self.info()
@@ -236,6 +266,7 @@ class Session:
             self._emit(force=True)
             return
         scan.pipeline.close()
+        pipeline.set_reductions(self._reductions)
         scan.pipeline, scan.data_path = pipeline, path
         self._roi = None
         apply_mask(scan, self._mask_on)
@@ -244,6 +275,25 @@ class Session:
         self.generation = new_generation()
         self._outbox.append(self.info())
         self._recompute()
+
+    @property
+    def reductions(self) -> tuple[str, ...]:
+        """The built-in maps computed for each point (in the order of REDUCTIONS)."""
+        return self._reductions
+
+    def set_reductions(self, names: Sequence[str]) -> None:
+        """Compute the built-in maps ``names`` (the shown map, an export's, ...; other names
+        are ignored) besides sum, mean and the ROI, which are always computed; a map switched
+        on is filled over the acquired points, one switched off is no longer computed."""
+        wanted = _builtin_maps(self._required + tuple(names))
+        if wanted == self._reductions:
+            return
+        added = tuple(n for n in wanted if n not in self._reductions)
+        self._reductions = wanted
+        if self.scan is not None:
+            self.scan.pipeline.set_reductions(wanted)
+            if added:
+                self._queue_again(added)
 
     def set_channels(self, channels: Sequence[Channel]) -> None:
         """Compute the map ``channels``; new or changed ones over the acquired points."""

@@ -225,6 +225,31 @@ def test_set_roi_and_mask_and_empty_batches(tmp_path):
                 assert_values(values, i, expected)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_only_the_reductions_asked_for_are_computed(tmp_path, threads):
+    path = tmp_path / "f.h5"
+    write(path, "data", detector_frames((6,) + FRAME_BIG), 1, **COMPRESSIONS["bitshuffle-lz4"])
+    with h5py.File(path, "r") as f:
+        data = f["data"]
+        with ReducePipeline(data, 1, threads=threads, overflow=65535,
+                            reductions=("mean", "sum", "roi")) as pipe:
+            assert pipe.reductions == ("sum", "mean", "roi")
+            values, _ = pipe.read_reduce([(i,) for i in range(6)])
+            assert tuple(values) == ("sum", "mean", "roi")
+            later, _ = pipe.read_reduce([(i,) for i in range(6)], builtin=("max",))
+            assert tuple(later) == ("max",)
+            for i in range(6):
+                expected = reduce_frame(data[i], overflow=65535)
+                assert values["sum"][i] == expected["sum"]
+                assert values["mean"][i] == expected["mean"]
+                assert later["max"][i] == expected["max"]
+            pipe.set_reductions(REDUCTIONS)
+            values, _ = pipe.read_reduce([(2,)])
+            assert_values(values, 0, reduce_frame(data[2], overflow=65535))
+            with pytest.raises(ValueError):
+                pipe.set_reductions(("median",))
+
+
 # ---------------------------------------------------------------------- live SWMR writer
 
 LIVE_POINTS = 40

@@ -276,3 +276,45 @@ def test_uint32_row_sums_exact_on_both_sides_of_the_32_bit_limit(top):
     frame[0, 0] = 3
     assert reduce_frame(frame)["sum"] == float(frame.astype(np.float64).sum())
     assert reduce_frame(frame, roi=(0, 2, 1, 3))["roi"] == float(4 * top)
+
+
+def without_max(expected):
+    return dict(expected, max=np.nan)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    frame=hnp.arrays(st.sampled_from([np.uint8, np.uint16, np.int16, np.uint32, np.int32,
+                                      np.float32, np.float64]),
+                     hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9),
+                     elements=st.integers(0, 255)),
+    data=st.data(),
+)
+def test_without_the_max_sum_mean_and_roi_stay_exact(frame, data):
+    if frame.dtype.kind != "u":   # negative values too
+        frame = (frame.astype(np.int64) - 50).astype(frame.dtype)
+    if frame.dtype.kind == "f" and data.draw(st.booleans()):
+        flat = frame.reshape(-1)
+        flat[data.draw(st.integers(0, flat.size - 1))] = data.draw(
+            st.sampled_from([np.nan, np.inf, -np.inf]))
+    mask = data.draw(hnp.arrays(bool, frame.shape)) if data.draw(st.booleans()) else None
+    overflow = data.draw(st.one_of(st.none(), st.integers(1, 300)))
+    roi = None
+    if frame.ndim >= 2 and data.draw(st.booleans()):
+        roi = (data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9)),
+               data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9)))
+    reducer = FrameReducer(frame.shape, roi, mask, overflow, max=False)
+    expected = without_max(reference(frame, roi, mask, overflow))
+    assert_same(reducer.reduce(frame), expected, exact=frame.dtype.kind != "f")
+    assert_same(reducer.reduce(frame), expected, exact=frame.dtype.kind != "f")
+    assert_same(dict(zip(REDUCTIONS, reducer(frame.copy(), writable=True))), expected,
+                exact=frame.dtype.kind != "f")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_without_the_max_nonfinite_pixels_are_still_left_out(bad):
+    frame = detector_frame(np.float32)
+    frame[3, 4] = bad
+    frame[10, 1] = -bad if not np.isnan(bad) else bad
+    got = FrameReducer(frame.shape, max=False).reduce(frame)
+    assert_same(got, without_max(reference(frame)))

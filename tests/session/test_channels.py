@@ -351,7 +351,7 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
         return original(self, positions, *args, **kwargs)
 
     monkeypatch.setattr(ReducePipeline, "read_reduce", counting)
-    f = follow(path, timeout=20.0)
+    f = follow(path, timeout=20.0, reduce="max")
     f.until(lambda f: f.state is not None and f.state.n_acquired >= 100, timeout=60)
     acquired = f.state.n_acquired
     use(f, (Channel("top", "max"),))

@@ -75,6 +75,7 @@ def test_export_followed_live_by_another_process(tmp_path, late):
                     state = ViewState(message)
                     if not late:
                         export = LiveExport(out, message)
+                        session.set_reductions(export.reductions)   # as the window asks
                 elif state is not None:
                     state.apply(message)
                     if export is not None:
@@ -83,6 +84,7 @@ def test_export_followed_live_by_another_process(tmp_path, late):
                 assert session.status.kind == LIVE
                 export = LiveExport(out, state.info)
                 assert export.apply_state(state) == state.n_acquired   # what came before
+                session.set_reductions(export.reductions)   # max filled in over those points
             if export is not None and reader is None:
                 reader = ctx.Process(target=follow_export, args=(str(out), q, 20.0), daemon=True)
                 reader.start()

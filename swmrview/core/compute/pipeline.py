@@ -57,11 +57,15 @@ class ReducePipeline:
         As in `swmrview.core.compute.reduce.reduce_frame`; ``mask`` has the frame's shape.
     direct
         Use direct chunk reads when possible (default True); False always reads through h5py.
+    reductions
+        The built-in values `read_reduce` computes (default all of sum, mean, max, roi):
+        sum and mean are one accumulation, max a pass of its own (see `set_reductions`).
     """
 
     def __init__(self, dataset: Any, scan_rank: int, *, threads: int | None = None,
                  roi: Roi | None = None, mask: np.ndarray | None = None,
-                 overflow: float | None = None, direct: bool = True) -> None:
+                 overflow: float | None = None, direct: bool = True,
+                 reductions: Sequence[str] = REDUCTIONS) -> None:
         shape = tuple(dataset.shape)
         if scan_rank < 0 or scan_rank > len(shape):
             raise ValueError(f"scan rank {scan_rank} does not fit a dataset of shape {shape}")
@@ -75,7 +79,8 @@ class ReducePipeline:
         self._frame_size = int(np.prod(self.frame_shape, dtype=np.int64))
         self._frame_bytes = self._frame_size * self.dtype.itemsize
         self._roi, self._mask, self._overflow = roi, mask, overflow
-        self._reducer = FrameReducer(self.frame_shape, roi, mask, overflow)
+        self.reductions = _builtins(reductions)
+        self._reducer = self._make_reducer()
         self._stages = self._direct_stages() if direct else None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -116,15 +121,28 @@ class ReducePipeline:
             refresh()
         self._shape = tuple(self.dataset.shape)
 
+    def _make_reducer(self, reductions: Sequence[str] | None = None) -> FrameReducer:
+        wanted = self.reductions if reductions is None else reductions
+        return FrameReducer(self.frame_shape, self._roi, self._mask, self._overflow,
+                            max="max" in wanted)
+
     def set_roi(self, roi: Roi | None) -> None:
         """Change the region summed for the ``roi`` value."""
         self._roi = roi
-        self._reducer = FrameReducer(self.frame_shape, roi, self._mask, self._overflow)
+        self._reducer = self._make_reducer()
 
     def set_mask(self, mask: np.ndarray | None, overflow: float | None = None) -> None:
         """Change the excluded pixels: ``mask`` (True = excluded) and values ``>= overflow``."""
         self._mask, self._overflow = mask, overflow
-        self._reducer = FrameReducer(self.frame_shape, self._roi, mask, overflow)
+        self._reducer = self._make_reducer()
+
+    def set_reductions(self, names: Sequence[str]) -> None:
+        """Compute only these built-in values from now on (names of `REDUCTIONS`, in any
+        order); the values `read_reduce` returns keep the order of `REDUCTIONS`."""
+        reductions = _builtins(names)
+        if reductions != self.reductions:
+            self.reductions = reductions
+            self._reducer = self._make_reducer()
 
     def close(self) -> None:
         """Stop the worker threads (the dataset stays open: it belongs to the caller).
@@ -153,21 +171,32 @@ class ReducePipeline:
 
     def read_reduce(self, positions: np.ndarray | Sequence[Sequence[int]],
                     extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
-                    builtin: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+                    builtin: bool | Sequence[str] = True
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Reduce the frames at ``positions`` ((n, rank) ints, an array as the followers give
         them): values by name (same order), and the last frame.
 
-        ``extra``: more reductions (map channels) computed on the same frames, each read once;
-        ``builtin=False`` leaves out sum/mean/max/roi (a channel added later is computed alone).
-        Every position must be inside the dataset as of the last `refresh`.
+        ``extra``: more reductions (map channels) computed on the same frames, each read once.
+        ``builtin``: True computes the built-in values of `reductions`; False none of them (a
+        channel added later is computed alone); names compute those (a map switched on later,
+        over the points already read). Every position must be inside the dataset as of the
+        last `refresh`.
         """
         pos = self._positions(positions)
         n = len(pos)
-        names = (REDUCTIONS if builtin else ()) + tuple(extra or ())
+        if builtin is True:
+            chosen, reducer = self.reductions, self._reducer
+        elif not builtin:
+            chosen, reducer = (), None
+        else:
+            chosen = _builtins(builtin)
+            reducer = self._reducer if chosen == self.reductions else self._make_reducer(chosen)
+        names = chosen + tuple(extra or ())
+        rows = [REDUCTIONS.index(name) for name in chosen]
         out = np.full((len(names), n), np.nan)
         if n == 0:
             return dict(zip(names, out)), None
-        reducer = _Combined(self._reducer if builtin else None, tuple((extra or {}).values()))
+        reducer = _Combined(reducer, rows, tuple((extra or {}).values()))
         pool = None
         if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
             pool = self._executor()
@@ -306,19 +335,32 @@ class ReducePipeline:
         return frames.reshape((length,) + self.frame_shape)
 
 
-class _Combined:
-    """The built-in reductions (or none) and the extra channels of one frame, in that order."""
+def _builtins(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as built-in reductions in the order of `REDUCTIONS` (ValueError if unknown)."""
+    unknown = [n for n in names if n not in REDUCTIONS]
+    if unknown:
+        raise ValueError(f"unknown reductions {unknown}; choose from {REDUCTIONS}")
+    return tuple(n for n in REDUCTIONS if n in names)
 
-    def __init__(self, builtin: FrameReducer | None,
+
+class _Combined:
+    """The chosen built-in reductions (``rows`` of the reducer's values, maybe none) and the
+    extra channels of one frame, in that order."""
+
+    def __init__(self, builtin: FrameReducer | None, rows: list[int],
                  extra: tuple[Callable[[np.ndarray], float], ...]) -> None:
-        self.builtin, self.extra = builtin, extra
+        self.builtin, self.extra = (builtin if rows else None), extra
+        self.rows = None if rows == list(range(len(REDUCTIONS))) else rows
 
     def __call__(self, frame: np.ndarray, writable: bool = False) -> list[float]:
         # channels first: the built-in reducer may zero excluded pixels of a writable frame
         values = [f(frame) for f in self.extra]
         if self.builtin is None:
             return values
-        return list(self.builtin(frame, writable=writable)) + values
+        reduced = self.builtin(frame, writable=writable)
+        if self.rows is not None:
+            reduced = [reduced[i] for i in self.rows]
+        return list(reduced) + values
 
 
 def _runs(pos: np.ndarray, start: int, stop: int, max_run: int):
