@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finished", metavar="P", help="scan-finished flag dataset path")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="give up after S seconds without new points (default 10)")
-    p.add_argument("--reduce", choices=("sum", "mean", "max"), default="sum",
-                   help="per-frame value shown on the map (default sum)")
+    p.add_argument("--reduce", choices=("sum", "mean", "max"),
+                   help="per-frame value shown on the map (default: the map shown last time, "
+                        "else sum)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads that read, decompress and reduce frames for the map "
                         "(default: the number of cores, at most 8)")

@@ -36,6 +36,7 @@ from swmrview.model.messages import PointFrame, ScanInfo, Update
 from swmrview.model.options import EXIT_OK, ViewerOptions
 from swmrview.model.stats import LagStats
 from swmrview.model.status import IDLE, WAITING, Status
+from swmrview.model.view_settings import starting_view
 from swmrview.model.view_state import ViewState
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
-        self.toolbar = ViewToolBar(self.options.reduce)
+        self.toolbar = ViewToolBar(self.options.reduce or "sum")
         self.addToolBar(self.toolbar)
         self.dock = DatasetDock(self)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
@@ -136,9 +137,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 700)
-        # --settings FILE, else last time's with the map --reduce names (sum by default)
-        view = self.options.view or replace(self.settings.view(),
-                                             shown=self.options.reduce)
+        view = starting_view(self.options.view, self.settings.view(), self.options.reduce)
         self.channels.apply_view(view)   # colormap, map scale, channels, shown map
         self.view_actions.set_colormap(self.toolbar.colormap_combo.currentText())  # if unchanged
         docks = self.settings.window_state()   # which docks were open, and where

@@ -119,7 +119,7 @@ class ViewActions(QObject):
         """Without a ROI the "roi" map is all NaN: go back to the chosen (or sum) reduction."""
         combo, reduce = self.window.toolbar.reduction_combo, self.window.options.reduce
         if combo.currentText() == "roi":
-            combo.setCurrentText(reduce if reduce != "roi" else "sum")
+            combo.setCurrentText(reduce if reduce and reduce != "roi" else "sum")
 
     def set_colormap(self, name: str) -> None:
         """Use the colormap ``name`` in every view, and next time."""

@@ -22,7 +22,7 @@ class ViewerOptions:
     data: tuple[str, ...] = ()
     finished: str | None = None
     timeout: float = 10.0
-    reduce: str = "sum"
+    reduce: str | None = None   # --reduce: the map shown (None: last time's, else sum)
     exit_on_finish: bool = False
     export_map: str | None = None
     screenshot: str | None = None

@@ -159,6 +159,15 @@ class ViewSettings:
             raise SettingsFileError(f"{path}: {exc}") from None
 
 
+def starting_view(chosen: ViewSettings | None, saved: ViewSettings,
+                  reduce: str | None) -> ViewSettings:
+    """The view a window starts with: a ``--settings`` file's (``chosen``), else the one saved
+    last time, showing the map ``--reduce`` names if it was given."""
+    if chosen is not None:
+        return chosen
+    return replace(saved, shown=reduce) if reduce else saved
+
+
 def _text(raw: bytes) -> str:
     """The text of a settings file: UTF-8 (with or without a byte-order mark)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

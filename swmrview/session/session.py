@@ -80,7 +80,7 @@ def started_maps(options: ViewerOptions) -> tuple[str, ...]:
     view = options.view
     if view is not None:
         return (view.shown,) + tuple(getattr(view, "overlay", ()))
-    return (options.reduce,)
+    return (options.reduce or "sum",)
 
 
 class Session:

@@ -122,3 +122,14 @@ def test_the_shown_channel_names_what_the_scan_lacks():
 def test_a_missing_settings_file_is_said():
     with pytest.raises(SettingsFileError, match="cannot read settings"):
         ViewSettings.load("/nonexistent/view.json")
+
+
+def test_the_starting_view_is_the_settings_file_else_last_times_with_reduce_shown():
+    from swmrview.model.view_settings import starting_view
+
+    saved = ViewSettings(shown="Fe", colormap="magma")
+    chosen = ViewSettings(shown="sum")
+    assert starting_view(chosen, saved, "max") is chosen          # --settings wins
+    assert starting_view(None, saved, None) == saved              # last time's shown map kept
+    started = starting_view(None, saved, "max")                   # --reduce names the map
+    assert started.shown == "max" and started.colormap == "magma"
