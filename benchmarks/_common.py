@@ -86,3 +86,18 @@ def machine_note() -> None:
     print(f"# {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version}); "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def idle_cores(seconds: float = 1.0) -> float | None:
+    """Cores left idle by every process (this one too) over ``seconds`` (from /proc/stat; Linux only)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)   # idle + iowait, total
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, IndexError, ValueError):
+        return None
+    return (os.cpu_count() or 1) * (idle1 - idle0) / max(total1 - total0, 1e-9)

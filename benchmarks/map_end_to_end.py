@@ -32,7 +32,7 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from _common import machine_note, print_verdicts, table, verdict
+from _common import idle_cores, machine_note, print_verdicts, table, verdict
 
 SHAPE = (1024, 1024)
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,23 +84,8 @@ def viewer_seconds(path: Path, out: Path, *options: str) -> float:
     return seconds
 
 
-def idle_cores(seconds: float = 0.5) -> float | None:
-    """Cores other processes left idle over ``seconds`` (from /proc/stat; Linux only)."""
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [float(v) for v in f.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, IndexError, ValueError):
-        return None
-    return (os.cpu_count() or 1) * (idle1 - idle0) / max(total1 - total0, 1e-9)
-
-
 def contention() -> str:
-    idle = idle_cores()
+    idle = idle_cores(0.5)
     text = f"load average {os.getloadavg()[0]:.2f}"
     return text + (f", {idle:.2f} of {os.cpu_count()} cores idle" if idle is not None else "")
 

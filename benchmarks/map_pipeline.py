@@ -32,28 +32,13 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from _common import machine_note, print_verdicts, table, verdict
+from _common import idle_cores, machine_note, print_verdicts, table, verdict
 from swmrview.core.compute.pipeline import ReducePipeline
 from swmrview.core.compute.reduce import reduce_frame
 from swmrview.core.follow.chunks import ChunkReader
 from swmrview.core.follow.decoders import decoder_sources
 
 THREADS = (1, 2, 4)
-
-
-def idle_cores(seconds: float = 1.0) -> float | None:
-    """Cores left idle by every process over ``seconds`` (from /proc/stat; Linux only)."""
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [float(v) for v in f.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)   # idle + iowait, total
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, IndexError, ValueError):
-        return None
-    return (os.cpu_count() or 1) * (idle1 - idle0) / max(total1 - total0, 1e-9)
 
 
 def wait_idle(seconds: float) -> None:
