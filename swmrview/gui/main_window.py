@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
             return
         self.toolbar.set_following(False)
         self.scheduler.show_frame(None)
+        self.stats.point_asked()
         self.follow.request_point.emit(self.state.pinned)
         self.toolbar.set_slider(self.state.n_acquired, self.state.order_of(self.state.pinned))
         self.scheduler.mark_map_dirty()

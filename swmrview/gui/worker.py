@@ -154,6 +154,11 @@ class FollowWorker(QObject):
         self.session.set_reductions(names)
         self._send(self.session.step())
 
+    @Slot(int)
+    def set_screen_binning(self, binning: int) -> None:
+        """Bin live frames by up to ``binning``: the view shows no more pixels than that."""
+        self.session.set_screen_binning(binning)
+
     @Slot(str)
     def set_dataset(self, path: str) -> None:
         """Show another dataset; its map is recomputed."""
@@ -183,6 +188,7 @@ class FollowThread(QObject):
     request_mask = Signal(bool)
     request_channels = Signal(object)
     request_reductions = Signal(object)        # the built-in maps the window needs
+    request_screen_binning = Signal(int)       # frame pixels per screen pixel of the live view
     request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
@@ -202,6 +208,7 @@ class FollowThread(QObject):
         self.request_mask.connect(self.worker.set_mask)
         self.request_channels.connect(self.worker.set_channels)
         self.request_reductions.connect(self.worker.set_reductions)
+        self.request_screen_binning.connect(self.worker.set_screen_binning)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)

@@ -43,6 +43,7 @@ class Reader:
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
+        self.screen_binning = 1   # live frames: frame pixels per screen pixel (the view asks)
 
     @property
     def behind(self) -> int:
@@ -109,7 +110,7 @@ class Reader:
             if queue:
                 break
         self.n_ready += new
-        return _update_fields(scan, chunks, values, new, frame, position)
+        return _update_fields(scan, chunks, values, new, frame, position, self.screen_binning)
 
     def _reduce(self, scan: OpenScan, block: np.ndarray, names: Names
                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
@@ -134,9 +135,10 @@ class Reader:
         return reduced, last
 
 
-def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position
-                   ) -> dict[str, Any]:
-    """The fields of an update carrying the read ``chunks`` and the last new ``frame``."""
+def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position,
+                   screen_binning: int = 1) -> dict[str, Any]:
+    """The fields of an update carrying the read ``chunks`` and the last new ``frame`` (binned
+    for the screen: see `display_frame`)."""
     update: dict[str, Any] = {}
     if chunks:
         update["positions"] = frozen(np.concatenate(chunks))
@@ -146,7 +148,7 @@ def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, 
         if scan.channels is not None:
             update["channels"] = MappingProxyType(dict(scan.channels.channels))
     if frame is not None:
-        shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
+        shown, levels, binning = display_frame(frame, scan.mask, scan.overflow, screen_binning)
         update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
                       frame_binning=binning)
     return update

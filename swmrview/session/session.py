@@ -231,6 +231,11 @@ class Session:
         """The frame at ``position`` (an acquired point), or None if it cannot be read."""
         return None if self.scan is None else point_frame(self.scan, self.generation, position)
 
+    def set_screen_binning(self, binning: int) -> None:
+        """Bin live frames by up to ``binning`` (frame pixels per screen pixel of the view);
+        frames asked for by position stay at full resolution."""
+        self._reader.screen_binning = max(1, int(binning))
+
     def set_roi(self, roi: Sequence[int] | None) -> None:
         """Use ``roi`` for the "roi" value and recompute it over the acquired points."""
         roi = None if roi is None else tuple(int(v) for v in roi)
