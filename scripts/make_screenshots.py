@@ -285,6 +285,58 @@ def line_profile(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def directory_scans(app: QApplication, workdir: Path, out: Path) -> None:
+    """A data folder followed: two finished scans, the newest one live, listed in the dock."""
+    folder = workdir / "cm12345-1"
+    folder.mkdir()
+    for n, seed in ((1, 4), (2, 5)):
+        writer = start_writer(folder / f"scan_{n:04d}.h5",
+                              SimConfig(shape=(20, 30), frame=(96, 96), rate=2000.0, seed=seed))
+        writer.join(60)
+    cfg = SimConfig(shape=(20, 30), frame=(96, 96), rate=120.0, seed=6)
+    writer = start_writer(folder / "scan_0003.h5", cfg)
+    window = open_window(folder)
+    try:
+        wait(app, lambda: window.scans_dock.scans is not None
+             and len(window.scans_dock.scans.paths) == 3
+             and (window.scans_dock.scans.current or "").endswith("scan_0003.h5")
+             and window.state is not None and window.state.n_acquired >= cfg.n_points * 0.6)
+        window.headless.screenshot(str(out / "directory_scans.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
+def nexus_export_followed(app: QApplication, workdir: Path, out: Path) -> None:
+    """A second viewer following the NeXus file a first one (a headless swmrview process on a
+    live scan, --export-nexus) writes live: the processed output is itself a live scan."""
+    import subprocess
+
+    cfg = SimConfig(shape=(24, 32), frame=(128, 128), rate=100.0, seed=7)
+    scan, maps = workdir / "exported_scan.h5", workdir / "maps.nxs"
+    writer = start_writer(scan, cfg)
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "swmrview", str(scan), "--export-nexus", str(maps),
+         "--exit-on-finish", "--timeout", "20"],
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    window = None
+    try:
+        wait(app, maps.exists, timeout=60)
+        window = open_window(maps)
+        wait(app, lambda: window.state is not None
+             and window.state.n_acquired >= cfg.n_points * 0.5)
+        window.headless.screenshot(str(out / "nexus_export_followed.png"))
+    finally:
+        if window is not None:
+            window.close()
+        writer.terminate()
+        writer.join(5)
+        producer.terminate()
+        producer.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots into OUTDIR (default ``screenshots/``)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -301,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
                      real_eiger_masked, xrf_channels_live, spiral_scatter_live,
                      fly_interpolated, real_1d_ratio, compare_held_spectra,
-                     compare_region_images, line_profile):
+                     compare_region_images, line_profile, directory_scans,
+                     nexus_export_followed):
             if only and shot.__name__ not in only:
                 continue
             for key in ("view", "window_state"):   # each shot from a clean view and docks
