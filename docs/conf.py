@@ -43,7 +43,7 @@ html_static_path: list[str] = []
 exclude_patterns = ["_build"]
 nitpicky = False
 
-autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_default_options = {"members": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 napoleon_google_docstring = False

@@ -1,4 +1,4 @@
-"""Make the README screenshots from the real viewer following real writers.
+"""Make the screenshots of the README and the docs from the real viewer following real writers.
 
 Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR [SHOT ...]]``
 (default ``screenshots/``, every shot). Each shot starts a writer process (the simulated
