@@ -43,6 +43,12 @@ def wait(app: QApplication, condition, timeout: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def cli_env(workdir: Path) -> dict[str, str]:
+    """Environment of a swmrview process a shot runs: offscreen, its settings in ``workdir``
+    (never the user's)."""
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(workdir / "config"))
+
+
 def open_window(path: Path, **options) -> MainWindow:
     window = MainWindow(ViewerOptions(path=str(path), timeout=10.0, **options))
     window.resize(*SIZE)
@@ -319,7 +325,7 @@ def nexus_export_followed(app: QApplication, workdir: Path, out: Path) -> None:
     producer = subprocess.Popen(
         [sys.executable, "-m", "swmrview", str(scan), "--export-nexus", str(maps),
          "--exit-on-finish", "--timeout", "20"],
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), stdout=subprocess.DEVNULL,
+        env=cli_env(workdir), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     window = None
     try:
@@ -335,6 +341,49 @@ def nexus_export_followed(app: QApplication, workdir: Path, out: Path) -> None:
         writer.join(5)
         producer.terminate()
         producer.wait(10)
+
+
+def batch_maps_opened(app: QApplication, workdir: Path, out: Path) -> None:
+    """The NeXus file ``swmrview map`` wrote for two finished scans, opened in the viewer with
+    its tree shown: an NXentry per scan, the sum and max maps over the scan's motor axes."""
+    import subprocess
+
+    scans = []
+    for n, seed in ((1, 8), (2, 9)):
+        path = workdir / f"batch_scan_{n}.h5"
+        writer = start_writer(path, SimConfig(shape=(24, 32), frame=(128, 128), rate=3000.0,
+                                              seed=seed))
+        writer.join(60)
+        scans.append(str(path))
+    maps = workdir / "batch_maps.nxs"
+    subprocess.run([sys.executable, "-m", "swmrview", "map", *scans, "--reduce", "sum,max",
+                    "--workers", "0", "--quiet", "--out", str(maps)], check=True, timeout=300)
+    window = open_window(maps)
+    try:
+        window.toolbar.colormap_combo.setCurrentText("cividis")
+        window.dock.show()
+        wait(app, lambda: window.status.terminal and window.state is not None)
+        window.headless.screenshot(str(out / "batch_maps_opened.png"))
+    finally:
+        window.close()
+
+
+def headless_screenshot(app: QApplication, workdir: Path, out: Path) -> None:
+    """What ``swmrview SCAN --exit-on-finish --export-map map.csv --screenshot OUT.png`` writes
+    without a display: the grab of the window when the live scan ends."""
+    import subprocess
+
+    cfg = SimConfig(shape=(20, 30), frame=(128, 128), rate=300.0, seed=10)
+    scan = workdir / "headless_scan.h5"
+    writer = start_writer(scan, cfg)
+    try:
+        subprocess.run([sys.executable, "-m", "swmrview", str(scan), "--exit-on-finish",
+                        "--export-map", str(workdir / "headless_map.csv"),
+                        "--screenshot", str(out / "headless_screenshot.png")],
+                       env=cli_env(workdir), check=True,
+                       timeout=300)
+    finally:
+        writer.join(10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                      real_eiger_masked, xrf_channels_live, spiral_scatter_live,
                      fly_interpolated, real_1d_ratio, compare_held_spectra,
                      compare_region_images, line_profile, directory_scans,
-                     nexus_export_followed):
+                     nexus_export_followed, batch_maps_opened, headless_screenshot):
             if only and shot.__name__ not in only:
                 continue
             for key in ("view", "window_state"):   # each shot from a clean view and docks
