@@ -30,6 +30,7 @@ class FollowWorker(QObject):
     scans_ready = Signal(object)    # ScanList (directory mode)
     held_ready = Signal(object)     # PointFrame of a held point (hold and compare)
     region_ready = Signal(object)   # RegionFrame: progress, then the region's frame
+    settled = Signal(int)           # every point found read, every earlier request served
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
@@ -39,6 +40,7 @@ class FollowWorker(QObject):
         self._timer: QTimer | None = None
         self._point_request: tuple[int, ...] | None = None
         self._region_scheduled = False
+        self._settle: int | None = None   # the token of a settle request not answered yet
 
     @Slot()
     def start(self) -> None:
@@ -63,9 +65,22 @@ class FollowWorker(QObject):
             self.moveToThread(app.thread())  # so the GUI can drop us after the thread ends
             thread.quit()
 
+    @Slot(int)
+    def settle(self, token: int) -> None:
+        """Emit :attr:`settled` with ``token`` once no point found is left to read (requests
+        are served in order, so every request made before this one has been)."""
+        self._settle = token
+        self._answer_settle()
+
+    def _answer_settle(self) -> None:
+        if self._settle is not None and not self.session.backlog:
+            token, self._settle = self._settle, None
+            self.settled.emit(token)
+
     @Slot()
     def _tick(self) -> None:
         self._send(self.session.step())
+        self._answer_settle()
         if self.session.backlog:
             # points found and not read yet (a finished scan, a burst): read on at once; the
             # zero timer still lets queued requests in between steps
@@ -189,6 +204,7 @@ class FollowThread(QObject):
     request_channels = Signal(object)
     request_reductions = Signal(object)        # the built-in maps the window needs
     request_screen_binning = Signal(int)       # frame pixels per screen pixel of the live view
+    request_settled = Signal(int)              # answer on worker.settled once caught up
     request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
@@ -209,6 +225,7 @@ class FollowThread(QObject):
         self.request_channels.connect(self.worker.set_channels)
         self.request_reductions.connect(self.worker.set_reductions)
         self.request_screen_binning.connect(self.worker.set_screen_binning)
+        self.request_settled.connect(self.worker.settle)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)
