@@ -13,6 +13,7 @@ import logging
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 
 from swmrview.model.messages import PointFrame, Update
 from swmrview.model.status import Status
@@ -21,6 +22,7 @@ from swmrview.model.view_state import ViewState
 logger = logging.getLogger(__name__)
 
 REDRAW_MS = 33
+UNSEEN_REDRAW_MS = 500   # headless on the offscreen platform: nobody sees the window
 MAP_REDRAW_S = 0.1   # the map changes a few cells at a time: 10 redraws a second are plenty
 
 #: A frame waiting to be drawn: (position, frame, live, levels, binning).
@@ -58,7 +60,10 @@ class RedrawScheduler(QObject):
         self._map_drawn = 0.0
         self._drawn_latest: tuple[int, ...] | None = None   # the newest point the map shows
         self.timer = QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
+        # a headless run on the offscreen platform draws for its exports only (they redraw
+        # first): drawing 30 times a second took a core the decoding threads needed
+        unseen = QGuiApplication.platformName() == "offscreen" and window.options.exit_on_finish
+        self.timer.setInterval(UNSEEN_REDRAW_MS if unseen else REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
 
     # ------------------------------------------------------------------ what changed
