@@ -55,6 +55,20 @@ class Scatter:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """One point's processing-step result: an integrated pattern I(q) or a fit's columns.
+
+    ``x`` are the step's labels (bin centres in ``unit``, or column names), ``y`` the values."""
+
+    step: str                      # the step key ("integrate", "integrate[0,90]", "xrf-fit")
+    x: np.ndarray
+    unit: str
+    y: np.ndarray
+    position: tuple[int, ...] = ()
+    describe: str = ""             # what ran (engine, geometry used)
+
+
+@dataclass(frozen=True)
 class ScanInfo:
     """What a scan is: sent when a file opens, a new scan replaces it, or the dataset changes."""
 
@@ -114,6 +128,7 @@ class Update:
     rate: float = 0.0
     scatter: Scatter | None = None            # per-point positions when they were re-read
     found_at: float | None = None             # time.monotonic() the frame's point was found
+    patterns: Mapping[str, Pattern] = field(default_factory=dict)  # newest point's, by step
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,7 @@ class PointFrame:
     frame: np.ndarray
     levels: tuple[float, float] | None = None
     binning: int = 1
+    patterns: Mapping[str, Pattern] = field(default_factory=dict)  # its step results
 
 
 @dataclass(frozen=True)

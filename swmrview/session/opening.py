@@ -35,6 +35,7 @@ from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, V
 from swmrview.model.status import TIMED_OUT, WAITING, Status
 from swmrview.model.view_settings import ShownChannelError
 from swmrview.session.channels import ChannelSet, per_point_fields, spectrum_axis
+from swmrview.session.steps import StepSet
 from swmrview.session.scan import COMPLETE, OpenScan, WaitForFiles, has_detector_mask, open_scan
 
 logger = logging.getLogger(__name__)
@@ -126,9 +127,10 @@ class Opener:
         return Status(WAITING, message)
 
 
-def add_readers(scan: OpenScan) -> None:
+def add_readers(scan: OpenScan, options: ViewerOptions | None = None) -> None:
     """Give a freshly opened scan its map channels' readers and its spectra's calibration."""
     scan.channels = ChannelSet(scan.file, scan.scan_rank, scan.written)
+    scan.channels.steps = StepSet(scan, options or ViewerOptions())
     scan.frame_axis = spectrum_axis(open_data(scan.file, scan.data_path))
 
 

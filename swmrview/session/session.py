@@ -34,6 +34,7 @@ from swmrview.model.messages import PointFrame, RegionFrame, ScanInfo, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, LIVE, TIMED_OUT, WAITING, Status
 from swmrview.session.acquired import Acquired
+from swmrview.session.step_results import StepResults
 from swmrview.session.channels import spectrum_axis
 from swmrview.session.export import DEFAULT_REDUCTIONS
 from swmrview.session.opening import Opener, add_readers, check_shown, exit_code_for, scan_info
@@ -124,6 +125,11 @@ class Session:
         return self._line.status
 
     @property
+    def results(self) -> "StepResults":
+        """The processing steps' results of the points read (patterns, fits), by step key."""
+        return self._reader.results
+
+    @property
     def acquired(self) -> Acquired:
         """The points read, in arrival order."""
         return self._reader.acquired
@@ -183,7 +189,7 @@ class Session:
         self.scan = scan
         self._poller.last_new = self.clock()
         scan.pipeline.set_reductions(self._reductions)
-        add_readers(scan)
+        add_readers(scan, self.options)
         self._use_channels(rebuild=False)
         info = self.info()
         check_shown(self.options, info, scan)
@@ -229,7 +235,8 @@ class Session:
     # ------------------------------------------------------------------ requests
     def point(self, position: Sequence[int]) -> PointFrame | None:
         """The frame at ``position`` (an acquired point), or None if it cannot be read."""
-        return None if self.scan is None else point_frame(self.scan, self.generation, position)
+        return None if self.scan is None else point_frame(self.scan, self.generation, position,
+                                                          self._reader)
 
     def set_roi(self, roi: Sequence[int] | None) -> None:
         """Use ``roi`` for the "roi" value and recompute it over the acquired points."""
