@@ -69,6 +69,18 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class StepInfo:
+    """A processing step run on every point of a scan (for the export): its key, result
+    labels (bin centres) and unit, what ran, and its configuration as JSON (pyFAI's geometry)."""
+
+    key: str
+    x: np.ndarray
+    unit: str
+    describe: str = ""
+    config: str = "{}"
+
+
+@dataclass(frozen=True)
 class ScanInfo:
     """What a scan is: sent when a file opens, a new scan replaces it, or the dataset changes."""
 
@@ -87,6 +99,7 @@ class ScanInfo:
     frame_axis: Axis | None = None            # calibration of a spectrum's channels (energy)
     fields: tuple[tuple[str, tuple[int, ...]], ...] = ()   # per-point datasets: (path, frame)
     scatter: Scatter | None = None            # per-point positions (a non-grid scan)
+    steps: Mapping[str, StepInfo] = field(default_factory=dict)   # run on every point
 
     @property
     def frame_rank(self) -> int:
@@ -129,6 +142,8 @@ class Update:
     scatter: Scatter | None = None            # per-point positions when they were re-read
     found_at: float | None = None             # time.monotonic() the frame's point was found
     patterns: Mapping[str, Pattern] = field(default_factory=dict)  # newest point's, by step
+    results: Mapping[str, np.ndarray] = field(default_factory=dict)  # rows of ``positions``
+    # by step key: only when an export asks for them (see Session.send_results)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Reader:
         self.late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
         self.acquired = Acquired()   # the points read, in arrival order
         self.results = StepResults()  # their processing steps' results (patterns, fits)
+        self.send_results = False     # updates carry the rows of their points (an export)
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
@@ -115,6 +116,12 @@ class Reader:
         update = _update_fields(scan, chunks, values, new, frame, position)
         if position is not None:
             update.update(patterns=self.patterns(scan, position))
+        if self.send_results and chunks and scan.channels is not None \
+                and scan.channels.steps is not None:
+            positions = update["positions"]
+            update["results"] = MappingProxyType({
+                key: frozen(self.results.get(key, positions))
+                for key in scan.channels.steps.auto() if key in self.results.keys})
         return update
 
     def patterns(self, scan: OpenScan, position: Sequence[int]) -> MappingProxyType:

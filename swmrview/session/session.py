@@ -99,6 +99,7 @@ class Session:
         self._opener = Opener(options, self._watch, self._now)
         self._poller = Poller(self.path, self._now)
         self._reader = Reader(self._now)
+        self._reader.send_results = bool(options.export_nexus)   # patterns go to the export
         self._line = StatusLine(Status(WAITING, f"Waiting for {self.name}"), self._now)
         self._regions = Regions(self._now)
         # the map channels asked for (a settings file's, until the window sends its own)
@@ -123,6 +124,10 @@ class Session:
     def status(self) -> Status:
         """What following is doing now (with a recent refused request said after it)."""
         return self._line.status
+
+    def send_results(self, on: bool) -> None:
+        """Updates carry their points' step results (patterns) for a live export (on)."""
+        self._reader.send_results = bool(on)
 
     @property
     def results(self) -> "StepResults":

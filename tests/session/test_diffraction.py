@@ -4,6 +4,7 @@ live scan written by a real writer process)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -205,3 +206,28 @@ def test_pyfai_error_tracebacks_stay_out_of_the_log(tmp_path, caplog):
                 load_poni(bad)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert load_poni(good).source == "PONI file good.poni"
+
+
+def test_the_live_export_writes_every_pattern_with_its_q_axis_and_geometry(follow, xrd_scan,
+                                                                           tmp_path):
+    from swmrview.session.export import LiveExport
+
+    path, poni = xrd_scan
+    out = tmp_path / "maps.nxs"
+    f = follow(path, poni=str(poni), export_nexus=str(out))
+    f.until(lambda f: f.state is not None)
+    export = LiveExport(out, f.infos[-1])
+    original = f.state.apply
+    f.state.apply = lambda u: (export.apply(u), original(u))[1]
+    f.until_ended()
+    export.finish()
+    radial, full = ref.patterns(path, poni)
+    with h5py.File(out, "r") as h:
+        group = h["/entry/integrate"]
+        assert group.attrs["signal"] == "data" and group.attrs["q_indices"] == 2
+        np.testing.assert_allclose(group["q"][()], radial)
+        assert group["q"].attrs["units"] == "1/nm"
+        np.testing.assert_allclose(group["data"][()], full, rtol=1e-6, atol=1e-9)
+        assert "PONI file scan.poni" in group.attrs["description"]
+        assert json.loads(group["geometry"][()])["dist"] == pytest.approx(0.1)
+        assert (h["/entry/keys/uniqueKeys"][()] > 0).all()
