@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.scheduler = RedrawScheduler(self)   # what changed, drawn at the screen's rate
         self.scheduler.frame_shown.connect(self.frame_shown)
+        self.frame_shown.connect(self._ask_cake)
         self.frame_view = FrameView()
         self.map_view = MapView()
         self.splitter = QSplitter(Qt.Horizontal)
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self.map_view.point_held.connect(self.compare.toggle)
         self.dock.dataset_chosen.connect(self.set_dataset)
         self.pattern_action = pattern_toggle(self)
+        self.frame_view.pattern_panel.cake_toggled.connect(self._ask_cake)
         self.toolbar.addAction(self.pattern_action)
         self.view_actions = ViewActions(self)   # the toolbar's choices, the View menu
         self.view_actions.install_view_menu(self.file_menu)
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
+        self.follow.worker.cake_ready.connect(self._on_cake)
         self.compare.attach(self.follow)
         self.scans_dock.attach(self.follow, path if os.path.isdir(path) else None)
         self.follow.start()
@@ -257,6 +260,16 @@ class MainWindow(QMainWindow):
         else:  # the text changes every step ("pt/s"): shown at the redraw rate
             self._ended = None  # following resumed (after a timeout) or a new scan
             self.scheduler.show_status(update.status if update.status != self.status else None)
+
+    def _on_cake(self, cake) -> None:
+        if cake.generation == self._generation and cake.position == self.shown_position:
+            self.frame_view.pattern_panel.show_cake(cake)
+
+    def _ask_cake(self, *_args) -> None:
+        """The shown point's cake, from the follower, while the cake is wanted."""
+        if self.follow is not None and self.frame_view.pattern_panel.cake_on \
+                and self.frame_view.showing_pattern and self.shown_position is not None:
+            self.follow.request_cake.emit(self.shown_position)
 
     def _on_point(self, point: PointFrame) -> None:
         if self.state is not None and point.generation == self._generation:

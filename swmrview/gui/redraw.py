@@ -144,7 +144,8 @@ class RedrawScheduler(QObject):
             window.compare.map_redrawn()
         if self._frame_pending is not None and state is not None:
             pending, self._frame_pending = self._frame_pending, None
-            position, frame, live, levels, binning, patterns = pending
+            position, frame, live, levels, binning, *rest = pending   # rest: the patterns
+            patterns = rest[0] if rest else None
             label = point_text(state, position)
             window.frame_view.show_frame(frame, label, live, levels, binning)
             window.frame_view.show_patterns(patterns, label)

@@ -30,6 +30,7 @@ class FollowWorker(QObject):
     scans_ready = Signal(object)    # ScanList (directory mode)
     held_ready = Signal(object)     # PointFrame of a held point (hold and compare)
     region_ready = Signal(object)   # RegionFrame: progress, then the region's frame
+    cake_ready = Signal(object)     # Cake: the 2-D integration of the point shown
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
@@ -104,6 +105,22 @@ class FollowWorker(QObject):
             point = self.session.point(position)
             if point is not None:
                 self.point_ready.emit(point)
+
+    @Slot(object)
+    def show_cake(self, position) -> None:
+        """Send the cake of ``position`` soon; only the newest request is served."""
+        first = getattr(self, "_cake_request", None) is None
+        self._cake_request = tuple(position)
+        if first:
+            QTimer.singleShot(0, self._serve_cake)
+
+    @Slot()
+    def _serve_cake(self) -> None:
+        position, self._cake_request = self._cake_request, None
+        cake = self.session.cake(position) if position is not None \
+            and hasattr(self.session, "cake") else None
+        if cake is not None:
+            self.cake_ready.emit(cake)
 
     @Slot(object)
     def read_held(self, positions) -> None:
@@ -189,6 +206,7 @@ class FollowThread(QObject):
     request_stop = Signal()
     request_held = Signal(object)              # positions of held points
     request_region = Signal(object, str, int)  # positions, "sum"/"max"/"mean", request number
+    request_cake = Signal(object)              # position whose q x chi cake to integrate
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -208,6 +226,7 @@ class FollowThread(QObject):
         self.request_stop.connect(self.worker.stop)
         self.request_held.connect(self.worker.read_held)
         self.request_region.connect(self.worker.region_frame)
+        self.request_cake.connect(self.worker.show_cake)
 
     def start(self) -> None:
         """Start the thread (the worker begins following at once)."""

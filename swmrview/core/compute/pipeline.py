@@ -23,7 +23,9 @@ frame in place). Their results come back per point, ``(n, len(step.labels))``, b
 values, and a channel whose reducer has a ``step`` attribute (a
 :class:`~swmrview.core.compute.step_channels.StepChannelReducer`) reduces that step's result
 rows instead of the frame. Blocks of consecutive frames read through h5py reach a step as one
-``(k, *frame)`` call; frames read as chunks, one frame per call.
+``(k, *frame)`` call; frames read as chunks, one frame per call. Steps run on the pool's threads even for one
+frame (pyFAI's integrate2d crashed with a segfault when called on the viewer's follower
+QThread, and never on these threads).
 """
 
 from __future__ import annotations
@@ -239,7 +241,9 @@ class ReducePipeline:
         reducer = _Combined(reducer, rows, tuple(on_frames.values()), steps, results,
                             tuple(on_steps.values()), len(chosen) + len(on_frames))
         pool = None
-        if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
+        # steps always run on the pool's threads, never on the caller's: pyFAI's engines
+        # crashed (segfault) on the GUI's follower QThread, not on pool threads
+        if steps or (self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME):
             pool = self._executor()
         if pool is None:
             last = self._work(pos, 0, n, out, reducer)
