@@ -212,7 +212,7 @@ def xrd_rgb_composite(app: QApplication, workdir: Path, out: Path) -> None:
             np.isfinite(window.state.values(n)).all() for n in window.state.channels))
         rgb = window.channels.rgb
         rgb.show()
-        window.resizeDocks([rgb], [430], Qt.Vertical)
+        window.resizeDocks([rgb], [470], Qt.Vertical)
         rgb.choose(("CeO2 111", "LaB6 100", "CeO2 220"))
         wait(app, lambda: True)
         window.headless.screenshot(str(out / "xrd_rgb_composite.png"))
