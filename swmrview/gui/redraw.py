@@ -154,6 +154,8 @@ class RedrawScheduler(QObject):
             if self._live is not None and self._live[0] is pending:   # the newest, followed
                 window.stats.frame_drawn(self._live[1])
                 self._live = None
+            elif not live and position == state.pinned:   # the point asked for
+                window.stats.point_drawn()
             self.frame_shown.emit(position)
         if state is not None:
             following = state.pinned is None and window.toolbar.follow_action.isChecked()

@@ -264,6 +264,11 @@ class Session:
         return Cake(self.generation, position, frozen(radial), frozen(chi), frozen(intensity),
                     step.unit)
 
+    def set_screen_binning(self, binning: int) -> None:
+        """Bin live frames by up to ``binning`` (frame pixels per screen pixel of the view);
+        frames asked for by position stay at full resolution."""
+        self._reader.screen_binning = max(1, int(binning))
+
     def set_roi(self, roi: Sequence[int] | None) -> None:
         """Use ``roi`` for the "roi" value and recompute it over the acquired points."""
         roi = None if roi is None else tuple(int(v) for v in roi)

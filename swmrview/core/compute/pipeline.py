@@ -81,12 +81,16 @@ class ReducePipeline:
     reductions
         The built-in values `read_reduce` computes (default all of sum, mean, max, roi):
         sum and mean are one accumulation, max a pass of its own (see `set_reductions`).
+    nice
+        Raise the worker threads' nice value by this much (Linux; 0 leaves them be): a viewer
+        on the writer's machine passes 10, so on busy cores the writer gets the CPU first and
+        the viewer catches up when it is idle.
     """
 
     def __init__(self, dataset: Any, scan_rank: int, *, threads: int | None = None,
                  roi: Roi | None = None, mask: np.ndarray | None = None,
                  overflow: float | None = None, direct: bool = True,
-                 reductions: Sequence[str] = REDUCTIONS) -> None:
+                 reductions: Sequence[str] = REDUCTIONS, nice: int = 0) -> None:
         shape = tuple(dataset.shape)
         if scan_rank < 0 or scan_rank > len(shape):
             raise ValueError(f"scan rank {scan_rank} does not fit a dataset of shape {shape}")
@@ -106,6 +110,7 @@ class ReducePipeline:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._closed = False
+        self._nice = max(0, int(nice))
         # raw chunks are read with os.preadv at the address HDF5 gives (a 4 us lookup under
         # h5py's lock) instead of H5Dread_chunk (the whole copy under the lock and the GIL)
         self.chunks = ChunkReader(dataset, by_address=self._stages is not None)
@@ -279,7 +284,9 @@ class ReducePipeline:
             if self._closed:
                 return None
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="swmrview-reduce")
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="swmrview-reduce",
+                                                initializer=_lower_priority,
+                                                initargs=(self._nice,))
             return self._pool
 
     def _positions(self, positions: Sequence[Sequence[int]]) -> np.ndarray:
@@ -382,6 +389,16 @@ class ReducePipeline:
         else:
             frames = np.array(self.dataset[sel], dtype=self.dtype)
         return frames.reshape((length,) + self.frame_shape)
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value by ``nice`` (Linux threads have their own)."""
+    if nice and hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+        except OSError as error:   # not allowed, or not Linux: run at the normal priority
+            logger.debug("worker thread priority unchanged: %s", error)
 
 
 def _builtins(names: Sequence[str]) -> tuple[str, ...]:
