@@ -33,7 +33,8 @@ exit codes (with --exit-on-finish):
   {EXIT_BAD_INPUT}    bad input: not an HDF5 file (or still empty after --timeout), no key
        datasets, a named path missing, keys and data of different shapes, a
        compression filter not installed, a wrong --settings file (or a shown
-       channel the file lacks), an output folder that does not exist
+       channel the file lacks), an output folder that does not exist, a PONI
+       file missing, garbage or truncated
   {EXIT_TIMED_OUT}    timed out: no new point for --timeout seconds (writer crashed or stopped);
        everything read so far is still exported / grabbed
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C
@@ -83,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", metavar="FILE.json",
                    help="view settings to use (map channels, colormap, shown map), as saved "
                         "with File > Save view settings")
+    p.add_argument("--poni", metavar="FILE.poni",
+                   help="diffraction geometry (a pyFAI PONI file) for azimuthal integration: "
+                        "wins over the settings' \"integration\" and the file's NeXus "
+                        "geometry; the newest point's I(q) is shown and q-window channels "
+                        "can be mapped (needs pyFAI: pip install \"swmrview[diffraction]\")")
     p.add_argument("--debug", action="store_true", help="verbose logging")
     p.add_argument("--exit-on-finish", action="store_true",
                    help="quit when the scan finishes, times out or fails (see exit codes)")
@@ -128,8 +134,10 @@ def setup_logging(debug: bool) -> None:
         stream=sys.stderr,
     )
     if not debug:
-        for noisy in ("h5py", "matplotlib", "PIL"):
+        for noisy in ("h5py", "matplotlib", "PIL", "pyFAI", "silx", "fabio", "numexpr"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # pyFAI's import warns that pyopencl is missing: the CSR engine on the CPU is used
+        logging.getLogger("silx.opencl.common").setLevel(logging.ERROR)
 
 
 def _demo_writer(directory: str):
@@ -206,6 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"swmrview: error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
 
+    from swmrview.core.compute.integrate import poni_problem
+
+    poni = poni_problem(args.poni, getattr(view, "integration", None))
+    if poni:
+        print(f"swmrview: error: {poni}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     demo_dir = proc = None
     path = args.file
     if args.demo:
@@ -227,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_frame=args.export_frame,
         stats=os.path.abspath(args.stats) if args.stats else None,
         view=view,
+        poni=os.path.abspath(args.poni) if args.poni else None,
     )
     try:
         from swmrview.gui.app import run  # Qt is imported only from here on

@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
@@ -47,6 +48,22 @@ def dataset_switch(old: ScanInfo | None, new: ScanInfo) -> bool:
     """True if ``new`` is another dataset of the scan ``old`` (its points stay acquired)."""
     return old is not None and new.path == old.path and new.mode == old.mode \
         and new.scan_rank == old.scan_rank and new.data_path != old.data_path
+
+
+def pattern_toggle(window) -> QAction:
+    """The toolbar's I(q) switch: the integrated pattern of diffraction frames, or the raw
+    image; without pyFAI it is off and says how to install it."""
+    from swmrview.core.compute.integrate import missing_pyfai
+
+    action = QAction("I(q)", window, checkable=True, checked=True)
+    problem = missing_pyfai()
+    action.setToolTip(problem or "Diffraction frames: show the azimuthally integrated pattern "
+                      "(on) or the raw image (off)")
+    if problem:
+        action.setChecked(False)
+        action.setEnabled(False)
+    action.toggled.connect(window.frame_view.set_pattern_mode)
+    return action
 
 
 def welcome_page() -> QLabel:
@@ -92,6 +109,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.scheduler = RedrawScheduler(self)   # what changed, drawn at the screen's rate
         self.scheduler.frame_shown.connect(self.frame_shown)
+        self.frame_shown.connect(self._ask_cake)
         self.frame_view = FrameView()
         self.map_view = MapView()
         self.splitter = QSplitter(Qt.Horizontal)
@@ -129,6 +147,9 @@ class MainWindow(QMainWindow):
         self.map_view.point_clicked.connect(self.pin_point)
         self.map_view.point_held.connect(self.compare.toggle)
         self.dock.dataset_chosen.connect(self.set_dataset)
+        self.pattern_action = pattern_toggle(self)
+        self.frame_view.pattern_panel.cake_toggled.connect(self._ask_cake)
+        self.toolbar.addAction(self.pattern_action)
         self.view_actions = ViewActions(self)   # the toolbar's choices, the View menu
         self.view_actions.install_view_menu(self.file_menu)
 
@@ -176,6 +197,7 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
+        self.follow.worker.cake_ready.connect(self._on_cake)
         self.follow.worker.settled.connect(self.scan_end.settled)
         self.compare.attach(self.follow)
         self.scans_dock.attach(self.follow, path if os.path.isdir(path) else None)
@@ -206,6 +228,8 @@ class MainWindow(QMainWindow):
             self.toolbar.set_following(True)
         self.channels.scan_opened(info, self.state, new_scan=not switch)
         self.scheduler.scan_shown()   # drawn at the next redraw
+        if not switch:
+            self.frame_view.forget_patterns()
         self.frame_view.set_frame_kind(info.frame_kind)
         shape = "x".join(map(str, info.frame_shape)) or "scalar"
         self.map_view.set_state(self.state, f"{info.data_path}  {shape} {info.dtype}",
@@ -235,6 +259,16 @@ class MainWindow(QMainWindow):
         else:  # the text changes every step ("pt/s"): shown at the redraw rate
             self.scheduler.show_status(update.status if update.status != self.status else None)
         self.scan_end.update(update)   # exports and exits once the worker has caught up
+
+    def _on_cake(self, cake) -> None:
+        if cake.generation == self._generation and cake.position == self.shown_position:
+            self.frame_view.pattern_panel.show_cake(cake)
+
+    def _ask_cake(self, *_args) -> None:
+        """The shown point's cake, from the follower, while the cake is wanted."""
+        if self.follow is not None and self.frame_view.pattern_panel.cake_on \
+                and self.frame_view.showing_pattern and self.shown_position is not None:
+            self.follow.request_cake.emit(self.shown_position)
 
     def _on_point(self, point: PointFrame) -> None:
         if self.state is not None and point.generation == self._generation:

@@ -30,6 +30,7 @@ class FollowWorker(QObject):
     scans_ready = Signal(object)    # ScanList (directory mode)
     held_ready = Signal(object)     # PointFrame of a held point (hold and compare)
     region_ready = Signal(object)   # RegionFrame: progress, then the region's frame
+    cake_ready = Signal(object)     # Cake: the 2-D integration of the point shown
     settled = Signal(int)           # every point found read, every earlier request served
 
     def __init__(self, options: ViewerOptions) -> None:
@@ -119,6 +120,28 @@ class FollowWorker(QObject):
             point = self.session.point(position)
             if point is not None:
                 self.point_ready.emit(point)
+
+    @Slot(bool)
+    def send_results(self, on: bool) -> None:
+        """Updates carry their points' step results (patterns) for a live export."""
+        if hasattr(self.session, "send_results"):
+            self.session.send_results(on)
+
+    @Slot(object)
+    def show_cake(self, position) -> None:
+        """Send the cake of ``position`` soon; only the newest request is served."""
+        first = getattr(self, "_cake_request", None) is None
+        self._cake_request = tuple(position)
+        if first:
+            QTimer.singleShot(0, self._serve_cake)
+
+    @Slot()
+    def _serve_cake(self) -> None:
+        position, self._cake_request = self._cake_request, None
+        cake = self.session.cake(position) if position is not None \
+            and hasattr(self.session, "cake") else None
+        if cake is not None:
+            self.cake_ready.emit(cake)
 
     @Slot(object)
     def read_held(self, positions) -> None:
@@ -211,6 +234,8 @@ class FollowThread(QObject):
     request_stop = Signal()
     request_held = Signal(object)              # positions of held points
     request_region = Signal(object, str, int)  # positions, "sum"/"max"/"mean", request number
+    request_cake = Signal(object)              # position whose q x chi cake to integrate
+    request_results = Signal(bool)             # updates carry step results (an export)
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -232,6 +257,8 @@ class FollowThread(QObject):
         self.request_stop.connect(self.worker.stop)
         self.request_held.connect(self.worker.read_held)
         self.request_region.connect(self.worker.region_frame)
+        self.request_cake.connect(self.worker.show_cake)
+        self.request_results.connect(self.worker.send_results)
 
     def start(self) -> None:
         """Start the thread (the worker begins following at once)."""

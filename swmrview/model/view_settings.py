@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from swmrview.core.compute.channels import Channel, as_written
+from swmrview.core.compute.integrate import Integration
 from swmrview.core.compute.reduce import REDUCTIONS
 
 from swmrview.model.channel_fits import channel_fits
@@ -52,12 +53,16 @@ class ViewSettings:
     map_scale: str = "linear"
     shown: str = "sum"                      # the map shown: a reduction or a channel's name
     overlay: tuple[str, ...] = field(default=())   # 1-D scans: maps drawn with the shown one
+    integration: Integration | None = None  # azimuthal integration (PONI, unit, bins, method)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (with a format tag and version)."""
-        return {"format": FORMAT, "version": VERSION,
-                "channels": [c.to_dict() for c in self.channels], "colormap": self.colormap,
-                "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
+        out = {"format": FORMAT, "version": VERSION,
+               "channels": [c.to_dict() for c in self.channels], "colormap": self.colormap,
+               "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
+        if self.integration is not None:
+            out["integration"] = self.integration.to_dict()
+        return out
 
     def to_json(self) -> str:
         """Indented JSON, small enough to read and mail."""
@@ -112,7 +117,13 @@ class ViewSettings:
         if not isinstance(overlay, list):
             raise SettingsFileError(f"\"overlay\" must be a list of map names, not "
                                     f"{as_written(overlay)}")
-        return replace(out, overlay=tuple(str(n) for n in overlay))
+        out = replace(out, overlay=tuple(str(n) for n in overlay))
+        if data.get("integration") is not None:
+            try:
+                out = replace(out, integration=Integration.from_dict(data["integration"]))
+            except (TypeError, ValueError) as exc:
+                raise SettingsFileError(str(exc)) from None
+        return out
 
     @classmethod
     def from_json(cls, text: str) -> "ViewSettings":
