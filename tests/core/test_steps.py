@@ -123,3 +123,32 @@ def test_a_channel_of_named_columns_takes_the_columns_it_numbers():
         StepChannelReducer(Channel("x", "sum", step="xrf-fit", elements=(4,)), labels)
     with pytest.raises(ValueError, match="named columns"):
         StepChannelReducer(Channel("w", "window", step="xrf-fit", bounds=(0, 1)), labels)
+
+
+def test_pyfai_never_runs_the_garbage_collector_off_the_gui_thread(monkeypatch):
+    """pyFAI's gc.collect() on the follower thread collected Qt objects there and deadlocked
+    the window: the step's integrators are built with auto_gc off."""
+    pytest.importorskip("pyFAI")
+    import pyFAI.geometry.core as geometry_core
+
+    from swmrview.core.compute.integrate import AzimuthalStep, Geometry, Integration
+    from swmrview.tools.simulate.xrd import integrator, xrd_frame
+
+    collections = []
+
+    class CountingGc:
+        def collect(self, *args):
+            collections.append(args)
+            return 0
+
+    monkeypatch.setattr(geometry_core, "gc", CountingGc())
+    shape = (64, 64)
+    geometry = Geometry("test", dict(integrator(shape).get_config()))
+    fit2d = Geometry("nexus", fit2d=dict(directDist=100.0, centerX=32.0, centerY=32.0,
+                                          pixelX=172.0, pixelY=172.0, wavelength=1e-10))
+    for geo in (geometry, fit2d):
+        step = AzimuthalStep(geo, shape, Integration(npt=100))
+        assert step.integrator.auto_gc is False
+        step(np.stack([xrd_frame(shape, (0.5, 0.5))] * 2))
+        step.integrator.reset()          # what pyFAI does on every change of geometry
+    assert collections == []

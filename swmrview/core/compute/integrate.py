@@ -133,19 +133,23 @@ class Geometry:
     fit2d: Mapping[str, float] | None = None  # NeXus: setFit2D's arguments, and wavelength
 
     def integrator(self) -> Any:
-        """A new AzimuthalIntegrator of this geometry."""
+        """A new AzimuthalIntegrator of this geometry.
+
+        pyFAI calls ``gc.collect()`` each time a geometry changes (``auto_gc``): on the
+        viewer's follower thread that collected Qt objects off the GUI thread and deadlocked
+        both (the viewer collects on the GUI thread only). So it is switched off first.
+        """
         from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
+        ai = AzimuthalIntegrator()
+        ai.auto_gc = False
         if self.fit2d is not None:
             fit2d = dict(self.fit2d)
             wavelength = fit2d.pop("wavelength")
-            ai = AzimuthalIntegrator()
             ai.setFit2D(**fit2d)
             ai.wavelength = wavelength
             return ai
-        import pyFAI
-
-        return pyFAI.load(dict(self.config))
+        return ai.set_config(dict(self.config))
 
 
 def load_poni(path: str | os.PathLike) -> Geometry:
