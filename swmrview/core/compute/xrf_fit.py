@@ -1,0 +1,400 @@
+"""Fitted XRF maps: PyMca's linear fit as a processing step, and its whole-stack final pass.
+
+PyMca's ``FastXRFLinearFit`` (the field's standard batch fit) takes every non-linear parameter
+(calibration, peak widths and shapes) from the fit configuration, builds the linear basis once
+(the derivative of the model with respect to each free parameter: the continuum's terms and
+one area per line group) and solves one linear least-squares problem per spectrum. The sum
+(pile-up) peak is fixed, not fitted. :class:`LinearBasis` builds that basis with PyMca's own
+model (``ClassMcaTheory``) in the same calls and order as ``FastXRFLinearFit`` 5.9.7, and
+solves it the same way (its SVD pseudo-inverse without weights; per-spectrum Poisson weights
+when the configuration's ``fitweight`` is set), but for a whole block of spectra at once:
+
+- no weights: one matrix product per block (the pseudo-inverse is computed once);
+- Poisson weights: the normal equations of every spectrum of the block from one matrix
+  product, then one batched solve;
+- a SNIP background (``stripflag``) is stripped from each spectrum first, as PyMca does.
+
+:class:`XrfFitStep` is the :class:`~swmrview.core.compute.steps.FrameStep` that the pipeline
+runs live: a frame is a spectrum ``(channels,)`` or an MCA ``(detector elements, channels)``
+whose chosen elements are summed first. Its columns are the area of each line group, named as
+PyMca names them ("Fe K", "Pb L", "Scatter Peak000"), then each area's uncertainty
+("Fe K sigma") and the reduced χ² ("chisq").
+
+**Refit.** PyMca then refits the spectra whose areas come out negative with those line
+groups removed, but only when they are at least 0.25% of the whole stack (fewer are set to
+zero), and repeats. That rule needs the whole stack, so block results differ from it where
+areas are negative; :func:`fit_stack` is the end-of-scan pass that applies it, and its maps
+equal ``FastXRFLinearFit.fitMultipleSpectra(refit=True)`` on the same stack.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from swmrview.core.compute.xrf_config import XrfConfig, XrfConfigError, require_pymca
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LinearBasis", "XrfFitStep", "StackFit", "fit_stack", "REFIT_FRACTION"]
+
+#: PyMca refits the spectra with negative areas only when they are this fraction of the stack.
+REFIT_FRACTION = 0.0025
+#: Spectra per block in the whole-stack pass (bounds the memory of the temporaries).
+_STACK_BLOCK = 512
+
+
+@dataclass(frozen=True)
+class LinearBasis:
+    """PyMca's linear model of one configuration on spectra of ``channels`` channels.
+
+    ``derivatives`` is ``(fitted channels, free parameters)``: the continuum's free terms first
+    (``n_background`` of them), then one column per line group; ``first:stop`` the channels
+    fitted (the configuration's ``xmin``..``xmax``).
+    """
+
+    names: tuple[str, ...]
+    n_background: int
+    derivatives: np.ndarray
+    first: int
+    stop: int
+    channels: int
+    weighted: bool
+    strip: tuple[int, int, tuple[int, ...]] | None       # (filter width, snip width, anchors)
+    zero: float
+    gain: float
+    version: str
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, config: XrfConfig, channels: int) -> "LinearBasis":
+        """The basis of ``config`` for spectra of ``channels`` channels (the expensive part)."""
+        require_pymca()
+        import PyMca5
+        from PyMca5.PyMcaPhysics.xrf import ClassMcaTheory
+
+        cfg = _fast_fit_config(config)
+        theory = ClassMcaTheory.McaTheory()
+        theory.setConfiguration(cfg)
+        theory.enableOptimizedLinearFit()
+        fit = cfg["fit"]
+        xmin, xmax = int(fit["xmin"]), min(int(fit["xmax"]), channels - 1)
+        if xmin >= xmax:
+            raise XrfConfigError(f"{config.source}: the fit region (channels {xmin}-{xmax}) "
+                                 f"lies outside the {channels} channels of these spectra")
+        # FastXRFLinearFit hands the first spectrum; the basis does not depend on it
+        theory.setData(x=None, y=np.ones(channels), xmin=xmin, xmax=xmax)
+        theory.estimate()
+        columns, names, n_background = [], [], 0
+        for i, name in enumerate(theory.PARAMETERS):
+            if theory.codes[0][i] == ClassMcaTheory.Gefit.CFIXED:
+                continue
+            d = theory.linearMcaTheoryDerivative(theory.parameters, i, theory.xdata)
+            columns.append(np.ravel(d).astype(np.float64))
+            names.append(str(name))
+            n_background += i < theory.NGLOBAL
+        if len(names) <= n_background:
+            raise XrfConfigError(f"{config.source}: no line group inside the fit region "
+                                 f"(channels {xmin}-{xmax})")
+        xdata = np.ravel(theory.xdata)
+        first, stop = int(xdata[0]), int(xdata[-1]) + 1
+        strip = None
+        if fit["stripflag"]:
+            strip = (int(fit["stripfilterwidth"]), int(fit["snipwidth"]),
+                     _anchors(fit, xdata, stop - first))
+        derivatives = np.ascontiguousarray(np.stack(columns, axis=1))
+        derivatives.setflags(write=False)
+        return cls(names=tuple(names), n_background=int(n_background),
+                   derivatives=derivatives, first=first, stop=stop, channels=int(channels),
+                   weighted=bool(fit["fitweight"]), strip=strip,
+                   zero=float(theory.parameters[0]), gain=float(theory.parameters[1]),
+                   version=str(PyMca5.version()))
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The line groups' names, as PyMca names them ("Fe K", "Pb L", "Scatter Peak000")."""
+        return self.names[self.n_background:]
+
+    def energy(self) -> np.ndarray:
+        """Energy (keV) of the fitted channels, by the configuration's calibration."""
+        return self.zero + self.gain * np.arange(self.first, self.stop, dtype=np.float64)
+
+    def prepare(self, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(spectra to solve, background) over the fitted channels: the SNIP background is
+        stripped from each spectrum when the configuration asks for it."""
+        y = np.asarray(spectra, dtype=np.float64)[:, self.first:self.stop]
+        if self.strip is None:
+            return y, None
+        return y - (bkg := _snip(y, *self.strip)), bkg
+
+    def solve(self, b: np.ndarray, keep: tuple[int, ...] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Parameters and uncertainties ``(k, free)`` of prepared spectra ``b`` ``(k, n)``;
+        ``keep`` lists the columns left free (the others are fixed at zero), as PyMca's refit.
+        """
+        cols = tuple(range(len(self.names))) if keep is None else tuple(keep)
+        params = np.zeros((b.shape[0], len(self.names)))
+        sigma = np.zeros_like(params)
+        if not self.weighted:
+            pinv, sig = self._solver(cols)
+            params[:, cols] = b @ pinv.T
+            sigma[:, cols] = sig
+            return params, sigma
+        a, scale, outer = self._solver(cols)
+        w = np.abs(b)                                    # PyMca: sigma = sqrt|b|, 1 where 0
+        w[w == 0] = 1.0
+        q = 1.0 / w
+        m = len(cols)
+        normal = (q @ outer).reshape(-1, m, m)
+        rhs = (b * q) @ a
+        inverse = np.linalg.inv(normal)
+        params[:, cols] = np.einsum("kij,kj->ki", inverse, rhs) / scale
+        sigma[:, cols] = np.sqrt(np.abs(np.einsum("kii->ki", inverse))) / scale
+        return params, sigma
+
+    def _solver(self, cols: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """Once per set of free columns: the pseudo-inverse and uncertainties (no weights), or
+        the columns scaled to unit norm and the products of every pair of them (weights: a
+        spectrum's normal equations are its weights times those products)."""
+        if (found := self._cache.get(cols)) is not None:
+            return found
+        a = self.derivatives[:, cols]
+        if not self.weighted:
+            found = _pseudo_inverse(a)
+        else:
+            scale = np.sqrt((a * a).sum(axis=0))
+            scale[scale == 0] = 1.0
+            a = a / scale
+            found = (a, scale, np.einsum("ci,cj->cij", a, a).reshape(a.shape[0], -1))
+        for array in found:
+            array.setflags(write=False)
+        self._cache[cols] = found       # a race only computes it twice
+        return found
+
+    def model(self, params: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+        """The fitted spectra ``(k, n)`` over the fitted channels (background included)."""
+        fitted = params @ self.derivatives.T
+        return fitted if background is None else fitted + background
+
+    def chisq(self, y: np.ndarray, model: np.ndarray, free: int) -> np.ndarray:
+        """Reduced χ² of each spectrum: Σ (y - model)² / max(y, 1) over (channels - free)."""
+        return (((y - model) ** 2) / np.maximum(y, 1.0)).sum(axis=1) / max(
+            1, y.shape[1] - free)
+
+
+def _fast_fit_config(config: XrfConfig) -> Any:
+    """The configuration as ``FastXRFLinearFit._fitConfigure`` makes it (no concentrations)."""
+    import copy
+
+    cfg = copy.deepcopy(config.config)
+    if cfg.get("concentrations", {}).get("useautotime", 0):
+        cfg["concentrations"]["useautotime"] = 0
+    fit = cfg["fit"]
+    if fit.get("strategyflag", 0):
+        raise XrfConfigError(f"{config.source}: fit strategies do not work with the linear "
+                             f"fit (PyMca refuses them too): untick the strategy")
+    if fit["stripflag"] and fit["stripalgorithm"] != 1:
+        raise XrfConfigError(f"{config.source}: the linear fit needs the SNIP background "
+                             f"(PyMca refuses the strip algorithm too)")
+    if fit["continuum"] == 5:
+        raise XrfConfigError(f"{config.source}: an exponential polynomial continuum cannot "
+                             f"be fitted linearly")
+    fit["linearfitflag"] = 1
+    return cfg
+
+
+def _anchors(fit: dict, xdata: np.ndarray, n: int) -> tuple[int, ...]:
+    """SNIP anchor indices in the fitted channels, as ``FastXRFLinearFit._fitBkgAnchorList``."""
+    anchors = []
+    if fit.get("stripanchorsflag") and fit.get("stripanchorslist") is not None:
+        for channel in fit["stripanchorslist"]:
+            if channel <= xdata[0]:
+                continue
+            index = np.nonzero(xdata >= channel)[0]
+            if len(index) and index.min() > 0:
+                anchors.append(int(index.min()))
+    return tuple(sorted(anchors or [0, n - 1]))
+
+
+def _snip(y: np.ndarray, filter_width: int, snip_width: int, anchors: tuple[int, ...]
+          ) -> np.ndarray:
+    """PyMca's background of each row: Savitzky-Golay smoothing, then SNIP between anchors."""
+    from PyMca5.PyMcaMath.fitting import SpecfitFuns
+
+    smooth = np.array([SpecfitFuns.SavitskyGolay(row, filter_width) for row in y]) \
+        if filter_width > 1 else y.copy()
+    last = 0
+    for anchor in anchors:
+        if last < anchor < smooth.shape[1]:
+            smooth[:, last:anchor] = SpecfitFuns.snip1d(
+                np.ascontiguousarray(smooth[:, last:anchor]), snip_width, 0)
+            last = anchor
+    if last < smooth.shape[1]:
+        smooth[:, last:] = SpecfitFuns.snip1d(np.ascontiguousarray(smooth[:, last:]),
+                                              snip_width, 0)
+    return smooth
+
+
+def _pseudo_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pseudo-inverse of ``a``, the parameters' uncertainties) as PyMca's ``lstsq`` without
+    weights: SVD, singular values below max(m, n) * eps dropped."""
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    s[s < max(a.shape) * np.finfo(np.float64).eps] = np.inf
+    dummy = vt.T * (1.0 / s)
+    return dummy @ u.T, np.sqrt(np.diag(dummy @ dummy.T))
+
+
+class XrfFitStep:
+    """The live fit as a processing step (see the module docstring): frames ``(k, channels)``
+    or ``(k, elements, channels)`` become ``(k, 2 * groups + 1)`` areas, sigmas and χ²."""
+
+    unit = ""
+
+    def __init__(self, config: XrfConfig, frame_shape: Sequence[int],
+                 elements: Sequence[int] | None = None, name: str = "xrf-fit") -> None:
+        frame_shape = tuple(int(n) for n in frame_shape)
+        if len(frame_shape) not in (1, 2):
+            raise XrfConfigError(f"the XRF fit needs spectra or MCA frames, got frames of "
+                                 f"shape {frame_shape}")
+        self.name = name
+        self.config = config
+        self.frame_shape = frame_shape
+        self.elements = None if elements is None else tuple(int(e) for e in elements)
+        if self.elements is not None and len(frame_shape) == 2 and (
+                not self.elements or max(self.elements) >= frame_shape[0]
+                or min(self.elements) < 0):
+            raise XrfConfigError(f"detector elements {self.elements} outside the "
+                                 f"{frame_shape[0]} of these frames")
+        self.basis = LinearBasis.build(config, frame_shape[-1])
+        groups = self.basis.groups
+        self.labels = tuple(groups) + tuple(f"{g} sigma" for g in groups) + ("chisq",)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.basis.groups
+
+    def spectra(self, frames: np.ndarray) -> np.ndarray:
+        """``(k, channels)`` float64: MCA frames' chosen detector elements summed."""
+        frames = np.asarray(frames)
+        if frames.shape[1:] != self.frame_shape:
+            raise ValueError(f"frames of shape {frames.shape[1:]}, the fit was built for "
+                             f"{self.frame_shape}")
+        if len(self.frame_shape) == 1:
+            return frames.astype(np.float64, copy=False)
+        rows = frames if self.elements is None else frames[:, list(self.elements)]
+        return rows.sum(axis=1, dtype=np.float64)
+
+    def fit(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(parameters, sigmas, model, spectra) of a block, over the fitted channels."""
+        y = self.spectra(frames)
+        b, background = self.basis.prepare(y)
+        params, sigma = self.basis.solve(b)
+        return params, sigma, self.basis.model(params, background), \
+            y[:, self.basis.first:self.basis.stop]
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        params, sigma, model, y = self.fit(frames)
+        nb = self.basis.n_background
+        chisq = self.basis.chisq(y, model, params.shape[1])
+        return np.concatenate([params[:, nb:], sigma[:, nb:], chisq[:, None]], axis=1)
+
+    def curve(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(energy keV, fitted model, residual) of one frame, for the frame view's overlay."""
+        _params, _sigma, model, y = self.fit(np.asarray(frame)[None])
+        return self.basis.energy(), model[0], y[0] - model[0]
+
+    def describe(self) -> str:
+        b = self.basis
+        summed = ""
+        if len(self.frame_shape) == 2:
+            which = "all" if self.elements is None else ", ".join(map(str, self.elements))
+            summed = f"; detector elements {which} summed first"
+        return (f"PyMca {b.version} linear fit ({self.config.source}): {', '.join(b.groups)}; "
+                f"channels {b.first}-{b.stop - 1}; "
+                f"{'SNIP background, ' if b.strip else ''}"
+                f"{'Poisson weights' if b.weighted else 'no weights'}{summed}")
+
+
+@dataclass(frozen=True)
+class StackFit:
+    """The whole-stack fit: ``areas``/``sigma`` ``(n, groups)`` and ``chisq`` ``(n,)``."""
+
+    groups: tuple[str, ...]
+    areas: np.ndarray
+    sigma: np.ndarray
+    chisq: np.ndarray
+    refitted: int
+
+    def results(self) -> np.ndarray:
+        """The step's columns for every point: areas, sigmas, χ² (as :class:`XrfFitStep`)."""
+        return np.concatenate([self.areas, self.sigma, self.chisq[:, None]], axis=1)
+
+
+def fit_stack(spectra: np.ndarray, step: XrfFitStep, refit: bool = True) -> StackFit:
+    """The end-of-scan pass over a whole stack of frames ``(n, *frame_shape)``, with PyMca's
+    refit rule (see the module docstring): equal to ``FastXRFLinearFit.fitMultipleSpectra``
+    with the same configuration and ``refit``."""
+    basis = step.basis
+    n = len(spectra)
+    params = np.zeros((n, len(basis.names)))
+    sigma = np.zeros_like(params)
+    for lo in range(0, n, _STACK_BLOCK):
+        b, _bkg = basis.prepare(step.spectra(spectra[lo:lo + _STACK_BLOCK]))
+        params[lo:lo + _STACK_BLOCK], sigma[lo:lo + _STACK_BLOCK] = basis.solve(b)
+    refitted = _refit_negative(spectra, step, params, sigma) if refit else 0
+    chisq = np.zeros(n)
+    for lo in range(0, n, _STACK_BLOCK):
+        y = step.spectra(spectra[lo:lo + _STACK_BLOCK])
+        _b, bkg = basis.prepare(y)
+        model = basis.model(params[lo:lo + _STACK_BLOCK], bkg)
+        chisq[lo:lo + _STACK_BLOCK] = basis.chisq(y[:, basis.first:basis.stop], model,
+                                                  len(basis.names))
+    nb = basis.n_background
+    return StackFit(groups=basis.groups, areas=params[:, nb:], sigma=sigma[:, nb:],
+                    chisq=chisq, refitted=refitted)
+
+
+def _refit_negative(spectra: np.ndarray, step: XrfFitStep, params: np.ndarray,
+                    sigma: np.ndarray) -> int:
+    """``FastXRFLinearFit._fitLstSqNegative`` on ``params``/``sigma`` (n, free), in place:
+    returns how many spectra were refitted."""
+    basis = step.basis
+    n_free, nb = len(basis.names), basis.n_background
+    iteration, limit = 1, 2 * (n_free - nb) + 1
+    refitted = 0
+    while True:
+        negatives = []
+        for i in range(nb, n_free):
+            mask = params[:, i] < 0
+            if (count := int(mask.sum())) > 0:
+                negatives.append((count, i, mask))
+        if not negatives:
+            return refitted
+        if iteration > limit:
+            for count, i, mask in negatives:
+                params[mask, i] = 0.0
+                logger.warning("%d points of %s forced to zero", count, basis.names[i])
+            return refitted
+        negatives.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        bad, mask = [negatives[0][1]], negatives[0][2]
+        for count, i, other in negatives:
+            if i not in bad and count:
+                both = mask & other
+                if both.any():
+                    bad.append(i)
+                    mask = both
+        rows = np.nonzero(mask)[0]
+        if len(rows) < REFIT_FRACTION * len(mask):
+            params[np.ix_(rows, bad)] = 0.0
+            sigma[np.ix_(rows, bad)] = 0.0
+        else:
+            keep = tuple(i for i in range(n_free) if i not in bad)
+            for lo in range(0, len(rows), _STACK_BLOCK):
+                chunk = rows[lo:lo + _STACK_BLOCK]
+                b, _bkg = basis.prepare(step.spectra(spectra[chunk]))
+                params[chunk], sigma[chunk] = basis.solve(b, keep)
+            refitted += len(rows)
+        iteration += 1
