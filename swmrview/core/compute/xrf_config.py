@@ -233,5 +233,7 @@ def _excited_families(symbol: str, excitation: float, elements_module: Any) -> l
         return min((v for k, v in binding.items() if k.startswith(shell) and v > 0),
                    default=np.inf)
 
+    # only the binding energies: PyMca rewrites its tables' line lists for the last excitation
+    # (M lines below 1 keV are outside any fit region: left out)
     return [shell for shell in ("L", "M") if edge(shell) < excitation
-            and elements_module.Element[symbol].get(f"{shell} xrays")]
+            and (shell == "L" or edge(shell) > 1.0)]
