@@ -224,3 +224,16 @@ def test_the_fitted_curve_and_residual_of_one_frame():
     assert energy[0] == pytest.approx(CAL[0] + CAL[1] * basis.first)
     np.testing.assert_allclose(model + residual, frame.sum(axis=0)[basis.first:basis.stop])
     assert np.abs(residual).sum() < 0.2 * frame.sum()
+
+
+@pytest.mark.parametrize("dtype, big", [(np.uint32, 2 ** 31), (np.uint16, 60000),
+                                        (np.int32, 2 ** 30), (np.float32, 1e9)])
+def test_detector_elements_are_summed_exactly_whatever_the_counts(dtype, big):
+    """Counts summed as 32-bit integers when they cannot overflow, else as float64."""
+    step = xf.XrfFitStep(config(), (4, 4096), elements=(0, 1, 3))
+    frames = np.random.default_rng(0).integers(0, 50, size=(3, 4, 4096)).astype(dtype)
+    frames[1, :, 1000] = big                   # three elements of it overflow 32 bits
+    want = frames[:, [0, 1, 3]].astype(np.float64).sum(axis=1)[:, step.basis.first:
+                                                                  step.basis.stop]
+    np.testing.assert_array_equal(step.spectra(frames), want)
+    np.testing.assert_array_equal(step.spectra(frames[:1]), want[:1])    # the small path
