@@ -52,12 +52,16 @@ class ViewSettings:
     map_scale: str = "linear"
     shown: str = "sum"                      # the map shown: a reduction or a channel's name
     overlay: tuple[str, ...] = field(default=())   # 1-D scans: maps drawn with the shown one
+    xrf_config: str | None = None           # a PyMca .cfg: fit the spectra (core.compute.xrf_fit)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (with a format tag and version)."""
-        return {"format": FORMAT, "version": VERSION,
-                "channels": [c.to_dict() for c in self.channels], "colormap": self.colormap,
-                "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
+        out = {"format": FORMAT, "version": VERSION,
+               "channels": [c.to_dict() for c in self.channels], "colormap": self.colormap,
+               "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
+        if self.xrf_config is not None:
+            out["xrf_config"] = self.xrf_config
+        return out
 
     def to_json(self) -> str:
         """Indented JSON, small enough to read and mail."""
@@ -112,7 +116,12 @@ class ViewSettings:
         if not isinstance(overlay, list):
             raise SettingsFileError(f"\"overlay\" must be a list of map names, not "
                                     f"{as_written(overlay)}")
-        return replace(out, overlay=tuple(str(n) for n in overlay))
+        out = replace(out, overlay=tuple(str(n) for n in overlay))
+        cfg = data.get("xrf_config")
+        if cfg is not None and (not isinstance(cfg, str) or not cfg):
+            raise SettingsFileError(f"\"xrf_config\" must be the path of a PyMca .cfg file, "
+                                    f"not {as_written(cfg)}")
+        return replace(out, xrf_config=cfg)
 
     @classmethod
     def from_json(cls, text: str) -> "ViewSettings":
@@ -152,11 +161,16 @@ class ViewSettings:
         except OSError as exc:
             raise SettingsFileError(f"cannot read settings {path}: {exc.strerror}") from None
         try:
-            return cls.from_json(_text(raw))
+            out = cls.from_json(_text(raw))
         except NotSettingsError as exc:
             raise SettingsFileError(f"{path} is {exc}") from None
         except SettingsFileError as exc:
             raise SettingsFileError(f"{path}: {exc}") from None
+        if out.xrf_config and not os.path.isabs(out.xrf_config):
+            # a shared settings file names its .cfg beside it
+            here = os.path.dirname(os.path.abspath(path))
+            out = replace(out, xrf_config=os.path.join(here, out.xrf_config))
+        return out
 
 
 def starting_view(chosen: ViewSettings | None, saved: ViewSettings,
