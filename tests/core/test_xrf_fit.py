@@ -237,3 +237,24 @@ def test_detector_elements_are_summed_exactly_whatever_the_counts(dtype, big):
                                                                   step.basis.stop]
     np.testing.assert_array_equal(step.spectra(frames), want)
     np.testing.assert_array_equal(step.spectra(frames[:1]), want[:1])    # the small path
+
+
+def test_the_end_of_scan_pass_reads_only_the_frames_it_refits():
+    """Live, the block results are kept; at the end only the points with negative areas are
+    read again, and the result is the whole-stack fit."""
+    cfg = config()
+    step = xf.XrfFitStep(cfg, (4, 4096))
+    frames = synthetic(step, 200, zero_mn=40)
+    rows = np.concatenate([step(frames[lo:lo + 16]) for lo in range(0, 200, 16)])
+    negative = set(np.nonzero((rows[:, :len(step.groups)] < 0).any(axis=1))[0])
+    read: list[int] = []
+
+    def frames_of(which):
+        assert list(which) == sorted(which)
+        read.extend(int(i) for i in which)
+        return frames[which]
+
+    refitted = xf.refit_negative(step, rows, frames_of)
+    assert refitted == len(read) > 0 and set(read) <= negative
+    stack = xf.fit_stack(frames, step)
+    np.testing.assert_array_equal(rows, stack.results())

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -351,67 +351,72 @@ class StackFit:
         return np.concatenate([self.areas, self.sigma, self.chisq[:, None]], axis=1)
 
 
-def fit_stack(spectra: np.ndarray, step: XrfFitStep, refit: bool = True) -> StackFit:
-    """The end-of-scan pass over a whole stack of frames ``(n, *frame_shape)``, with PyMca's
-    refit rule (see the module docstring): equal to ``FastXRFLinearFit.fitMultipleSpectra``
-    with the same configuration and ``refit``."""
-    basis = step.basis
-    n = len(spectra)
-    params = np.zeros((n, len(basis.names)))
-    sigma = np.zeros_like(params)
-    for lo in range(0, n, _STACK_BLOCK):
-        b, _bkg = basis.prepare(step.spectra(spectra[lo:lo + _STACK_BLOCK]))
-        params[lo:lo + _STACK_BLOCK], sigma[lo:lo + _STACK_BLOCK] = basis.solve(b)
-    refitted = _refit_negative(spectra, step, params, sigma) if refit else 0
-    chisq = np.zeros(n)
-    for lo in range(0, n, _STACK_BLOCK):
-        y = step.spectra(spectra[lo:lo + _STACK_BLOCK])
-        _b, bkg = basis.prepare(y)
-        model = basis.model(params[lo:lo + _STACK_BLOCK], bkg)
-        chisq[lo:lo + _STACK_BLOCK] = basis.chisq(y, model, len(basis.names))
-    nb = basis.n_background
-    return StackFit(groups=basis.groups, areas=params[:, nb:], sigma=sigma[:, nb:],
-                    chisq=chisq, refitted=refitted)
+def fit_stack(frames: np.ndarray, step: XrfFitStep, refit: bool = True) -> StackFit:
+    """The fit of a whole stack of frames ``(n, *frame_shape)`` with PyMca's refit rule (see
+    the module docstring): equal to ``FastXRFLinearFit.fitMultipleSpectra`` with the same
+    configuration and ``refit``. The block pass, then :func:`refit_negative`."""
+    n = len(frames)
+    rows = np.concatenate([step(frames[lo:lo + _STACK_BLOCK])
+                           for lo in range(0, n, _STACK_BLOCK)]) if n else \
+        np.zeros((0, len(step.labels)))
+    refitted = refit_negative(step, rows, lambda which: frames[which]) if refit else 0
+    g = len(step.groups)
+    return StackFit(groups=step.groups, areas=rows[:, :g], sigma=rows[:, g:2 * g],
+                    chisq=rows[:, 2 * g], refitted=refitted)
 
 
-def _refit_negative(spectra: np.ndarray, step: XrfFitStep, params: np.ndarray,
-                    sigma: np.ndarray) -> int:
-    """``FastXRFLinearFit._fitLstSqNegative`` on ``params``/``sigma`` (n, free), in place:
-    returns how many spectra were refitted."""
+def refit_negative(step: XrfFitStep, rows: np.ndarray,
+                   frames_of: Callable[[np.ndarray], np.ndarray]) -> int:
+    """PyMca's refit (``FastXRFLinearFit._fitLstSqNegative``) over a whole stack's results.
+
+    ``rows`` ``(n, len(step.labels))`` are the step's block results of every point, changed in
+    place; ``frames_of(indices)`` gives the frames of those rows (sorted indices): only the
+    spectra refitted are read again, so the end of a live scan reads a few frames, not all.
+    Returns how many spectra were refitted. While negative areas remain: take the line group
+    with the most negative points (and the groups negative at the same points), refit those
+    points without them when they are at least :data:`REFIT_FRACTION` of the stack, else set
+    their areas to zero; after 2 x groups + 1 rounds, the areas still negative are zeroed.
+    """
     basis = step.basis
-    n_free, nb = len(basis.names), basis.n_background
-    iteration, limit = 1, 2 * (n_free - nb) + 1
+    g, nb, n_free = len(step.groups), basis.n_background, len(basis.names)
+    areas, sigma = rows[:, :g], rows[:, g:2 * g]
+    iteration, limit = 1, 2 * g + 1
     refitted = 0
     while True:
         negatives = []
-        for i in range(nb, n_free):
-            mask = params[:, i] < 0
+        for j in range(g):
+            mask = areas[:, j] < 0
             if (count := int(mask.sum())) > 0:
-                negatives.append((count, i, mask))
+                negatives.append((count, j, mask))
         if not negatives:
             return refitted
         if iteration > limit:
-            for count, i, mask in negatives:
-                params[mask, i] = 0.0
-                logger.warning("%d points of %s forced to zero", count, basis.names[i])
+            for count, j, mask in negatives:
+                areas[mask, j] = 0.0
+                logger.warning("%d points of %s forced to zero", count, step.groups[j])
             return refitted
         negatives.sort(key=lambda t: (t[0], t[1]), reverse=True)
         bad, mask = [negatives[0][1]], negatives[0][2]
-        for count, i, other in negatives:
-            if i not in bad and count:
+        for count, j, other in negatives:
+            if j not in bad and count:
                 both = mask & other
                 if both.any():
-                    bad.append(i)
+                    bad.append(j)
                     mask = both
-        rows = np.nonzero(mask)[0]
-        if len(rows) < REFIT_FRACTION * len(mask):
-            params[np.ix_(rows, bad)] = 0.0
-            sigma[np.ix_(rows, bad)] = 0.0
+        which = np.nonzero(mask)[0]
+        if len(which) < REFIT_FRACTION * len(mask):
+            areas[np.ix_(which, bad)] = 0.0
+            sigma[np.ix_(which, bad)] = 0.0
         else:
-            keep = tuple(i for i in range(n_free) if i not in bad)
-            for lo in range(0, len(rows), _STACK_BLOCK):
-                chunk = rows[lo:lo + _STACK_BLOCK]
-                b, _bkg = basis.prepare(step.spectra(spectra[chunk]))
-                params[chunk], sigma[chunk] = basis.solve(b, keep)
-            refitted += len(rows)
+            keep = tuple(i for i in range(n_free) if i - nb not in bad)
+            for lo in range(0, len(which), _STACK_BLOCK):
+                chunk = which[lo:lo + _STACK_BLOCK]
+                y = step.spectra(frames_of(chunk))
+                b, background = basis.prepare(y)
+                params, sig = basis.solve(b, keep)
+                rows[chunk, :g] = params[:, nb:]
+                rows[chunk, g:2 * g] = sig[:, nb:]
+                rows[chunk, 2 * g] = basis.chisq(y, basis.model(params, background), n_free,
+                                                 scratch=True)
+            refitted += len(which)
         iteration += 1
