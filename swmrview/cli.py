@@ -32,7 +32,8 @@ exit codes (with --exit-on-finish):
   {EXIT_BAD_INPUT}    bad input: not an HDF5 file (or still empty after --timeout), no key
        datasets, a named path missing, keys and data of different shapes, a
        compression filter not installed, a wrong --settings file (or a shown
-       channel the file lacks), an output folder that does not exist
+       channel the file lacks), an output folder that does not exist, a PONI
+       file missing, garbage or truncated
   {EXIT_TIMED_OUT}    timed out: no new point for --timeout seconds (writer crashed or stopped);
        everything read so far is still exported / grabbed
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "PyMca's advanced fit): a map of each fitted line group ('Fe K'), its "
                         "uncertainty and chi2 (needs PyMca5: pip install \"swmrview[xrf]\"); "
                         "overrides the settings file's xrf_config")
+    p.add_argument("--poni", metavar="FILE.poni",
+                   help="diffraction geometry (a pyFAI PONI file) for azimuthal integration: "
+                        "wins over the settings' \"integration\" and the file's NeXus "
+                        "geometry; the newest point's I(q) is shown and q-window channels "
+                        "can be mapped (needs pyFAI: pip install \"swmrview[diffraction]\")")
     p.add_argument("--debug", action="store_true", help="verbose logging")
     p.add_argument("--exit-on-finish", action="store_true",
                    help="quit when the scan finishes, times out or fails (see exit codes)")
@@ -124,8 +130,29 @@ def setup_logging(debug: bool) -> None:
         stream=sys.stderr,
     )
     if not debug:
-        for noisy in ("h5py", "matplotlib", "PIL"):
+        for noisy in ("h5py", "matplotlib", "PIL", "pyFAI", "silx", "fabio", "numexpr"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # pyFAI's import warns that pyopencl is missing: the CSR engine on the CPU is used
+        logging.getLogger("silx.opencl.common").setLevel(logging.ERROR)
+
+
+def poni_problem(poni: str | None, view) -> str | None:
+    """Why the PONI file given (``--poni``, else the settings' ``"integration"``) cannot be
+    used, in plain words naming it; None when there is none or it is good. Said at start."""
+    settings = getattr(view, "integration", None)
+    path = poni or (settings.poni if settings is not None else None)
+    if not path:
+        return None
+    from swmrview.core.compute.integrate import GeometryError, load_poni, missing_pyfai
+
+    missing = missing_pyfai()
+    if missing:
+        return f"{path}: {missing}"
+    try:
+        load_poni(path)
+    except GeometryError as exc:
+        return str(exc)
+    return None
 
 
 def _demo_writer(directory: str):
@@ -206,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         if xrf.warning:
             print(f"swmrview: warning: {xrf.warning}", file=sys.stderr)
+    poni = poni_problem(args.poni, view)
+    if poni:
+        print(f"swmrview: error: {poni}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
     demo_dir = proc = None
     path = args.file
@@ -229,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats=os.path.abspath(args.stats) if args.stats else None,
         view=view,
         xrf=xrf,
+        poni=os.path.abspath(args.poni) if args.poni else None,
     )
     try:
         from swmrview.gui.app import run  # Qt is imported only from here on

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from swmrview.gui.channel_marks import ChannelMarks, PolygonTool
 from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
+from swmrview.gui.rgb_dock import RgbDock
 from swmrview.gui.scatter_view import GRID
 from swmrview.core.compute.channels import Channel
 from swmrview.model.channel_fits import channel_fits
@@ -34,6 +35,7 @@ class ChannelControl(QObject):
         self._wanted_shown: str | None = None   # a settings file's shown map, until it exists
         window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.roi_source = window.frame_view.roi_for_channel
+        self.dock.roi_is_pattern = lambda: window.frame_view.showing_pattern
         self.dock.channels_changed.connect(self.set_channels)
         self.dock.show_requested.connect(self.show)
         self.dock.overlay_changed.connect(self._overlay_changed)
@@ -46,6 +48,10 @@ class ChannelControl(QObject):
         # Points / Interpolated / Grid chosen on the main map: the tiles follow at once
         window.map_view.scatter_view.combo.currentIndexChanged.connect(
             lambda _i: self.map_redrawn())
+        self.rgb = RgbDock(window)
+        window.addDockWidget(Qt.BottomDockWidgetArea, self.rgb)
+        self.rgb.hide()
+        self.rgb.visibilityChanged.connect(lambda _on: self.map_redrawn())
         self.marks = ChannelMarks(window.frame_view)
         self.polygon = PolygonTool(window.frame_view.image_panel)
         self.dock.polygon_source = self._polygon_vertices
@@ -65,6 +71,7 @@ class ChannelControl(QObject):
             file_menu.insertAction(file_menu.actions()[-1], action)
         view_menu.addAction(self.dock.toggleViewAction())
         view_menu.addAction(self.grid.toggleViewAction())
+        view_menu.addAction(self.rgb.toggleViewAction())
 
     # ------------------------------------------------------------------ scans
     def scan_opened(self, info, state, new_scan: bool) -> None:
@@ -152,6 +159,7 @@ class ChannelControl(QObject):
         (a non-grid scan's points, or its grid)."""
         scatter = self.window.map_view.scatter_view
         self.grid.refresh(self.window.state, scatter.mode if scatter.active() else GRID)
+        self.rgb.refresh(self.window.state)
 
     def _polygon_vertices(self) -> tuple[tuple[float, float], ...]:
         """The dragged polygon's vertices; the first call puts the polygon on the image."""
@@ -167,6 +175,7 @@ class ChannelControl(QObject):
         state = self.window.state
         if state is not None:
             self.window.toolbar.set_layers(state.layers, state.reduction)
+            self.rgb.set_layers(state.layers, tuple(state.channels)[:3])
             self.window.map_view.set_layers()
             self._mark_shown(state.reduction)
 

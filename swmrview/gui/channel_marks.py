@@ -23,6 +23,11 @@ class ChannelMarks:
         self.region.setZValue(-10)
         self.outline = pg.PlotCurveItem(pen=pg.mkPen(COLOUR, width=1.5, style=Qt.DashLine))
         frame_view.trace_panel.plot.addItem(self.region, ignoreBounds=True)
+        # a q-window on the integrated pattern
+        self.q_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*COLOUR, 45),
+                                            pen=pg.mkPen(*COLOUR, 140))
+        self.q_region.setZValue(-10)
+        frame_view.pattern_panel.plot.addItem(self.q_region, ignoreBounds=True)
         frame_view.image_panel.plot.addItem(self.outline, ignoreBounds=True)
         self.channel = None
         self.show(None)
@@ -31,7 +36,12 @@ class ChannelMarks:
         """Mark ``channel`` (a :class:`~swmrview.core.compute.channels.Channel`), or nothing."""
         self.channel = channel
         self.region.setVisible(False)
+        self.q_region.setVisible(False)
         self.outline.setData([], [])
+        if channel is not None and channel.kind == "q-window":
+            self.q_region.setRegion(tuple(channel.bounds))
+            self.q_region.setVisible(True)
+            return
         if channel is None or not channel.frames:
             return
         if channel.kind == "window" or (channel.kind == "rect" and len(channel.bounds) == 2):

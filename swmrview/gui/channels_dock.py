@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDockWidget,
     QFormLayout,
@@ -31,6 +32,7 @@ HINTS = {
     "rect": "y0, y1, x0, x1 pixels (images) or x0, x1 channels (spectra)",
     "polygon": "x, y; x, y; x, y ... pixel vertices",
     "window": "lo, hi in the spectrum's unit (energy if calibrated, else channel)",
+    "q-window": "lo, hi in the pattern's unit (q in nm⁻¹ by default): drag on I(q), From ROI",
 }
 
 
@@ -46,7 +48,7 @@ def parse_bounds(kind: str, text: str) -> tuple[tuple[float, ...], tuple[tuple[f
         if any(len(v) != 2 for v in vertices):
             raise ValueError("each polygon vertex is two numbers: x, y")
         return (), vertices  # type: ignore[return-value]
-    if kind not in ("rect", "window"):
+    if kind not in ("rect", "window", "q-window"):
         return (), ()
     try:
         bounds = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
@@ -67,6 +69,7 @@ class ChannelsDock(QDockWidget):
         self.setObjectName("channels-dock")
         self._channels: list[Channel] = []
         self.roi_source = lambda: None   # set by the window: the frame view's drawn ROI
+        self.roi_is_pattern = lambda: False   # set by the window: the ROI is on I(q)
         self.polygon_source = lambda: ()  # set by the window: the polygon dragged on the image
         body = QWidget()
         self.list = QListWidget()
@@ -89,6 +92,11 @@ class ChannelsDock(QDockWidget):
         self.elements_edit.setPlaceholderText("all (or e.g. 0-3,7)")
         self.monitor_combo = QComboBox()
         self.monitor_combo.setEditable(True)
+        self.background_box = QCheckBox("subtract a linear background")
+        self.background_box.setToolTip("q-window: the line through the mean of the 3 bins just "
+                                       "outside each edge is taken off first")
+        self.azimuth_edit = QLineEdit()
+        self.azimuth_edit.setPlaceholderText("all (or χ lo, hi in degrees: a sector)")
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c0392b;")
@@ -102,6 +110,8 @@ class ChannelsDock(QDockWidget):
         form.addRow("Bounds", bounds_row)
         form.addRow("Elements", self.elements_edit)
         form.addRow("Divide by", self.monitor_combo)
+        form.addRow("Background", self.background_box)
+        form.addRow("Azimuth", self.azimuth_edit)
         self.apply_button = QPushButton("Add / update")
         self.apply_button.clicked.connect(self.apply_form)
         self.remove_button = QPushButton("Remove")
@@ -170,10 +180,21 @@ class ChannelsDock(QDockWidget):
             raise ValueError("elements must be numbers or ranges, e.g. 0-3,7") from None
         dataset = self.dataset_combo.currentText().strip()
         monitor = self.monitor_combo.currentText().strip()
+        q = kind == "q-window"
+        azimuth = None
+        if q and self.azimuth_edit.text().strip():
+            try:
+                azimuth = tuple(float(v) for v in self.azimuth_edit.text().replace(";", ",")
+                                .split(",") if v.strip())
+            except ValueError:
+                raise ValueError("azimuth must be two numbers: χ lo, hi in degrees") from None
+        background = "linear" if self.background_box.isChecked() and kind in (
+            "window", "q-window") else None
         return Channel(self.name_edit.text().strip(), kind,
-                       dataset=None if dataset in ("", DETECTOR) else dataset,
+                       dataset=None if dataset in ("", DETECTOR) or q else dataset,
                        bounds=bounds, polygon=polygon, elements=elements,
-                       monitor=None if monitor in ("", NO_MONITOR) else monitor)
+                       monitor=None if monitor in ("", NO_MONITOR) else monitor,
+                       background=background, azimuth=azimuth)
 
     def apply_form(self) -> bool:
         """Add the form's channel, or replace the one of the same name; False if invalid."""
@@ -237,12 +258,23 @@ class ChannelsDock(QDockWidget):
             self.bounds_edit.setText(", ".join(f"{v:g}" for v in c.bounds))
         self.elements_edit.setText("" if c.elements is None else format_elements(c.elements))
         self.monitor_combo.setCurrentText(c.monitor or NO_MONITOR)
+        self.background_box.setChecked(c.background == "linear")
+        self.azimuth_edit.setText("" if c.azimuth is None else
+                                  ", ".join(f"{v:g}" for v in c.azimuth))
         self._show_starts()
 
     def _kind_changed(self, kind: str) -> None:
         self.bounds_edit.setPlaceholderText(HINTS.get(kind, ""))
-        self.bounds_edit.setEnabled(kind in ("rect", "polygon", "window"))
-        self.roi_button.setEnabled(kind in ("rect", "window", "polygon"))
+        self.bounds_edit.setEnabled(kind in ("rect", "polygon", "window", "q-window"))
+        self.roi_button.setEnabled(kind in ("rect", "window", "polygon", "q-window"))
+        self.background_box.setEnabled(kind in ("window", "q-window"))
+        self.azimuth_edit.setEnabled(kind == "q-window")
+        if kind == "q-window":
+            from swmrview.core.compute.integrate import missing_pyfai
+
+            problem = missing_pyfai()
+            if problem:
+                self.message.setText(problem)
 
     def _bounds_from_roi(self) -> None:
         if self.kind_combo.currentText() == "polygon":
@@ -259,6 +291,8 @@ class ChannelsDock(QDockWidget):
             self.message.setText("Draw a ROI on the frame first (tick ROI in the toolbar)")
             return
         self.message.setText("")
-        if len(bounds) == 2 and self.kind_combo.currentText() not in ("rect", "window"):
+        if len(bounds) == 2 and self.roi_is_pattern():   # a window on the pattern I(q)
+            self.kind_combo.setCurrentText("q-window")
+        elif len(bounds) == 2 and self.kind_combo.currentText() not in ("rect", "window"):
             self.kind_combo.setCurrentText("window")
         self.bounds_edit.setText(", ".join(f"{v:.6g}" for v in bounds))

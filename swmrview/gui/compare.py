@@ -189,6 +189,7 @@ class CompareController(QObject):
         self._refresh_pending = False            # a timer will look at the region again
         self._dock_sized = False
         self._requested_slow: tuple[int, ...] = ()  # plane the region was read on (rank >= 3)
+        self._patterns: dict = {}   # held points' integrated patterns, by position
         self.hold_action = QAction("Hold shown point", window)
         self.hold_action.setShortcut(QKeySequence("H"))
         self.hold_action.triggered.connect(self.hold_shown)
@@ -261,6 +262,9 @@ class CompareController(QObject):
     def _on_held(self, point: PointFrame) -> None:
         if self.state is not None and point.generation == self.scan.generation \
                 and self.state.held.set_frame(point.position, point.frame, point.levels):
+            pattern = point.patterns.get("integrate") if point.patterns else None
+            if pattern is not None:
+                self._patterns[tuple(point.position)] = pattern
             self._redraw()
 
     def _redraw(self) -> None:
@@ -270,6 +274,9 @@ class CompareController(QObject):
              state.held.frame(p.position), state.held.levels(p.position)) for p in state.held]
         self.dock.show_held(held)
         self.markers.refresh(state)
+        self.window.frame_view.pattern_panel.set_held(
+            [] if state is None else [(p.number, p.position, self._patterns.get(p.position))
+                                      for p in state.held])
 
     # ------------------------------------------------------------------ regions
     def set_region_mode(self, on: bool) -> None:

@@ -367,12 +367,17 @@ class FrameView(QStackedWidget):
         self.scalar_label.setAlignment(Qt.AlignCenter)
         self.scalar_label.setWordWrap(True)
         self.scalar_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        for page in (self.image_panel, self.trace_panel, self.scalar_label):
+        from swmrview.gui.pattern_view import STEP, PatternPanel
+
+        self.pattern_panel = PatternPanel()
+        self._step = STEP
+        for page in (self.image_panel, self.trace_panel, self.scalar_label, self.pattern_panel):
             self.addWidget(page)
         self.image_panel.roi_changed.connect(self.roi_changed)
         self.trace_panel.roi_changed.connect(self.roi_changed)
         self.kind = "image"
         self.shown_label = ""
+        self.pattern_mode = True   # diffraction: I(q) shown, the raw image a toggle away
 
     def set_frame_axis(self, axis) -> None:
         """The calibration of spectra (energy) or None: plotted against channel numbers."""
@@ -381,6 +386,8 @@ class FrameView(QStackedWidget):
     def roi_for_channel(self) -> tuple[float, ...] | None:
         """The drawn ROI as channel bounds: (y0, y1, x0, x1) pixels, or a spectrum's x range
         in the plot's units (energy when calibrated)."""
+        if self.showing_pattern:
+            return self.pattern_panel.window()
         if self.kind == "image":
             return self.image_panel.roi_bounds()
         if self.kind == "spectrum":
@@ -388,10 +395,40 @@ class FrameView(QStackedWidget):
         return None
 
     def set_frame_kind(self, kind: str) -> None:
-        """Pick the image, spectrum (trace) or scalar page."""
+        """Pick the image, spectrum (trace) or scalar page (an image's pattern if shown)."""
         self.kind = kind
+        if kind == "image" and self.pattern_mode and self.pattern_panel.has_pattern:
+            self.setCurrentWidget(self.pattern_panel)
+            return
         self.setCurrentWidget({"image": self.image_panel, "spectrum": self.trace_panel}
                               .get(kind, self.scalar_label))
+
+    @property
+    def showing_pattern(self) -> bool:
+        """True while the integrated pattern is on screen instead of the image."""
+        return self.currentWidget() is self.pattern_panel
+
+    def set_pattern_mode(self, on: bool) -> None:
+        """Show the integrated pattern (on) or the raw image of diffraction frames."""
+        self.pattern_mode = bool(on)
+        self.set_frame_kind(self.kind)
+
+    def forget_patterns(self) -> None:
+        """A new scan: no pattern until its first comes."""
+        self.pattern_panel.pattern = None
+        self.pattern_panel.set_held([])
+        self.set_frame_kind(self.kind)
+
+    def show_patterns(self, patterns, label: str = "") -> None:
+        """The shown point's step results: its integrated pattern is drawn (and shown
+        instead of the image while the pattern mode is on)."""
+        pattern = (patterns or {}).get(self._step)
+        if pattern is None:
+            return
+        had = self.pattern_panel.has_pattern
+        self.pattern_panel.display(pattern, label)
+        if not had:
+            self.set_frame_kind(self.kind)
 
     def show_frame(self, frame: np.ndarray, label: str = "", live: bool = True,
                    levels: tuple[float, float] | None = None, binning: int = 1) -> None:
@@ -423,6 +460,7 @@ class FrameView(QStackedWidget):
         """Log scale of image values or trace counts."""
         self.image_panel.set_log(on)
         self.trace_panel.set_log(on)
+        self.pattern_panel.set_log(on)
 
     def set_auto_levels(self, on: bool) -> None:
         """Levels follow new frames (on) or stay put (off)."""
@@ -433,6 +471,8 @@ class FrameView(QStackedWidget):
         if self.kind != "scalar":
             panel = self.image_panel if self.kind == "image" else self.trace_panel
             panel.set_roi_enabled(on)
+        if self.kind == "image":
+            self.pattern_panel.set_roi_enabled(on)
 
     def set_running_mean(self, on: bool) -> None:
         """Running mean of spectra."""

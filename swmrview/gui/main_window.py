@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget
 
 from swmrview.gui import errors
@@ -46,6 +47,22 @@ def dataset_switch(old: ScanInfo | None, new: ScanInfo) -> bool:
     """True if ``new`` is another dataset of the scan ``old`` (its points stay acquired)."""
     return old is not None and new.path == old.path and new.mode == old.mode \
         and new.scan_rank == old.scan_rank and new.data_path != old.data_path
+
+
+def pattern_toggle(window) -> QAction:
+    """The toolbar's I(q) switch: the integrated pattern of diffraction frames, or the raw
+    image; without pyFAI it is off and says how to install it."""
+    from swmrview.core.compute.integrate import missing_pyfai
+
+    action = QAction("I(q)", window, checkable=True, checked=True)
+    problem = missing_pyfai()
+    action.setToolTip(problem or "Diffraction frames: show the azimuthally integrated pattern "
+                      "(on) or the raw image (off)")
+    if problem:
+        action.setChecked(False)
+        action.setEnabled(False)
+    action.toggled.connect(window.frame_view.set_pattern_mode)
+    return action
 
 
 def welcome_page() -> QLabel:
@@ -128,6 +145,8 @@ class MainWindow(QMainWindow):
         self.map_view.point_clicked.connect(self.pin_point)
         self.map_view.point_held.connect(self.compare.toggle)
         self.dock.dataset_chosen.connect(self.set_dataset)
+        self.pattern_action = pattern_toggle(self)
+        self.toolbar.addAction(self.pattern_action)
         self.view_actions = ViewActions(self)   # the toolbar's choices, the View menu
         self.view_actions.install_view_menu(self.file_menu)
 
@@ -203,6 +222,8 @@ class MainWindow(QMainWindow):
             self.toolbar.set_following(True)
         self.channels.scan_opened(info, self.state, new_scan=not switch)
         self.scheduler.scan_shown()   # drawn at the next redraw
+        if not switch:
+            self.frame_view.forget_patterns()
         self.frame_view.set_frame_kind(info.frame_kind)
         shape = "x".join(map(str, info.frame_shape)) or "scalar"
         self.map_view.set_state(self.state, f"{info.data_path}  {shape} {info.dtype}",

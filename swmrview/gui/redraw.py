@@ -74,7 +74,7 @@ class RedrawScheduler(QObject):
             window.map_view.scatter_view.positions_changed()
         if update.frame is not None:
             frame = (update.frame_position, update.frame, True, update.frame_levels,
-                     update.frame_binning)
+                     update.frame_binning, update.patterns)
             show = state.pinned is None and window.toolbar.follow_action.isChecked()
             self.live_frame(frame, show=show)
             if show:
@@ -113,7 +113,7 @@ class RedrawScheduler(QObject):
         """A requested point's frame: drawn next if that point is still the pinned one."""
         if point.position == state.pinned:
             self._frame_pending = (point.position, point.frame, False, point.levels,
-                                   point.binning)
+                                   point.binning, point.patterns)
 
     def show_latest(self) -> None:
         """Draw the newest live frame again (following resumed)."""
@@ -144,9 +144,10 @@ class RedrawScheduler(QObject):
             window.compare.map_redrawn()
         if self._frame_pending is not None and state is not None:
             pending, self._frame_pending = self._frame_pending, None
-            position, frame, live, levels, binning = pending
+            position, frame, live, levels, binning, patterns = pending
             label = point_text(state, position)
             window.frame_view.show_frame(frame, label, live, levels, binning)
+            window.frame_view.show_patterns(patterns, label)
             window.toolbar.point_label.setText(f" {label} ")
             self.shown_position = position
             if self._live is not None and self._live[0] is pending:   # the newest, followed

@@ -55,6 +55,32 @@ class Scatter:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """One point's processing-step result: an integrated pattern I(q) or a fit's columns.
+
+    ``x`` are the step's labels (bin centres in ``unit``, or column names), ``y`` the values."""
+
+    step: str                      # the step key ("integrate", "integrate[0,90]", "xrf-fit")
+    x: np.ndarray
+    unit: str
+    y: np.ndarray
+    position: tuple[int, ...] = ()
+    describe: str = ""             # what ran (engine, geometry used)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A processing step run on every point of a scan (for the export): its key, result
+    labels (bin centres) and unit, what ran, and its configuration as JSON (pyFAI's geometry)."""
+
+    key: str
+    x: np.ndarray
+    unit: str
+    describe: str = ""
+    config: str = "{}"
+
+
+@dataclass(frozen=True)
 class ScanInfo:
     """What a scan is: sent when a file opens, a new scan replaces it, or the dataset changes."""
 
@@ -73,6 +99,7 @@ class ScanInfo:
     frame_axis: Axis | None = None            # calibration of a spectrum's channels (energy)
     fields: tuple[tuple[str, tuple[int, ...]], ...] = ()   # per-point datasets: (path, frame)
     scatter: Scatter | None = None            # per-point positions (a non-grid scan)
+    steps: Mapping[str, StepInfo] = field(default_factory=dict)   # run on every point
 
     @property
     def frame_rank(self) -> int:
@@ -114,6 +141,9 @@ class Update:
     rate: float = 0.0
     scatter: Scatter | None = None            # per-point positions when they were re-read
     found_at: float | None = None             # time.monotonic() the frame's point was found
+    patterns: Mapping[str, Pattern] = field(default_factory=dict)  # newest point's, by step
+    results: Mapping[str, np.ndarray] = field(default_factory=dict)  # rows of ``positions``
+    # by step key: only when an export asks for them (see Session.send_results)
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,7 @@ class PointFrame:
     frame: np.ndarray
     levels: tuple[float, float] | None = None
     binning: int = 1
+    patterns: Mapping[str, Pattern] = field(default_factory=dict)  # its step results
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class ViewerOptions:
     mask: bool = True                      # leave the detector's masked/overflowing pixels out
     view: Any = None                       # model.view_settings.ViewSettings from --settings
     xrf: Any = None                        # core.compute.xrf_config.XrfConfig: fit the spectra
+    poni: str | None = None                # --poni: the diffraction geometry (wins over all)
 
     @property
     def headless(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from swmrview.core.compute.channels import Channel, as_written
+from swmrview.core.compute.integrate import Integration
 from swmrview.core.compute.reduce import REDUCTIONS
 
 from swmrview.model.channel_fits import channel_fits
@@ -53,6 +54,7 @@ class ViewSettings:
     shown: str = "sum"                      # the map shown: a reduction or a channel's name
     overlay: tuple[str, ...] = field(default=())   # 1-D scans: maps drawn with the shown one
     xrf_config: str | None = None           # a PyMca .cfg: fit the spectra (core.compute.xrf_fit)
+    integration: Integration | None = None  # azimuthal integration (PONI, unit, bins, method)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (with a format tag and version)."""
@@ -61,6 +63,8 @@ class ViewSettings:
                "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
         if self.xrf_config is not None:
             out["xrf_config"] = self.xrf_config
+        if self.integration is not None:
+            out["integration"] = self.integration.to_dict()
         return out
 
     def to_json(self) -> str:
@@ -121,7 +125,13 @@ class ViewSettings:
         if cfg is not None and (not isinstance(cfg, str) or not cfg):
             raise SettingsFileError(f"\"xrf_config\" must be the path of a PyMca .cfg file, "
                                     f"not {as_written(cfg)}")
-        return replace(out, xrf_config=cfg)
+        out = replace(out, xrf_config=cfg)
+        if data.get("integration") is not None:
+            try:
+                out = replace(out, integration=Integration.from_dict(data["integration"]))
+            except (TypeError, ValueError) as exc:
+                raise SettingsFileError(str(exc)) from None
+        return out
 
     @classmethod
     def from_json(cls, text: str) -> "ViewSettings":

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from swmrview.core.compute.channels import Channel, ChannelReducer, normalise
+from swmrview.core.compute.step_channels import StepChannelReducer
 from swmrview.core.files.fields import open_data
 from swmrview.core.compat.frames import check_filters
 from swmrview.core.files.nexus import child, units
@@ -48,6 +49,8 @@ class ChannelSet:
         self.channels: dict[str, Channel] = {}
         self._main: dict[str, ChannelReducer] = {}       # channels of the detector on show
         self._other: dict[str, ChannelReducer] = {}      # channels of another dataset
+        self._on_steps: dict[str, StepChannelReducer] = {}   # channels of a step's results
+        self.steps: Any = None   # the scan's session.steps.StepSet (steps built on demand)
         self._pipelines: dict[str, ReducePipeline] = {}  # dataset path -> its reader
         self.refused: dict[str, str] = {}   # name -> why, of the last :meth:`set`
 
@@ -85,6 +88,8 @@ class ChannelSet:
         made again by the next :meth:`set`."""
         for channel in [c for c in self.channels.values() if c.frames]:
             self._drop(channel.name)
+        if self.steps is not None:
+            self.steps.reset()
 
     def _add(self, channel: Channel, frame_shape: Sequence[int], mask: np.ndarray | None,
              overflow: float | None, energy: np.ndarray | None) -> None:
@@ -93,7 +98,12 @@ class ChannelSet:
             if monitor.frame_shape:
                 raise ValueError(f"monitor {channel.monitor} holds {monitor.frame_shape} "
                                  "per point, not one value")
-        if channel.frames:
+        if channel.step_key is not None:
+            if self.steps is None:
+                raise ValueError("no processing steps here")
+            step = self.steps.get(channel.step_key)
+            self._on_steps[channel.name] = StepChannelReducer(channel, step.labels)
+        elif channel.frames:
             self._main[channel.name] = ChannelReducer(channel, frame_shape, mask, overflow,
                                                       energy)
         else:
@@ -119,6 +129,7 @@ class ChannelSet:
         self.channels.pop(name, None)
         self._main.pop(name, None)
         self._other.pop(name, None)
+        self._on_steps.pop(name, None)
 
     def _close_unused(self) -> None:
         used = {c.dataset for c in self.channels.values() if c.dataset} \
@@ -138,6 +149,17 @@ class ChannelSet:
         if names is None:
             return dict(self._main)
         return {n: self._main[n] for n in names if n in self._main}
+
+    def step_reducers(self, names: Iterable[str] | None = None
+                      ) -> dict[str, StepChannelReducer]:
+        """Reducers of step results (``names``: only those), each with its ``step`` key."""
+        if names is None:
+            return dict(self._on_steps)
+        return {n: self._on_steps[n] for n in names if n in self._on_steps}
+
+    def step_keys(self) -> tuple[str, ...]:
+        """The keys of the steps the channels use."""
+        return tuple(dict.fromkeys(r.step for r in self._on_steps.values()))
 
     def finish(self, block: np.ndarray, values: dict[str, np.ndarray],
                names: Iterable[str] | None = None) -> np.ndarray:

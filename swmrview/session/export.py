@@ -20,6 +20,14 @@ scan), finish this export and start a new :class:`LiveExport` on another file;
 :func:`next_export_path` names it. Map channels (:mod:`swmrview.core.compute.channels`) are written
 beside the reductions, each with its spec as JSON in a ``channel`` attribute.
 
+Processing steps run on every point (``ScanInfo.steps``: the azimuthal integration when a
+geometry is known) are written as one NXdata each, ``/entry/<step>`` (``/entry/integrate``):
+``data`` of shape scan x bins (NaN until written) with the bin centres as the last axis (``q``
+or ``2th`` with its units), the engine and geometry source in ``@description`` and pyFAI's
+geometry as JSON in ``geometry``. Their rows come with the updates (``Update.results``, sent
+when the session is told an export runs); points read before an export started mid-scan keep
+NaN patterns.
+
 A window's messages reach live exports through :mod:`swmrview.session.export_feed`; frames and
 map planes are written as TIFF or CSV by :mod:`swmrview.session.arrays`.
 """
@@ -152,6 +160,10 @@ class LiveExport:
                                         chunks=chunks, dtype=np.int32, fillvalue=0)
         self.flag = entry.create_dataset("finished", shape=(1,), maxshape=(None,),
                                          dtype=np.int32, fillvalue=0)
+        self.patterns: dict[str, h5py.Dataset] = {}
+        for key, step in dict(getattr(info, "steps", {}) or {}).items():
+            self.patterns[key] = _pattern_group(entry, key, step, self._shape,
+                                                self._axis_names)
 
     def _axis_values(self, d: int, axis: Axis | None) -> np.ndarray:
         n = self._shape[d]
@@ -178,6 +190,13 @@ class LiveExport:
         if "roi" in values and update.roi is not None and \
                 tuple(int(v) for v in update.roi) != self.roi:
             values.pop("roi")
+        rows = getattr(update, "results", None) or {}
+        for key, ds in self.patterns.items():
+            if key in rows and len(update.positions):
+                positions = np.asarray(update.positions, dtype=np.int64)
+                self._grow(tuple(positions.max(axis=0) + 1))
+                for position, row in zip(positions, rows[key]):
+                    ds[tuple(position)] = row
         return self.write_points(update.positions, values, update.channels)
 
     def apply_state(self, state: ViewState | StateSnapshot) -> int:
@@ -253,6 +272,8 @@ class LiveExport:
             grown[old] = arr
             self._values[name] = grown
             self.datasets[name].resize(wanted)
+        for ds in getattr(self, "patterns", {}).values():
+            ds.resize(wanted + ds.shape[self.rank:])
         keys = np.zeros(wanted, np.int32)
         keys[old] = self._keys
         self._keys = keys
@@ -326,6 +347,30 @@ class StateSnapshot:
         return cls(state.info, tuple(state.axes), tuple(state.shape), state.roi, positions,
                    values, dict(state.channels))
 
+
+
+def _pattern_group(entry: h5py.Group, key: str, step: Any, shape: Sequence[int],
+                   axis_names: Sequence[str]) -> h5py.Dataset:
+    """``/entry/<key>``: an NXdata of the step's rows per point, its bins the last axis."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "step"
+    unit = str(step.unit)
+    axis = {"q_nm^-1": ("q", "1/nm"), "q_A^-1": ("q", "1/angstrom"),
+            "2th_deg": ("two_theta", "degree")}.get(unit, ("x", unit))
+    rank = len(shape)
+    group = write_nxdata(entry.create_group(name), "data",
+                         axes=(".",) * rank + (axis[0],),
+                         indices={axis[0]: rank})
+    n = len(step.x)
+    ds = group.create_dataset("data", shape=tuple(shape) + (n,),
+                              maxshape=(None,) * rank + (n,), chunks=(1,) * rank + (n,),
+                              dtype=np.float64, fillvalue=np.nan)
+    ds.attrs["long_name"] = f"{key}: {step.describe}"
+    x = group.create_dataset(axis[0], data=np.asarray(step.x, dtype=np.float64))
+    if axis[1]:
+        x.attrs["units"] = axis[1]
+    group.attrs["description"] = step.describe
+    group.create_dataset("geometry", data=step.config)
+    return ds
 
 
 def _extend(values: np.ndarray, n: int) -> np.ndarray:

@@ -8,6 +8,7 @@ sorts a failure into bad input or an error. Runs in the follower thread.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -30,11 +31,12 @@ from swmrview.core.files.opening import (
 from swmrview.core.files.tree import hdf5_tree
 from swmrview.core.follow.keys import ScanRankError
 
-from swmrview.model.messages import ScanInfo
+from swmrview.model.messages import ScanInfo, StepInfo, frozen
 from swmrview.model.options import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_TIMED_OUT, ViewerOptions
 from swmrview.model.status import TIMED_OUT, WAITING, Status
 from swmrview.model.view_settings import ShownChannelError
 from swmrview.session.channels import ChannelSet, per_point_fields, spectrum_axis
+from swmrview.session.steps import StepSet
 from swmrview.session.scan import COMPLETE, OpenScan, WaitForFiles, has_detector_mask, open_scan
 
 logger = logging.getLogger(__name__)
@@ -126,9 +128,10 @@ class Opener:
         return Status(WAITING, message)
 
 
-def add_readers(scan: OpenScan) -> None:
+def add_readers(scan: OpenScan, options: ViewerOptions | None = None) -> None:
     """Give a freshly opened scan its map channels' readers and its spectra's calibration."""
     scan.channels = ChannelSet(scan.file, scan.scan_rank, scan.written)
+    scan.channels.steps = StepSet(scan, options or ViewerOptions())
     scan.frame_axis = spectrum_axis(open_data(scan.file, scan.data_path))
 
 
@@ -160,7 +163,22 @@ def scan_info(scan: OpenScan, generation: int, path: str) -> ScanInfo:
                     str(scan.pipeline.dtype), MappingProxyType(tree), scan.notes,
                     masked=has_detector_mask(scan), frame_axis=scan.frame_axis,
                     fields=fields,
-                    scatter=scan.scatter.last if scan.scatter is not None else None)
+                    scatter=scan.scatter.last if scan.scatter is not None else None,
+                    steps=step_infos(scan))
+
+
+def step_infos(scan: OpenScan) -> MappingProxyType:
+    """The steps run on every point of ``scan`` (those with no channel: integration when a
+    geometry is known), as messages."""
+    steps = scan.channels.steps if scan.channels is not None else None
+    out = {}
+    if steps is not None:
+        for key in steps.auto():
+            step = steps.get(key)
+            config = step.config() if hasattr(step, "config") else {}
+            out[key] = StepInfo(key, frozen(np.asarray(step.labels)), step.unit,
+                                step.describe(), json.dumps(config, default=str))
+    return MappingProxyType(out)
 
 
 def exit_code_for(exc: BaseException) -> int:

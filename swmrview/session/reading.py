@@ -19,10 +19,11 @@ from swmrview.core.compat.frames import KeyDataMismatchError
 from swmrview.core.compute.reduce import REDUCTIONS
 
 from swmrview.model.frames import display_frame
-from swmrview.model.messages import PointFrame, frozen
+from swmrview.model.messages import Pattern, PointFrame, frozen
 from swmrview.model.status import RateMeter
 from swmrview.session.acquired import Acquired
 from swmrview.session.scan import OpenScan, shape_text
+from swmrview.session.step_results import StepResults
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Reader:
         self.backfill: collections.deque[tuple[np.ndarray, Names]] = collections.deque()
         self.late: list[tuple[np.ndarray, tuple[str, ...]]] = []  # other datasets lagging
         self.acquired = Acquired()   # the points read, in arrival order
+        self.results = StepResults()  # their processing steps' results (patterns, fits)
+        self.send_results = False     # updates carry the rows of their points (an export)
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
@@ -54,6 +57,7 @@ class Reader:
         self.pending.clear()
         self.backfill.clear()
         self.acquired.clear()
+        self.results.clear()
         self.n_ready = 0
         self._meter.clear()
         self.rate = 0.0
@@ -109,22 +113,63 @@ class Reader:
             if queue:
                 break
         self.n_ready += new
-        return _update_fields(scan, chunks, values, new, frame, position)
+        update = _update_fields(scan, chunks, values, new, frame, position)
+        if position is not None:
+            update.update(patterns=self.patterns(scan, position))
+        if self.send_results and chunks and scan.channels is not None \
+                and scan.channels.steps is not None:
+            positions = update["positions"]
+            update["results"] = MappingProxyType({
+                key: frozen(self.results.get(key, positions))
+                for key in scan.channels.steps.auto() if key in self.results.keys})
+        return update
+
+    def patterns(self, scan: OpenScan, position: Sequence[int]) -> MappingProxyType:
+        """The step results kept for one point, as small immutable messages by step key."""
+        out = {}
+        steps = scan.channels.steps.built() if scan.channels is not None \
+            and scan.channels.steps is not None else {}
+        for key, step in steps.items():
+            row = self.results.row(key, position)
+            if row is not None:
+                out[key] = Pattern(key, frozen(np.asarray(step.labels)), step.unit, frozen(row),
+                                   tuple(int(p) for p in position), step.describe())
+        return MappingProxyType(out)
 
     def _reduce(self, scan: OpenScan, block: np.ndarray, names: Names
                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Values of ``block`` (all, or only the channels ``names``) and its last frame."""
+        """Values of ``block`` (all, or only the channels ``names``) and its last frame.
+
+        The processing steps run with the frames when a value needs their results and they
+        are not kept for every point of the block (new points: always); channels of a step
+        whose results are kept are computed from those, without reading frames."""
         chans = scan.channels
         extra = chans.main_reducers(names) if chans is not None else {}
+        on_steps = chans.step_reducers(names) if chans is not None else {}
+        steps: dict[str, Any] = {}
+        if chans is not None and chans.steps is not None:
+            if names is None:
+                steps = chans.steps.running(chans.step_keys())
+            else:
+                for key in dict.fromkeys(r.step for r in on_steps.values()):
+                    if not self.results.has(key, block):
+                        steps[key] = chans.steps.get(key)
+        kept = {n: r for n, r in on_steps.items() if r.step not in steps}
+        extra = {**extra, **{n: r for n, r in on_steps.items() if r.step in steps}}
         # every value the pipeline computes now, or the built-in maps named (switched on later)
         builtin = True if names is None else tuple(n for n in names if n in REDUCTIONS)
         reduced: dict[str, np.ndarray] = {}
         last = None
-        if builtin or extra:
+        if builtin or extra or steps:
             try:
-                reduced, last = scan.pipeline.read_reduce(block, extra=extra, builtin=builtin)
+                reduced, results, last = scan.pipeline.read_process(
+                    block, extra=extra, builtin=builtin, steps=steps)
             except IndexError:   # refreshed before reading: the data cannot hold the point
                 raise KeyDataMismatchError(_outside(scan, block)) from None
+            for key, rows in results.items():
+                self.results.put(key, block, rows)
+        for name, reducer in kept.items():
+            reduced[name] = reducer(self.results.get(reducer.step, block))
         if chans is not None:
             late = chans.finish(block, reduced, names)
             if late.any():
@@ -162,7 +207,8 @@ def _outside(scan: OpenScan, block: np.ndarray) -> str:
             f"{data.name} holds only {shape_text(shape)} points")
 
 
-def point_frame(scan: OpenScan, generation: int, position: Sequence[int]) -> PointFrame | None:
+def point_frame(scan: OpenScan, generation: int, position: Sequence[int],
+                reader: Reader | None = None) -> PointFrame | None:
     """The frame of ``scan`` at ``position`` as shown, or None if it cannot be read."""
     position = tuple(int(p) for p in position)
     try:
@@ -171,4 +217,5 @@ def point_frame(scan: OpenScan, generation: int, position: Sequence[int]) -> Poi
         logger.warning("could not read point %s: %s", position, exc)
         return None
     shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
-    return PointFrame(generation, position, frozen(shown), levels, binning)
+    patterns = reader.patterns(scan, position) if reader is not None else MappingProxyType({})
+    return PointFrame(generation, position, frozen(shown), levels, binning, patterns)

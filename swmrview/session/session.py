@@ -34,6 +34,7 @@ from swmrview.model.messages import PointFrame, RegionFrame, ScanInfo, Update
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, LIVE, TIMED_OUT, WAITING, Status
 from swmrview.session.acquired import Acquired
+from swmrview.session.step_results import StepResults
 from swmrview.session.channels import spectrum_axis
 from swmrview.session.export import DEFAULT_REDUCTIONS
 from swmrview.session.opening import Opener, add_readers, check_shown, exit_code_for, scan_info
@@ -98,6 +99,7 @@ class Session:
         self._opener = Opener(options, self._watch, self._now)
         self._poller = Poller(self.path, self._now)
         self._reader = Reader(self._now)
+        self._reader.send_results = bool(options.export_nexus)   # patterns go to the export
         self._line = StatusLine(Status(WAITING, f"Waiting for {self.name}"), self._now)
         self._regions = Regions(self._now)
         # the map channels asked for (a settings file's, until the window sends its own)
@@ -122,6 +124,15 @@ class Session:
     def status(self) -> Status:
         """What following is doing now (with a recent refused request said after it)."""
         return self._line.status
+
+    def send_results(self, on: bool) -> None:
+        """Updates carry their points' step results (patterns) for a live export (on)."""
+        self._reader.send_results = bool(on)
+
+    @property
+    def results(self) -> "StepResults":
+        """The processing steps' results of the points read (patterns, fits), by step key."""
+        return self._reader.results
 
     @property
     def acquired(self) -> Acquired:
@@ -183,7 +194,7 @@ class Session:
         self.scan = scan
         self._poller.last_new = self.clock()
         scan.pipeline.set_reductions(self._reductions)
-        add_readers(scan)
+        add_readers(scan, self.options)
         self._use_channels(rebuild=False)
         info = self.info()
         check_shown(self.options, info, scan)
@@ -229,7 +240,8 @@ class Session:
     # ------------------------------------------------------------------ requests
     def point(self, position: Sequence[int]) -> PointFrame | None:
         """The frame at ``position`` (an acquired point), or None if it cannot be read."""
-        return None if self.scan is None else point_frame(self.scan, self.generation, position)
+        return None if self.scan is None else point_frame(self.scan, self.generation, position,
+                                                          self._reader)
 
     def set_roi(self, roi: Sequence[int] | None) -> None:
         """Use ``roi`` for the "roi" value and recompute it over the acquired points."""

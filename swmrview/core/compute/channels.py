@@ -11,7 +11,17 @@ xspress3's 10 x 4096) and an optional monitor (I0) to divide by. Kinds:
 - ``window``: the sum of the spectrum channels whose energy lies in ``bounds`` = ``(lo, hi)``,
   both ends included (in the calibration's unit when the file has one, else channel numbers:
   the calibration is then the channel number itself), summed over the chosen elements: an XRF
-  element map. :func:`window_span` is the one rule, also used for the shading on the spectrum.
+  element map. :func:`window_span` is the one rule, also used for the shading on the spectrum;
+- ``q-window``: the sum of the bins of the azimuthally integrated pattern (the ``integrate``
+  processing step, :mod:`swmrview.core.compute.integrate`) whose centres lie in ``bounds`` =
+  ``(lo, hi)`` in the integration unit; ``background="linear"`` first subtracts the line through
+  the mean of the 3 bins just outside each edge; ``azimuth = (chi_lo, chi_hi)`` (degrees)
+  integrates only that sector (its own step instance, :attr:`Channel.step_key`).
+
+A channel with a ``step`` (any kind of ``sum``, ``mean``, ``max``, ``window``) reduces that
+processing step's result row (:mod:`swmrview.core.compute.steps`) instead of the frame, with
+the step's ``labels`` as the calibration of ``window`` bounds
+(:mod:`swmrview.core.compute.step_channels`).
 
 Pixels are left out as in :mod:`swmrview.core.compute.reduce`: masked, ``>= overflow`` or not finite. A
 :class:`ChannelReducer` looks only at the region a channel needs, so a window of 200 channels
@@ -31,7 +41,11 @@ from swmrview.core.compute.reduce import REDUCTIONS, exact_total, nonfinite
 __all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements",
            "window_span", "spectrum_span"]
 
-KINDS = ("sum", "mean", "max", "rect", "polygon", "window")
+KINDS = ("sum", "mean", "max", "rect", "polygon", "window", "q-window")
+#: What a ``background`` may be (None: no background subtracted).
+BACKGROUNDS = ("linear",)
+#: The step a ``q-window`` channel reduces (the azimuthal integration).
+INTEGRATE = "integrate"
 
 
 @dataclass(frozen=True)
@@ -45,23 +59,56 @@ class Channel:
     polygon: tuple[tuple[float, float], ...] = ()
     elements: tuple[int, ...] | None = None
     monitor: str | None = None
+    step: str | None = None          # the processing step whose result is reduced
+    background: str | None = None    # "linear": subtract the line under a window
+    azimuth: tuple[float, ...] | None = None   # (chi_lo, chi_hi) degrees: a sector
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", tuple(float(v) for v in self.bounds))
         object.__setattr__(self, "polygon", tuple((float(x), float(y)) for x, y in self.polygon))
         if self.elements is not None:
             object.__setattr__(self, "elements", tuple(int(e) for e in self.elements))
+        if self.azimuth is not None:
+            object.__setattr__(self, "azimuth", tuple(float(v) for v in self.azimuth))
         if not self.name or self.name in REDUCTIONS:
             raise ValueError(f"a channel needs a name other than {', '.join(REDUCTIONS)}")
         if self.kind not in KINDS:
             raise ValueError(f"channel {self.name!r}: unknown kind {self.kind!r} (known: "
                              f"{', '.join(KINDS)})")
-        need = {"rect": (2, 4), "window": (2,)}.get(self.kind)
+        need = {"rect": (2, 4), "window": (2,), "q-window": (2,)}.get(self.kind)
         if need and len(self.bounds) not in need:
             raise ValueError(f"{self.kind} channel {self.name!r} needs "
                              f"{' or '.join(map(str, need))} bounds, got {len(self.bounds)}")
         if self.kind == "polygon" and len(self.polygon) < 3:
             raise ValueError(f"polygon channel {self.name!r} needs at least 3 vertices")
+        if self.background is not None and self.background not in BACKGROUNDS:
+            raise ValueError(f"channel {self.name!r}: unknown background {self.background!r} "
+                             f"(known: {', '.join(BACKGROUNDS)})")
+        if self.background is not None and self.kind not in ("window", "q-window"):
+            raise ValueError(f"channel {self.name!r}: a background needs a window")
+        if self.azimuth is not None and (self.kind != "q-window" or len(self.azimuth) != 2):
+            raise ValueError(f"channel {self.name!r}: azimuth is [chi_lo, chi_hi] of a "
+                             "q-window channel")
+        if self.step is not None and self.kind not in ("sum", "mean", "max", "window",
+                                                       "q-window"):
+            raise ValueError(f"channel {self.name!r}: a {self.kind} cannot reduce the "
+                             f"result of step {self.step!r}")
+        if self.step_key is not None and self.dataset is not None:
+            raise ValueError(f"channel {self.name!r}: a processing step works on the "
+                             "detector on show, not on another dataset")
+
+    @property
+    def step_key(self) -> str | None:
+        """The key of the processing step whose result the channel reduces, or None (the
+        frame itself): ``step``, ``"integrate"`` for a q-window, and for a sector
+        ``"integrate[chi_lo,chi_hi]"`` (an integration of its own over that χ range)."""
+        if self.kind != "q-window":
+            return self.step
+        base = self.step or INTEGRATE
+        if self.azimuth is None:
+            return base
+        lo, hi = self.azimuth
+        return f"{base}[{lo:g},{hi:g}]"
 
     @property
     def frames(self) -> bool:
@@ -92,7 +139,7 @@ class Channel:
             raise ValueError(f"channel {name!r}: unknown field{'s' if len(unknown) > 1 else ''} "
                              f"{fields} (known: {', '.join(FIELDS)})")
         values = dict(data)
-        for key in ("kind", "dataset", "monitor"):
+        for key in ("kind", "dataset", "monitor", "step", "background"):
             value = values.get(key)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"channel {name!r}: {key} must be text, not {as_written(value)}")
@@ -104,6 +151,10 @@ class Channel:
                 _numbers(p) and len(p) == 2 for p in polygon):
             raise ValueError(f"channel {name!r}: polygon must be a list of [x, y] vertices, "
                              f"not {as_written(polygon)}")
+        azimuth = values.get("azimuth")
+        if azimuth is not None and not (_numbers(azimuth) and len(azimuth) == 2):
+            raise ValueError(f"channel {name!r}: azimuth must be [chi_lo, chi_hi] in degrees, "
+                             f"not {as_written(azimuth)}")
         elements = values.get("elements")
         if elements is not None and not (_numbers(elements) and all(
                 float(e).is_integer() for e in elements)):
@@ -114,9 +165,13 @@ class Channel:
     def describe(self) -> str:
         """A short text for lists and colour-bar labels."""
         what = self.kind
-        if self.kind in ("rect", "window"):
+        if self.kind in ("rect", "window", "q-window"):
             what += "[" + ", ".join(f"{v:g}" for v in self.bounds) + "]"
-        text = f"{what} of {self.dataset or 'detector'}"
+        if self.background:
+            what += f" - {self.background} bg"
+        if self.azimuth is not None:
+            what += " χ[" + ", ".join(f"{v:g}" for v in self.azimuth) + "]"
+        text = f"{what} of {self.step_key or self.dataset or 'detector'}"
         if self.elements is not None:
             text += f" elements {format_elements(self.elements)}"
         if self.monitor:
@@ -125,7 +180,8 @@ class Channel:
 
 
 #: The fields of a channel in a settings file, in the order :meth:`Channel.to_dict` writes them.
-FIELDS = ("name", "kind", "dataset", "bounds", "polygon", "elements", "monitor")
+FIELDS = ("name", "kind", "dataset", "bounds", "polygon", "elements", "monitor", "step",
+          "background", "azimuth")
 
 
 def _numbers(value: Any) -> bool:

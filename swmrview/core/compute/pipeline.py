@@ -15,6 +15,15 @@ through h5py, in runs of consecutive frames, and still reduced in the pool. Fram
 
 Under SWMR a reader sees newly written chunks only after a refresh: call `refresh` once per
 batch of newly ready points before `read_reduce` (as `FrameReader` with ``auto_refresh=False``).
+
+Processing steps (:class:`~swmrview.core.compute.steps.FrameStep`: azimuthal integration, an XRF
+fit) run in the same worker threads on the same frames (`read_process`), once per frame however
+many channels use them, before the built-in reductions (which may zero masked pixels of a
+frame in place). Their results come back per point, ``(n, len(step.labels))``, beside the map
+values, and a channel whose reducer has a ``step`` attribute (a
+:class:`~swmrview.core.compute.step_channels.StepChannelReducer`) reduces that step's result
+rows instead of the frame. Blocks of consecutive frames read through h5py reach a step as one
+``(k, *frame)`` call; frames read as chunks, one frame per call.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -33,7 +42,16 @@ from swmrview.core.follow.decoders import Decoder, decode, decoder_for
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReducePipeline"]
+__all__ = ["ReducePipeline", "Processed"]
+
+
+class Processed(NamedTuple):
+    """What `ReducePipeline.read_process` gives: values by name ((n,) each), step results by
+    step key ((n, len(labels)) float64 each), and the last frame (None if none was read)."""
+
+    values: dict[str, np.ndarray]
+    results: dict[str, np.ndarray]
+    last: np.ndarray | None
 
 _SMALL_FRAME = 1 << 16   # bytes: smaller frames are read and reduced on the calling thread
 DEFAULT_MAX_THREADS = 8
@@ -182,6 +200,19 @@ class ReducePipeline:
         over the points already read). Every position must be inside the dataset as of the
         last `refresh`.
         """
+        values, _, last = self.read_process(positions, extra, builtin)
+        return values, last
+
+    def read_process(self, positions: np.ndarray | Sequence[Sequence[int]],
+                     extra: Mapping[str, Callable[[np.ndarray], Any]] | None = None,
+                     builtin: bool | Sequence[str] = True,
+                     steps: Mapping[str, Any] | None = None) -> Processed:
+        """As `read_reduce`, and run the processing ``steps`` (key -> FrameStep) on the same
+        frames in the worker threads: their results per point come back by key.
+
+        An ``extra`` reducer with a ``step`` attribute naming one of ``steps`` reduces blocks
+        of that step's result rows ``(k, m) -> (k,)`` instead of the frame.
+        """
         pos = self._positions(positions)
         n = len(pos)
         if builtin is True:
@@ -191,12 +222,21 @@ class ReducePipeline:
         else:
             chosen = _builtins(builtin)
             reducer = self._reducer if chosen == self.reductions else self._make_reducer(chosen)
-        names = chosen + tuple(extra or ())
+        extra = dict(extra or {})
+        steps = dict(steps or {})
+        on_steps = {k: f for k, f in extra.items() if getattr(f, "step", None) is not None}
+        missing = sorted({f.step for f in on_steps.values()} - set(steps))
+        if missing:
+            raise ValueError(f"channels reduce the results of steps not run: {missing}")
+        on_frames = {k: f for k, f in extra.items() if k not in on_steps}
+        names = chosen + tuple(on_frames) + tuple(on_steps)
         rows = [REDUCTIONS.index(name) for name in chosen]
         out = np.full((len(names), n), np.nan)
+        results = {key: np.full((n, len(step.labels)), np.nan) for key, step in steps.items()}
         if n == 0:
-            return dict(zip(names, out)), None
-        reducer = _Combined(reducer, rows, tuple((extra or {}).values()))
+            return Processed(dict(zip(names, out)), results, None)
+        reducer = _Combined(reducer, rows, tuple(on_frames.values()), steps, results,
+                            tuple(on_steps.values()), len(chosen) + len(on_frames))
         pool = None
         if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
             pool = self._executor()
@@ -226,7 +266,7 @@ class ReducePipeline:
             finally:
                 for future in futures:
                     future.cancel()
-        return dict(zip(names, out)), last
+        return Processed(dict(zip(names, out)), results, last)
 
     # ------------------------------------------------------------------ internals
     def _executor(self) -> ThreadPoolExecutor | None:
@@ -260,15 +300,19 @@ class ReducePipeline:
             for i in range(start, stop):
                 is_last = keep_last and i == stop - 1
                 frame = self._read_chunk(tuple(pos[i]), scratch=not is_last)
+                reducer.steps_on(frame[None], i)
                 out[:, i] = reducer(frame, writable=not is_last)
                 if is_last:
                     last = frame
+            reducer.step_channels(out, start, stop)
             return last
         for run_start, run_len in _runs(pos, start, stop, self._max_run()):
             frames = self._read_run(tuple(pos[run_start]), run_len, scratch=True)
+            reducer.steps_on(frames, run_start)
             for k in range(run_len):
                 is_last = keep_last and run_start + k == stop - 1
                 out[:, run_start + k] = reducer(frames[k], writable=not is_last)
+            reducer.step_channels(out, run_start, run_start + run_len)
             if keep_last and run_start + run_len == stop:
                 last = frames[-1].copy()
         return last
@@ -344,23 +388,43 @@ def _builtins(names: Sequence[str]) -> tuple[str, ...]:
 
 
 class _Combined:
-    """The chosen built-in reductions (``rows`` of the reducer's values, maybe none) and the
-    extra channels of one frame, in that order."""
+    """The processing steps of one frame (first: the built-in reducer may zero excluded
+    pixels of a writable frame), the extra channels on frames and the chosen built-in
+    reductions (``rows`` of the reducer's values, maybe none); then the channels on the steps'
+    results, per block. Values in the order: built-in, channels on frames, channels on steps
+    (from row ``first_on_steps``)."""
 
     def __init__(self, builtin: FrameReducer | None, rows: list[int],
-                 extra: tuple[Callable[[np.ndarray], float], ...]) -> None:
+                 extra: tuple[Callable[[np.ndarray], float], ...],
+                 steps: Mapping[str, Any] | None = None,
+                 results: Mapping[str, np.ndarray] | None = None,
+                 on_steps: tuple[Any, ...] = (), first_on_steps: int = 0) -> None:
         self.builtin, self.extra = (builtin if rows else None), extra
         self.rows = None if rows == list(range(len(REDUCTIONS))) else rows
+        self.steps, self.results = dict(steps or {}), dict(results or {})
+        self.on_steps, self.first = on_steps, first_on_steps
+        self.n_frame_values = len(rows) + len(extra)
+
+    def steps_on(self, frames: np.ndarray, start: int) -> None:
+        """Run every step on ``frames`` (k, *frame), the points from ``start`` on."""
+        for key, step in self.steps.items():
+            self.results[key][start:start + len(frames)] = step(frames)
+
+    def step_channels(self, out: np.ndarray, start: int, stop: int) -> None:
+        """The channels on step results of the points ``start:stop`` into ``out``."""
+        for j, reducer in enumerate(self.on_steps):
+            out[self.first + j, start:stop] = reducer(self.results[reducer.step][start:stop])
 
     def __call__(self, frame: np.ndarray, writable: bool = False) -> list[float]:
         # channels first: the built-in reducer may zero excluded pixels of a writable frame
         values = [f(frame) for f in self.extra]
+        nan = [float("nan")] * len(self.on_steps)
         if self.builtin is None:
-            return values
+            return values + nan
         reduced = self.builtin(frame, writable=writable)
         if self.rows is not None:
             reduced = [reduced[i] for i in self.rows]
-        return list(reduced) + values
+        return list(reduced) + values + nan
 
 
 def _runs(pos: np.ndarray, start: int, stop: int, max_run: int):

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="P", help="data dataset path (default: as the viewer finds)")
     p.add_argument("--no-mask", action="store_true",
                    help="keep pixels the detector's pixel mask or overflow value exclude")
+    p.add_argument("--settings", metavar="VIEW.json",
+                   help="view settings: their channels of the detector (windows, q-windows "
+                        "with background and sectors) are mapped too, with the settings' "
+                        "\"integration\"; each file's patterns are written beside its maps")
+    p.add_argument("--poni", metavar="FILE.poni",
+                   help="diffraction geometry (wins over the settings and the file's own)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="an existing Dask scheduler (default: a local cluster)")
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
@@ -76,6 +82,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         for noisy in ("distributed", "tornado", "bokeh", "h5py"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    processing = None
+    if args.settings or args.poni:
+        from swmrview.cli import poni_problem
+        from swmrview.model.view_settings import SettingsFileError, ViewSettings
+        from swmrview.tools.batch.steps import Processing
+
+        try:
+            view = ViewSettings.load(args.settings) if args.settings else None
+        except SettingsFileError as exc:
+            print(f"swmrview map: {exc}", file=sys.stderr)
+            return 2
+        problem = poni_problem(args.poni, view)
+        if problem:
+            print(f"swmrview map: {problem}", file=sys.stderr)
+            return 2
+        channels = tuple(c for c in (view.channels if view else ())
+                         if c.frames and not c.monitor)
+        processing = Processing(channels, view.integration if view else None,
+                                os.path.abspath(args.poni) if args.poni else None)
     files = find_files(args.inputs, exclude=[args.out])
     if not files:
         print("swmrview map: no HDF5 files found in " + " ".join(args.inputs), file=sys.stderr)
@@ -88,12 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"swmrview map: skipping {path}: {error}", file=sys.stderr)
     if not plans:
         return 2
-    channels = list(args.reduce) + (["roi"] if args.roi else [])
+    channels = list(args.reduce) + (["roi"] if args.roi else []) \
+        + ([c.name for c in processing.channels] if processing else [])
     t0 = time.monotonic()
     maps = compute_maps(plans, roi=args.roi, use_mask=not args.no_mask,
                         scheduler=args.scheduler, workers=args.workers, threads=args.threads,
                         frames_per_task=args.frames_per_task,
-                        progress=False if args.quiet else None, on_error="skip")
+                        progress=False if args.quiet else None, on_error="skip",
+                        processing=processing)
     done = [(p, m) for p, m in zip(plans, maps) if m is not None]
     names = write_nexus(args.out, [p for p, _ in done], [m for _, m in done], channels,
                         roi=args.roi)

@@ -48,17 +48,21 @@ class _Progress:
 def compute_maps(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
                  use_mask: bool = True, scheduler: str | None = None, workers: int = 2,
                  threads: int = 1, frames_per_task: int | None = None,
-                 progress: bool | None = None, client=None, on_error: str = "raise"
-                 ) -> list[dict[str, np.ndarray] | None]:
+                 progress: bool | None = None, client=None, on_error: str = "raise",
+                 processing=None) -> list[dict[str, np.ndarray] | None]:
     """Map channels of every plan, as float64 arrays of its scan shape (NaN: not acquired).
 
     ``client``: an existing ``dask.distributed.Client``; else ``scheduler`` (an address) or a
     local cluster of ``workers`` processes; ``workers=0`` runs the tasks here without Dask.
     ``on_error="skip"``: a file whose task fails is logged and gets None instead of maps.
+    ``processing`` (a :class:`~swmrview.tools.batch.steps.Processing`): its channels are
+    mapped too, and each step's results come as ``"<key>"`` (scan shape x bins) with
+    ``"<key>/x"`` (bin centres) and ``"<key>/describe"``.
     """
     tasks = plan_tasks(plans, roi=roi, use_mask=use_mask, threads=threads,
-                       frames_per_task=frames_per_task)
-    maps = [{c: np.full(p.n_points, np.nan) for c in CHANNELS} for p in plans]
+                       frames_per_task=frames_per_task, processing=processing)
+    names = list(CHANNELS) + ([c.name for c in processing.channels] if processing else [])
+    maps = [{c: np.full(p.n_points, np.nan) for c in names} for p in plans]
     index = {id(p): i for i, p in enumerate(plans)}
     bar = _Progress(len(tasks), sum(p.n_points for p in plans), progress)
 
@@ -74,10 +78,17 @@ def compute_maps(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
             failed.add(i)
             bar.update(task.stop - task.start)
             return
-        start, stop, values = result
+        start, stop, values = result[:3]
         target = maps[index[id(task.plan)]]
-        for c, name in enumerate(CHANNELS):
+        for c, name in enumerate(names):
             target[name][start:stop] = values[c]
+        for key, rows in (result[3] if len(result) > 3 else {}).items():
+            if key.endswith(("/x", "/describe")):
+                target[key] = rows
+                continue
+            if key not in target:
+                target[key] = np.full((task.plan.n_points, rows.shape[1]), np.nan)
+            target[key][start:stop] = rows
         bar.update(stop - start)
 
     if client is None and workers == 0 and scheduler is None:
@@ -90,8 +101,15 @@ def compute_maps(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
                 place(task, result)
     else:
         _run_on_dask(tasks, place, client, scheduler, workers)
-    return [None if i in failed else {c: m[c].reshape(p.scan_shape) for c in CHANNELS}
+    return [None if i in failed else {c: _shaped(c, v, p.scan_shape) for c, v in m.items()}
             for i, (p, m) in enumerate(zip(plans, maps))]
+
+
+def _shaped(name: str, values, scan_shape):
+    """A map or a step's rows in the scan's shape (labels and descriptions as they are)."""
+    if name.endswith(("/x", "/describe")):
+        return values
+    return values.reshape(tuple(scan_shape) + values.shape[1:])
 
 
 def _run_on_dask(tasks: Sequence[Task], place, client, scheduler: str | None,

@@ -50,6 +50,18 @@ def _axis_values(f: h5py.File, path: str, shape: tuple[int, ...], dim: int
     return None
 
 
+def _write_pattern(entry: h5py.Group, key: str, rows: np.ndarray, x: np.ndarray,
+                   describe: str) -> None:
+    """A step's results (scan shape x bins) as an NXdata ``<key>`` with its bins' axis."""
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in key).strip("_")
+    group = entry.create_group(name or "step")
+    rank = rows.ndim - 1
+    group.create_dataset("data", data=rows)
+    group.create_dataset("x", data=np.asarray(x, dtype=np.float64))
+    group.attrs["description"] = describe
+    write_nxdata(group, "data", axes=(".",) * rank + ("x",), indices={"x": rank})
+
+
 def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np.ndarray]],
                 channels: Sequence[str], *, roi: Sequence[int] | None = None) -> list[str]:
     """Write one NXentry/NXdata per file into ``out``; returns the entry names."""
@@ -94,6 +106,9 @@ def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np
                     indices[label] = fitted[1]
                     axes.append(label)
             write_nxdata(data, channels[0], axes=axes, indices=indices, auxiliary=channels[1:])
+            for key in [k for k in values if f"{k}/x" in values]:
+                _write_pattern(entry, key, values[key], values[f"{key}/x"],
+                               values.get(f"{key}/describe", ""))
         if names:
             nx.attrs["default"] = names[0]
     return names

@@ -7,7 +7,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import h5py
 import numpy as np
@@ -54,6 +54,7 @@ class Task:
     roi: tuple[int, ...] | None = None
     use_mask: bool = True
     threads: int = 1
+    processing: Any = None     # tools.batch.steps.Processing: channels and integration
 
 
 def find_files(inputs: Iterable[str], exclude: Sequence[str] = ()) -> list[str]:
@@ -111,7 +112,7 @@ def plan_file(path: str, data: str | None = None) -> FilePlan:
 
 def plan_tasks(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
                use_mask: bool = True, threads: int = 1,
-               frames_per_task: int | None = None) -> list[Task]:
+               frames_per_task: int | None = None, processing: Any = None) -> list[Task]:
     """Tasks over every file: one per file, or per range of frames when a file is big."""
     tasks = []
     roi = None if roi is None else tuple(int(v) for v in roi)
@@ -129,5 +130,5 @@ def plan_tasks(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
         for a, b in zip(bounds[:-1], bounds[1:]):
             if b > a or n == 0:
                 tasks.append(Task(plan, int(a), int(b), roi if fits else None, use_mask,
-                                  threads))
+                                  threads, processing))
     return tasks

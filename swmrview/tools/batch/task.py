@@ -39,34 +39,58 @@ def _acquired(f: h5py.File, plan: FilePlan, positions: np.ndarray) -> np.ndarray
     return ok
 
 
-def run_task(task: Task) -> tuple[int, int, np.ndarray]:
+def run_task(task: Task) -> tuple[int, int, np.ndarray] | tuple[int, int, np.ndarray, dict]:
     """Reduce the task's points: ``(start, stop, values)`` with ``values[channel, point]``,
-    NaN for points not acquired."""
+    NaN for points not acquired; with processing (channels, integration) the rows are
+    CHANNELS then the processing's channels, and a fourth item holds the steps' results
+    (``key -> (points, bins)``) and their labels (``key + "/x"``)."""
     from swmrview.core.compute.pipeline import ReducePipeline
 
     plan = task.plan
     n = task.stop - task.start
-    out = np.full((len(CHANNELS), max(n, 0)), np.nan)
+    processing = task.processing
+    names = list(CHANNELS) + ([c.name for c in processing.channels] if processing else [])
+    out = np.full((len(names), max(n, 0)), np.nan)
+    results: dict = {}
+
+    def done():
+        return (task.start, task.stop, out) if processing is None else \
+            (task.start, task.stop, out, results)
+
     if n <= 0:
-        return task.start, task.stop, out
+        return done()
     flat = np.arange(task.start, task.stop, dtype=np.int64)
     positions = unravel_many(flat, plan.scan_shape)
     with h5py.File(plan.path, "r") as f:
         ok = _acquired(f, plan, positions)
         if not ok.any():
-            return task.start, task.stop, out
+            return done()
         mask = overflow = None
         if task.use_mask:
             overflow = plan.overflow
             if plan.pixel_mask:
                 mask = np.asarray(f[plan.pixel_mask]) != 0
-        with ReducePipeline(open_data(f, plan.data), plan.scan_rank, threads=task.threads,
+        data = open_data(f, plan.data)
+        steps, extra = {}, {}
+        if processing is not None:
+            from swmrview.tools.batch.steps import build
+
+            steps, extra = build(processing, f, data, mask, overflow)
+            for key, step in steps.items():
+                results[key] = np.full((n, len(step.labels)), np.nan)
+                results[key + "/x"] = np.asarray(step.labels)
+                results[key + "/describe"] = step.describe()
+        with ReducePipeline(data, plan.scan_rank, threads=task.threads,
                             roi=task.roi, mask=mask, overflow=overflow) as pipe:
             chosen = positions[ok]
             step = 4096  # bounded memory per call, whatever the range
             cols = np.flatnonzero(ok)
             for a in range(0, len(chosen), step):
-                values, _ = pipe.read_reduce(chosen[a:a + step])
-                for c, name in enumerate(CHANNELS):
-                    out[c, cols[a:a + step]] = values[name]
-    return task.start, task.stop, out
+                values, rows, _ = pipe.read_process(chosen[a:a + step], extra=extra,
+                                                    steps=steps)
+                for c, name in enumerate(names):
+                    if name in values:
+                        out[c, cols[a:a + step]] = values[name]
+                for key, block in rows.items():
+                    results[key][cols[a:a + step]] = block
+    return done()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from typing import Sequence
 
@@ -37,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="master file to write (OUT.h5)")
     p.add_argument("--shape", type=_dims, default=(20, 30),
                    help="scan shape, e.g. 20x30 (a spiral: N points, e.g. 400)")
-    p.add_argument("--frame", type=_dims, default=(64, 64),
-                   help="frame: HxW image, N spectrum, or 'scalar'")
+    p.add_argument("--frame", type=_dims, default=None,
+                   help="frame: HxW image, N spectrum, or 'scalar' (default 64x64; 256x256 "
+                        "with --xrd)")
     p.add_argument("--rate", type=float, default=50.0, help="points per second")
     p.add_argument("--snake", action="store_true", help="reverse the fast axis on odd rows")
     p.add_argument("--compression", choices=("none", "bitshuffle", "blosc"), default="none")
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     xrf.add_argument("--channels", type=int, default=4096,
                      help=f"XRF channels per element, spanning 0-{sim_xrf.ENERGY_MAX:g} keV "
                           "(default 4096)")
+    xrd = p.add_argument_group("diffraction detector")
+    xrd.add_argument("--xrd", action="store_true",
+                     help="diffraction images (uint32, --frame HxW, default 256x256) of two "
+                          "phases from pyFAI's calibrants, CeO2 rising left to right and LaB6 "
+                          "in blobs, with a masked gap and hot pixels; the geometry is in the "
+                          "file (NeXus) and in OUT.poni beside it (needs pyFAI)")
     p.add_argument("--positions", choices=sim_positions.POSITION_MODES, default="grid",
                    help="grid: demand positions only (default); spiral: a 1-D Fermat spiral "
                         "over stage_x/stage_y (--shape N); fly: a 2-D grid whose recorded x/y "
@@ -77,24 +85,42 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def poni_path(output: str) -> str:
+    """The PONI file written beside a simulated XRD scan: OUT.poni."""
+    return os.path.splitext(output)[0] + ".poni"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: write one simulated scan; returns the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        cfg = SimConfig(shape=args.shape, frame=args.frame, rate=args.rate, snake=args.snake,
+        frame = args.frame if args.frame is not None else (256, 256) if args.xrd else (64, 64)
+        if args.xrd and args.xrf:
+            raise ValueError("--xrd and --xrf are two detectors: choose one")
+        cfg = SimConfig(shape=args.shape, frame=frame, rate=args.rate, snake=args.snake,
                         compression=None if args.compression == "none" else args.compression,
                         external=args.external, drop=args.drop, crash_at=args.crash_at,
                         swmr_delay=args.swmr_delay, start_delay=args.start_delay,
                         seed=args.seed, fixed_maxshape=args.fixed_maxshape,
-                        detector="xrf" if args.xrf else "frame", elements=args.elements,
-                        channels=args.channels, positions=args.positions,
-                        overlap=args.overlap)
+                        detector="xrf" if args.xrf else "xrd" if args.xrd else "frame",
+                        elements=args.elements, channels=args.channels,
+                        positions=args.positions, overlap=args.overlap)
     except ValueError as exc:
         logging.getLogger(__name__).error("%s", exc)
         return 2
     start = time.monotonic()
+    if cfg.xrd:
+        from swmrview.tools.simulate.xrd import write_poni
+
+        try:
+            write_poni(poni_path(args.output), cfg.frame)
+        except ImportError:
+            logging.getLogger(__name__).error('--xrd needs pyFAI: pip install '
+                                              '"swmrview[diffraction]"')
+            return 2
+        print(f"geometry in {poni_path(args.output)}")
     write_scan(args.output, cfg)
     kind = f"{cfg.frame} XRF" if cfg.xrf else (cfg.frame or "scalar")
     print(f"wrote {cfg.n_points} points of {kind} frames to {args.output} "

@@ -26,7 +26,7 @@ MONITOR_PATH = "/entry/I0/data"
 #: Spiral / fly: actual (per point) and demand (whole plan) positions of each motor.
 POSITIONER_VALUE = "/entry/instrument/{motor}/value"
 POSITIONER_VALUE_SET = "/entry/instrument/{motor}/value_set"
-DETECTORS = ("frame", "xrf")
+DETECTORS = ("frame", "xrf", "xrd")
 
 
 @dataclass
@@ -70,6 +70,8 @@ class SimConfig:
                 raise ValueError("xrf needs at least 1 element and 16 channels")
             self.frame = (int(self.elements), int(self.channels))
         self.frame = tuple(int(n) for n in self.frame)
+        if self.detector == "xrd" and len(self.frame) != 2:
+            raise ValueError(f"xrd needs image frames (HxW), got {self.frame}")
         self.drop = tuple(int(i) for i in self.drop)
         if self.positions not in sim_positions.POSITION_MODES:
             raise ValueError(f"positions must be one of {sim_positions.POSITION_MODES}, "
@@ -95,9 +97,14 @@ class SimConfig:
     @property
     def dtype(self) -> np.dtype:
         """Frame dtype: uint16 images, float32 spectra, float64 scalars, uint32 XRF counts."""
-        if self.detector == "xrf":
+        if self.detector in ("xrf", "xrd"):
             return np.dtype(np.uint32)
         return np.dtype({0: np.float64, 1: np.float32, 2: np.uint16}[len(self.frame)])
+
+    @property
+    def xrd(self) -> bool:
+        """Whether frames are diffraction images (two phases' rings, a PONI file beside)."""
+        return self.detector == "xrd"
 
     @property
     def xrf(self) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 
 from swmrview.core.follow.positions import get_position_snake
 from swmrview.tools.simulate import positions as sim_positions
+from swmrview.tools.simulate import xrd as sim_xrd
 from swmrview.tools.simulate import xrf as sim_xrf
 from swmrview.tools.simulate.config import POSITIONER_VALUE, POSITIONER_VALUE_SET, SimConfig
 
@@ -127,6 +128,9 @@ def expected_frame(index: int, cfg: SimConfig) -> np.ndarray:
     if cfg.xrf:
         return sim_xrf.xrf_frame(expected_mean_frame(index, cfg), cfg.seed, index)
     value = sample_value(index, cfg)
+    if cfg.xrd:
+        y, x, _ = sample_yxz(index, cfg)
+        return sim_xrd.xrd_frame(cfg.frame, sim_xrd.phase_amounts(y, x, value))
     if len(cfg.frame) == 2:
         return _image(index, cfg, value)
     if len(cfg.frame) == 1:

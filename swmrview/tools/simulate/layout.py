@@ -19,6 +19,7 @@ import hdf5plugin
 import numpy as np
 
 from swmrview.tools.simulate import positions as sim_positions
+from swmrview.tools.simulate import xrd as sim_xrd
 from swmrview.tools.simulate import xrf as sim_xrf
 from swmrview.tools.simulate.config import (
     DETECTOR_FILE_DATA,
@@ -152,6 +153,8 @@ class ScanFiles:
             energy.attrs["units"] = "keV"
             nxdata.attrs["energy_indices"] = np.int32(len(cfg.shape) + len(cfg.frame) - 1)
             self._write_i0(entry, instrument, cfg)
+        if cfg.xrd:
+            self._write_geometry(instrument, detector, cfg)
         nxdata.attrs["axes"] = np.array(names + frame_axes, dtype=h5py.string_dtype())
 
         finished = scan.create_dataset("scan_finished", shape=(1,), maxshape=(None,),
@@ -187,6 +190,22 @@ class ScanFiles:
         if spiral:      # one scan dim: x is its axis, y rides along
             return [f"{sim_positions.MOTORS[1]}_value_set"]
         return [f"{name}_value_set" for name in sim_positions.MOTORS]
+
+    @staticmethod
+    def _write_geometry(instrument: h5py.Group, detector: h5py.Group, cfg: SimConfig) -> None:
+        """XRD: the detector's NeXus geometry, pixel mask and saturation value."""
+        h, w = cfg.frame
+        px = sim_xrd.pixel_size(cfg.frame)
+        for name, value, unit in (("distance", sim_xrd.DISTANCE, "m"),
+                                  ("x_pixel_size", px, "m"), ("y_pixel_size", px, "m"),
+                                  ("beam_center_x", w / 2, "pixels"),
+                                  ("beam_center_y", h / 2, "pixels")):
+            detector.create_dataset(name, data=np.float64(value)).attrs["units"] = unit
+        detector.create_dataset("pixel_mask", data=sim_xrd.gap_mask(cfg.frame))
+        detector.create_dataset("saturation_value", data=np.uint32(sim_xrd.SATURATION))
+        beam = _nx_group(instrument, "beam", "NXbeam")
+        beam.create_dataset("incident_wavelength",
+                            data=np.float64(sim_xrd.WAVELENGTH * 1e10)).attrs["units"] = "angstrom"
 
     def _write_i0(self, entry: h5py.Group, instrument: h5py.Group, cfg: SimConfig) -> None:
         """The I0 counter (per point, growing like the data), also an NXmonitor's ``data``."""
