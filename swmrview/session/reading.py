@@ -43,6 +43,7 @@ class Reader:
         self.acquired = Acquired()   # the points read, in arrival order
         self.results = StepResults()  # their processing steps' results (patterns, fits)
         self.send_results = False     # updates carry the rows of their points (an export)
+        self.finish_due = False       # a step with an end-of-scan pass got new rows
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
@@ -58,6 +59,7 @@ class Reader:
         self.backfill.clear()
         self.acquired.clear()
         self.results.clear()
+        self.finish_due = False
         self.n_ready = 0
         self._meter.clear()
         self.rate = 0.0
@@ -168,6 +170,7 @@ class Reader:
                 raise KeyDataMismatchError(_outside(scan, block)) from None
             for key, rows in results.items():
                 self.results.put(key, block, rows)
+                self.finish_due |= hasattr(steps.get(key), "finish")
         for name, reducer in kept.items():
             reduced[name] = reducer(self.results.get(reducer.step, block))
         if chans is not None:

@@ -36,7 +36,7 @@ def window(spectra: np.ndarray, config: xc.XrfConfig, lo: float, hi: float) -> n
 def assert_equals_pymca(frames: np.ndarray, step: xf.XrfFitStep, stack: xf.StackFit) -> None:
     summed = frames.sum(axis=1) if frames.ndim == 3 else frames
     out = FastXRFLinearFit.FastXRFLinearFit().fitMultipleSpectra(
-        y=summed, configuration=copy.deepcopy(step.config.config), refit=True)
+        y=summed, configuration=copy.deepcopy(step.xrf.config), refit=True)
     labels = list(out.labels("parameters"))
     for j, name in enumerate(step.groups):
         direct = out["parameters"][labels.index(name)]

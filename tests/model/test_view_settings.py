@@ -74,10 +74,11 @@ S = '{"format": "swmrview-view-settings", '
 @pytest.mark.parametrize("text, said", [
     (S + '"channels": [{"name": "Fe", "colour": "red"}]}',
      "channel 'Fe': unknown field 'colour' (known: name, kind, dataset, bounds, polygon, "
-     "elements, monitor)"),
+     "elements, monitor, step, background, azimuth, column)"),
     (S + '"channels": [{"kind": "sum"}]}', "a channel has no name"),
     (S + '"channels": [{"name": "Fe", "kind": "median"}]}',
-     "channel 'Fe': unknown kind 'median' (known: sum, mean, max, rect, polygon, window)"),
+     "channel 'Fe': unknown kind 'median' (known: sum, mean, max, rect, polygon, window, "
+     "q-window, fitted)"),
     (S + '"channels": [{"name": "Fe", "kind": "window", "bounds": "6.2-6.6"}]}',
      "channel 'Fe': bounds must be a list of numbers, not \"6.2-6.6\""),
     (S + '"channels": [{"name": "Fe", "elements": "0-3"}]}',

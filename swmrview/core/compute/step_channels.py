@@ -15,6 +15,8 @@ The rules:
   each bin inside (fewer bins where the window touches the pattern's end; none on a side:
   that side's mean is the other's, a flat background; none at all: no background);
 - ``sum`` / ``mean`` / ``max``: over the whole row;
+- ``fitted``: the one column named ``column`` (the XRF fit's ``"Fe K"``, ``"Fe K sigma"``,
+  ``"chisq"``);
 - a ``window`` over named columns (strings) takes the columns whose names are among the
   bounds' positions: use ``sum`` of a ``step`` with ``elements`` for those instead.
 
@@ -61,6 +63,15 @@ class StepChannelReducer:
         self._how = {"mean": "mean", "max": "max"}.get(channel.kind, "sum")
         self._span: tuple[int, int] | None = None
         self._background: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._column: int | None = None
+        if channel.kind == "fitted":
+            names = [str(label) for label in labels]
+            if channel.column not in names:
+                fitted = ", ".join(n for n in names
+                                   if not n.endswith(" sigma") and n != "chisq")
+                raise ValueError(f"channel {channel.name!r}: the fit has no {channel.column!r} "
+                                 f"(it fits {fitted})")
+            self._column = names.index(channel.column)
         if channel.kind in ("window", "q-window"):
             x = _numeric(labels)
             if x is None:
@@ -76,6 +87,8 @@ class StepChannelReducer:
         rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
         if rows.shape[1] != self.width:
             raise ValueError(f"step result of {rows.shape[1]} columns, expected {self.width}")
+        if self._column is not None:
+            return rows[:, self._column].copy()
         if self._span is not None:
             a, b = self._span
             if b <= a:

@@ -277,7 +277,8 @@ class XrfFitStep:
             raise XrfConfigError(f"the XRF fit needs spectra or MCA frames, got frames of "
                                  f"shape {frame_shape}")
         self.name = name
-        self.config = config
+        self.xrf = config
+        self.config_text = config.text
         self.frame_shape = frame_shape
         self.elements = None if elements is None else tuple(int(e) for e in elements)
         if self.elements is not None and len(frame_shape) == 2 and (
@@ -319,6 +320,18 @@ class XrfFitStep:
         chisq = self.basis.chisq(y, model, params.shape[1], scratch=True)
         return np.concatenate([params[:, nb:], sigma[:, nb:], chisq[:, None]], axis=1)
 
+    def finish(self, rows: np.ndarray, frames_of: Callable[[np.ndarray], np.ndarray]) -> int:
+        """The end-of-scan pass over every point's block results ``rows`` (changed in place):
+        PyMca's refit rule, reading again only the frames refitted (:func:`refit_negative`)."""
+        return refit_negative(self, rows, frames_of)
+
+    def config(self) -> dict[str, Any]:
+        """What a reader of the export needs to reproduce the fit: the configuration as
+        ``.cfg`` text, where it came from, the line groups and the detector elements summed."""
+        return {"cfg": self.config_text, "source": self.xrf.source, "groups": list(self.groups),
+                "elements": None if self.elements is None else list(self.elements),
+                "pymca": self.basis.version}
+
     def curve(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(energy keV, fitted model, residual) of one frame, for the frame view's overlay."""
         _params, _sigma, model, y = self.fit(np.asarray(frame)[None])
@@ -330,7 +343,7 @@ class XrfFitStep:
         if len(self.frame_shape) == 2:
             which = "all" if self.elements is None else ", ".join(map(str, self.elements))
             summed = f"; detector elements {which} summed first"
-        return (f"PyMca {b.version} linear fit ({self.config.source}): {', '.join(b.groups)}; "
+        return (f"PyMca {b.version} linear fit ({self.xrf.source}): {', '.join(b.groups)}; "
                 f"channels {b.first}-{b.stop - 1}; "
                 f"{'SNIP background, ' if b.strip else ''}"
                 f"{'Poisson weights' if b.weighted else 'no weights'}{summed}")
