@@ -147,7 +147,7 @@ def test_a_live_scan_shows_block_results_then_the_finished_fit(follow, sim_write
     """A real writer process: while the scan runs the maps are the block results; when it
     finishes they are the whole-stack fit of the file."""
     cfg = SimConfig(shape=(8, 10), detector="xrf", elements=4, channels=4096, overlap=True,
-                    rate=200.0)
+                    rate=12.0)
     path, proc = sim_writer(cfg)
     config = xc.load_config(CFG)
     f = follow(path, xrf=config, timeout=20.0)
