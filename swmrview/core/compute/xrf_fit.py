@@ -67,6 +67,8 @@ class LinearBasis:
     zero: float
     gain: float
     version: str
+    #: the main lines of each line group: (group, energy keV), for marks on the spectrum
+    lines: tuple[tuple[str, float], ...] = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -105,13 +107,20 @@ class LinearBasis:
         if fit["stripflag"]:
             strip = (int(fit["stripfilterwidth"]), int(fit["snipwidth"]),
                      _anchors(fit, xdata, stop - first))
+        lines = []
+        for group, peaks in zip(theory.PARAMETERS[theory.NGLOBAL:], theory.PEAKS0):
+            peaks = np.asarray(peaks, dtype=np.float64)      # rows: (rate, energy, ...)
+            if group not in names or not len(peaks):
+                continue
+            strong = peaks[peaks[:, 0] >= 0.2 * peaks[:, 0].max()]
+            lines += [(str(group), float(e)) for e in strong[:, 1]]
         derivatives = np.ascontiguousarray(np.stack(columns, axis=1))
         derivatives.setflags(write=False)
         return cls(names=tuple(names), n_background=int(n_background),
                    derivatives=derivatives, first=first, stop=stop, channels=int(channels),
                    weighted=bool(fit["fitweight"]), strip=strip,
                    zero=float(theory.parameters[0]), gain=float(theory.parameters[1]),
-                   version=str(PyMca5.version()))
+                   version=str(PyMca5.version()), lines=tuple(lines))
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -336,6 +345,16 @@ class XrfFitStep:
         """(energy keV, fitted model, residual) of one frame, for the frame view's overlay."""
         _params, _sigma, model, y = self.fit(np.asarray(frame)[None])
         return self.basis.energy(), model[0], y[0] - model[0]
+
+    def fit_curve(self, frame: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
+                                                    tuple[tuple[str, float], ...]]:
+        """For the frame view: (first channel, model, residual, line marks at channel
+        positions) of one frame (the worker computes it; the window only draws it)."""
+        _energy, model, residual = self.curve(frame)
+        b = self.basis
+        marks = tuple((group, (energy - b.zero) / b.gain) for group, energy in b.lines
+                      if b.first <= (energy - b.zero) / b.gain < b.stop)
+        return b.first, model, residual, marks
 
     def describe(self) -> str:
         b = self.basis
