@@ -45,6 +45,8 @@ __all__ = ["LinearBasis", "XrfFitStep", "StackFit", "fit_stack", "REFIT_FRACTION
 REFIT_FRACTION = 0.0025
 #: Spectra per block in the whole-stack pass (bounds the memory of the temporaries).
 _STACK_BLOCK = 512
+#: Spectra fitted at once inside a block (their temporaries fit in the CPU cache).
+_SUB_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -324,10 +326,17 @@ class XrfFitStep:
         return params, sigma, self.basis.model(params, background), y
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        params, sigma, model, y = self.fit(frames)
-        nb = self.basis.n_background
-        chisq = self.basis.chisq(y, model, params.shape[1], scratch=True)
-        return np.concatenate([params[:, nb:], sigma[:, nb:], chisq[:, None]], axis=1)
+        out = np.empty((len(frames), len(self.labels)))
+        g, nb = len(self.groups), self.basis.n_background
+        # a few spectra at a time: their temporaries stay in the CPU cache (twice as fast
+        # as 64 at once), and one matrix product still serves each sub-block
+        for lo in range(0, len(frames), _SUB_BLOCK):
+            params, sigma, model, y = self.fit(frames[lo:lo + _SUB_BLOCK])
+            rows = out[lo:lo + len(params)]
+            rows[:, :g] = params[:, nb:]
+            rows[:, g:2 * g] = sigma[:, nb:]
+            rows[:, 2 * g] = self.basis.chisq(y, model, params.shape[1], scratch=True)
+        return out
 
     def finish(self, rows: np.ndarray, frames_of: Callable[[np.ndarray], np.ndarray]) -> int:
         """The end-of-scan pass over every point's block results ``rows`` (changed in place):
