@@ -30,16 +30,15 @@ class FitOverlay:
         self.model = plot.plot(pen=MODEL_PEN, name="fit")
         self.residual = plot.plot(pen=RESIDUAL_PEN, name="residual")
         self.marks: list[pg.InfiniteLine] = []
+        self._marked: tuple = ()   # (lines, channels, x range) the marks were placed for
         self.fit = None            # the FitCurve drawn (None: none)
         self.show(None, 0)
 
     def show(self, fit, channels: int) -> None:
         """Draw ``fit`` (a FitCurve, or None to clear) over a trace of ``channels``."""
         self.fit = fit
-        for mark in self.marks:
-            self.plot.removeItem(mark)
-        self.marks = []
         if fit is None or channels == 0:
+            self._mark(())
             self.model.setData([], [])
             self.residual.setData([], [])
             self.model.setVisible(False)
@@ -47,12 +46,27 @@ class FitOverlay:
             return
         x = self.x_of(channels)
         span = x[fit.first:fit.first + len(fit.model)]
-        self.model.setData(span, np.asarray(fit.model))
-        self.residual.setData(span, np.asarray(fit.residual))
+        self.model.setData(span, np.asarray(fit.model), skipFiniteCheck=True)
+        self.residual.setData(span, np.asarray(fit.residual), skipFiniteCheck=True)
         self.model.setVisible(True)
         self.residual.setVisible(True)
+        self._mark(fit.lines, x)
+
+    def _mark(self, lines, x: np.ndarray | None = None) -> None:
+        """Marks at the fitted lines: placed again only when they or the x axis change (the
+        same configuration marks the same lines at every point)."""
+        key = (tuple(lines), None if x is None else (len(x), float(x[0]), float(x[-1])))
+        if key == self._marked:
+            return
+        self._marked = key
+        for mark in self.marks:
+            self.plot.removeItem(mark)
+        self.marks = []
+        if x is None:
+            return
+        channels = len(x)
         labelled: set[str] = set()
-        for group, channel in fit.lines:
+        for group, channel in lines:
             at = float(np.interp(channel, np.arange(channels), x))
             mark = pg.InfiniteLine(at, angle=90, pen=LINE_PEN,
                                    label=None if group in labelled else group,

@@ -53,11 +53,32 @@ def _elements(key: str) -> tuple[int, ...] | None:
         raise ValueError(f"bad XRF fit key {key!r}: expected xrf-fit[0,1,...]") from None
 
 
+_BLAS_HELD = False
+
+
+def _one_blas_thread() -> None:
+    """Hold numpy's BLAS to one thread, once, when a fit is built: the fit's matrix products
+    are small and already run in the pipeline's worker threads, and OpenBLAS's own threads only
+    contend with them and busy-wait between calls, taking the core the window needs (the GUI
+    event loop's p99 doubled with them on 2 cores)."""
+    global _BLAS_HELD
+    if _BLAS_HELD:
+        return
+    _BLAS_HELD = True
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        logger.info("threadpoolctl missing: BLAS keeps its own threads during the XRF fit")
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def _build(scan: Any, options: Any, key: str) -> Any:
     from swmrview.core.compute.xrf_config import require_pymca
     from swmrview.core.compute.xrf_fit import XrfFitStep
 
     require_pymca()
+    _one_blas_thread()
     config = xrf_config_of(options)
     if config is None:
         raise ValueError("no XRF fit configuration: give a PyMca .cfg (--xrf-config FILE.cfg "

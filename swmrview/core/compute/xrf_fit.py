@@ -69,7 +69,7 @@ class LinearBasis:
     zero: float
     gain: float
     version: str
-    #: the main lines of each line group: (group, energy keV), for marks on the spectrum
+    #: the strongest line of each line group: (group, energy keV), for marks on the spectrum
     lines: tuple[tuple[str, float], ...] = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -114,8 +114,7 @@ class LinearBasis:
             peaks = np.asarray(peaks, dtype=np.float64)      # rows: (rate, energy, ...)
             if group not in names or not len(peaks):
                 continue
-            strong = peaks[peaks[:, 0] >= 0.2 * peaks[:, 0].max()]
-            lines += [(str(group), float(e)) for e in strong[:, 1]]
+            lines.append((str(group), float(peaks[np.argmax(peaks[:, 0]), 1])))
         derivatives = np.ascontiguousarray(np.stack(columns, axis=1))
         derivatives.setflags(write=False)
         return cls(names=tuple(names), n_background=int(n_background),
