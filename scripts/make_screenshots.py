@@ -155,6 +155,71 @@ def xrf_channels_live(app: QApplication, workdir: Path, out: Path) -> None:
     live_shot(app, workdir, out, "xrf_channels_live", cfg, 0.6, setup, view=xrf_view())
 
 
+def xrd_view(bounds_only: bool = False):
+    """q-windows of the simulated CeO2 + LaB6 map (q in nm^-1), LaB6 with its background off."""
+    from swmrview.core.compute.channels import Channel
+    from swmrview.model.view_settings import ViewSettings
+
+    channels = (Channel("CeO2 111", "q-window", bounds=(19.6, 20.6)),
+                Channel("LaB6 100", "q-window", bounds=(14.6, 15.6), background="linear"),
+                Channel("CeO2 220", "q-window", bounds=(32.3, 33.3)))
+    return ViewSettings(channels=channels, colormap="inferno", shown="LaB6 100")
+
+
+def xrd_qwindow_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A live diffraction map: the newest point's I(q) with the shown q-window shaded, two
+    held points' patterns overlaid, and the LaB6 map (background taken off) filling in."""
+    from swmrview.tools.simulate.xrd import write_poni
+
+    cfg = SimConfig(shape=(24, 32), frame=(256, 256), rate=60.0, detector="xrd")
+    poni = workdir / "xrd_qwindow_live.poni"
+    write_poni(poni, cfg.frame)
+
+    def setup(window: MainWindow) -> None:
+        window.resize(1500, 850)
+
+    writer = start_writer(workdir / "xrd_qwindow_live.h5", cfg)
+    window = open_window(workdir / "xrd_qwindow_live.h5", poni=str(poni), view=xrd_view())
+    try:
+        wait(app, lambda: window.info is not None)
+        setup(window)
+        wait(app, lambda: window.state is not None and window.state.n_acquired >= 260)
+        for position in ((2, 4), (6, 20)):
+            window.compare.hold(position)
+        window.compare.dock.hide()
+        wait(app, lambda: window.frame_view.pattern_panel.held_curves == 2)
+        wait(app, lambda: window.state.n_acquired >= cfg.n_points * 0.6)
+        window.headless.screenshot(str(out / "xrd_qwindow_live.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
+def xrd_rgb_composite(app: QApplication, workdir: Path, out: Path) -> None:
+    """A finished diffraction map: CeO2 111, LaB6 100 and CeO2 220 as red, green, blue."""
+    from swmrview.tools.simulate.xrd import write_poni
+
+    cfg = SimConfig(shape=(24, 32), frame=(256, 256), rate=2000.0, detector="xrd")
+    poni = workdir / "xrd_rgb.poni"
+    write_poni(poni, cfg.frame)
+    path = workdir / "xrd_rgb.h5"
+    start_writer(path, cfg).join(120)
+    window = open_window(path, poni=str(poni), view=xrd_view())
+    window.resize(1500, 950)
+    try:
+        wait(app, lambda: window.status.kind == "finished" and all(
+            np.isfinite(window.state.values(n)).all() for n in window.state.channels))
+        rgb = window.channels.rgb
+        rgb.show()
+        window.resizeDocks([rgb], [430], Qt.Vertical)
+        rgb.choose(("CeO2 111", "LaB6 100", "CeO2 220"))
+        wait(app, lambda: True)
+        window.headless.screenshot(str(out / "xrd_rgb_composite.png"))
+    finally:
+        window.close()
+
+
 def spiral_scatter_live(app: QApplication, workdir: Path, out: Path) -> None:
     """A live spiral XRF scan: points at their recorded positions, the plan still to come
     drawn faintly."""
@@ -301,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
                      real_eiger_masked, xrf_channels_live, spiral_scatter_live,
                      fly_interpolated, real_1d_ratio, compare_held_spectra,
-                     compare_region_images, line_profile):
+                     compare_region_images, line_profile, xrd_qwindow_live,
+                     xrd_rgb_composite):
             if only and shot.__name__ not in only:
                 continue
             for key in ("view", "window_state"):   # each shot from a clean view and docks

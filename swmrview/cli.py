@@ -136,25 +136,6 @@ def setup_logging(debug: bool) -> None:
         logging.getLogger("silx.opencl.common").setLevel(logging.ERROR)
 
 
-def poni_problem(poni: str | None, view) -> str | None:
-    """Why the PONI file given (``--poni``, else the settings' ``"integration"``) cannot be
-    used, in plain words naming it; None when there is none or it is good. Said at start."""
-    settings = getattr(view, "integration", None)
-    path = poni or (settings.poni if settings is not None else None)
-    if not path:
-        return None
-    from swmrview.core.compute.integrate import GeometryError, load_poni, missing_pyfai
-
-    missing = missing_pyfai()
-    if missing:
-        return f"{path}: {missing}"
-    try:
-        load_poni(path)
-    except GeometryError as exc:
-        return str(exc)
-    return None
-
-
 def _demo_writer(directory: str):
     """Start the simulated beamline writer on a file in ``directory``; return (path, process)."""
     from swmrview.tools.simulate import SimConfig, start_writer
@@ -233,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         if xrf.warning:
             print(f"swmrview: warning: {xrf.warning}", file=sys.stderr)
-    poni = poni_problem(args.poni, view)
+
+    from swmrview.core.compute.integrate import poni_problem
+
+    poni = poni_problem(args.poni, getattr(view, "integration", None))
     if poni:
         print(f"swmrview: error: {poni}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -110,3 +110,16 @@ def test_pyfai_integration_on_several_threads_equals_one_thread():
         direct = step.integrator.integrate1d(frames[3].astype(np.float32), 300,
                                              unit="q_nm^-1", method=step.kwargs["method"])
         np.testing.assert_allclose(serial[3], direct.intensity, rtol=1e-6)
+
+
+def test_a_channel_of_named_columns_takes_the_columns_it_numbers():
+    labels = ("Fe K", "Fe K sigma", "Cu K", "chisq")
+    rows = np.arange(8.0).reshape(2, 4)
+    fe = StepChannelReducer(Channel("Fe", "sum", step="xrf-fit", elements=(0,)), labels)
+    np.testing.assert_array_equal(fe(rows), [0.0, 4.0])
+    both = StepChannelReducer(Channel("m", "max", step="xrf-fit", elements=(0, 2)), labels)
+    np.testing.assert_array_equal(both(rows), [2.0, 6.0])
+    with pytest.raises(ValueError, match="outside"):
+        StepChannelReducer(Channel("x", "sum", step="xrf-fit", elements=(4,)), labels)
+    with pytest.raises(ValueError, match="named columns"):
+        StepChannelReducer(Channel("w", "window", step="xrf-fit", bounds=(0, 1)), labels)

@@ -59,6 +59,22 @@ class GeometryError(ValueError):
     detector without distance, pixel size or wavelength. The message names the file."""
 
 
+def poni_problem(poni: str | None, settings: "Integration | None" = None) -> str | None:
+    """Why the PONI file given (``--poni``, else the settings' ``poni``) cannot be used, in
+    plain words naming it; None when there is none or it is good (said at start: exit 2)."""
+    path = poni or (settings.poni if settings is not None else None)
+    if not path:
+        return None
+    missing = missing_pyfai()
+    if missing:
+        return f"{path}: {missing}"
+    try:
+        load_poni(path)
+    except GeometryError as exc:
+        return str(exc)
+    return None
+
+
 def missing_pyfai() -> str | None:
     """Why diffraction cannot be integrated here (pyFAI not installed), or None."""
     try:

@@ -14,11 +14,13 @@ The rules:
   ``(mean label, mean value)`` of the :data:`EDGE_BINS` bins just outside each edge, evaluated at
   each bin inside (fewer bins where the window touches the pattern's end; none on a side:
   that side's mean is the other's, a flat background; none at all: no background);
-- ``sum`` / ``mean`` / ``max``: over the whole row;
+- ``sum`` / ``mean`` / ``max``: over the whole row, or over the columns numbered in the
+  channel's ``elements`` (named columns: ``Channel("Fe", "sum", step="xrf-fit",
+  elements=(3,))`` is the fitted Fe area when ``labels[3] == "Fe K"``); a ``window`` needs
+  numeric labels;
 - ``fitted``: the one column named ``column`` (the XRF fit's ``"Fe K"``, ``"Fe K sigma"``,
-  ``"chisq"``);
-- a ``window`` over named columns (strings) takes the columns whose names are among the
-  bounds' positions: use ``sum`` of a ``step`` with ``elements`` for those instead.
+  ``"chisq"``): the XRF fit's own rule, by name (its ``elements`` are detector elements, which
+  choose the fit, :attr:`~swmrview.core.compute.channels.Channel.step_key`).
 
 Non-finite values (pyFAI gives NaN for an empty bin with some methods) are left out of sums.
 """
@@ -62,6 +64,13 @@ class StepChannelReducer:
         self.width = len(labels)
         self._how = {"mean": "mean", "max": "max"}.get(channel.kind, "sum")
         self._span: tuple[int, int] | None = None
+        self._columns = None
+        if channel.elements is not None and channel.kind in ("sum", "mean", "max"):
+            bad = [e for e in channel.elements if not 0 <= e < self.width]
+            if bad:
+                raise ValueError(f"channel {channel.name!r}: columns {bad} outside the "
+                                 f"{self.width} results of {self.step}")
+            self._columns = np.asarray(channel.elements, dtype=np.intp)
         self._background: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._column: int | None = None
         if channel.kind == "fitted":
@@ -97,6 +106,8 @@ class StepChannelReducer:
             if self._background is not None:
                 inside = inside - self._line(rows, *self._background)
             return np.nansum(inside, axis=1)
+        if self._columns is not None:
+            rows = rows[:, self._columns]
         if self._how == "max":
             return np.nanmax(rows, axis=1) if rows.shape[1] else np.full(len(rows), np.nan)
         if self._how == "mean":

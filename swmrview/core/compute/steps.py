@@ -18,6 +18,26 @@ once, and it must not hold the GIL while it does the heavy arithmetic if it can 
 The result of each point is kept by the session (``points x len(labels)``), so the live NeXus
 export can write it, the frame view can show it for any point, and a channel added mid-scan is
 filled from the results already computed without reading the frames again.
+
+How a step is plugged in (the plumbing is generic; nothing in it knows pyFAI):
+
+- :meth:`swmrview.core.compute.pipeline.ReducePipeline.read_process` takes ``steps`` (key ->
+  step), calls each once per frame block in its worker threads, and returns their results per
+  point; a map channel whose reducer has a ``step`` attribute (a
+  :class:`~swmrview.core.compute.step_channels.StepChannelReducer`) reduces those rows.
+- A channel names its step by :attr:`~swmrview.core.compute.channels.Channel.step_key`
+  (``Channel(..., step="xrf-fit")``; ``q-window`` channels name ``"integrate"`` or a sector
+  ``"integrate[chi_lo,chi_hi]"``).
+- The session builds steps by key with the factories of :mod:`swmrview.session.steps`:
+  ``register("xrf-fit", Factory(build, auto))`` where ``build(scan, options, key)`` returns the
+  step (ValueError: why not, said to the user as the channel's refusal) and ``auto(scan,
+  options)`` says whether it runs on every point with no channel (its results then go to the
+  export and the frame view).
+
+Optional members (looked up with ``getattr``; absent is fine):
+
+- ``config() -> dict``: JSON-able configuration written beside the results in the live export
+  (the integration writes pyFAI's geometry).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     processing = None
     if args.settings or args.poni:
-        from swmrview.cli import poni_problem
+        from swmrview.core.compute.integrate import poni_problem
         from swmrview.model.view_settings import SettingsFileError, ViewSettings
         from swmrview.tools.batch.steps import Processing
 
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SettingsFileError as exc:
             print(f"swmrview map: {exc}", file=sys.stderr)
             return 2
-        problem = poni_problem(args.poni, view)
+        problem = poni_problem(args.poni, view.integration if view else None)
         if problem:
             print(f"swmrview map: {problem}", file=sys.stderr)
             return 2
