@@ -81,6 +81,7 @@ def viewer_seconds(path: Path, out: Path, *options: str) -> float:
     seconds = time.perf_counter() - t0
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stderr}")
+    out.with_suffix(".log").write_text(result.stderr)
     return seconds
 
 
@@ -113,7 +114,8 @@ def main() -> None:
               + ", ".join(f"{n} {s:.0f} MB" for n, s in size.items())
               + f"; median of {args.repeat} runs, methods in turn")
         # (label, file, options, what the CSV holds); t2 is the default on 2 cores
-        runs = [(f"swmrview t{t}", name, ("--threads", str(t)), 0)
+        # --reduce sum: the map shown last time persists in the settings (max after those runs)
+        runs = [(f"swmrview t{t}", name, ("--threads", str(t), "--reduce", "sum"), 0)
                 for name in files for t in (1, 2)]
         runs += [("swmrview t2 --reduce max", name, ("--threads", "2", "--reduce", "max"), 1)
                  for name in files]
@@ -133,7 +135,13 @@ def main() -> None:
                 seconds = viewer_seconds(paths[name], out, *options)
                 values = np.loadtxt(out, delimiter=",", comments="#")
                 if not np.array_equal(values, expected[name][row]):
-                    raise AssertionError(f"{label} on {name}: the map differs from numpy's")
+                    bad = np.flatnonzero(values != expected[name][row])
+                    raise AssertionError(
+                        f"{label} on {name}: the map differs from numpy's at points "
+                        f"{bad[:10].tolist()}: {values[bad[:10]].tolist()} instead of "
+                        f"{expected[name][row][bad[:10]].tolist()}; {out.read_text()[:200]}"
+                        "; the viewer said:\n"
+                        + out.with_suffix(".log").read_text()[-3000:])
                 if rep:
                     times.setdefault((label, name), []).append(seconds)
         print(f"# after the runs: {contention()}")

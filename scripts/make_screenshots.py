@@ -1,4 +1,4 @@
-"""Make the README screenshots from the real viewer following real writers.
+"""Make the screenshots of the README and the docs from the real viewer following real writers.
 
 Run: ``QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py [OUTDIR [SHOT ...]]``
 (default ``screenshots/``, every shot). Each shot starts a writer process (the simulated
@@ -41,6 +41,12 @@ def wait(app: QApplication, condition, timeout: float = 60.0) -> None:
     for _ in range(20):  # let the ~30 Hz redraw catch up
         app.processEvents()
         time.sleep(0.01)
+
+
+def cli_env(workdir: Path) -> dict[str, str]:
+    """Environment of a swmrview process a shot runs: offscreen, its settings in ``workdir``
+    (never the user's)."""
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(workdir / "config"))
 
 
 def open_window(path: Path, **options) -> MainWindow:
@@ -212,7 +218,7 @@ def xrd_rgb_composite(app: QApplication, workdir: Path, out: Path) -> None:
             np.isfinite(window.state.values(n)).all() for n in window.state.channels))
         rgb = window.channels.rgb
         rgb.show()
-        window.resizeDocks([rgb], [430], Qt.Vertical)
+        window.resizeDocks([rgb], [470], Qt.Vertical)
         rgb.choose(("CeO2 111", "LaB6 100", "CeO2 220"))
         wait(app, lambda: True)
         window.headless.screenshot(str(out / "xrd_rgb_composite.png"))
@@ -350,6 +356,101 @@ def line_profile(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def directory_scans(app: QApplication, workdir: Path, out: Path) -> None:
+    """A data folder followed: two finished scans, the newest one live, listed in the dock."""
+    folder = workdir / "cm12345-1"
+    folder.mkdir()
+    for n, seed in ((1, 4), (2, 5)):
+        writer = start_writer(folder / f"scan_{n:04d}.h5",
+                              SimConfig(shape=(20, 30), frame=(96, 96), rate=2000.0, seed=seed))
+        writer.join(60)
+    cfg = SimConfig(shape=(20, 30), frame=(96, 96), rate=120.0, seed=6)
+    writer = start_writer(folder / "scan_0003.h5", cfg)
+    window = open_window(folder)
+    try:
+        wait(app, lambda: window.scans_dock.scans is not None
+             and len(window.scans_dock.scans.paths) == 3
+             and (window.scans_dock.scans.current or "").endswith("scan_0003.h5")
+             and window.state is not None and window.state.n_acquired >= cfg.n_points * 0.6)
+        window.headless.screenshot(str(out / "directory_scans.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
+def nexus_export_followed(app: QApplication, workdir: Path, out: Path) -> None:
+    """A second viewer following the NeXus file a first one (a headless swmrview process on a
+    live scan, --export-nexus) writes live: the processed output is itself a live scan."""
+    import subprocess
+
+    cfg = SimConfig(shape=(24, 32), frame=(128, 128), rate=100.0, seed=7)
+    scan, maps = workdir / "exported_scan.h5", workdir / "maps.nxs"
+    writer = start_writer(scan, cfg)
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "swmrview", str(scan), "--export-nexus", str(maps),
+         "--exit-on-finish", "--timeout", "20"],
+        env=cli_env(workdir), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    window = None
+    try:
+        wait(app, maps.exists, timeout=60)
+        window = open_window(maps)
+        wait(app, lambda: window.state is not None
+             and window.state.n_acquired >= cfg.n_points * 0.5)
+        window.headless.screenshot(str(out / "nexus_export_followed.png"))
+    finally:
+        if window is not None:
+            window.close()
+        writer.terminate()
+        writer.join(5)
+        producer.terminate()
+        producer.wait(10)
+
+
+def batch_maps_opened(app: QApplication, workdir: Path, out: Path) -> None:
+    """The NeXus file ``swmrview map`` wrote for two finished scans, opened in the viewer with
+    its tree shown: an NXentry per scan, the sum and max maps over the scan's motor axes."""
+    import subprocess
+
+    scans = []
+    for n, seed in ((1, 8), (2, 9)):
+        path = workdir / f"batch_scan_{n}.h5"
+        writer = start_writer(path, SimConfig(shape=(24, 32), frame=(128, 128), rate=3000.0,
+                                              seed=seed))
+        writer.join(60)
+        scans.append(str(path))
+    maps = workdir / "batch_maps.nxs"
+    subprocess.run([sys.executable, "-m", "swmrview", "map", *scans, "--reduce", "sum,max",
+                    "--workers", "0", "--quiet", "--out", str(maps)], check=True, timeout=300)
+    window = open_window(maps)
+    try:
+        window.toolbar.colormap_combo.setCurrentText("cividis")
+        window.dock.show()
+        wait(app, lambda: window.status.terminal and window.state is not None)
+        window.headless.screenshot(str(out / "batch_maps_opened.png"))
+    finally:
+        window.close()
+
+
+def headless_screenshot(app: QApplication, workdir: Path, out: Path) -> None:
+    """What ``swmrview SCAN --exit-on-finish --export-map map.csv --screenshot OUT.png`` writes
+    without a display: the grab of the window when the live scan ends."""
+    import subprocess
+
+    cfg = SimConfig(shape=(20, 30), frame=(128, 128), rate=300.0, seed=10)
+    scan = workdir / "headless_scan.h5"
+    writer = start_writer(scan, cfg)
+    try:
+        subprocess.run([sys.executable, "-m", "swmrview", str(scan), "--exit-on-finish",
+                        "--export-map", str(workdir / "headless_map.csv"),
+                        "--screenshot", str(out / "headless_screenshot.png")],
+                       env=cli_env(workdir), check=True,
+                       timeout=300)
+    finally:
+        writer.join(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots into OUTDIR (default ``screenshots/``)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -366,8 +467,9 @@ def main(argv: list[str] | None = None) -> int:
         for shot in (image_scan_live, spectrum_scan_live, finished_pinned, real_replay_live,
                      real_eiger_masked, xrf_channels_live, spiral_scatter_live,
                      fly_interpolated, real_1d_ratio, compare_held_spectra,
-                     compare_region_images, line_profile, xrd_qwindow_live,
-                     xrd_rgb_composite):
+                     compare_region_images, line_profile, directory_scans,
+                     nexus_export_followed, batch_maps_opened, headless_screenshot,
+                     xrd_qwindow_live, xrd_rgb_composite):
             if only and shot.__name__ not in only:
                 continue
             for key in ("view", "window_state"):   # each shot from a clean view and docks

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from typing import Sequence
 
+from swmrview import __version__
 from swmrview.model.options import (
     EXIT_BAD_INPUT,
     EXIT_ERROR,
@@ -51,6 +52,7 @@ examples:
   swmrview --replay finished.nxs live.nxs --rate 20   rewrite a finished scan as a live SWMR scan
   swmrview map DIR --reduce sum,max --out maps.nxs   maps of finished scans on Dask
                                        (swmrview map --help)
+  swmrview --install-desktop           a menu entry, and "Open with swmrview" for .nxs/.h5 files
 """
 
 
@@ -119,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", action="store_true",
                    help="replay a finished scan file as a live SWMR scan: --replay FINISHED OUT "
                         "[--rate R] (swmrview --replay --help)")
+    p.add_argument("--install-desktop", action="store_true",
+                   help="install a desktop entry and icon for the current user (in "
+                        "$XDG_DATA_HOME, default ~/.local/share) and offer swmrview for .nxs, "
+                        ".h5, .hdf5 and .hdf files, without making it the default")
+    p.add_argument("--uninstall-desktop", action="store_true",
+                   help="remove what --install-desktop installed")
+    p.add_argument("--version", action="version", version=f"swmrview {__version__}")
     return p
 
 
@@ -173,6 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--threads must be at least 1")
     if args.demo and args.file:
         build_parser().error("--demo views its own temporary file; do not also give FILE")
+    if args.install_desktop or args.uninstall_desktop:
+        if args.install_desktop and args.uninstall_desktop:
+            build_parser().error("--install-desktop and --uninstall-desktop: give one")
+        if args.file or args.demo:
+            build_parser().error("--install-desktop/--uninstall-desktop take no FILE or --demo")
+        from swmrview.tools.desktop import main as desktop_main
+
+        return desktop_main("install" if args.install_desktop else "uninstall")
     for flag, value in (("--export-map", args.export_map),
                         ("--export-frame", args.export_frame)):
         if value:

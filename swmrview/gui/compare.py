@@ -275,8 +275,8 @@ class CompareController(QObject):
         self.dock.show_held(held)
         self.markers.refresh(state)
         self.window.frame_view.pattern_panel.set_held(
-            [] if state is None else [(p.number, p.position, self._patterns.get(p.position))
-                                      for p in state.held])
+            [] if state is None else [(p.number, p.position, self._patterns.get(p.position),
+                                       point_color(p.number)) for p in state.held])
 
     # ------------------------------------------------------------------ regions
     def set_region_mode(self, on: bool) -> None:

@@ -64,6 +64,7 @@ class ImagePanel(QWidget):
     """Image, histogram/levels, crosshair readout and a rectangular ROI."""
 
     roi_changed = Signal(object)  # (y0, y1, x0, x1) or None
+    screen_binning_changed = Signal(int)   # frame pixels per screen pixel, as drawn now
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +100,9 @@ class ImagePanel(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.screen_binning = 1   # the coarsest binning the view can show without loss
+        self.plot.vb.sigRangeChanged.connect(self._range_changed)
+        self.plot.vb.sigResized.connect(self._range_changed)
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -114,7 +118,8 @@ class ImagePanel(QWidget):
         self.frame: np.ndarray | None = None     # frame on screen (for the readout)
         self.binning = 1                         # frame pixels per screen pixel (huge frames)
         self.frame_levels: tuple[float, float] | None = None
-        self._hist_range: tuple[float, float] | None = None
+        self._hist_range: tuple[float, float] | None = None   # the histogram's, as drawn
+        self._hist_levels: tuple[float, float] | None = None  # levels it has to take in
         self._log_floor = 1.0                    # log scale: values below are shown as it
         self.set_colormap("viridis")
 
@@ -147,6 +152,16 @@ class ImagePanel(QWidget):
         h, w = self.frame.shape[:2]
         return h * self.binning, w * self.binning
 
+    def _range_changed(self, *_args) -> None:
+        """Say how many frame pixels one screen pixel covers now (zoomed, resized)."""
+        if self.frame is None:
+            return
+        size = self.plot.vb.viewPixelSize()   # view units (frame pixels) per screen pixel
+        binning = max(1, int(min(abs(size[0]), abs(size[1]))))
+        if binning != self.screen_binning:
+            self.screen_binning = binning
+            self.screen_binning_changed.emit(binning)
+
     def _place_roi(self) -> None:
         h, w = self.full_shape()
         self.roi.setPos([w // 4, h // 4], finish=False)
@@ -164,10 +179,17 @@ class ImagePanel(QWidget):
 
         ``levels`` are the frame's valid range, computed off the GUI thread.
         """
-        first = self.frame is None or self.frame.shape != frame.shape or binning != self.binning
+        # another frame size is a new start (autorange, levels); another binning of the same
+        # frames (striding leaves up to binning - 1 pixels out) keeps the user's zoom
+        old = self.frame
+        step = max(binning, self.binning)
+        first = old is None or old.ndim != frame.ndim or any(
+            abs(a * self.binning - b * binning) >= step
+            for a, b in zip(old.shape[:2], frame.shape[:2]))
+        resized = first or old.shape != frame.shape or binning != self.binning
         self.frame, self.binning, self.frame_levels = frame, binning, levels
         self._draw(frame, force_levels=first)
-        if binning != 1 or first:
+        if resized:
             h, w = frame.shape[:2]
             self.image.setRect(0, 0, w * binning, h * binning)
         if first:
@@ -184,14 +206,29 @@ class ImagePanel(QWidget):
             levels = self._log_levels() if self.log_scale else self.frame_levels
             if levels is None:
                 levels = display_levels(data)
-            self.image.setLevels(levels)
-            if range_moved(self._hist_range, levels):  # its axis is redrawn on every change
-                self._hist_range = levels
-                self.hist.setHistogramRange(*levels)
+            # each change of levels repaints the histogram: skip changes nobody could see
+            current = self.image.getLevels()
+            if force_levels or current is None or range_moved(tuple(current), levels, 0.005):
+                self.image.setLevels(levels)
+            self._follow_histogram_range(levels)
         if force_levels:
             self._refresh_histogram()
 
+    def _follow_histogram_range(self, levels: tuple[float, float]) -> None:
+        """Note ``levels`` for the histogram's range, applied with the histogram at 2 Hz: the
+        range widens at once to take them in and narrows only when they fill less than half
+        of it. Following each frame's levels repainted the histogram and its axis (10 ms a
+        time, as long as drawing the frame) on every frame."""
+        self._hist_levels = levels
+
     def _refresh_histogram(self) -> None:
+        if self._hist_levels is not None:
+            (lo, hi), self._hist_levels = self._hist_levels, None
+            old = self._hist_range
+            if old is None or lo < old[0] or hi > old[1] or hi - lo < 0.5 * (old[1] - old[0]):
+                pad = 0.05 * (hi - lo)
+                self._hist_range = (lo - pad, hi + pad)
+                self.hist.setHistogramRange(*self._hist_range)
         if self._hist_stale and self.image.image is not None:
             self._hist_stale = False
             self.hist.imageChanged(autoLevel=False)

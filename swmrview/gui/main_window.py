@@ -27,6 +27,7 @@ from swmrview.gui.headless import HeadlessActions
 from swmrview.gui.line_profile import LineProfileDock
 from swmrview.gui.map_view import MapView
 from swmrview.gui.redraw import RedrawScheduler
+from swmrview.gui.scan_end import ScanEnd
 from swmrview.gui.scans_dock import ScansDock
 from swmrview.gui.settings import Settings
 from swmrview.gui.status_bar import StatusBar
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.state: ViewState | None = None
         self.status = Status(IDLE, "Open a file to follow")
         self.exit_code = EXIT_OK
-        self._ended: str | None = None   # the terminal status kind acted on (None: not ended)
+        self.scan_end = ScanEnd(self)
         self._generation = 0
 
         self.setWindowTitle("swmrview")
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.scheduler = RedrawScheduler(self)   # what changed, drawn at the screen's rate
         self.scheduler.frame_shown.connect(self.frame_shown)
+        self.frame_shown.connect(self._ask_cake)
         self.frame_view = FrameView()
         self.map_view = MapView()
         self.splitter = QSplitter(Qt.Horizontal)
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         self.map_view.point_held.connect(self.compare.toggle)
         self.dock.dataset_chosen.connect(self.set_dataset)
         self.pattern_action = pattern_toggle(self)
+        self.frame_view.pattern_panel.cake_toggled.connect(self._ask_cake)
         self.toolbar.addAction(self.pattern_action)
         self.view_actions = ViewActions(self)   # the toolbar's choices, the View menu
         self.view_actions.install_view_menu(self.file_menu)
@@ -184,7 +187,8 @@ class MainWindow(QMainWindow):
         self.info = self.state = None
         self.scheduler.forget()
         self.toolbar.roi_box.setChecked(False)  # a ROI on this file's frames may not fit the next
-        self.exit_code, self._ended = EXIT_OK, None
+        self.exit_code = EXIT_OK
+        self.scan_end.reset()
         self.pages.setCurrentWidget(self.splitter)
         self.settings.remember(path)
         self.file_menu.update_recent()
@@ -193,6 +197,8 @@ class MainWindow(QMainWindow):
         self.follow.worker.info_ready.connect(self._on_info)
         self.follow.worker.update_ready.connect(self._on_update)
         self.follow.worker.point_ready.connect(self._on_point)
+        self.follow.worker.cake_ready.connect(self._on_cake)
+        self.follow.worker.settled.connect(self.scan_end.settled)
         self.compare.attach(self.follow)
         self.scans_dock.attach(self.follow, path if os.path.isdir(path) else None)
         self.follow.start()
@@ -238,7 +244,8 @@ class MainWindow(QMainWindow):
             return  # stale: a previous file or dataset
         if update.generation > self._generation:  # a new scan is being opened
             self._generation = update.generation
-            self.exit_code, self._ended = EXIT_OK, None
+            self.exit_code = EXIT_OK
+            self.scan_end.reset()
             self.state = None
         self.stats.update(update)
         if self.state is not None:
@@ -249,14 +256,19 @@ class MainWindow(QMainWindow):
             self.scheduler.show_status(None)
             if update.status != self.status:
                 self.set_status(update.status)
-            if self._ended != update.status.kind:   # timed out, then finished: act again
-                self._ended = update.status.kind
-                self.scheduler.map_now()  # the final map at the next redraw, not later
-                self.exit_code = update.status.exit_code
-                self.headless.scan_ended(update.status)
         else:  # the text changes every step ("pt/s"): shown at the redraw rate
-            self._ended = None  # following resumed (after a timeout) or a new scan
             self.scheduler.show_status(update.status if update.status != self.status else None)
+        self.scan_end.update(update)   # exports and exits once the worker has caught up
+
+    def _on_cake(self, cake) -> None:
+        if cake.generation == self._generation and cake.position == self.shown_position:
+            self.frame_view.pattern_panel.show_cake(cake)
+
+    def _ask_cake(self, *_args) -> None:
+        """The shown point's cake, from the follower, while the cake is wanted."""
+        if self.follow is not None and self.frame_view.pattern_panel.cake_on \
+                and self.frame_view.showing_pattern and self.shown_position is not None:
+            self.follow.request_cake.emit(self.shown_position)
 
     def _on_point(self, point: PointFrame) -> None:
         if self.state is not None and point.generation == self._generation:
@@ -290,6 +302,7 @@ class MainWindow(QMainWindow):
             return
         self.toolbar.set_following(False)
         self.scheduler.show_frame(None)
+        self.stats.point_asked()
         self.follow.request_point.emit(self.state.pinned)
         self.toolbar.set_slider(self.state.n_acquired, self.state.order_of(self.state.pinned))
         self.scheduler.mark_map_dirty()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 
 from swmrview.model.frames import levels_of
 
@@ -100,4 +101,6 @@ def place_image(item: pg.ImageItem, plane: np.ndarray, y_edges: np.ndarray,
     else:
         item.setImage(data, autoLevels=False, levels=levels)
     (x0, x1), (y0, y1) = edge_range(x_edges), edge_range(y_edges)
-    item.setRect(x0, y0, x1 - x0, y1 - y0)
+    rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+    if item.mapRectToParent(item.boundingRect()) != rect:   # moving it re-ranges the view
+        item.setRect(rect)

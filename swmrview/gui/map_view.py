@@ -89,6 +89,8 @@ class MapView(QWidget):
         self.curve, self.x_combo = self.curves.curve, self.curves.x_combo
         self.marker = pg.ScatterPlotItem(size=14, symbol="s", pen=pg.mkPen("r", width=2),
                                          brush=None)
+        self._marked: tuple[float, float] | None = None   # where the marker is drawn
+        self._outlined: tuple[list, list] | None = None   # the scan's outline as drawn
         self.outline = pg.PlotCurveItem(pen=pg.mkPen((150, 150, 150), width=1,
                                                     style=Qt.DashLine))
         for item in (self.image, self.mesh, self.outline, self.curve, self.marker):
@@ -145,6 +147,7 @@ class MapView(QWidget):
         self.notes.setToolTip("\n\n".join(notes))
         self.notes.setVisible(bool(notes))
         self.marker.setData([], [])
+        self._marked = None
         self.plot_widget.setVisible(rank > 0)
         self.empty.setVisible(rank == 0)
         self.curves.set_state(state)
@@ -219,6 +222,7 @@ class MapView(QWidget):
         if plane.size == 0:  # no row yet (a scan whose shape is only known as it grows)
             self.image.clear()
             self.outline.setData([], [])
+            self._outlined = None
             return
         rows, cols = state.rank - 2, state.rank - 1
         y_edges, x_edges = state.edges(rows), state.edges(cols)
@@ -236,7 +240,9 @@ class MapView(QWidget):
             place_image(self.image, plane, y_edges, x_edges)
         xs = [x_edges[0], x_edges[-1], x_edges[-1], x_edges[0], x_edges[0]]
         ys = [y_edges[0], y_edges[0], y_edges[-1], y_edges[-1], y_edges[0]]
-        self.outline.setData(xs, ys)  # the whole scan, so points to come read as "to come"
+        if (xs, ys) != self._outlined:   # setting it again re-ranges the view and its axes
+            self._outlined = (xs, ys)
+            self.outline.setData(xs, ys)  # the whole scan: points to come read as "to come"
         self.color_scale.show(plane, state.reduction)
 
     def drawn_xy(self, position: tuple[int, ...] | None) -> tuple[float, float] | None:
@@ -258,6 +264,9 @@ class MapView(QWidget):
     def mark(self, position: tuple[int, ...] | None) -> None:
         """Outline the point whose frame is shown."""
         xy = self.drawn_xy(position)
+        if xy == self._marked:   # called at every redraw: moving it repaints the whole map
+            return
+        self._marked = xy
         self.marker.setData(*(([xy[0]], [xy[1]]) if xy is not None else ([], [])))
 
     # ------------------------------------------------------------------ hover and clicks

@@ -12,10 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from swmrview.core.compute.channels import window_span
-from swmrview.gui.compare_dock import point_color as held_colour
 
 UNIT_LABELS = {"q_nm^-1": "q (nm⁻¹)", "q_A^-1": "q (Å⁻¹)", "2th_deg": "2θ (°)"}
 STEP = "integrate"   # the step whose pattern is shown
@@ -25,6 +31,7 @@ class PatternPanel(QWidget):
     """I(q) of the shown point, held points' patterns, and a window to drag."""
 
     roi_changed = Signal(object)   # (lo, hi) in the pattern's unit, or None
+    cake_toggled = Signal(bool)    # the q x χ cake of the shown point wanted (or not)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,10 +47,28 @@ class PatternPanel(QWidget):
             self.window()))
         self.note = QLabel(" ")
         self.note.setWordWrap(True)
+        self.cake_box = QCheckBox("Cake (q × χ)")
+        self.cake_box.setToolTip("Show the shown point's 2-D integration over the azimuth χ "
+                                 "instead of I(q) (integrated in the follower, on request)")
+        self.cake_box.toggled.connect(self._cake_toggled)
+        self.cake_plot = pg.PlotWidget()
+        self.cake_plot.setLabel("left", "χ (°)")
+        self.cake_image = pg.ImageItem(axisOrder="row-major")
+        self.cake_image.setColorMap(pg.colormap.get("viridis"))
+        self.cake_plot.addItem(self.cake_image)
+        # the cake takes the pattern's place (a page of a stack: showing it changes no size,
+        # so the window's other plots are not relaid out)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.plot)
+        self.stack.addWidget(self.cake_plot)
+        self.cake = None                          # the Cake drawn
+        row = QHBoxLayout()
+        row.addWidget(self.note, 1)
+        row.addWidget(self.cake_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.note)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(row)
         self.pattern = None                      # the Pattern drawn
         self._held: dict[tuple[int, ...], tuple[int, object, object]] = {}  # pos -> (n, pat, curve)
         self.log_scale = False
@@ -92,14 +117,38 @@ class PatternPanel(QWidget):
         a, b = window_span(bounds, len(self.pattern.x), np.asarray(self.pattern.x))
         return b - a
 
+    # ------------------------------------------------------------------ cake
+    @property
+    def cake_on(self) -> bool:
+        return self.cake_box.isChecked()
+
+    def _cake_toggled(self, on: bool) -> None:
+        self.stack.setCurrentWidget(self.cake_plot if on else self.plot)
+        self.cake_toggled.emit(bool(on))
+
+    def show_cake(self, cake) -> None:
+        """Draw a Cake message (intensity over χ and the radial unit), log-scaled levels."""
+        self.cake = cake
+        data = np.asarray(cake.intensity, dtype=np.float32)
+        positive = data[data > 0]
+        floor = float(positive.min()) if positive.size else 1.0
+        shown = np.log10(np.maximum(data, floor))
+        lo, hi = float(np.percentile(shown, 1)), float(np.percentile(shown, 99.9))
+        self.cake_image.setImage(shown, autoLevels=False, levels=(lo, hi if hi > lo else lo + 1))
+        x, chi = np.asarray(cake.radial), np.asarray(cake.chi)
+        self.cake_image.setRect(float(x[0]), float(chi[0]), float(x[-1] - x[0]),
+                                float(chi[-1] - chi[0]))
+        self.cake_plot.setLabel("bottom", UNIT_LABELS.get(cake.unit, cake.unit))
+
     # ------------------------------------------------------------------ held points
     def set_held(self, held) -> None:
-        """Overlay the held points' patterns: ``held`` is ``[(number, position, pattern)]``
-        (pattern None: not read yet); points no longer held are taken off."""
-        keep = {tuple(p) for _n, p, _pat in held}
+        """Overlay the held points' patterns: ``held`` is ``[(number, position, pattern,
+        colour)]`` (pattern None: not read yet; colour: the held point's, from the compare
+        dock); points no longer held are taken off."""
+        keep = {tuple(p) for _n, p, _pat, _c in held}
         for position in [p for p in self._held if p not in keep]:
             self.plot.removeItem(self._held.pop(position)[2])
-        for number, position, pattern in held:
+        for number, position, pattern, colour in held:
             position = tuple(position)
             if pattern is None:
                 continue
@@ -109,7 +158,7 @@ class PatternPanel(QWidget):
             if old is not None:
                 self.plot.removeItem(old[2])
             curve = self.plot.plot(np.asarray(pattern.x), np.asarray(pattern.y),
-                                   pen=pg.mkPen(held_colour(number), width=1.2),
+                                   pen=pg.mkPen(colour, width=1.2),
                                    name=f"held {number}")
             self._held[position] = (number, pattern, curve)
 

@@ -144,7 +144,8 @@ class RedrawScheduler(QObject):
             window.compare.map_redrawn()
         if self._frame_pending is not None and state is not None:
             pending, self._frame_pending = self._frame_pending, None
-            position, frame, live, levels, binning, patterns = pending
+            position, frame, live, levels, binning, *rest = pending   # rest: the patterns
+            patterns = rest[0] if rest else None
             label = point_text(state, position)
             window.frame_view.show_frame(frame, label, live, levels, binning)
             window.frame_view.show_patterns(patterns, label)
@@ -153,6 +154,8 @@ class RedrawScheduler(QObject):
             if self._live is not None and self._live[0] is pending:   # the newest, followed
                 window.stats.frame_drawn(self._live[1])
                 self._live = None
+            elif not live and position == state.pinned:   # the point asked for
+                window.stats.point_drawn()
             self.frame_shown.emit(position)
         if state is not None:
             following = state.pinned is None and window.toolbar.follow_action.isChecked()

@@ -107,6 +107,7 @@ class RgbDock(QDockWidget):
             self.image.clear()
             self.note.setText("Choose a map for red, green and blue")
             return
+        self.plot.setAspectLocked(state.shared_unit() is not None)   # as the map is drawn
         image, self.levels_used = composite(planes, [self.typed_levels(k) for k in range(3)])
         y_edges, x_edges = state.edges(state.rank - 2), state.edges(state.rank - 1)
         data = image[:: -1 if y_edges[-1] < y_edges[0] else 1,

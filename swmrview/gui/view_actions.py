@@ -32,6 +32,7 @@ class ViewActions(QObject):
         bar.mean_box.toggled.connect(frame_view.set_running_mean)
         bar.mask_box.toggled.connect(self.mask_toggled)
         frame_view.roi_changed.connect(self.set_roi)
+        frame_view.image_panel.screen_binning_changed.connect(self.set_screen_binning)
 
     def install_view_menu(self, file_menu: QMenu) -> QMenu:
         """The View menu (a toggle per dock); the channels also add to ``file_menu``."""
@@ -145,6 +146,13 @@ class ViewActions(QObject):
         if window.state is not None and window.state.set_roi(roi) and window.follow is not None:
             window.mark_map_dirty()
             window.follow.request_roi.emit(window.state.roi)
+
+    def set_screen_binning(self, binning: int) -> None:
+        """Live frames binned to what the view shows (the GUI thread draws a quarter of the
+        pixels at 2x); not while a headless frame export waits for full-resolution values."""
+        window = self.window
+        if window.follow is not None and not window.options.export_frame:
+            window.follow.request_screen_binning.emit(int(binning))
 
     def mask_toggled(self, on: bool) -> None:
         """Leave the detector's masked pixels out (the follower recomputes the acquired points)."""

@@ -30,6 +30,8 @@ class FollowWorker(QObject):
     scans_ready = Signal(object)    # ScanList (directory mode)
     held_ready = Signal(object)     # PointFrame of a held point (hold and compare)
     region_ready = Signal(object)   # RegionFrame: progress, then the region's frame
+    cake_ready = Signal(object)     # Cake: the 2-D integration of the point shown
+    settled = Signal(int)           # every point found read, every earlier request served
 
     def __init__(self, options: ViewerOptions) -> None:
         super().__init__()
@@ -39,6 +41,7 @@ class FollowWorker(QObject):
         self._timer: QTimer | None = None
         self._point_request: tuple[int, ...] | None = None
         self._region_scheduled = False
+        self._settle: int | None = None   # the token of a settle request not answered yet
 
     @Slot()
     def start(self) -> None:
@@ -63,9 +66,22 @@ class FollowWorker(QObject):
             self.moveToThread(app.thread())  # so the GUI can drop us after the thread ends
             thread.quit()
 
+    @Slot(int)
+    def settle(self, token: int) -> None:
+        """Emit :attr:`settled` with ``token`` once no point found is left to read (requests
+        are served in order, so every request made before this one has been)."""
+        self._settle = token
+        self._answer_settle()
+
+    def _answer_settle(self) -> None:
+        if self._settle is not None and not self.session.backlog:
+            token, self._settle = self._settle, None
+            self.settled.emit(token)
+
     @Slot()
     def _tick(self) -> None:
         self._send(self.session.step())
+        self._answer_settle()
         if self.session.backlog:
             # points found and not read yet (a finished scan, a burst): read on at once; the
             # zero timer still lets queued requests in between steps
@@ -104,6 +120,22 @@ class FollowWorker(QObject):
             point = self.session.point(position)
             if point is not None:
                 self.point_ready.emit(point)
+
+    @Slot(object)
+    def show_cake(self, position) -> None:
+        """Send the cake of ``position`` soon; only the newest request is served."""
+        first = getattr(self, "_cake_request", None) is None
+        self._cake_request = tuple(position)
+        if first:
+            QTimer.singleShot(0, self._serve_cake)
+
+    @Slot()
+    def _serve_cake(self) -> None:
+        position, self._cake_request = self._cake_request, None
+        cake = self.session.cake(position) if position is not None \
+            and hasattr(self.session, "cake") else None
+        if cake is not None:
+            self.cake_ready.emit(cake)
 
     @Slot(object)
     def read_held(self, positions) -> None:
@@ -154,6 +186,11 @@ class FollowWorker(QObject):
         self.session.set_reductions(names)
         self._send(self.session.step())
 
+    @Slot(int)
+    def set_screen_binning(self, binning: int) -> None:
+        """Bin live frames by up to ``binning``: the view shows no more pixels than that."""
+        self.session.set_screen_binning(binning)
+
     @Slot(str)
     def set_dataset(self, path: str) -> None:
         """Show another dataset; its map is recomputed."""
@@ -183,12 +220,15 @@ class FollowThread(QObject):
     request_mask = Signal(bool)
     request_channels = Signal(object)
     request_reductions = Signal(object)        # the built-in maps the window needs
+    request_screen_binning = Signal(int)       # frame pixels per screen pixel of the live view
+    request_settled = Signal(int)              # answer on worker.settled once caught up
     request_dataset = Signal(str)
     request_open_scan = Signal(str)
     request_follow_newest = Signal()
     request_stop = Signal()
     request_held = Signal(object)              # positions of held points
     request_region = Signal(object, str, int)  # positions, "sum"/"max"/"mean", request number
+    request_cake = Signal(object)              # position whose q x chi cake to integrate
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -202,12 +242,15 @@ class FollowThread(QObject):
         self.request_mask.connect(self.worker.set_mask)
         self.request_channels.connect(self.worker.set_channels)
         self.request_reductions.connect(self.worker.set_reductions)
+        self.request_screen_binning.connect(self.worker.set_screen_binning)
+        self.request_settled.connect(self.worker.settle)
         self.request_dataset.connect(self.worker.set_dataset)
         self.request_open_scan.connect(self.worker.open_scan)
         self.request_follow_newest.connect(self.worker.follow_newest)
         self.request_stop.connect(self.worker.stop)
         self.request_held.connect(self.worker.read_held)
         self.request_region.connect(self.worker.region_frame)
+        self.request_cake.connect(self.worker.show_cake)
 
     def start(self) -> None:
         """Start the thread (the worker begins following at once)."""

@@ -34,17 +34,24 @@ def frame_kind(frame_shape: tuple[int, ...]) -> str:
 
 
 def display_frame(frame: np.ndarray, mask: np.ndarray | None = None,
-                  overflow: float | None = None) -> tuple[np.ndarray, tuple[float, float] | None,
-                                                          int]:
+                  overflow: float | None = None, screen_binning: int = 1
+                  ) -> tuple[np.ndarray, tuple[float, float] | None, int]:
     """(frame to draw, (low, high) levels, binning factor) for one frame.
 
     Levels span the finite values that are neither masked nor at or above ``overflow``; None
-    when there is no such value. Scalars and spectra are returned as they are.
+    when there is no such value. Scalars and spectra are returned as they are. Images are
+    binned by striding: by ``screen_binning`` (frame pixels per screen pixel, which the live
+    view asks for: the screen would drop the other pixels anyway, and the GUI thread draws a
+    quarter of them at 2x), and always enough to be at most :data:`MAX_DISPLAY` pixels wide.
     """
     frame = np.asarray(frame)
     binning = 1
-    if frame.ndim >= 2 and max(frame.shape[-2:]) > MAX_DISPLAY:
-        binning = int(np.ceil(max(frame.shape[-2:]) / MAX_DISPLAY))
+    if frame.ndim >= 2 and frame_kind(frame.shape) == "image":
+        binning = max(1, int(screen_binning))
+        if max(frame.shape[-2:]) > MAX_DISPLAY:
+            binning = max(binning, int(np.ceil(max(frame.shape[-2:]) / MAX_DISPLAY)))
+        binning = min(binning, max(1, min(frame.shape[-2:]) // 2))   # keep an image to draw
+    if binning > 1:
         frame = np.ascontiguousarray(frame[..., ::binning, ::binning])
         mask = None if mask is None else mask[..., ::binning, ::binning]
     return frame, levels_of(frame, mask, overflow), binning

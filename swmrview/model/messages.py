@@ -172,6 +172,18 @@ class PointFrame:
 
 
 @dataclass(frozen=True)
+class Cake:
+    """The 2-D cake of one point: intensity over (χ, radial) from ``integrate2d``."""
+
+    generation: int
+    position: tuple[int, ...]
+    radial: np.ndarray
+    chi: np.ndarray                  # degrees
+    intensity: np.ndarray            # (len(chi), len(radial))
+    unit: str
+
+
+@dataclass(frozen=True)
 class ScanList:
     """The scans of a followed folder (directory mode), newest first, and the one shown."""
 

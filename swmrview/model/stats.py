@@ -2,8 +2,9 @@
 
 The window feeds a :class:`LagStats` from the GUI thread: the ticks of a fine timer (how late
 the event loop runs them), the scans opened and the updates applied (points and bytes read),
-and each live frame drawn (with the time the session found its point ready, so the time from
-key to screen). :meth:`LagStats.summary` turns them into the flat numbers written at exit.
+each live frame drawn (with the time the session found its point ready, so the time from
+key to screen), and each point asked for (a click on the map, the slider) until its frame is
+drawn. :meth:`LagStats.summary` turns them into the flat numbers written at exit.
 All times are :func:`time.monotonic` seconds of one process.
 """
 
@@ -33,6 +34,7 @@ FIELDS = (
     "frames_drawn", "frames_per_s",
     "points_read", "points_per_s", "mb_read", "read_mb_per_s",
     "key_to_screen_frames", "key_to_screen_ms_median", "key_to_screen_ms_p90",
+    "click_to_frame_count", "click_to_frame_ms_median", "click_to_frame_ms_max",
 )
 
 
@@ -73,6 +75,8 @@ class LagStats:
         self.bytes_read = 0
         self._late = array("d")       # seconds each tick came after it was due
         self._to_screen = array("d")  # seconds from a point found ready to its frame drawn
+        self._to_frame = array("d")   # seconds from a point asked for to its frame drawn
+        self._asked: float | None = None
         self._last_tick: float | None = None
         self._frame_bytes = 0
         self._following = 0.0         # the finished spans: scan opened -> its newest point
@@ -108,6 +112,17 @@ class LagStats:
         self.frames_drawn += 1
         if found_at is not None:
             self._to_screen.append(max(0.0, now - found_at))
+
+    def point_asked(self, now: float | None = None) -> None:
+        """A point's frame was asked for (a click on the map, the slider)."""
+        self._asked = self.clock() if now is None else now
+
+    def point_drawn(self, now: float | None = None) -> None:
+        """The frame of the point asked for last was drawn."""
+        if self._asked is not None:
+            now = self.clock() if now is None else now
+            self._to_frame.append(max(0.0, now - self._asked))
+            self._asked = None
 
     # ------------------------------------------------------------------ the numbers
     @property
@@ -145,6 +160,9 @@ class LagStats:
             "key_to_screen_frames": len(to_screen),
             "key_to_screen_ms_median": _ms(percentile(to_screen, 50)),
             "key_to_screen_ms_p90": _ms(percentile(to_screen, 90)),
+            "click_to_frame_count": len(self._to_frame),
+            "click_to_frame_ms_median": _ms(percentile(self._to_frame, 50)),
+            "click_to_frame_ms_max": _ms(max(self._to_frame) if self._to_frame else None),
         }
         return out
 

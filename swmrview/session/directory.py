@@ -59,6 +59,7 @@ class DirectorySession:
         self._mask_on = options.mask
         self._channels: tuple | None = None
         self._reductions: tuple[str, ...] | None = None   # the window's built-in maps
+        self._screen_binning = 1
         self._rejected = Rejected()              # scans that failed to show
 
     def _wrapped(self) -> tuple[Followed | None, Followed | None]:
@@ -140,6 +141,7 @@ class DirectorySession:
         session = Session(options, self.clock)
         if self._reductions is not None:   # the maps the window shows hold for the next scans
             session.set_reductions(self._reductions)
+        session.set_screen_binning(self._screen_binning)
         if self.stop_event.is_set():
             session.stop_event.set()
         self.pending = Followed(session, chosen)
@@ -253,6 +255,13 @@ class DirectorySession:
         self._channels = tuple(channels)
         if self.current is not None:
             self.current.session.set_channels(channels)
+
+    def set_screen_binning(self, binning: int) -> None:
+        """As :meth:`Session.set_screen_binning`, for this scan and the next ones."""
+        self._screen_binning = max(1, int(binning))
+        for followed in (self.current, self.pending):
+            if followed is not None:
+                followed.session.set_screen_binning(binning)
 
     def set_reductions(self, names) -> None:
         """As :meth:`Session.set_reductions`; the choice holds for the next scans too."""

@@ -47,6 +47,7 @@ class Reader:
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
+        self.screen_binning = 1   # live frames: frame pixels per screen pixel (the view asks)
 
     @property
     def behind(self) -> int:
@@ -115,7 +116,7 @@ class Reader:
             if queue:
                 break
         self.n_ready += new
-        update = _update_fields(scan, chunks, values, new, frame, position)
+        update = _update_fields(scan, chunks, values, new, frame, position, self.screen_binning)
         if position is not None:
             update.update(patterns=self.patterns(scan, position, frame))
         if self.send_results and chunks and scan.channels is not None \
@@ -197,9 +198,10 @@ def _fit_curve(step: Any, frame: np.ndarray | None) -> FitCurve | None:
     return FitCurve(int(first), frozen(model), frozen(residual), tuple(lines))
 
 
-def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position
-                   ) -> dict[str, Any]:
-    """The fields of an update carrying the read ``chunks`` and the last new ``frame``."""
+def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position,
+                   screen_binning: int = 1) -> dict[str, Any]:
+    """The fields of an update carrying the read ``chunks`` and the last new ``frame`` (binned
+    for the screen: see `display_frame`)."""
     update: dict[str, Any] = {}
     if chunks:
         update["positions"] = frozen(np.concatenate(chunks))
@@ -209,7 +211,7 @@ def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, 
         if scan.channels is not None:
             update["channels"] = MappingProxyType(dict(scan.channels.channels))
     if frame is not None:
-        shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
+        shown, levels, binning = display_frame(frame, scan.mask, scan.overflow, screen_binning)
         update.update(frame=frozen(shown), frame_position=position, frame_levels=levels,
                       frame_binning=binning)
     return update

@@ -200,6 +200,10 @@ def shape_text(shape: Any) -> str:
     return "x".join("?" if n is None else str(n) for n in shape)
 
 
+#: How much lower than the writer the viewer's decoding threads run (nice value).
+VIEWER_NICE = 10
+
+
 def make_pipeline(data: Any, scan_rank: int, options: ViewerOptions) -> ReducePipeline:
     """The read-and-reduce pipeline of one data dataset (checked against the scan rank).
 
@@ -213,7 +217,8 @@ def make_pipeline(data: Any, scan_rank: int, options: ViewerOptions) -> ReducePi
         raise LayoutError(f"{data_path} has rank {data.ndim}, less than the scan rank "
                           f"{scan_rank}")
     check_filters(data)   # h5py would fail on every frame with a message naming no filter
-    return ReducePipeline(data, scan_rank, threads=options.threads)
+    # a guest on the writer's machine: on busy cores the writer gets the CPU first
+    return ReducePipeline(data, scan_rank, threads=options.threads, nice=VIEWER_NICE)
 
 
 def _key_follower(h5: Any, layout: ScanLayout, options: ViewerOptions) -> KeyFollower:

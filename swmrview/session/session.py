@@ -30,7 +30,7 @@ from swmrview.core.compute.reduce import REDUCTIONS
 from swmrview.core.files.fields import open_data
 from swmrview.core.files.opening import NewScanWatch
 
-from swmrview.model.messages import PointFrame, RegionFrame, ScanInfo, Update
+from swmrview.model.messages import Cake, PointFrame, RegionFrame, ScanInfo, Update, frozen
 from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, LIVE, TIMED_OUT, WAITING, Status
 from swmrview.session.acquired import Acquired
@@ -245,6 +245,32 @@ class Session:
         """The frame at ``position`` (an acquired point), or None if it cannot be read."""
         return None if self.scan is None else point_frame(self.scan, self.generation, position,
                                                           self._reader)
+
+    def cake(self, position: Sequence[int]) -> "Cake | None":
+        """The 2-D cake (q x χ) of the acquired point at ``position``, or None (no
+        integration here, or the frame cannot be read)."""
+        scan = self.scan
+        steps = scan.channels.steps.built() if scan is not None and scan.channels is not None \
+            and scan.channels.steps is not None else {}
+        step = steps.get("integrate")
+        if step is None or not hasattr(step, "cake"):
+            return None
+        position = tuple(int(p) for p in position)
+        try:
+            frame = scan.pipeline.read(position)
+            pool = scan.pipeline._executor()   # pyFAI crashed on the follower's QThread
+            radial, chi, intensity = (pool.submit(step.cake, frame).result() if pool is not None
+                                      else step.cake(frame))
+        except Exception as exc:  # noqa: BLE001 - a failed cake is a message, never a crash
+            logger.warning("no cake of point %s: %s", position, exc)
+            return None
+        return Cake(self.generation, position, frozen(radial), frozen(chi), frozen(intensity),
+                    step.unit)
+
+    def set_screen_binning(self, binning: int) -> None:
+        """Bin live frames by up to ``binning`` (frame pixels per screen pixel of the view);
+        frames asked for by position stay at full resolution."""
+        self._reader.screen_binning = max(1, int(binning))
 
     def set_roi(self, roi: Sequence[int] | None) -> None:
         """Use ``roi`` for the "roi" value and recompute it over the acquired points."""

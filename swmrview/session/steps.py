@@ -15,6 +15,7 @@ has one, so the newest pattern is shown and exported with no channel yet).
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -59,10 +60,18 @@ class StepSet:
     """The scan's step instances by key; see the module docstring."""
 
     def __init__(self, scan: Any, options: Any) -> None:
-        self.scan, self.options = scan, options
+        # a weak reference: the scan holds this set (through its channels), and a cycle would
+        # keep its HDF5 objects alive after closing (see session.scan.open_scan)
+        self._scan = weakref.ref(scan)
+        self.options = options
         self._steps: dict[str, Any] = {}
         self._auto: tuple[str, ...] | None = None
         self.problems: dict[str, str] = {}
+
+    @property
+    def scan(self) -> Any:
+        """The open scan (None once it is gone)."""
+        return self._scan()
 
     def get(self, key: str) -> Any:
         """The step of ``key``, built on first use (ValueError: why it cannot be)."""
@@ -74,6 +83,8 @@ class StepSet:
         if factory is None:
             raise ValueError(f"no processing step {family_of(key)!r} (known: "
                              f"{', '.join(FACTORIES) or 'none'})")
+        if self.scan is None:
+            raise ValueError("the scan is closed")
         try:
             step = factory.build(self.scan, self.options, key)
         except (ValueError, ImportError, OSError) as exc:

@@ -4,6 +4,8 @@ itself, for the ones it leaves to HDF5, and on a file a real SWMR writer process
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time
 
 import h5py
@@ -469,3 +471,26 @@ def test_a_field_of_a_compound_dataset_is_read_through_h5py(tmp_path, compressio
                 values, last = pipe.read_reduce([(0,), (1,), (2,)])
                 np.testing.assert_array_equal(values["sum"], frames[name].sum(axis=(1, 2)))
                 np.testing.assert_array_equal(pipe.read((1,)), frames[name][1])
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread priorities are Linux's")
+def test_worker_threads_run_at_the_nice_value_asked_for(tmp_path):
+    """A viewer's decoding threads yield to the writer on busy cores (nice), results equal."""
+    path = tmp_path / "nice.h5"
+    frames = np.arange(6 * 128 * 256, dtype=np.uint16).reshape(6, 128, 256)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data", data=frames, chunks=(1, 128, 256))
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = set()
+
+    def priority(frame):
+        seen.add((threading.current_thread().name,
+                  os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        return float(frame.sum())
+
+    with h5py.File(path, "r") as f, ReducePipeline(f["data"], 1, threads=2, nice=5) as pipe:
+        values, _ = pipe.read_reduce(np.arange(6)[:, None], extra={"s": priority})
+    np.testing.assert_array_equal(values["s"], frames.sum(axis=(1, 2)))
+    assert seen and all(name.startswith("swmrview-reduce") for name, _ in seen)
+    assert {nice for _, nice in seen} == {min(base + 5, 19)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base   # caller's own

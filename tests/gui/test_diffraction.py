@@ -104,3 +104,32 @@ def test_rgb_composite_of_three_q_windows_each_with_its_own_levels(make_window, 
     np.testing.assert_array_equal(rgb.image.image, want)
     assert levels[0] != levels[1] and levels[2] == (0.0, 1000.0)
     assert want[..., 0].max() == 255 and want[..., 1].max() == 255   # each scaled to its own
+
+
+def test_the_cake_of_the_shown_point_is_pyfai_integrate2d(make_window, qtbot, xrd_scan):
+    import h5py
+    import pyFAI
+
+    path, poni = xrd_scan
+    window = make_window(path, poni=str(poni))
+    wait_terminal(qtbot, window)
+    panel = window.frame_view.pattern_panel
+    qtbot.waitUntil(lambda: window.frame_view.showing_pattern, timeout=5000)
+    window.pin_point((2, 3))
+    qtbot.waitUntil(lambda: window.shown_position == (2, 3), timeout=5000)
+    panel.cake_box.setChecked(True)
+    qtbot.waitUntil(lambda: panel.cake is not None and panel.cake.position == (2, 3),
+                    timeout=20000)
+    with h5py.File(path, "r", locking=False) as f:
+        frame = f[ref.DATA][2, 3]
+        mask = f[ref.MASK][()] != 0
+        saturation = f[ref.SATURATION][()]
+    want = pyFAI.load(str(poni)).integrate2d(frame, 1000, 360, unit="q_nm^-1",
+                                              method=("bbox", "csr", "cython"),
+                                              mask=mask | (frame >= saturation))
+    np.testing.assert_allclose(panel.cake.radial, want.radial)
+    np.testing.assert_allclose(panel.cake.chi, want.azimuthal)
+    np.testing.assert_allclose(panel.cake.intensity, want.intensity, rtol=1e-5, atol=1e-6)
+    assert panel.stack.currentWidget() is panel.cake_plot
+    panel.cake_box.setChecked(False)
+    assert panel.stack.currentWidget() is panel.plot

@@ -148,3 +148,25 @@ def test_a_screenshot_that_cannot_be_saved_is_said_and_fails_the_exit_code(make_
     assert not any("screenshot saved" in r.getMessage() for r in caplog.records)
     window.close()
     assert window.exit_code == 1 and not missing.parent.exists()
+
+
+def test_a_headless_export_waits_for_the_map_shown_last_time_to_be_filled(make_window, qtbot,
+                                                                          tmp_path):
+    """The map shown last time (max, saved in the settings) is asked for by the window after
+    the worker may have read every point; the export at the scan's end waits for it."""
+    path = tmp_path / "done.h5"
+    frames = np.random.default_rng(1).integers(0, 5000, (40, 64, 64)).astype(np.uint16)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data/images", data=frames, chunks=(1, 64, 64))
+    first = make_window(path)
+    wait_terminal(qtbot, first)
+    first.toolbar.reduction_combo.setCurrentText("max")   # the user looks at max, and quits
+    first.close()
+    out = tmp_path / "map.csv"
+    window = make_window(path, export_map=str(out))
+    wait_terminal(qtbot, window)
+    qtbot.waitUntil(out.exists, timeout=10000)
+    text = out.read_text()
+    assert "reduction=max" in text.splitlines()[0]
+    values = np.loadtxt(out, delimiter=",", comments="#")
+    np.testing.assert_array_equal(values, frames.max(axis=(1, 2)))

@@ -134,3 +134,52 @@ def test_the_spectrum_roi_takes_the_channels_inside_the_drawn_range(make_window)
                         ((40.6, 40.9), (0, 0))):
         panel.region.setRegion(drawn)
         assert panel.roi_bounds() == want, drawn
+
+
+def test_the_view_asks_for_live_frames_binned_to_its_screen_pixels(make_window, qtbot):
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("image")
+    panel = view.image_panel
+    asked = []
+    panel.screen_binning_changed.connect(asked.append)
+    frame = np.zeros((2048, 2048), dtype=np.uint16)
+    view.show_frame(frame, levels=(0.0, 1.0))
+    qtbot.waitUntil(lambda: bool(asked))
+    per_pixel = min(abs(v) for v in panel.plot.vb.viewPixelSize())
+    assert asked[-1] == int(per_pixel) >= 2       # 2048 pixels in a few hundred screen pixels
+    panel.plot.vb.setRange(xRange=(0, 64), yRange=(0, 64), padding=0)   # zoomed right in
+    qtbot.waitUntil(lambda: asked[-1] == 1)
+
+
+def test_frames_binned_for_the_screen_keep_the_users_zoom_and_place(make_window, qtbot):
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("image")
+    panel = view.image_panel
+    frame = np.arange(512 * 512, dtype=np.uint32).reshape(512, 512).astype(np.float32)
+    view.show_frame(frame, levels=(0.0, 1.0))
+    panel.plot.vb.setRange(xRange=(100, 200), yRange=(100, 200), padding=0)
+    zoom = panel.plot.vb.viewRange()
+    view.show_frame(np.ascontiguousarray(frame[::4, ::4]), levels=(0.0, 1.0), binning=4)
+    assert panel.plot.vb.viewRange() == zoom          # not autoranged: the same frames
+    rect = panel.image.mapRectToParent(panel.image.boundingRect())
+    assert (rect.width(), rect.height()) == (512, 512)  # drawn over the whole frame's pixels
+    assert panel.full_shape() == (512, 512)
+    view.show_frame(np.zeros((100, 100), np.float32), levels=(0.0, 1.0))   # another frame size
+    assert panel.plot.vb.viewRange() != zoom
+
+
+def test_the_histogram_range_follows_the_levels_at_its_refresh_not_every_frame(make_window):
+    window = make_window(None)
+    view = window.frame_view
+    view.set_frame_kind("image")
+    panel = view.image_panel
+    a = np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64)
+    view.show_frame(a, levels=(0.0, 100.0))               # the first frame: at once
+    for top in (130.0, 90.0, 180.0):                        # frames in between: levels only
+        view.show_frame(a * top / 100, levels=(0.0, top))
+        assert panel.levels() == (0.0, top)
+        assert panel._hist_range[1] == pytest.approx(105.0)
+    panel._refresh_histogram()                              # the 2 Hz refresh
+    assert panel._hist_range[1] >= 180.0

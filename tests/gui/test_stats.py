@@ -54,7 +54,7 @@ def test_stats_of_a_live_simulated_scan(sim_writer, make_window, qtbot, tmp_path
     assert stats["points_read"] == 40
     assert stats["mb_read"] == pytest.approx(40 * 32 * 32 * 2 / 1e6, abs=1e-3)   # uint16
     assert stats["frames_drawn"] <= 40    # at most one per point, fewer when coalesced
-    assert 0.5 < stats["following_s"] < stats["run_s"]
+    assert 0.0 < stats["following_s"] < stats["run_s"]   # the window may open late on busy cores
 
 
 def test_stats_of_a_complete_file(make_window, qtbot, tmp_path):
@@ -89,3 +89,23 @@ def test_stats_that_cannot_be_written_make_the_exit_code_non_zero(make_window, q
     wait_terminal(qtbot, window, timeout=10000)
     window.close()
     assert window.exit_code == 1
+
+
+def test_clicks_on_the_map_are_timed_to_their_frames(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QPoint, Qt
+
+    path, out = tmp_path / "done.h5", tmp_path / "lag.json"
+    static_file(path, spectra=False)          # 3 x 4 points of 6 x 7 uint16 images
+    window = make_window(path, stats=str(out))
+    wait_terminal(qtbot, window, timeout=10000)
+    view = window.map_view
+    for position in ((1, 2), (0, 3)):
+        qtbot.waitUntil(lambda: view.scene_position(position) is not None, timeout=5000)
+        point = view.plot_widget.mapFromScene(view.scene_position(position))
+        qtbot.mouseClick(view.plot_widget.viewport(), Qt.LeftButton,
+                         pos=QPoint(point.x(), point.y()))
+        qtbot.waitUntil(lambda: window.shown_position == position, timeout=5000)
+    stats = close_and_read(window, qtbot, out)
+    assert stats["click_to_frame_count"] == 2
+    assert 0.0 < stats["click_to_frame_ms_median"] <= stats["click_to_frame_ms_max"] \
+        < KEY_TO_SCREEN_BOUND_MS

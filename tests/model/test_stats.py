@@ -102,3 +102,18 @@ def test_nothing_measured_is_null_not_zero_or_nan(tmp_path):
     for name in ("event_loop_late_ms_p99", "points_per_s", "read_mb_per_s",
                  "key_to_screen_ms_median"):
         assert out[name] is None
+
+
+def test_click_to_frame_from_each_point_asked_for_to_its_frame_drawn():
+    stats = LagStats(clock=lambda: 0.0)
+    stats.point_drawn(now=0.5)                 # nothing asked for yet: not counted
+    stats.point_asked(now=1.0)
+    stats.point_asked(now=2.0)                 # asked again before the first was drawn
+    stats.point_drawn(now=2.04)
+    stats.point_drawn(now=2.5)                 # the same frame drawn again: not a new answer
+    stats.point_asked(now=3.0)
+    stats.point_drawn(now=3.08)
+    out = stats.summary(now=4.0)
+    assert out["click_to_frame_count"] == 2
+    assert out["click_to_frame_ms_median"] == pytest.approx(60.0)
+    assert out["click_to_frame_ms_max"] == pytest.approx(80.0)

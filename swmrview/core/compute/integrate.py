@@ -384,6 +384,31 @@ class AzimuthalStep:
                                           **self._kwargs).intensity
         return out
 
+    def cake(self, frame: np.ndarray, npt_azim: int = 360
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The 2-D cake of one frame: ``(radial, chi in degrees, intensity[chi, radial])``
+        with pyFAI's ``integrate2d`` (this thread's integrator, the same unit, bins, mask and
+        splitting; a 2-D engine of its own, built on first use)."""
+        from pyFAI.method_registry import IntegrationMethod
+
+        ai = self._here()
+        split, algo = METHODS[self.settings.method]
+        method = IntegrationMethod.select_method(2, split, algo, self.implementation) or \
+            IntegrationMethod.select_method(2, split, algo, "cython")
+        data = np.asarray(frame)
+        if self.overflow is not None and data.dtype.kind in "iuf":
+            bad = data >= self.overflow
+            if bad.any():
+                data = data.astype(np.float32)
+                data[bad] = DUMMY
+        kwargs = self.kwargs
+        result = ai.integrate2d(data, self.settings.npt, npt_azim, unit=self.unit,
+                                method=method[0], mask=kwargs["mask"], dummy=DUMMY,
+                                delta_dummy=0.5)
+        return (np.asarray(result.radial, dtype=np.float64),
+                np.asarray(result.azimuthal, dtype=np.float64),
+                np.asarray(result.intensity, dtype=np.float64))
+
     def describe(self) -> str:
         sector = "" if self.azimuth is None else \
             f", χ {self.azimuth[0]:g}..{self.azimuth[1]:g}°"

@@ -24,6 +24,8 @@ values, and a channel whose reducer has a ``step`` attribute (a
 :class:`~swmrview.core.compute.step_channels.StepChannelReducer`) reduces that step's result
 rows instead of the frame. Blocks of consecutive frames read through h5py reach a step as one
 ``(k, *frame)`` call; frames read as chunks are gathered per unit of work into one call too.
+Steps run on the pool's threads even for one frame (pyFAI's integrate2d crashed with a
+segfault when called on the viewer's follower QThread, and never on these threads).
 """
 
 from __future__ import annotations
@@ -79,12 +81,16 @@ class ReducePipeline:
     reductions
         The built-in values `read_reduce` computes (default all of sum, mean, max, roi):
         sum and mean are one accumulation, max a pass of its own (see `set_reductions`).
+    nice
+        Raise the worker threads' nice value by this much (Linux; 0 leaves them be): a viewer
+        on the writer's machine passes 10, so on busy cores the writer gets the CPU first and
+        the viewer catches up when it is idle.
     """
 
     def __init__(self, dataset: Any, scan_rank: int, *, threads: int | None = None,
                  roi: Roi | None = None, mask: np.ndarray | None = None,
                  overflow: float | None = None, direct: bool = True,
-                 reductions: Sequence[str] = REDUCTIONS) -> None:
+                 reductions: Sequence[str] = REDUCTIONS, nice: int = 0) -> None:
         shape = tuple(dataset.shape)
         if scan_rank < 0 or scan_rank > len(shape):
             raise ValueError(f"scan rank {scan_rank} does not fit a dataset of shape {shape}")
@@ -104,6 +110,7 @@ class ReducePipeline:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._closed = False
+        self._nice = max(0, int(nice))
         # raw chunks are read with os.preadv at the address HDF5 gives (a 4 us lookup under
         # h5py's lock) instead of H5Dread_chunk (the whole copy under the lock and the GIL)
         self.chunks = ChunkReader(dataset, by_address=self._stages is not None)
@@ -239,7 +246,9 @@ class ReducePipeline:
         reducer = _Combined(reducer, rows, tuple(on_frames.values()), steps, results,
                             tuple(on_steps.values()), len(chosen) + len(on_frames))
         pool = None
-        if self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME:
+        # steps always run on the pool's threads, never on the caller's: pyFAI's engines
+        # crashed (segfault) on the GUI's follower QThread, not on pool threads
+        if steps or (self.threads > 1 and n > 1 and self._frame_bytes >= _SMALL_FRAME):
             pool = self._executor()
         if pool is None:
             last = self._work(pos, 0, n, out, reducer)
@@ -275,7 +284,9 @@ class ReducePipeline:
             if self._closed:
                 return None
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="swmrview-reduce")
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="swmrview-reduce",
+                                                initializer=_lower_priority,
+                                                initargs=(self._nice,))
             return self._pool
 
     def _positions(self, positions: Sequence[Sequence[int]]) -> np.ndarray:
@@ -387,6 +398,16 @@ class ReducePipeline:
         else:
             frames = np.array(self.dataset[sel], dtype=self.dtype)
         return frames.reshape((length,) + self.frame_shape)
+
+
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value by ``nice`` (Linux threads have their own)."""
+    if nice and hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+        except OSError as error:   # not allowed, or not Linux: run at the normal priority
+            logger.debug("worker thread priority unchanged: %s", error)
 
 
 def _builtins(names: Sequence[str]) -> tuple[str, ...]:

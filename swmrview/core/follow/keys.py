@@ -74,6 +74,8 @@ class KeyFollower(Following):
         Seconds without a new point after the finished flag before ending (`FINISH_GRACE`),
         and the longest wait for the flag once every point is in (`FLAG_WAIT`).
 
+    Notes
+    -----
     Attributes (swmr_tools): ``scan_rank``, ``maxshape`` (the first key's maxshape cut to the
     scan rank, of the key's own type), ``current_key``, ``current_max``, ``timed_out``,
     ``finished_set``. Additions: ``scan_shape``, ``total_points``, ``done``, ``key_reset``,
