@@ -148,7 +148,13 @@ class StepFinisher:
             return status
         if reader.finish_due and not reader.pending:
             reader.finish_due = False
-            if finish_steps(scan, reader) and not previous.terminal:
+            try:
+                queued = finish_steps(scan, reader)
+            except Exception as exc:  # noqa: BLE001 - the block results stay; said, not fatal
+                logger.warning("end-of-scan pass failed, the maps keep the block results: %s",
+                               exc)
+                queued = 0
+            if queued and not previous.terminal:
                 self.active = True
         if self.active and (reader.backfill or reader.pending):
             return Status(LIVE, "Finishing: the whole-stack XRF fit (PyMca's refit rule)")
