@@ -116,6 +116,9 @@ class HeadlessActions:
         if not self.live.start(path, state):
             return self._failed(self.live.error or f"cannot export to {path}")
         self.window.view_actions.request_reductions()   # the export's maps (max) computed
+        follow = getattr(self.window, "follow", None)
+        if follow is not None:   # the patterns of the points to come, for the export
+            follow.request_results.emit(True)
         self._done(f"exporting the map live to {path}")
         return True
 

@@ -121,6 +121,12 @@ class FollowWorker(QObject):
             if point is not None:
                 self.point_ready.emit(point)
 
+    @Slot(bool)
+    def send_results(self, on: bool) -> None:
+        """Updates carry their points' step results (patterns) for a live export."""
+        if hasattr(self.session, "send_results"):
+            self.session.send_results(on)
+
     @Slot(object)
     def show_cake(self, position) -> None:
         """Send the cake of ``position`` soon; only the newest request is served."""
@@ -229,6 +235,7 @@ class FollowThread(QObject):
     request_held = Signal(object)              # positions of held points
     request_region = Signal(object, str, int)  # positions, "sum"/"max"/"mean", request number
     request_cake = Signal(object)              # position whose q x chi cake to integrate
+    request_results = Signal(bool)             # updates carry step results (an export)
 
     def __init__(self, options: ViewerOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -251,6 +258,7 @@ class FollowThread(QObject):
         self.request_held.connect(self.worker.read_held)
         self.request_region.connect(self.worker.region_frame)
         self.request_cake.connect(self.worker.show_cake)
+        self.request_results.connect(self.worker.send_results)
 
     def start(self) -> None:
         """Start the thread (the worker begins following at once)."""
