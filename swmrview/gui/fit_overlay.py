@@ -14,11 +14,20 @@ from typing import Callable
 import numpy as np
 import pyqtgraph as pg
 
-__all__ = ["FitOverlay"]
+__all__ = ["FitOverlay", "short_name"]
 
 MODEL_PEN = pg.mkPen("#f72585", width=1.5)
 RESIDUAL_PEN = pg.mkPen("#adb5bd", width=1)
 LINE_PEN = pg.mkPen("#f72585", width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+
+
+def short_name(group: str) -> str:
+    """A line group's label on the spectrum: PyMca's name, its scatter peaks shortened."""
+    if group.startswith("Scatter Peak"):
+        return "elastic"
+    if group.startswith("Scatter Compton"):
+        return "Compton"
+    return group
 
 
 class FitOverlay:
@@ -66,11 +75,14 @@ class FitOverlay:
             return
         channels = len(x)
         labelled: set[str] = set()
-        for group, channel in lines:
+        # labels staggered in height by energy, so close lines (Mn K, Fe K) stay readable
+        for n, (group, channel) in enumerate(sorted(lines, key=lambda line: line[1])):
             at = float(np.interp(channel, np.arange(channels), x))
             mark = pg.InfiniteLine(at, angle=90, pen=LINE_PEN,
-                                   label=None if group in labelled else group,
-                                   labelOpts={"position": 0.92, "color": "#f72585"})
+                                   label=None if group in labelled else short_name(group),
+                                   labelOpts={"position": 0.95 - 0.06 * (n % 4),
+                                              "color": "#f72585", "anchors": [(0, 0.5),
+                                                                              (0, 0.5)]})
             labelled.add(group)
             self.plot.addItem(mark)
             self.marks.append(mark)
