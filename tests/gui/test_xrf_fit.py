@@ -62,3 +62,34 @@ def test_fitted_maps_and_the_fit_over_the_spectrum(make_window, qtbot, tmp_path)
     _first, model, _residual, _marks = step.fit_curve(frames[index])
     qtbot.waitUntil(lambda: np.allclose(trace.fit.model.getData()[1], model, rtol=1e-9),
                     timeout=5000)
+
+
+def test_a_fitted_channel_added_in_the_channels_dock(make_window, qtbot, tmp_path):
+    """Reduce "fitted", the line group typed where the bounds go: the dock lists the groups
+    the scan's fit has, and the channel maps the fitted area over I0."""
+    path = tmp_path / "overlap.h5"
+    simulate.write_scan(path, SIM)
+    config = xc.load_config(CFG)
+    window = make_window(path, xrf=config)
+    wait_terminal(qtbot, window)
+    dock = window.channels.dock
+    dock.kind_combo.setCurrentText("fitted")
+    assert dock.message.text().startswith("Fitted line groups: Ca K, Mn K, Fe K")
+    assert dock.bounds_edit.isEnabled() and "Fe K" in dock.bounds_edit.placeholderText()
+    dock.name_edit.setText("Fe/I0")
+    dock.bounds_edit.setText("Fe K")
+    dock.monitor_combo.setCurrentText(simulate.I0_PATH)
+    assert dock.apply_form()
+    assert dock.channels()[-1] == Channel("Fe/I0", "fitted", column="Fe K",
+                                          monitor=simulate.I0_PATH)
+    frames = np.array([simulate.expected_frame(i, SIM) for i in range(SIM.n_points)])
+    i0 = np.array([simulate.expected_i0(i, SIM) for i in range(SIM.n_points)])
+    step = xf.XrfFitStep(config, SIM.frame)
+    want = xf.fit_stack(frames, step).areas[:, step.groups.index("Fe K")] / i0
+    qtbot.waitUntil(lambda: np.isfinite(window.state.values("Fe/I0")).all(), timeout=10000)
+    np.testing.assert_allclose(window.state.values("Fe/I0").ravel(), want, rtol=1e-9)
+    dock.list.setCurrentRow(len(dock.channels()) - 1)
+    assert dock.bounds_edit.text() == "Fe K"                # the column comes back to edit
+    dock.name_edit.setText("no group")
+    dock.bounds_edit.setText("")
+    assert not dock.apply_form() and "names the column" in dock.message.text()
