@@ -226,6 +226,35 @@ def xrd_rgb_composite(app: QApplication, workdir: Path, out: Path) -> None:
         window.close()
 
 
+def xrf_fit_live(app: QApplication, workdir: Path, out: Path) -> None:
+    """A live XRF scan fitted with PyMca (--xrf-config): the Pb L map (fitted, over I0) filling
+    in, where a window at Pb La would mix in As; the newest spectrum with the fitted model, the
+    residual and the fitted lines marked."""
+    from swmrview.core.compute.channels import Channel
+    from swmrview.core.compute.xrf_config import load_config
+    from swmrview.model.view_settings import ViewSettings
+    from swmrview.tools.simulate import I0_PATH
+
+    cfg = SimConfig(shape=(24, 32), detector="xrf", elements=4, channels=4096, overlap=True,
+                    rate=80.0, snake=True)
+    config = load_config(Path(__file__).resolve().parents[1] / "tests" / "data"
+                         / "xrf_simulated_overlap.cfg")
+    view = ViewSettings(channels=(Channel("Pb L/I0", "fitted", column="Pb L", monitor=I0_PATH),
+                                  Channel("As K/I0", "fitted", column="As K", monitor=I0_PATH)),
+                        colormap="magma", shown="Pb L/I0")
+    writer = start_writer(workdir / "xrf_fit_live.h5", cfg)
+    window = open_window(workdir / "xrf_fit_live.h5", view=view, xrf=config)
+    try:
+        wait(app, lambda: window.state is not None
+             and window.state.n_acquired >= cfg.n_points * 0.6
+             and window.frame_view.trace_panel.fit.fit is not None)
+        window.headless.screenshot(str(out / "xrf_fit_live.png"))
+    finally:
+        window.close()
+        writer.terminate()
+        writer.join(5)
+
+
 def spiral_scatter_live(app: QApplication, workdir: Path, out: Path) -> None:
     """A live spiral XRF scan: points at their recorded positions, the plan still to come
     drawn faintly."""
@@ -469,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                      fly_interpolated, real_1d_ratio, compare_held_spectra,
                      compare_region_images, line_profile, directory_scans,
                      nexus_export_followed, batch_maps_opened, headless_screenshot,
-                     xrd_qwindow_live, xrd_rgb_composite):
+                     xrd_qwindow_live, xrd_rgb_composite, xrf_fit_live):
             if only and shot.__name__ not in only:
                 continue
             for key in ("view", "window_state"):   # each shot from a clean view and docks

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", metavar="FILE.json",
                    help="view settings to use (map channels, colormap, shown map), as saved "
                         "with File > Save view settings")
+    p.add_argument("--xrf-config", metavar="FILE.cfg",
+                   help="fit the XRF spectra with this PyMca fit configuration (as saved by "
+                        "PyMca's advanced fit): a map of each fitted line group ('Fe K'), its "
+                        "uncertainty and chi2 (needs PyMca5: pip install \"swmrview[xrf]\"); "
+                        "overrides the settings file's xrf_config")
     p.add_argument("--poni", metavar="FILE.poni",
                    help="diffraction geometry (a pyFAI PONI file) for azimuthal integration: "
                         "wins over the settings' \"integration\" and the file's NeXus "
@@ -214,6 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"swmrview: error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
 
+    xrf = None
+    cfg_path = args.xrf_config or (view.xrf_config if view is not None else None)
+    if cfg_path:
+        from swmrview.core.compute.xrf_config import XrfConfigError, load_config
+
+        try:
+            xrf = load_config(cfg_path)
+        except XrfConfigError as exc:
+            print(f"swmrview: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if xrf.warning:
+            print(f"swmrview: warning: {xrf.warning}", file=sys.stderr)
+
     from swmrview.core.compute.integrate import poni_problem
 
     poni = poni_problem(args.poni, getattr(view, "integration", None))
@@ -242,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_frame=args.export_frame,
         stats=os.path.abspath(args.stats) if args.stats else None,
         view=view,
+        xrf=xrf,
         poni=os.path.abspath(args.poni) if args.poni else None,
     )
     try:

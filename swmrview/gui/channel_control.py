@@ -18,7 +18,7 @@ from swmrview.gui.channels_dock import ChannelsDock
 from swmrview.gui.maps_grid import MapsGrid
 from swmrview.gui.rgb_dock import RgbDock
 from swmrview.gui.scatter_view import GRID
-from swmrview.core.compute.channels import Channel
+from swmrview.core.compute.channels import XRF_FIT, Channel
 from swmrview.model.channel_fits import channel_fits
 from swmrview.model.view_settings import SettingsFileError, ViewSettings
 
@@ -77,6 +77,10 @@ class ChannelControl(QObject):
     def scan_opened(self, info, state, new_scan: bool) -> None:
         """A scan (or dataset) is shown: offer its fields, give its state the channels."""
         self.dock.set_fields(info.fields)
+        fit = dict(getattr(info, "steps", {}) or {}).get(XRF_FIT)
+        labels = [] if fit is None else [str(v) for v in fit.x]
+        self.dock.set_fit_groups([n for n in labels if not n.endswith(" sigma")
+                                  and n != "chisq"])
         self.window.frame_view.set_frame_axis(info.frame_axis)
         if new_scan:
             shown = self._wanted_shown or self.window.toolbar.reduction_combo.currentText()

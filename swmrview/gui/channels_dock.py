@@ -33,7 +33,15 @@ HINTS = {
     "polygon": "x, y; x, y; x, y ... pixel vertices",
     "window": "lo, hi in the spectrum's unit (energy if calibrated, else channel)",
     "q-window": "lo, hi in the pattern's unit (q in nm⁻¹ by default): drag on I(q), From ROI",
+    "fitted": "the fitted line group, as PyMca names it: Fe K, Pb L (or Fe K sigma, chisq)",
 }
+
+
+def fit_hint(groups) -> str:
+    """What the form says for a fitted channel: the line groups the scan's fit has."""
+    if not groups:
+        return "A fitted channel needs a PyMca fit configuration (--xrf-config FILE.cfg)"
+    return "Fitted line groups: " + ", ".join(groups) + " (add ' sigma', or chisq)"
 
 
 def parse_bounds(kind: str, text: str) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
@@ -71,6 +79,7 @@ class ChannelsDock(QDockWidget):
         self.roi_source = lambda: None   # set by the window: the frame view's drawn ROI
         self.roi_is_pattern = lambda: False   # set by the window: the ROI is on I(q)
         self.polygon_source = lambda: ()  # set by the window: the polygon dragged on the image
+        self.fit_hint = fit_hint(())      # the scan's fitted line groups, said for "fitted"
         body = QWidget()
         self.list = QListWidget()
         self.list.setToolTip("Map channels: double-click to show one; tick to overlay on 1-D "
@@ -153,6 +162,12 @@ class ChannelsDock(QDockWidget):
         if emit:
             self.channels_changed.emit(self.channels())
 
+    def set_fit_groups(self, groups) -> None:
+        """The line groups the scan's XRF fit has (none: no fit runs), said for "fitted"."""
+        self.fit_hint = fit_hint(tuple(groups))
+        if self.kind_combo.currentText() == "fitted":
+            self.message.setText(self.fit_hint)
+
     def set_fields(self, fields) -> None:
         """Offer the scan's per-point datasets: any as a dataset, scalars as monitors."""
         keep_data, keep_mon = self.dataset_combo.currentText(), self.monitor_combo.currentText()
@@ -190,6 +205,10 @@ class ChannelsDock(QDockWidget):
                 raise ValueError("azimuth must be two numbers: χ lo, hi in degrees") from None
         background = "linear" if self.background_box.isChecked() and kind in (
             "window", "q-window") else None
+        if kind == "fitted":   # the Bounds field names the fit's column
+            return Channel(self.name_edit.text().strip(), kind,
+                           column=self.bounds_edit.text().strip() or None, elements=elements,
+                           monitor=None if monitor in ("", NO_MONITOR) else monitor)
         return Channel(self.name_edit.text().strip(), kind,
                        dataset=None if dataset in ("", DETECTOR) or q else dataset,
                        bounds=bounds, polygon=polygon, elements=elements,
@@ -254,6 +273,8 @@ class ChannelsDock(QDockWidget):
         self.dataset_combo.setCurrentText(c.dataset or DETECTOR)
         if c.kind == "polygon":
             self.bounds_edit.setText("; ".join(f"{x:g}, {y:g}" for x, y in c.polygon))
+        elif c.kind == "fitted":
+            self.bounds_edit.setText(c.column or "")
         else:
             self.bounds_edit.setText(", ".join(f"{v:g}" for v in c.bounds))
         self.elements_edit.setText("" if c.elements is None else format_elements(c.elements))
@@ -265,7 +286,7 @@ class ChannelsDock(QDockWidget):
 
     def _kind_changed(self, kind: str) -> None:
         self.bounds_edit.setPlaceholderText(HINTS.get(kind, ""))
-        self.bounds_edit.setEnabled(kind in ("rect", "polygon", "window", "q-window"))
+        self.bounds_edit.setEnabled(kind in ("rect", "polygon", "window", "q-window", "fitted"))
         self.roi_button.setEnabled(kind in ("rect", "window", "polygon", "q-window"))
         self.background_box.setEnabled(kind in ("window", "q-window"))
         self.azimuth_edit.setEnabled(kind == "q-window")
@@ -275,6 +296,15 @@ class ChannelsDock(QDockWidget):
             problem = missing_pyfai()
             if problem:
                 self.message.setText(problem)
+        if kind == "fitted":
+            from swmrview.core.compute.xrf_config import XrfConfigError, require_pymca
+
+            try:
+                require_pymca()
+            except XrfConfigError as exc:
+                self.message.setText(str(exc))
+            else:
+                self.message.setText(self.fit_hint)
 
     def _bounds_from_roi(self) -> None:
         if self.kind_combo.currentText() == "polygon":

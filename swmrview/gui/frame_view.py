@@ -14,7 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from swmrview.core.compute.channels import window_span
+from swmrview.core.compute.channels import XRF_FIT, window_span
+from swmrview.gui.fit_overlay import FitOverlay
 from swmrview.gui.map_drawing import LUT_SIZE, colormap, display_levels, lookup_table, range_moved
 
 logger = logging.getLogger(__name__)
@@ -316,6 +317,7 @@ class TracePanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.readout)
         self.frame: np.ndarray | None = None
+        self.fit = FitOverlay(self.plot, self.x_values)   # an XRF fit's model, when one runs
         self.log_scale = False
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=self.MEAN_OF)
         self._last_live: str | None = None
@@ -458,7 +460,12 @@ class FrameView(QStackedWidget):
 
     def show_patterns(self, patterns, label: str = "") -> None:
         """The shown point's step results: its integrated pattern is drawn (and shown
-        instead of the image while the pattern mode is on)."""
+        instead of the image while the pattern mode is on); its XRF fit is drawn over the
+        spectrum."""
+        fitted = (patterns or {}).get(XRF_FIT)
+        frame = self.trace_panel.frame
+        self.trace_panel.fit.show(getattr(fitted, "fit", None),
+                                  0 if frame is None else frame.shape[-1])
         pattern = (patterns or {}).get(self._step)
         if pattern is None:
             return

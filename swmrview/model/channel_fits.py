@@ -33,6 +33,8 @@ def channel_fits(channel: Channel, info: Any) -> str | None:
         frame = tuple(info.frame_shape)
     if channel.kind == "q-window" and frame_kind(frame) != "image":
         return f"a q-window integrates diffraction images, not frames of shape {frame}"
+    if channel.kind == "fitted" and len(frame) not in (1, 2):
+        return f"a fitted channel needs spectra or MCA frames, not frames of shape {frame}"
     if channel.kind in ("rect", "polygon", "window") and not frame:
         return f"a {channel.kind} needs frames, {channel.dataset or 'the detector'} holds " \
                "one value per point"

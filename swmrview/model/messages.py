@@ -55,6 +55,18 @@ class Scatter:
 
 
 @dataclass(frozen=True)
+class FitCurve:
+    """A fitted spectrum, computed in the worker for the frame view's overlay: the model and
+    the residual (data - model) over the channels ``first:first + len(model)`` of the frame's
+    trace, and the fitted line groups' main lines at (fractional) channel positions."""
+
+    first: int
+    model: np.ndarray
+    residual: np.ndarray
+    lines: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Pattern:
     """One point's processing-step result: an integrated pattern I(q) or a fit's columns.
 
@@ -66,6 +78,7 @@ class Pattern:
     y: np.ndarray
     position: tuple[int, ...] = ()
     describe: str = ""             # what ran (engine, geometry used)
+    fit: FitCurve | None = None    # a fit step's model of this point's spectrum (XRF)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class ViewerOptions:
     threads: int | None = None
     mask: bool = True                      # leave the detector's masked/overflowing pixels out
     view: Any = None                       # model.view_settings.ViewSettings from --settings
+    xrf: Any = None                        # core.compute.xrf_config.XrfConfig: fit the spectra
     poni: str | None = None                # --poni: the diffraction geometry (wins over all)
 
     @property

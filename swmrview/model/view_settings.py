@@ -53,6 +53,7 @@ class ViewSettings:
     map_scale: str = "linear"
     shown: str = "sum"                      # the map shown: a reduction or a channel's name
     overlay: tuple[str, ...] = field(default=())   # 1-D scans: maps drawn with the shown one
+    xrf_config: str | None = None           # a PyMca .cfg: fit the spectra (core.compute.xrf_fit)
     integration: Integration | None = None  # azimuthal integration (PONI, unit, bins, method)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +61,8 @@ class ViewSettings:
         out = {"format": FORMAT, "version": VERSION,
                "channels": [c.to_dict() for c in self.channels], "colormap": self.colormap,
                "map_scale": self.map_scale, "shown": self.shown, "overlay": list(self.overlay)}
+        if self.xrf_config is not None:
+            out["xrf_config"] = self.xrf_config
         if self.integration is not None:
             out["integration"] = self.integration.to_dict()
         return out
@@ -118,6 +121,11 @@ class ViewSettings:
             raise SettingsFileError(f"\"overlay\" must be a list of map names, not "
                                     f"{as_written(overlay)}")
         out = replace(out, overlay=tuple(str(n) for n in overlay))
+        cfg = data.get("xrf_config")
+        if cfg is not None and (not isinstance(cfg, str) or not cfg):
+            raise SettingsFileError(f"\"xrf_config\" must be the path of a PyMca .cfg file, "
+                                    f"not {as_written(cfg)}")
+        out = replace(out, xrf_config=cfg)
         if data.get("integration") is not None:
             try:
                 out = replace(out, integration=Integration.from_dict(data["integration"]))
@@ -163,11 +171,16 @@ class ViewSettings:
         except OSError as exc:
             raise SettingsFileError(f"cannot read settings {path}: {exc.strerror}") from None
         try:
-            return cls.from_json(_text(raw))
+            out = cls.from_json(_text(raw))
         except NotSettingsError as exc:
             raise SettingsFileError(f"{path} is {exc}") from None
         except SettingsFileError as exc:
             raise SettingsFileError(f"{path}: {exc}") from None
+        if out.xrf_config and not os.path.isabs(out.xrf_config):
+            # a shared settings file names its .cfg beside it
+            here = os.path.dirname(os.path.abspath(path))
+            out = replace(out, xrf_config=os.path.join(here, out.xrf_config))
+        return out
 
 
 def starting_view(chosen: ViewSettings | None, saved: ViewSettings,

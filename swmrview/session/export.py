@@ -26,7 +26,9 @@ geometry is known) are written as one NXdata each, ``/entry/<step>`` (``/entry/i
 or ``2th`` with its units), the engine and geometry source in ``@description`` and pyFAI's
 geometry as JSON in ``geometry``. Their rows come with the updates (``Update.results``, sent
 when the session is told an export runs); points read before an export started mid-scan keep
-NaN patterns.
+NaN patterns. A step with named columns (the XRF fit) is written by
+:mod:`swmrview.session.export_fit` instead: ``/entry/xrf_fit`` with its areas, uncertainties,
+χ² and the PyMca configuration as text.
 
 A window's messages reach live exports through :mod:`swmrview.session.export_feed`; frames and
 map planes are written as TIFF or CSV by :mod:`swmrview.session.arrays`.
@@ -46,6 +48,7 @@ import h5py
 import numpy as np
 
 from swmrview.core.files.nxdata import write_nxdata
+from swmrview.session.export_fit import FitDatasets, named_columns
 from swmrview.model.messages import Axis, ScanInfo, Update
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -162,6 +165,9 @@ class LiveExport:
                                          dtype=np.int32, fillvalue=0)
         self.patterns: dict[str, h5py.Dataset] = {}
         for key, step in dict(getattr(info, "steps", {}) or {}).items():
+            if named_columns(step):   # the XRF fit: areas, uncertainties, chisq
+                self.patterns[key] = FitDatasets(entry, key, step, self._shape)
+                continue
             self.patterns[key] = _pattern_group(entry, key, step, self._shape,
                                                 self._axis_names)
 

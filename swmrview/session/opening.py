@@ -37,6 +37,7 @@ from swmrview.model.status import TIMED_OUT, WAITING, Status
 from swmrview.model.view_settings import ShownChannelError
 from swmrview.session.channels import ChannelSet, per_point_fields, spectrum_axis
 from swmrview.session.steps import StepSet
+import swmrview.session.xrf_steps  # noqa: F401,E402 - registers the "xrf-fit" steps
 from swmrview.session.scan import COMPLETE, OpenScan, WaitForFiles, has_detector_mask, open_scan
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from swmrview.core.compat.frames import KeyDataMismatchError
 from swmrview.core.compute.reduce import REDUCTIONS
 
 from swmrview.model.frames import display_frame
-from swmrview.model.messages import Pattern, PointFrame, frozen
+from swmrview.model.messages import FitCurve, Pattern, PointFrame, frozen
 from swmrview.model.status import RateMeter
 from swmrview.session.acquired import Acquired
 from swmrview.session.scan import OpenScan, shape_text
@@ -43,6 +43,7 @@ class Reader:
         self.acquired = Acquired()   # the points read, in arrival order
         self.results = StepResults()  # their processing steps' results (patterns, fits)
         self.send_results = False     # updates carry the rows of their points (an export)
+        self.finish_due = False       # a step with an end-of-scan pass got new rows
         self.n_ready = 0
         self.rate = 0.0
         self._meter = RateMeter()
@@ -59,6 +60,7 @@ class Reader:
         self.backfill.clear()
         self.acquired.clear()
         self.results.clear()
+        self.finish_due = False
         self.n_ready = 0
         self._meter.clear()
         self.rate = 0.0
@@ -116,7 +118,7 @@ class Reader:
         self.n_ready += new
         update = _update_fields(scan, chunks, values, new, frame, position, self.screen_binning)
         if position is not None:
-            update.update(patterns=self.patterns(scan, position))
+            update.update(patterns=self.patterns(scan, position, frame))
         if self.send_results and chunks and scan.channels is not None \
                 and scan.channels.steps is not None:
             positions = update["positions"]
@@ -125,8 +127,10 @@ class Reader:
                 for key in scan.channels.steps.auto() if key in self.results.keys})
         return update
 
-    def patterns(self, scan: OpenScan, position: Sequence[int]) -> MappingProxyType:
-        """The step results kept for one point, as small immutable messages by step key."""
+    def patterns(self, scan: OpenScan, position: Sequence[int],
+                 frame: np.ndarray | None = None) -> MappingProxyType:
+        """The step results kept for one point, as small immutable messages by step key;
+        with its ``frame``, a fit step's model of it too (computed here, not in the window)."""
         out = {}
         steps = scan.channels.steps.built() if scan.channels is not None \
             and scan.channels.steps is not None else {}
@@ -134,7 +138,8 @@ class Reader:
             row = self.results.row(key, position)
             if row is not None:
                 out[key] = Pattern(key, frozen(np.asarray(step.labels)), step.unit, frozen(row),
-                                   tuple(int(p) for p in position), step.describe())
+                                   tuple(int(p) for p in position), step.describe(),
+                                   _fit_curve(step, frame))
         return MappingProxyType(out)
 
     def _reduce(self, scan: OpenScan, block: np.ndarray, names: Names
@@ -169,6 +174,7 @@ class Reader:
                 raise KeyDataMismatchError(_outside(scan, block)) from None
             for key, rows in results.items():
                 self.results.put(key, block, rows)
+                self.finish_due |= hasattr(steps.get(key), "finish")
         for name, reducer in kept.items():
             reduced[name] = reducer(self.results.get(reducer.step, block))
         if chans is not None:
@@ -178,6 +184,18 @@ class Reader:
                                 and (chans.channels[n].dataset or chans.channels[n].monitor))
                 self.late.append((block[late], lagging))
         return reduced, last
+
+
+def _fit_curve(step: Any, frame: np.ndarray | None) -> FitCurve | None:
+    """The model of ``frame`` by a fit step (one that has ``fit_curve``), or None."""
+    if frame is None or not hasattr(step, "fit_curve"):
+        return None
+    try:
+        first, model, residual, lines = step.fit_curve(frame)
+    except Exception:  # noqa: BLE001 - the overlay is a view; the maps go on
+        logger.debug("no fit curve", exc_info=True)
+        return None
+    return FitCurve(int(first), frozen(model), frozen(residual), tuple(lines))
 
 
 def _update_fields(scan: OpenScan, chunks: list, values: dict, new: int, frame, position,
@@ -219,5 +237,6 @@ def point_frame(scan: OpenScan, generation: int, position: Sequence[int],
         logger.warning("could not read point %s: %s", position, exc)
         return None
     shown, levels, binning = display_frame(frame, scan.mask, scan.overflow)
-    patterns = reader.patterns(scan, position) if reader is not None else MappingProxyType({})
+    patterns = reader.patterns(scan, position, frame) if reader is not None \
+        else MappingProxyType({})
     return PointFrame(generation, position, frozen(shown), levels, binning, patterns)

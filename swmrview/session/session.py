@@ -35,6 +35,7 @@ from swmrview.model.options import ViewerOptions
 from swmrview.model.status import ERROR, LIVE, TIMED_OUT, WAITING, Status
 from swmrview.session.acquired import Acquired
 from swmrview.session.step_results import StepResults
+from swmrview.session.xrf_steps import StepFinisher
 from swmrview.session.channels import spectrum_axis
 from swmrview.session.export import DEFAULT_REDUCTIONS
 from swmrview.session.opening import Opener, add_readers, check_shown, exit_code_for, scan_info
@@ -99,6 +100,7 @@ class Session:
         self._opener = Opener(options, self._watch, self._now)
         self._poller = Poller(self.path, self._now)
         self._reader = Reader(self._now)
+        self._finisher = StepFinisher()   # end-of-scan passes (the XRF fit's refit)
         self._reader.send_results = bool(options.export_nexus)   # patterns go to the export
         self._line = StatusLine(Status(WAITING, f"Waiting for {self.name}"), self._now)
         self._regions = Regions(self._now)
@@ -220,9 +222,10 @@ class Session:
             update["found_at"] = self._poller.found_at(reader.n_ready)
         final = scan.follower.done and not reader.pending
         update.update(self._poller.axes(scan, reader.n_ready, final, now))
-        self._line.set(following_status(
+        status = following_status(
             scan, self.options, reader.n_ready, reader.measure(now), reader.behind,
-            self._poller.writer_closed, watching, now - self._poller.last_new))
+            self._poller.writer_closed, watching, now - self._poller.last_new)
+        self._line.set(self._finisher.status(scan, reader, status, self.status))
         self._emit(**update)
 
     def _emit(self, force: bool = False, **fields: Any) -> None:
@@ -379,6 +382,7 @@ class Session:
         self._opener.reset()
         self._poller.reset()
         self._reader.reset()
+        self._finisher.reset()
         self._line.sent = None
         self._line.set(Status(WAITING, f"Waiting for {self.name} (file replaced)"))
         self._emit(force=True)

@@ -74,11 +74,11 @@ S = '{"format": "swmrview-view-settings", '
 @pytest.mark.parametrize("text, said", [
     (S + '"channels": [{"name": "Fe", "colour": "red"}]}',
      "channel 'Fe': unknown field 'colour' (known: name, kind, dataset, bounds, polygon, "
-     "elements, monitor, step, background, azimuth)"),
+     "elements, monitor, step, background, azimuth, column)"),
     (S + '"channels": [{"kind": "sum"}]}', "a channel has no name"),
     (S + '"channels": [{"name": "Fe", "kind": "median"}]}',
      "channel 'Fe': unknown kind 'median' (known: sum, mean, max, rect, polygon, window, "
-     "q-window)"),
+     "q-window, fitted)"),
     (S + '"channels": [{"name": "Fe", "kind": "window", "bounds": "6.2-6.6"}]}',
      "channel 'Fe': bounds must be a list of numbers, not \"6.2-6.6\""),
     (S + '"channels": [{"name": "Fe", "elements": "0-3"}]}',
@@ -134,3 +134,19 @@ def test_the_starting_view_is_the_settings_file_else_last_times_with_reduce_show
     assert starting_view(None, saved, None) == saved              # last time's shown map kept
     started = starting_view(None, saved, "max")                   # --reduce names the map
     assert started.shown == "max" and started.colormap == "magma"
+
+
+def test_the_xrf_fit_configuration_is_a_settings_key_resolved_beside_the_file(tmp_path):
+    """``xrf_config`` names a PyMca .cfg; a relative name is the .cfg beside the settings."""
+    (tmp_path / "beamline").mkdir()
+    path = tmp_path / "beamline" / "view.json"
+    ViewSettings(xrf_config="fit.cfg").save(path)
+    assert json.loads(path.read_text())["xrf_config"] == "fit.cfg"
+    assert ViewSettings.load(path).xrf_config == str(tmp_path / "beamline" / "fit.cfg")
+    assert "xrf_config" not in ViewSettings().to_dict()          # absent unless set
+    absolute = ViewSettings(xrf_config="/data/cfg/fit.cfg")
+    assert ViewSettings.from_json(absolute.to_json()) == absolute
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "swmrview-view-settings", "xrf_config": 3}')
+    with pytest.raises(SettingsFileError, match="xrf_config.*PyMca .cfg file, not 3"):
+        ViewSettings.load(bad)

@@ -16,7 +16,11 @@ xspress3's 10 x 4096) and an optional monitor (I0) to divide by. Kinds:
   processing step, :mod:`swmrview.core.compute.integrate`) whose centres lie in ``bounds`` =
   ``(lo, hi)`` in the integration unit; ``background="linear"`` first subtracts the line through
   the mean of the 3 bins just outside each edge; ``azimuth = (chi_lo, chi_hi)`` (degrees)
-  integrates only that sector (its own step instance, :attr:`Channel.step_key`).
+  integrates only that sector (its own step instance, :attr:`Channel.step_key`);
+- ``fitted``: one named ``column`` of the XRF fit's results (the ``xrf-fit`` processing step,
+  :mod:`swmrview.core.compute.xrf_fit`): a line group's area as PyMca names it (``"Fe K"``),
+  its uncertainty (``"Fe K sigma"``) or the fit's ``"chisq"``; ``elements`` are the detector
+  elements summed before the fit (their own step instance, ``"xrf-fit[0,1,3]"``).
 
 A channel with a ``step`` (any kind of ``sum``, ``mean``, ``max``, ``window``) reduces that
 processing step's result row (:mod:`swmrview.core.compute.steps`) instead of the frame, with
@@ -41,11 +45,13 @@ from swmrview.core.compute.reduce import REDUCTIONS, exact_total, nonfinite
 __all__ = ["KINDS", "Channel", "ChannelReducer", "points_in_polygon", "parse_elements",
            "window_span", "spectrum_span"]
 
-KINDS = ("sum", "mean", "max", "rect", "polygon", "window", "q-window")
+KINDS = ("sum", "mean", "max", "rect", "polygon", "window", "q-window", "fitted")
 #: What a ``background`` may be (None: no background subtracted).
 BACKGROUNDS = ("linear",)
 #: The step a ``q-window`` channel reduces (the azimuthal integration).
 INTEGRATE = "integrate"
+#: The step a ``fitted`` channel takes a column of (the XRF fit).
+XRF_FIT = "xrf-fit"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Channel:
     step: str | None = None          # the processing step whose result is reduced
     background: str | None = None    # "linear": subtract the line under a window
     azimuth: tuple[float, ...] | None = None   # (chi_lo, chi_hi) degrees: a sector
+    column: str | None = None        # fitted: the fit's result column ("Fe K", "chisq")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", tuple(float(v) for v in self.bounds))
@@ -89,8 +96,14 @@ class Channel:
         if self.azimuth is not None and (self.kind != "q-window" or len(self.azimuth) != 2):
             raise ValueError(f"channel {self.name!r}: azimuth is [chi_lo, chi_hi] of a "
                              "q-window channel")
+        if (self.kind == "fitted") != (self.column is not None) or self.column == "":
+            raise ValueError(f"channel {self.name!r}: a fitted channel names the column of the "
+                             "fit it maps (\"column\": \"Fe K\"), and only it has one")
+        if self.kind == "fitted" and (self.bounds or self.polygon or self.dataset):
+            raise ValueError(f"channel {self.name!r}: a fitted channel maps the fit of the "
+                             "detector on show: no bounds, polygon or dataset")
         if self.step is not None and self.kind not in ("sum", "mean", "max", "window",
-                                                       "q-window"):
+                                                       "q-window", "fitted"):
             raise ValueError(f"channel {self.name!r}: a {self.kind} cannot reduce the "
                              f"result of step {self.step!r}")
         if self.step_key is not None and self.dataset is not None:
@@ -102,6 +115,11 @@ class Channel:
         """The key of the processing step whose result the channel reduces, or None (the
         frame itself): ``step``, ``"integrate"`` for a q-window, and for a sector
         ``"integrate[chi_lo,chi_hi]"`` (an integration of its own over that χ range)."""
+        if self.kind == "fitted":
+            base = self.step or XRF_FIT
+            if self.elements is None:
+                return base
+            return f"{base}[{','.join(str(e) for e in self.elements)}]"
         if self.kind != "q-window":
             return self.step
         base = self.step or INTEGRATE
@@ -139,7 +157,7 @@ class Channel:
             raise ValueError(f"channel {name!r}: unknown field{'s' if len(unknown) > 1 else ''} "
                              f"{fields} (known: {', '.join(FIELDS)})")
         values = dict(data)
-        for key in ("kind", "dataset", "monitor", "step", "background"):
+        for key in ("kind", "dataset", "monitor", "step", "background", "column"):
             value = values.get(key)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"channel {name!r}: {key} must be text, not {as_written(value)}")
@@ -165,6 +183,8 @@ class Channel:
     def describe(self) -> str:
         """A short text for lists and colour-bar labels."""
         what = self.kind
+        if self.kind == "fitted":
+            what += f" {self.column}"
         if self.kind in ("rect", "window", "q-window"):
             what += "[" + ", ".join(f"{v:g}" for v in self.bounds) + "]"
         if self.background:
@@ -181,7 +201,7 @@ class Channel:
 
 #: The fields of a channel in a settings file, in the order :meth:`Channel.to_dict` writes them.
 FIELDS = ("name", "kind", "dataset", "bounds", "polygon", "elements", "monitor", "step",
-          "background", "azimuth")
+          "background", "azimuth", "column")
 
 
 def _numbers(value: Any) -> bool:

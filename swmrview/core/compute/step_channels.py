@@ -17,10 +17,10 @@ The rules:
 - ``sum`` / ``mean`` / ``max``: over the whole row, or over the columns numbered in the
   channel's ``elements`` (named columns: ``Channel("Fe", "sum", step="xrf-fit",
   elements=(3,))`` is the fitted Fe area when ``labels[3] == "Fe K"``); a ``window`` needs
-  numeric labels.
-
-Another step with its own channel rule (a fit's column by name) adds it here, in
-:class:`StepChannelReducer`, keeping the call ``(k, m) rows -> (k,) values``.
+  numeric labels;
+- ``fitted``: the one column named ``column`` (the XRF fit's ``"Fe K"``, ``"Fe K sigma"``,
+  ``"chisq"``): the XRF fit's own rule, by name (its ``elements`` are detector elements, which
+  choose the fit, :attr:`~swmrview.core.compute.channels.Channel.step_key`).
 
 Non-finite values (pyFAI gives NaN for an empty bin with some methods) are left out of sums.
 """
@@ -72,6 +72,15 @@ class StepChannelReducer:
                                  f"{self.width} results of {self.step}")
             self._columns = np.asarray(channel.elements, dtype=np.intp)
         self._background: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._column: int | None = None
+        if channel.kind == "fitted":
+            names = [str(label) for label in labels]
+            if channel.column not in names:
+                fitted = ", ".join(n for n in names
+                                   if not n.endswith(" sigma") and n != "chisq")
+                raise ValueError(f"channel {channel.name!r}: the fit has no {channel.column!r} "
+                                 f"(it fits {fitted})")
+            self._column = names.index(channel.column)
         if channel.kind in ("window", "q-window"):
             x = _numeric(labels)
             if x is None:
@@ -87,6 +96,8 @@ class StepChannelReducer:
         rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
         if rows.shape[1] != self.width:
             raise ValueError(f"step result of {rows.shape[1]} columns, expected {self.width}")
+        if self._column is not None:
+            return rows[:, self._column].copy()
         if self._span is not None:
             a, b = self._span
             if b <= a:

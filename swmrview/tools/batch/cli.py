@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "\"integration\"; each file's patterns are written beside its maps")
     p.add_argument("--poni", metavar="FILE.poni",
                    help="diffraction geometry (wins over the settings and the file's own)")
+    p.add_argument("--xrf-config", metavar="FILE.cfg",
+                   help="fit the XRF spectra with this PyMca configuration (wins over the "
+                        "settings' xrf_config): the settings' fitted channels are mapped "
+                        "after PyMca's whole-stack refit, and each file's fit is written "
+                        "beside its maps")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="an existing Dask scheduler (default: a local cluster)")
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
@@ -83,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("distributed", "tornado", "bokeh", "h5py"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     processing = None
-    if args.settings or args.poni:
+    if args.settings or args.poni or args.xrf_config:
         from swmrview.core.compute.integrate import poni_problem
         from swmrview.model.view_settings import SettingsFileError, ViewSettings
         from swmrview.tools.batch.steps import Processing
@@ -99,8 +104,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         channels = tuple(c for c in (view.channels if view else ())
                          if c.frames and not c.monitor)
+        xrf = None
+        cfg_path = args.xrf_config or (view.xrf_config if view else None)
+        if cfg_path:
+            from swmrview.core.compute.xrf_config import XrfConfigError, load_config
+
+            try:
+                xrf = load_config(cfg_path)
+            except XrfConfigError as exc:
+                print(f"swmrview map: {exc}", file=sys.stderr)
+                return 2
+            if xrf.warning:
+                print(f"swmrview map: warning: {xrf.warning}", file=sys.stderr)
         processing = Processing(channels, view.integration if view else None,
-                                os.path.abspath(args.poni) if args.poni else None)
+                                os.path.abspath(args.poni) if args.poni else None,
+                                xrf.text if xrf else None, xrf.source if xrf else "")
     files = find_files(args.inputs, exclude=[args.out])
     if not files:
         print("swmrview map: no HDF5 files found in " + " ".join(args.inputs), file=sys.stderr)
@@ -121,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         frames_per_task=args.frames_per_task,
                         progress=False if args.quiet else None, on_error="skip",
                         processing=processing)
+    if processing is not None and processing.xrf:
+        from swmrview.tools.batch.xrf import finish_maps
+
+        finish_maps(plans, maps, processing)    # PyMca's whole-stack refit, per file
     done = [(p, m) for p, m in zip(plans, maps) if m is not None]
     names = write_nexus(args.out, [p for p, _ in done], [m for _, m in done], channels,
                         roi=args.roi)

@@ -83,7 +83,7 @@ def compute_maps(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
         for c, name in enumerate(names):
             target[name][start:stop] = values[c]
         for key, rows in (result[3] if len(result) > 3 else {}).items():
-            if key.endswith(("/x", "/describe")):
+            if key.endswith(("/x", "/describe", "/config")):
                 target[key] = rows
                 continue
             if key not in target:
@@ -107,7 +107,7 @@ def compute_maps(plans: Sequence[FilePlan], *, roi: Sequence[int] | None = None,
 
 def _shaped(name: str, values, scan_shape):
     """A map or a step's rows in the scan's shape (labels and descriptions as they are)."""
-    if name.endswith(("/x", "/describe")):
+    if name.endswith(("/x", "/describe", "/config")):
         return values
     return values.reshape(tuple(scan_shape) + values.shape[1:])
 

@@ -107,6 +107,13 @@ def write_nexus(out: str, plans: Sequence[FilePlan], maps: Sequence[dict[str, np
                     axes.append(label)
             write_nxdata(data, channels[0], axes=axes, indices=indices, auxiliary=channels[1:])
             for key in [k for k in values if f"{k}/x" in values]:
+                if np.asarray(values[f"{key}/x"]).dtype.kind in "USO":   # the XRF fit
+                    from swmrview.tools.batch.xrf import write_fit
+
+                    write_fit(entry, key, values[key], values[f"{key}/x"],
+                              values.get(f"{key}/describe", ""),
+                              values.get(f"{key}/config", "{}"))
+                    continue
                 _write_pattern(entry, key, values[key], values[f"{key}/x"],
                                values.get(f"{key}/describe", ""))
         if names:

@@ -29,12 +29,14 @@ class Processing:
     channels: tuple[Channel, ...] = ()
     integration: Integration | None = None
     poni: str | None = None
+    xrf: str | None = None          # the PyMca fit configuration's text (--xrf-config)
+    xrf_source: str = ""            # the file it came from
 
     @property
     def integrate(self) -> bool:
         """True when patterns are integrated (a geometry was given or a channel needs one)."""
         return bool(self.poni or (self.integration and self.integration.poni)) or any(
-            c.step_key for c in self.channels)
+            c.step_key and c.kind != "fitted" for c in self.channels)
 
     def settings(self) -> Integration:
         base = self.integration or Integration()
@@ -42,9 +44,12 @@ class Processing:
         return Integration(poni, base.unit, base.npt, base.method)
 
 
-def build(processing: Processing, f: h5py.File, data: Any, mask, overflow
-          ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(steps by key, channel reducers by name)`` for one task's file ``f`` and ``data``."""
+def build(processing: Processing, f: h5py.File, data: Any, mask, overflow,
+          scan_rank: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(steps by key, channel reducers by name)`` for one task's file ``f`` and ``data``
+    (``scan_rank``: the scan's dims, the rest is the frame the XRF fit takes)."""
+    from swmrview.tools.batch.xrf import xrf_steps
+
     steps: dict[str, Any] = {}
     reducers: dict[str, Any] = {}
     if not processing.integrate:
@@ -59,12 +64,15 @@ def build(processing: Processing, f: h5py.File, data: Any, mask, overflow
             raise ValueError(f"no geometry for azimuthal integration of {data.name}: give "
                              "--poni FILE")
         frame = tuple(data.shape[-2:])
-        keys = {"integrate"} | {c.step_key for c in processing.channels if c.step_key}
+        keys = {"integrate"} | {c.step_key for c in processing.channels
+                                if c.step_key and c.kind != "fitted"}
         for key in sorted(keys):
             azimuth = None if key == "integrate" else \
                 tuple(float(v) for v in key[len("integrate["):-1].split(","))
             steps[key] = AzimuthalStep(geometry, frame, settings, mask, overflow, azimuth, key)
     frame_shape = tuple(data.shape[len(data.shape) - 2:])
+    if scan_rank is not None:
+        steps.update(xrf_steps(processing, tuple(data.shape[scan_rank:])))
     for channel in processing.channels:
         if channel.step_key:
             reducers[channel.name] = StepChannelReducer(channel, steps[channel.step_key].labels)

@@ -75,11 +75,14 @@ def run_task(task: Task) -> tuple[int, int, np.ndarray] | tuple[int, int, np.nda
         if processing is not None:
             from swmrview.tools.batch.steps import build
 
-            steps, extra = build(processing, f, data, mask, overflow)
+            from swmrview.tools.batch.xrf import step_config
+
+            steps, extra = build(processing, f, data, mask, overflow, plan.scan_rank)
             for key, step in steps.items():
                 results[key] = np.full((n, len(step.labels)), np.nan)
                 results[key + "/x"] = np.asarray(step.labels)
                 results[key + "/describe"] = step.describe()
+                results[key + "/config"] = step_config(step)
         with ReducePipeline(data, plan.scan_rank, threads=task.threads,
                             roi=task.roi, mask=mask, overflow=overflow) as pipe:
             chosen = positions[ok]

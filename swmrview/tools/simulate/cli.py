@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
                           "--channels uint32 counts; Ca, Fe, Cu, Zn lines with different maps, "
                           "scatter, background, Poisson noise) with an energy axis (keV) and a "
                           f"per-point I0 counter ({I0_PATH}); replaces --frame")
+    xrf.add_argument("--overlap", action="store_true",
+                     help="add Mn, As and Pb with maps of their own, whose lines overlap (Mn "
+                          "Kb under Fe Ka, As Ka on Pb La), and a 15 keV beam: windows mix "
+                          "them, a fit (--xrf-config) separates them")
     xrf.add_argument("--elements", type=int, default=4, help="XRF detector elements (default 4)")
     xrf.add_argument("--channels", type=int, default=4096,
                      help=f"XRF channels per element, spanning 0-{sim_xrf.ENERGY_MAX:g} keV "
@@ -100,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         external=args.external, drop=args.drop, crash_at=args.crash_at,
                         swmr_delay=args.swmr_delay, start_delay=args.start_delay,
                         seed=args.seed, fixed_maxshape=args.fixed_maxshape,
-                        detector="xrf" if args.xrf else "xrd" if args.xrd else "frame", elements=args.elements,
-                        channels=args.channels, positions=args.positions)
+                        detector="xrf" if args.xrf else "xrd" if args.xrd else "frame",
+                        elements=args.elements, channels=args.channels,
+                        positions=args.positions, overlap=args.overlap)
     except ValueError as exc:
         logging.getLogger(__name__).error("%s", exc)
         return 2

@@ -37,6 +37,8 @@ class SimConfig:
     ``crash_at`` are flat grid indices (C order over ``shape``); ``rate`` is points per second.
     ``fixed_maxshape`` False (default) writes like GDA: unlimited maxshape in every scan dim,
     datasets growing from (1, ..., 1); True: maxshape = final shape, only dim 0 grows.
+    ``overlap`` (XRF): add Mn, As and Pb, whose lines overlap Fe's and each other's, with a
+    15 keV beam (:mod:`swmrview.tools.simulate.xrf`).
     """
 
     shape: tuple[int, ...] = (20, 30)
@@ -55,11 +57,14 @@ class SimConfig:
     elements: int = 4
     channels: int = 4096
     positions: str = "grid"
+    overlap: bool = False
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
         if self.detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+        if self.overlap and self.detector != "xrf":
+            raise ValueError("overlap (the overlapping XRF elements) needs the xrf detector")
         if self.detector == "xrf":
             if self.elements < 1 or self.channels < 16:
                 raise ValueError("xrf needs at least 1 element and 16 channels")

@@ -85,7 +85,8 @@ def element_amounts(index: int, cfg: SimConfig) -> dict[str, float]:
     """XRF: each element's concentration at point ``index`` (Fe follows the blob picture)."""
     y, x, z = sample_yxz(index, cfg)
     maps = sim_xrf.element_maps(y, x, z, picture=functools.partial(_picture_value,
-                                                                   seed=cfg.seed))
+                                                                   seed=cfg.seed),
+                                overlap=cfg.overlap)
     return {name: float(value) for name, value in maps.items()}
 
 
@@ -141,7 +142,8 @@ def expected_mean_frame(index: int, cfg: SimConfig) -> np.ndarray:
     """XRF: the expected counts at point ``index`` (the frame before Poisson noise), float64."""
     y = sample_yxz(index, cfg)[0]
     return sim_xrf.xrf_mean(element_amounts(index, cfg), expected_i0(index, cfg),
-                            cfg.elements, cfg.channels, scatter=0.9 + 0.2 * y)
+                            cfg.elements, cfg.channels, scatter=0.9 + 0.2 * y,
+                            overlap=cfg.overlap)
 
 
 def _sequence(index: int, cfg: SimConfig) -> int:
