@@ -344,13 +344,13 @@ def test_no_block_is_read_twice_when_a_channel_is_added_while_points_arrive(foll
     path = tmp_path / "scan.h5"
     writer = simulate.start_writer(path, cfg)
     read = []
-    original = ReducePipeline.read_reduce
+    original = ReducePipeline.read_process   # the session's one read path (steps included)
 
     def counting(self, positions, *args, **kwargs):
         read.append(len(positions))
         return original(self, positions, *args, **kwargs)
 
-    monkeypatch.setattr(ReducePipeline, "read_reduce", counting)
+    monkeypatch.setattr(ReducePipeline, "read_process", counting)
     f = follow(path, timeout=20.0, reduce="max")
     f.until(lambda f: f.state is not None and f.state.n_acquired >= 100, timeout=60)
     acquired = f.state.n_acquired
