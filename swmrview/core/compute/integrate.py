@@ -359,11 +359,15 @@ class AzimuthalStep:
         return self._ai
 
     def _here(self) -> Any:
-        """This thread's integrator (a copy of the first, its engine built on first use)."""
+        """This thread's integrator: a copy of the first, its engine built at once, one thread
+        at a time (two threads building their engines together crashed the process now and
+        then: "double free or corruption" in pyFAI's native code)."""
         ai = getattr(self._local, "ai", None)
         if ai is None:
             with self._copy_lock:
                 ai = copy.deepcopy(self._ai)
+                ai.integrate1d(np.zeros(self.frame_shape, np.float32), dummy=DUMMY,
+                               delta_dummy=0.5, **self._kwargs)
             self._local.ai = ai
         return ai
 
