@@ -74,7 +74,8 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from swmrview.gui.frame_view import FrameView, lookup_table
+    from swmrview.gui.frame_view import FrameView
+    from swmrview.gui.map_drawing import lookup_table
     from swmrview.gui.main_window import MainWindow
     from swmrview.model.options import ViewerOptions
 

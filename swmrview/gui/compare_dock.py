@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from swmrview.core.compute.accumulate import HOWS
-from swmrview.gui.frame_view import as_trace, channel_label, channel_x, lookup_table
+from swmrview.gui.map_drawing import lookup_table
+from swmrview.gui.trace_panel import as_trace, channel_label, channel_x
 from swmrview.model.messages import RegionFrame
 
 logger = logging.getLogger(__name__)

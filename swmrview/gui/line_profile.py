@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from swmrview.gui.frame_view import ImagePanel
+from swmrview.gui.image_panel import ImagePanel
 
 logger = logging.getLogger(__name__)
 

@@ -237,7 +237,7 @@ def test_map_view_alone_draws_a_hand_made_1d_state_with_an_overlay(map_view):
 
 
 def test_map_view_alone_draws_a_hand_made_scatter_state(map_view):
-    from swmrview.gui.frame_view import colormap
+    from swmrview.gui.map_drawing import colormap
     from swmrview.model.messages import Axis, Scatter
 
     x = np.array([0.0, 1.0, -1.0, 0.5, -0.5])
