@@ -85,25 +85,38 @@ def started_maps(options: ViewerOptions) -> tuple[str, ...]:
     return (options.reduce or "sum",)
 
 
+class _Clock:
+    """The session's clock as its collaborators call it: replaceable, and with no reference
+    back to the session. A bound method of the session made a cycle, so a dropped session's
+    HDF5 objects waited for the cyclic collector, which frees them late and on whichever
+    thread it runs ("can't insert duplicate key" in the next file's reads)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+
+    def __call__(self) -> float:
+        return self.clock()
+
+
 class Session:
     """Follows ``options.path``; see the module docstring."""
 
     def __init__(self, options: ViewerOptions, clock: Callable[[], float] = time.monotonic):
         self.options = options
         self.path = options.path or ""
-        self.clock = clock
+        self._clock = _Clock(clock)
         self.generation = new_generation()
         self.scan: OpenScan | None = None
         self.stop_event = threading.Event()
         self._watch = NewScanWatch(self.path, CHECK_FILE_S)
         # the collaborators ask the session's clock, which a test may replace
-        self._opener = Opener(options, self._watch, self._now)
-        self._poller = Poller(self.path, self._now)
-        self._reader = Reader(self._now)
+        self._opener = Opener(options, self._watch, self._clock)
+        self._poller = Poller(self.path, self._clock)
+        self._reader = Reader(self._clock)
         self._finisher = StepFinisher()   # end-of-scan passes (the XRF fit's refit)
         self._reader.send_results = bool(options.export_nexus)   # patterns go to the export
-        self._line = StatusLine(Status(WAITING, f"Waiting for {self.name}"), self._now)
-        self._regions = Regions(self._now)
+        self._line = StatusLine(Status(WAITING, f"Waiting for {self.name}"), self._clock)
+        self._regions = Regions(self._clock)
         # the map channels asked for (a settings file's, until the window sends its own)
         self._wanted: tuple[Channel, ...] = tuple(options.view.channels) if options.view else ()
         self._roi: tuple[int, ...] | None = None
@@ -114,8 +127,14 @@ class Session:
         self._reductions = _builtin_maps(self._required + started_maps(options))
         self._outbox: list[Message] = []
 
-    def _now(self) -> float:
-        return self.clock()
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The time source of the session and its collaborators (tests replace it)."""
+        return self._clock.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self._clock.clock = clock
 
     @property
     def name(self) -> str:

@@ -7,6 +7,8 @@ duplicate key"; these tests follow live files written by separate processes.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -69,5 +71,32 @@ def test_a_closed_scan_frees_its_hdf5_objects_at_once(follow, name):
     try:
         f.session.close()
         assert scan() is None and pipeline() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("name", ["i18_test_data.nxs", "xrd_test.nxs"])
+def test_a_dropped_session_frees_its_hdf5_objects_at_once(follow, name):
+    """No reference cycle through the session itself (its collaborators held its bound clock
+    method): a session dropped, even unclosed, leaves no HDF5 object to the cyclic collector,
+    which would free it late and on another thread."""
+    import gc
+    import weakref
+
+    from swmrview.model.options import ViewerOptions
+    from swmrview.session.session import Session
+
+    from .test_channels import DATA
+
+    session = Session(ViewerOptions(path=str(DATA / name), timeout=2.0))
+    deadline = time.monotonic() + 30
+    while not (session.status.terminal and not session.busy):
+        assert time.monotonic() < deadline
+        session.step()
+    scan = weakref.ref(session.scan)
+    gc.disable()
+    try:
+        del session
+        assert scan() is None
     finally:
         gc.enable()
